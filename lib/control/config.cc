@@ -1,0 +1,147 @@
+#include "control/config.h"
+
+#include <sched.h>
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace synwave::control {
+
+absl::Status Validate(const Config& config) {
+  if (config.ports.empty()) {
+    return absl::InvalidArgumentError(
+        "--port: no DPDK device given (e.g. --port=net_tap0,iface=sw0)");
+  }
+  if (!config.ip) {
+    return absl::InvalidArgumentError(
+        "--ip: the endpoint needs an address (e.g. --ip=198.18.0.2/24)");
+  }
+  const wire::Ipv4Address a = config.ip->address;
+  if (a.IsZero() || a.IsMulticast() || a.IsLimitedBroadcast()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ip: ", a.ToString(), " cannot be a host address"));
+  }
+  if (config.ip->length < 31 && (a == config.ip->Broadcast() ||
+                                 (a.value & ~config.ip->Mask()) == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ip: ", config.ip->ToString(),
+                     " is the subnet's network or broadcast address"));
+  }
+  if (config.gateway) {
+    if (!config.ip->Contains(*config.gateway)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gateway: ", config.gateway->ToString(),
+                       " is not on the subnet of --ip=",
+                       config.ip->ToString()));
+    }
+    if (*config.gateway == a) {
+      return absl::InvalidArgumentError(
+          "--gateway: must differ from our own address");
+    }
+  }
+  if (config.mac && (config.mac->IsMulticast() || config.mac->IsZero())) {
+    return absl::InvalidArgumentError(
+        "--mac: must be a unicast, non-zero address");
+  }
+  if (config.lcores.empty()) {
+    return absl::InvalidArgumentError("--lcores: no worker CPU given");
+  }
+  if (config.duration_s < 0) {
+    return absl::InvalidArgumentError("--duration: must be >= 0");
+  }
+  if (config.stats_interval_s < 0) {
+    return absl::InvalidArgumentError("--stats-interval: must be >= 0");
+  }
+  if (config.burst < 1 || config.burst > engine::kMaxBurst) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--burst: must be 1..", engine::kMaxBurst));
+  }
+  if (config.arp_timeout_s < 1) {
+    return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+engine::WorkerConfig MakeWorkerConfig(const Config& config) {
+  engine::WorkerConfig w;
+  w.ip = config.ip.value_or(wire::Ipv4Prefix{});
+  w.gateway = config.gateway;
+  w.burst = config.burst;
+  w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
+  return w;
+}
+
+absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text) {
+  std::vector<unsigned> cpus;
+  std::set<unsigned> seen;
+  if (text.empty()) return absl::InvalidArgumentError("empty CPU list");
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, '-');
+    unsigned lo = 0, hi = 0;
+    if (range.size() > 2 || !absl::SimpleAtoi(range[0], &lo) ||
+        (range.size() == 2 && !absl::SimpleAtoi(range[1], &hi))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", part, "' is not a CPU or a range like 0-3"));
+    }
+    if (range.size() == 1) hi = lo;
+    if (hi < lo || hi >= 1024) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad CPU range '", part, "'"));
+    }
+    for (unsigned c = lo; c <= hi; ++c) {
+      if (!seen.insert(c).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("CPU ", c, " listed twice"));
+      }
+      cpus.push_back(c);
+    }
+  }
+  return cpus;
+}
+
+absl::StatusOr<std::vector<std::string>> SplitArgs(absl::string_view text) {
+  std::vector<std::string> args;
+  std::string cur;
+  bool in_arg = false;
+  char quote = 0;
+  for (char c : text) {
+    if (quote != 0) {
+      if (c == quote) {
+        quote = 0;
+      } else {
+        cur.push_back(c);
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_arg = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_arg) args.push_back(std::move(cur));
+      cur.clear();
+      in_arg = false;
+    } else {
+      cur.push_back(c);
+      in_arg = true;
+    }
+  }
+  if (quote != 0) return absl::InvalidArgumentError("unterminated quote");
+  if (in_arg) args.push_back(std::move(cur));
+  return args;
+}
+
+unsigned AvailableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  unsigned highest = 0;
+  for (unsigned c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) highest = c + 1;
+  }
+  return highest == 0 ? 1 : highest;
+}
+
+std::vector<unsigned> DefaultLcores() { return {AvailableCpus() - 1}; }
+
+}  // namespace synwave::control

@@ -1,0 +1,60 @@
+// Config: the one typed description of a synwave run, with every default in
+// one place (units in the comments), and the parsers for its text forms.
+//
+// Flags and the config file are only ways of filling this struct; the
+// datapath never reads a flag, it gets a frozen per-core copy of what it
+// needs (engine::WorkerConfig) built from here. Validation errors name the
+// flag they belong to, so the binary can print them as they are.
+#ifndef SYNWAVE_CONTROL_CONFIG_H_
+#define SYNWAVE_CONTROL_CONFIG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/worker.h"
+#include "wire/addresses.h"
+
+namespace synwave::control {
+
+struct Config {
+  std::vector<std::string> ports;            // DPDK devargs, one per port
+  std::optional<wire::Ipv4Prefix> ip;        // our address and subnet
+  std::optional<wire::Ipv4Address> gateway;  // next hop off the subnet
+  std::optional<wire::MacAddress> mac;       // override the port's MAC
+  std::vector<unsigned> lcores;              // worker CPUs, one queue each
+  std::vector<std::string> eal_args;         // raw extra EAL arguments
+  double duration_s = 0;                     // seconds; 0: until a signal
+  double stats_interval_s = 0;               // seconds; 0: no periodic line
+  std::string json_path;                     // final report; empty: none
+  uint16_t burst = 32;                       // frames per rx burst, 1-64
+  uint32_t arp_timeout_s = 60;               // neighbour reachable time
+};
+
+// Checks the cross-field rules (an address and a port are given, the
+// gateway is on our subnet, ...). Errors start with the flag: "--gateway: ...".
+absl::Status Validate(const Config& config);
+
+// The per-core copy for the workers.
+engine::WorkerConfig MakeWorkerConfig(const Config& config);
+
+// "0-3,6" -> {0,1,2,3,6}: ascending ranges, no duplicates.
+absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text);
+
+// Splits raw EAL arguments on white space; single or double quotes group.
+absl::StatusOr<std::vector<std::string>> SplitArgs(absl::string_view text);
+
+// The default worker CPUs: one worker on the last CPU the process may use
+// (the main lcore takes another when there is one).
+std::vector<unsigned> DefaultLcores();
+
+// CPUs the process may run on (its affinity mask).
+unsigned AvailableCpus();
+
+}  // namespace synwave::control
+
+#endif  // SYNWAVE_CONTROL_CONFIG_H_

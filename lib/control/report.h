@@ -1,0 +1,51 @@
+// Reports: summing per-core counters, the once-a-second line, the final text
+// table and the JSON report.
+//
+// Counters are summed over cores by name on the main lcore (workers never
+// wait for it). The JSON report is an object whose "counters" member maps
+// every counter name to its integer total (zeros included, so scripts can
+// rely on a key being there); later modes add their own members beside it.
+#ifndef SYNWAVE_CONTROL_REPORT_H_
+#define SYNWAVE_CONTROL_REPORT_H_
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "engine/counters.h"
+
+namespace synwave::control {
+
+// Totals over cores, indexed like engine counters.
+struct CounterTotals {
+  std::vector<uint64_t> v = std::vector<uint64_t>(engine::kNumCounters, 0);
+
+  uint64_t operator[](engine::Counter c) const {
+    return v[static_cast<size_t>(c)];
+  }
+  uint64_t Drops() const;  // sum of every drop_ counter
+};
+
+CounterTotals SumCounters(std::span<const engine::CoreCounters> cores);
+
+// One line per interval: elapsed seconds, rates over the interval and drops.
+std::string FormatStatsLine(double elapsed_s, double interval_s,
+                            const CounterTotals& now,
+                            const CounterTotals& before);
+
+// The final table: every non-zero counter, "name value", aligned.
+std::string FormatCounterTable(const CounterTotals& totals);
+
+// {"counters": {name: value, ...}} with every counter.
+nlohmann::json CountersJson(const CounterTotals& totals);
+
+// Writes `report` to `path` (pretty-printed, newline-terminated).
+absl::Status WriteJson(const std::string& path, const nlohmann::json& report);
+
+}  // namespace synwave::control
+
+#endif  // SYNWAVE_CONTROL_REPORT_H_

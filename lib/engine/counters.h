@@ -1,0 +1,110 @@
+// Per-core counters: every packet the engine handles, and every reason it
+// drops one, has a named counter here.
+//
+// The list is one X-macro (VPP tcp_error.def style) followed by one drop
+// counter per parser Verdict, so a user can always see why a packet died.
+// Each worker owns a cache-line aligned CoreCounters; it counts into a local
+// copy during a burst and publishes once per burst with relaxed atomic
+// stores (plain moves on x86: no locks, no read-modify-write atomics), which
+// lets the main lcore read them at any time for --stats-interval.
+#ifndef SYNWAVE_ENGINE_COUNTERS_H_
+#define SYNWAVE_ENGINE_COUNTERS_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "wire/verdict.h"
+
+namespace synwave::engine {
+
+// X(Enumerator, "name", "meaning"). Drop reasons start with drop_.
+#define SYNWAVE_ENGINE_COUNTERS(X)                                           \
+  X(kRxPackets, "rx_packets", "frames received")                             \
+  X(kRxBytes, "rx_bytes", "bytes received")                                  \
+  X(kTxPackets, "tx_packets", "frames sent")                                 \
+  X(kTxBytes, "tx_bytes", "bytes sent")                                      \
+  X(kArpRequestsIn, "arp_requests_in", "ARP requests for our address")       \
+  X(kArpRepliesOut, "arp_replies_out", "ARP replies sent")                   \
+  X(kArpRequestsOut, "arp_requests_out", "ARP requests sent to resolve")     \
+  X(kArpRepliesIn, "arp_replies_in", "ARP replies addressed to us")          \
+  X(kNeighborsLearned, "neighbors_learned", "neighbour entries added")       \
+  X(kNeighborsExpired, "neighbors_expired", "neighbour entries expired")     \
+  X(kIcmpEchoIn, "icmp_echo_requests_in", "ICMP echo requests for us")       \
+  X(kIcmpEchoOut, "icmp_echo_replies_out", "ICMP echo replies sent")         \
+  X(kTcpSegmentsIn, "tcp_segments_in", "valid TCP segments for us")          \
+  X(kDropEthNotForUs, "drop_eth_not_for_us",                                 \
+    "frame for another MAC address")                                         \
+  X(kDropArpNotForUs, "drop_arp_not_for_us",                                 \
+    "ARP for another IP address (mappings still merged)")                    \
+  X(kDropArpConflict, "drop_arp_address_conflict",                           \
+    "ARP from another host claiming our IP address")                         \
+  X(kDropIpNotForUs, "drop_ip_not_for_us", "IPv4 for another address")       \
+  X(kDropIcmpNotEcho, "drop_icmp_not_echo_request",                          \
+    "ICMP other than an echo request")                                       \
+  X(kDropTcpNoHandler, "drop_tcp_no_handler",                                \
+    "TCP segment while no TCP handler is installed")                         \
+  X(kDropRxMultiSegment, "drop_rx_multi_segment",                            \
+    "received frame spans several mbufs")                                    \
+  X(kDropTxQueueFull, "drop_tx_queue_full", "TX queue full, frame freed")    \
+  X(kDropNoMbuf, "drop_no_mbuf", "mbuf pool empty when sending")             \
+  X(kDropNeighborTableFull, "drop_neighbor_table_full",                      \
+    "no room for a new neighbour entry")
+
+enum class Counter : uint16_t {
+#define SYNWAVE_X(e, name, help) e,
+  SYNWAVE_ENGINE_COUNTERS(SYNWAVE_X)
+#undef SYNWAVE_X
+  // One drop counter per wire::Verdict follows (the kOk slot is unused).
+  kWireDropBase,
+};
+
+inline constexpr size_t kNumCounters =
+    static_cast<size_t>(Counter::kWireDropBase) + wire::kNumVerdicts;
+
+// The counter that counts frames the parser rejected with `v`.
+constexpr size_t WireDropIndex(wire::Verdict v) {
+  return static_cast<size_t>(Counter::kWireDropBase) + static_cast<size_t>(v);
+}
+
+// Name of counter `index` ("drop_ipv4_bad_checksum"); empty for the unused
+// slot. Names are stable: scripts and the JSON report use them.
+std::string_view CounterName(size_t index);
+std::string_view CounterHelp(size_t index);
+
+// A plain array a worker counts into during one burst.
+struct CounterDeltas {
+  uint64_t v[kNumCounters] = {};
+
+  void Add(Counter c, uint64_t n = 1) { v[static_cast<size_t>(c)] += n; }
+  void AddDrop(wire::Verdict verdict) { v[WireDropIndex(verdict)] += 1; }
+};
+
+// One core's published totals: written only by its worker, read by anyone.
+struct alignas(64) CoreCounters {
+  uint64_t v[kNumCounters] = {};
+
+  // Worker side: adds a burst's deltas (single writer).
+  void Publish(CounterDeltas& deltas) {
+    for (size_t i = 0; i < kNumCounters; ++i) {
+      if (deltas.v[i] != 0) {
+        std::atomic_ref<uint64_t> c(v[i]);
+        c.store(c.load(std::memory_order_relaxed) + deltas.v[i],
+                std::memory_order_relaxed);
+        deltas.v[i] = 0;
+      }
+    }
+  }
+
+  // Any thread.
+  uint64_t Read(size_t index) const {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(v[index]))
+        .load(std::memory_order_relaxed);
+  }
+  uint64_t Read(Counter c) const { return Read(static_cast<size_t>(c)); }
+};
+
+}  // namespace synwave::engine
+
+#endif  // SYNWAVE_ENGINE_COUNTERS_H_
