@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <filesystem>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -61,6 +62,15 @@ absl::Status Validate(const Config& config) {
   }
   if (config.arp_timeout_s < 1) {
     return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
+  }
+  if (!config.json_path.empty()) {
+    // Fail now rather than after a long run.
+    std::filesystem::path dir =
+        std::filesystem::path(config.json_path).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--json: directory '", dir.string(), "' does not exist"));
+    }
   }
   return absl::OkStatus();
 }

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing, then builds and runs
+# every suite three ways:
+#   1. the normal build (build/): unit, engine, fuzz replay, cli, integration;
+#   2. the same suites built with AddressSanitizer and UBSan (build-asan/);
+#   3. the libFuzzer parser target built with clang (build-fuzz/), run for
+#      FUZZ_SECONDS (default 60) over its seed corpus.
+# Integration tests need root and /dev/net/tun; elsewhere they are skipped,
+# except under CI=true, where they must run. Prints one summary line:
+#   tests: N passed, N failed, N skipped
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0 failed=0 skipped=0
+
+tally() {  # adds the results of a meson test log
+  read -r p f s < <(/usr/bin/python3 - "$1" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+)
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+}
+
+run_suites() {  # run_suites BUILDDIR [meson setup options...]
+  local dir=$1
+  shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" -Dtests=enabled "$@" >/dev/null
+  ninja -C "$dir" -j "$JOBS"
+  local rc=0
+  meson test -C "$dir" --print-errorlogs --num-processes "$JOBS" || rc=$?
+  tally "$dir/meson-logs/testlog.json"
+  return $rc
+}
+
+status=0
+echo "== normal build"
+run_suites build || status=1
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbenchmarks=disabled || status=1
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo "== libFuzzer: parser for ${FUZZ_SECONDS}s"
+[ -f build-fuzz/build.ninja ] ||
+  CXX=clang++ meson setup build-fuzz -Dfuzz=true -Dtests=enabled \
+    -Dbenchmarks=disabled >/dev/null
+ninja -C build-fuzz -j "$JOBS" tests/fuzz/parse_fuzzer
+mkdir -p build-fuzz/corpus
+if build-fuzz/tests/fuzz/parse_fuzzer -max_total_time="$FUZZ_SECONDS" \
+     -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus \
+     >build-fuzz/fuzz.log 2>&1; then
+  grep -E "stat::number_of_executed_units|stat::new_units_added" build-fuzz/fuzz.log || true
+  passed=$((passed + 1))
+else
+  tail -40 build-fuzz/fuzz.log
+  echo "fuzzer found a crash (see build-fuzz/fuzz.log)"
+  failed=$((failed + 1))
+  status=1
+fi
+
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status

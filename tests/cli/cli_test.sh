@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The command-line contract a user scripts against: version and help exit 0;
+# every bad flag, bad value, unknown command or missing device is one line on
+# stderr that names the flag, with exit code 2; a config file sets flags and
+# the command line overrides it. Runs without privileges: the device runs
+# use net_null, an in-process DPDK driver.
+set -uo pipefail
+SYNWAVE=${SYNWAVE:?}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+
+check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- args...
+  local name=$1 want_rc=$2 pattern=$3
+  shift 4
+  local rc=0
+  timeout 60 "$SYNWAVE" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+  # Only synwave's own line counts; DPDK may log other lines.
+  local err
+  err=$(grep '^synwave: ' "$WORK/err" || true)
+  if [ "$rc" != "$want_rc" ]; then
+    echo "FAIL $name: exit $rc, want $want_rc; stderr: $(cat "$WORK/err")"
+    failures=$((failures + 1))
+  elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$err"; then
+    echo "FAIL $name: stderr '$err' does not match '$pattern'"
+    failures=$((failures + 1))
+  elif [ -n "$pattern" ] && [ "$(wc -l <<<"$err")" != 1 ]; then
+    echo "FAIL $name: error is not one line: $err"
+    failures=$((failures + 1))
+  else
+    echo "ok   $name"
+  fi
+}
+
+NULLDEV=(--port=net_null0 --ip=198.18.20.2/24 --lcores=0)
+
+check version 0 "" -- version
+grep -q '^synwave [0-9]' "$WORK/out" || { echo "FAIL version output: $(cat "$WORK/out")"; failures=$((failures + 1)); }
+check help 0 "" -- --help
+for flag in port ip gateway lcores eal duration json stats-interval config; do
+  grep -q -- "--$flag" "$WORK/out" || { echo "FAIL --help does not list --$flag"; failures=$((failures + 1)); }
+done
+check no-command 2 "" --
+check unknown-command 2 "unknown command 'bogus'" -- bogus
+check unknown-flag 2 "^synwave: --frobnicate: unknown flag" -- serve --frobnicate=1
+check missing-value 2 "^synwave: --ip: missing value" -- serve --ip
+check bad-duration 2 "^synwave: --duration: " -- serve "${NULLDEV[@]}" --duration=soon
+check negative-duration 2 "^synwave: --duration: " -- serve "${NULLDEV[@]}" --duration=-1
+check bad-ip 2 "^synwave: --ip: '10.0.0.300/24'" -- serve --port=net_null0 --ip=10.0.0.300/24
+check bad-prefix 2 "^synwave: --ip: " -- serve --port=net_null0 --ip=198.18.20.2/33
+check network-address 2 "^synwave: --ip: " -- serve --port=net_null0 --ip=198.18.20.0/24
+check no-ip 2 "^synwave: --ip: " -- serve --port=net_null0
+check no-port 2 "^synwave: --port: " -- serve --ip=198.18.20.2/24
+check bad-gateway 2 "^synwave: --gateway: 'x'" -- serve "${NULLDEV[@]}" --gateway=x
+check off-subnet-gateway 2 "^synwave: --gateway: .*not on the subnet" -- serve "${NULLDEV[@]}" --gateway=198.19.0.1
+check bad-mac 2 "^synwave: --mac: " -- serve "${NULLDEV[@]}" --mac=01:00:5e:00:00:01
+check bad-lcores 2 "^synwave: --lcores: " -- serve --port=net_null0 --ip=198.18.20.2/24 --lcores=1-x
+check missing-cpu 2 "^synwave: --lcores: CPU 1000 does not exist" -- serve --port=net_null0 --ip=198.18.20.2/24 --lcores=1000
+check eal-sets-cores 2 "^synwave: --eal: " -- serve "${NULLDEV[@]}" --eal="-l 0-3"
+check bad-burst 2 "^synwave: --burst: " -- serve "${NULLDEV[@]}" --burst=65
+check json-dir-missing 2 "^synwave: --json: " -- serve "${NULLDEV[@]}" --json=/nonexistent/dir/r.json
+check missing-device 2 "^synwave: --port" -- serve --port=net_nosuchdriver0 --ip=198.18.20.2/24 --lcores=0
+check missing-pci-device 2 "^synwave: --port: no DPDK device" -- serve --port=0000:ff:1f.7 --ip=198.18.20.2/24 --lcores=0 --duration=1
+check missing-config 2 "^synwave: --config: " -- serve --config="$WORK/none.toml"
+
+# A config file sets the flags; the command line wins over it.
+cat >"$WORK/ok.toml" <<TOML
+port = "net_null0"
+ip = "198.18.20.2/24"
+lcores = "0"
+duration = 3600
+json = "$WORK/report.json"
+TOML
+start=$(date +%s)
+check config-file-run 0 "" -- serve --config="$WORK/ok.toml" --duration=0.3
+[ $(( $(date +%s) - start )) -lt 30 ] || { echo "FAIL --duration on the command line did not override the config"; failures=$((failures + 1)); }
+/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counters"]; assert c["rx_packets"] > 0 and all(isinstance(v, int) for v in c.values())' "$WORK/report.json" ||
+  { echo "FAIL JSON report from the config-file run"; failures=$((failures + 1)); }
+
+printf 'ip = "not-an-ip"\n' >"$WORK/bad.toml"
+check config-bad-value 2 "^synwave: --ip: 'not-an-ip'" -- serve --config="$WORK/bad.toml" --port=net_null0 --lcores=0
+check config-overridden-bad-value 0 "" -- serve --config="$WORK/bad.toml" "${NULLDEV[@]}" --duration=0.2
+printf 'frobnicate = 1\n' >"$WORK/unknown.toml"
+check config-unknown-key 2 "^synwave: --config: .*unknown key 'frobnicate'" -- serve --config="$WORK/unknown.toml"
+printf 'ip = [\n' >"$WORK/syntax.toml"
+check config-syntax 2 "^synwave: --config: .*syntax.toml:" -- serve --config="$WORK/syntax.toml"
+
+if [ "$failures" != 0 ]; then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all CLI checks passed"

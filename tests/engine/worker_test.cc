@@ -1,0 +1,330 @@
+// The worker loop on an in-memory port: what a host on the link sees when it
+// sends ARP, ICMP echo and malformed frames to the endpoint, and how the
+// endpoint resolves its next hop. Virtual clock; no NIC, no kernel.
+#include "engine/worker.h"
+
+#include <algorithm>
+
+#include "frame_builder.h"
+#include "gtest/gtest.h"
+#include "ring_harness.h"
+#include "wire/headers.h"
+#include "wire/parse.h"
+
+namespace synwave::engine {
+namespace {
+
+using testutil::ArpFrame;
+using testutil::Frame;
+using testutil::IcmpFrame;
+using testutil::RingHarness;
+using testutil::TcpFrame;
+using wire::Ipv4Address;
+using wire::MacAddress;
+
+constexpr uint64_t kSecond = 1'000'000'000;
+const Ipv4Address kOurIp = Ipv4Address::FromOctets(198, 18, 0, 2);
+const Ipv4Address kPeerIp = Ipv4Address::FromOctets(198, 18, 0, 1);
+const Ipv4Address kGateway = Ipv4Address::FromOctets(198, 18, 0, 254);
+
+WorkerConfig Config() {
+  WorkerConfig c;
+  c.ip = wire::Ipv4Prefix{kOurIp, 24};
+  return c;
+}
+
+class WorkerTest : public testing::Test {
+ protected:
+  explicit WorkerTest(WorkerConfig config = Config()) : h_(config) {}
+
+  void TearDown() override {
+    h_.Poll(now_);  // nothing left in flight
+    EXPECT_TRUE(h_.AllMbufsReturned()) << "an mbuf leaked";
+  }
+
+  ArpFrame ArpRequest(Ipv4Address target) {
+    ArpFrame f;
+    f.eth.dst = MacAddress::Broadcast();
+    f.eth.src = h_.peer_mac();
+    f.arp.sha = h_.peer_mac();
+    f.arp.spa = kPeerIp;
+    f.arp.tpa = target;
+    return f;
+  }
+
+  IcmpFrame Echo() {
+    IcmpFrame f;
+    f.eth.dst = h_.mac();
+    f.eth.src = h_.peer_mac();
+    f.ip.src = kPeerIp;
+    f.ip.dst = kOurIp;
+    f.icmp.id = 0x1234;
+    f.icmp.sequence = 7;
+    f.icmp.payload = {'s', 'y', 'n', 'w', 'a', 'v', 'e', 0, 1, 2, 3};
+    return f;
+  }
+
+  RingHarness h_;
+  uint64_t now_ = kSecond;
+};
+
+TEST_F(WorkerTest, AnswersArpRequestForOurAddress) {
+  h_.Inject(testutil::BuildFrame(ArpRequest(kOurIp)));
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  wire::PacketInfo info;
+  ASSERT_EQ(wire::ParseFrame(out[0].data(), out[0].size(), {}, &info),
+            wire::Verdict::kOk);
+  ASSERT_EQ(info.kind, wire::PacketKind::kArp);
+  const auto* eth = reinterpret_cast<const wire::EthernetHeader*>(out[0].data());
+  const auto* arp = reinterpret_cast<const wire::ArpHeader*>(out[0].data() + 14);
+  EXPECT_EQ(eth->Dst(), h_.peer_mac());
+  EXPECT_EQ(eth->Src(), h_.mac());
+  EXPECT_EQ(arp->op.get(), wire::kArpOpReply);
+  EXPECT_EQ(MacAddress::FromBytes(arp->sha), h_.mac());
+  EXPECT_EQ(arp->SenderIp(), kOurIp);
+  EXPECT_EQ(MacAddress::FromBytes(arp->tha), h_.peer_mac());
+  EXPECT_EQ(arp->TargetIp(), kPeerIp);
+  EXPECT_EQ(h_.Count(Counter::kArpRequestsIn), 1u);
+  EXPECT_EQ(h_.Count(Counter::kArpRepliesOut), 1u);
+  // The requester is now a known neighbour (RFC 826: the target learns).
+  const MacAddress* learned = h_.worker().neighbors().Lookup(kPeerIp, now_);
+  ASSERT_NE(learned, nullptr);
+  EXPECT_EQ(*learned, h_.peer_mac());
+}
+
+TEST_F(WorkerTest, IgnoresArpForAnotherAddress) {
+  h_.Inject(testutil::BuildFrame(ArpRequest(kGateway)));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(Counter::kDropArpNotForUs), 1u);
+  EXPECT_EQ(h_.worker().neighbors().size(), 0u) << "learned from a stranger";
+}
+
+TEST_F(WorkerTest, AnswersArpProbeWithoutLearningZeroAddress) {
+  ArpFrame probe = ArpRequest(kOurIp);
+  probe.arp.spa = Ipv4Address{};  // RFC 5227 probe
+  h_.Inject(testutil::BuildFrame(probe));
+  ASSERT_EQ(h_.Poll(now_).size(), 1u);
+  EXPECT_EQ(h_.worker().neighbors().size(), 0u);
+}
+
+TEST_F(WorkerTest, CountsArpClaimingOurAddress) {
+  ArpFrame f = ArpRequest(kOurIp);
+  f.arp.spa = kOurIp;
+  h_.Inject(testutil::BuildFrame(f));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(Counter::kDropArpConflict), 1u);
+}
+
+TEST_F(WorkerTest, AnswersEchoRequestInPlace) {
+  IcmpFrame req = Echo();
+  req.eth.pad_to = 128;  // Ethernet padding must not be echoed back
+  h_.Inject(testutil::BuildFrame(req));
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  wire::PacketInfo info;
+  // Checksums are verified in software by the parser.
+  ASSERT_EQ(wire::ParseFrame(out[0].data(), out[0].size(), {}, &info),
+            wire::Verdict::kOk);
+  ASSERT_EQ(info.kind, wire::PacketKind::kIcmp);
+  EXPECT_EQ(info.src_ip, kOurIp);
+  EXPECT_EQ(info.dst_ip, kPeerIp);
+  const auto* eth = reinterpret_cast<const wire::EthernetHeader*>(out[0].data());
+  EXPECT_EQ(eth->Dst(), h_.peer_mac());
+  EXPECT_EQ(eth->Src(), h_.mac());
+  const auto* icmp = reinterpret_cast<const wire::IcmpEchoHeader*>(
+      out[0].data() + info.l4_offset);
+  EXPECT_EQ(icmp->type, wire::kIcmpEchoReply);
+  EXPECT_EQ(icmp->id.get(), 0x1234);
+  EXPECT_EQ(icmp->sequence.get(), 7);
+  const Frame payload(out[0].begin() + info.l4_offset + 8, out[0].end());
+  EXPECT_EQ(payload, req.icmp.payload);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoIn), 1u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoOut), 1u);
+}
+
+TEST_F(WorkerTest, DropsEchoWithBadIpChecksumUnderItsReason) {
+  IcmpFrame req = Echo();
+  req.ip.checksum = 0xdead;
+  h_.Inject(testutil::BuildFrame(req));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv4BadChecksum)), 1u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoOut), 0u);
+}
+
+TEST_F(WorkerTest, DropsEchoWithBadIcmpChecksum) {
+  IcmpFrame req = Echo();
+  req.icmp.checksum = 0xbeef;
+  h_.Inject(testutil::BuildFrame(req));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIcmpBadChecksum)), 1u);
+}
+
+TEST_F(WorkerTest, DropsIcmpThatIsNotAnEchoRequest) {
+  IcmpFrame f = Echo();
+  f.icmp.type = wire::kIcmpEchoReply;
+  h_.Inject(testutil::BuildFrame(f));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(Counter::kDropIcmpNotEcho), 1u);
+}
+
+TEST_F(WorkerTest, DropsFramesForOtherHosts) {
+  IcmpFrame other_mac = Echo();
+  other_mac.eth.dst = MacAddress{{0x02, 0, 0, 0, 0, 0x77}};
+  h_.Inject(testutil::BuildFrame(other_mac));
+  IcmpFrame other_ip = Echo();
+  other_ip.ip.dst = kGateway;
+  h_.Inject(testutil::BuildFrame(other_ip));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(Counter::kDropEthNotForUs), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropIpNotForUs), 1u);
+}
+
+TEST_F(WorkerTest, CountsTcpWhileNoHandlerIsInstalled) {
+  TcpFrame syn;
+  syn.eth.dst = h_.mac();
+  syn.ip.src = kPeerIp;
+  syn.ip.dst = kOurIp;
+  h_.Inject(testutil::BuildFrame(syn));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(Counter::kTcpSegmentsIn), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropTcpNoHandler), 1u);
+}
+
+TEST_F(WorkerTest, AnswersAFullBurstInOneGo) {
+  for (int i = 0; i < 32; ++i) {
+    IcmpFrame req = Echo();
+    req.icmp.sequence = static_cast<uint16_t>(i);
+    h_.Inject(testutil::BuildFrame(req));
+  }
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 32u);
+  for (int i = 0; i < 32; ++i) {
+    const auto* icmp = reinterpret_cast<const wire::IcmpEchoHeader*>(
+        out[i].data() + testutil::kL4Offset);
+    EXPECT_EQ(icmp->sequence.get(), i) << "replies reordered";
+  }
+  EXPECT_EQ(h_.Count(Counter::kRxPackets), 32u);
+  EXPECT_EQ(h_.Count(Counter::kTxPackets), 32u);
+}
+
+TEST_F(WorkerTest, CountsEveryMalformedFrameOnce) {
+  Frame runt = {1, 2, 3};
+  h_.Inject(runt);
+  IcmpFrame frag = Echo();
+  frag.ip.flags_fragment = wire::kIpv4FlagMoreFragments;
+  h_.Inject(testutil::BuildFrame(frag));
+  IcmpFrame v6 = Echo();
+  v6.ip.version = 6;
+  h_.Inject(testutil::BuildFrame(v6));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kEthTruncated)), 1u);
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv4Fragment)), 1u);
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv4BadVersion)), 1u);
+  EXPECT_EQ(h_.Count(Counter::kRxPackets), 3u);
+}
+
+// Next-hop resolution.
+
+bool IsArpRequestFor(const Frame& f, Ipv4Address target) {
+  wire::PacketInfo info;
+  if (wire::ParseFrame(f.data(), f.size(), {}, &info) != wire::Verdict::kOk ||
+      info.kind != wire::PacketKind::kArp) {
+    return false;
+  }
+  const auto* arp = reinterpret_cast<const wire::ArpHeader*>(f.data() + 14);
+  const auto* eth = reinterpret_cast<const wire::EthernetHeader*>(f.data());
+  return arp->op.get() == wire::kArpOpRequest && arp->TargetIp() == target &&
+         eth->Dst().IsBroadcast();
+}
+
+TEST_F(WorkerTest, ResolvesOnLinkPeerWithArp) {
+  EXPECT_EQ(h_.worker().ResolveNextHop(kPeerIp, now_), nullptr);
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(IsArpRequestFor(out[0], kPeerIp));
+  // Asking again within the retry interval sends nothing more.
+  EXPECT_EQ(h_.worker().ResolveNextHop(kPeerIp, now_ + kSecond / 2), nullptr);
+  EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty());
+
+  ArpFrame reply = ArpRequest(kOurIp);
+  reply.eth.dst = h_.mac();
+  reply.arp.op = wire::kArpOpReply;
+  reply.arp.tha = h_.mac();
+  h_.Inject(testutil::BuildFrame(reply));
+  EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty());
+  const MacAddress* mac = h_.worker().ResolveNextHop(kPeerIp, now_ + kSecond);
+  ASSERT_NE(mac, nullptr);
+  EXPECT_EQ(*mac, h_.peer_mac());
+  EXPECT_EQ(h_.Count(Counter::kArpRepliesIn), 1u);
+  EXPECT_EQ(h_.Count(Counter::kArpRequestsOut), 1u);
+}
+
+TEST_F(WorkerTest, HasNoNextHopOffSubnetWithoutGateway) {
+  const Ipv4Address far = Ipv4Address::FromOctets(203, 0, 113, 9);
+  EXPECT_FALSE(h_.worker().NextHop(far).has_value());
+  EXPECT_EQ(h_.worker().ResolveNextHop(far, now_), nullptr);
+  EXPECT_TRUE(h_.Poll(now_).empty());
+}
+
+class GatewayTest : public WorkerTest {
+ protected:
+  static WorkerConfig WithGateway() {
+    WorkerConfig c = Config();
+    c.gateway = kGateway;
+    c.neighbor_reachable_ns = 60 * kSecond;
+    return c;
+  }
+  GatewayTest() : WorkerTest(WithGateway()) {}
+
+  void AnswerAsGateway(uint64_t now) {
+    ArpFrame reply;
+    reply.eth.dst = h_.mac();
+    reply.eth.src = kGatewayMac;
+    reply.arp.op = wire::kArpOpReply;
+    reply.arp.sha = kGatewayMac;
+    reply.arp.spa = kGateway;
+    reply.arp.tha = h_.mac();
+    reply.arp.tpa = kOurIp;
+    h_.Inject(testutil::BuildFrame(reply));
+    h_.Poll(now);
+  }
+
+  const MacAddress kGatewayMac{{0x02, 0, 0, 0, 0, 0xfe}};
+};
+
+TEST_F(GatewayTest, ResolvesGatewayAtStartAndRetriesUntilAnswered) {
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(IsArpRequestFor(out[0], kGateway));
+  EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty()) << "retried too soon";
+  out = h_.Poll(now_ + kSecond + kSecond / 10);
+  ASSERT_EQ(out.size(), 1u) << "no retry after the retry interval";
+  EXPECT_TRUE(IsArpRequestFor(out[0], kGateway));
+
+  AnswerAsGateway(now_ + 2 * kSecond);
+  // Off-subnet destinations now go to the gateway's MAC.
+  const Ipv4Address far = Ipv4Address::FromOctets(203, 0, 113, 9);
+  const MacAddress* mac = h_.worker().ResolveNextHop(far, now_ + 3 * kSecond);
+  ASSERT_NE(mac, nullptr);
+  EXPECT_EQ(*mac, kGatewayMac);
+  EXPECT_TRUE(h_.Poll(now_ + 10 * kSecond).empty()) << "refreshed too early";
+}
+
+TEST_F(GatewayTest, RefreshesGatewayBeforeItExpires) {
+  h_.Poll(now_);
+  AnswerAsGateway(now_);
+  // In the last quarter of the reachable time a refresh request goes out
+  // while the entry is still in use.
+  std::vector<Frame> out = h_.Poll(now_ + 50 * kSecond);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(IsArpRequestFor(out[0], kGateway));
+  EXPECT_NE(h_.worker().neighbors().Lookup(kGateway, now_ + 50 * kSecond),
+            nullptr);
+  // Unanswered, the entry expires after the reachable time.
+  EXPECT_EQ(h_.worker().neighbors().Lookup(kGateway, now_ + 61 * kSecond),
+            nullptr);
+}
+
+}  // namespace
+}  // namespace synwave::engine

@@ -1,0 +1,95 @@
+# Shared helpers for tests that talk to the Linux kernel through net_tap.
+#
+# Sourced by the integration tests. They need root (CAP_NET_ADMIN) and
+# /dev/net/tun: without them a test exits 77, which meson reports as
+# skipped, except under CI (CI=true), where a test that cannot run fails.
+# Every address used is on a tap interface the test creates, in the
+# benchmarking range 198.18.0.0/15, and every kernel-side command is bound to
+# that interface, so no packet can leave the machine.
+
+set -euo pipefail
+
+SYNWAVE=${SYNWAVE:?SYNWAVE must point to the synwave binary}
+PY=/usr/bin/python3   # Debian's interpreter, where python3-scapy lives
+WORK=$(mktemp -d)
+SYNWAVE_PID=
+
+skip_or_fail() {
+  if [ "${CI:-}" = "true" ]; then
+    echo "FAIL: cannot run under CI: $*" >&2
+    exit 1
+  fi
+  echo "SKIP: $*" >&2
+  exit 77
+}
+
+require_net_admin() {
+  [ "$(id -u)" = 0 ] || skip_or_fail "needs root (CAP_NET_ADMIN)"
+  [ -c /dev/net/tun ] || skip_or_fail "needs /dev/net/tun"
+  ip tuntap add dev swcap$$ mode tap 2>/dev/null || skip_or_fail "no CAP_NET_ADMIN"
+  ip link del swcap$$
+}
+
+require_tools() {
+  for t in "$@"; do
+    command -v "$t" >/dev/null || skip_or_fail "missing tool $t (scripts/setup.sh installs it)"
+  done
+}
+
+cleanup() {
+  if [ -n "$SYNWAVE_PID" ] && kill -0 "$SYNWAVE_PID" 2>/dev/null; then
+    kill -KILL "$SYNWAVE_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  [ -f "$WORK/synwave.log" ] && sed 's/^/  synwave: /' "$WORK/synwave.log" >&2
+  exit 1
+}
+
+# start_tap_endpoint IFACE KERNEL_IP/N SYNWAVE_IP/N [synwave flags...]
+# Starts `synwave serve` on a new tap interface, gives the kernel side an
+# address and a MAC of its own, and waits until the endpoint answers ARP.
+start_tap_endpoint() {
+  local iface=$1 kernel_ip=$2 synwave_ip=$3
+  shift 3
+  "$SYNWAVE" serve --port="net_tap_${iface},iface=${iface}" --ip="$synwave_ip" \
+    --json="$WORK/report.json" "$@" >"$WORK/synwave.log" 2>&1 &
+  SYNWAVE_PID=$!
+  for _ in $(seq 100); do
+    ip link show "$iface" >/dev/null 2>&1 && break
+    kill -0 "$SYNWAVE_PID" 2>/dev/null || fail "synwave exited at start-up"
+    sleep 0.1
+  done
+  ip link show "$iface" >/dev/null 2>&1 || fail "tap interface $iface never appeared"
+  # The tap interface starts with the port's own MAC; the kernel needs its own.
+  ip link set "$iface" address 02:00:5e:00:53:01
+  ip addr add "$kernel_ip" dev "$iface"
+  ip link set "$iface" up
+  KERNEL_IP=${kernel_ip%/*}
+  TARGET_IP=${synwave_ip%/*}
+  IFACE=$iface
+  for _ in $(seq 50); do
+    arping -q -c 1 -w 1 -I "$iface" "$TARGET_IP" && return 0
+  done
+  fail "endpoint never answered ARP"
+}
+
+# stop_endpoint: SIGTERM, which must stop it cleanly and write the report.
+stop_endpoint() {
+  kill -TERM "$SYNWAVE_PID"
+  local rc=0
+  wait "$SYNWAVE_PID" || rc=$?
+  SYNWAVE_PID=
+  [ "$rc" = 0 ] || fail "synwave exited with $rc after SIGTERM"
+  [ -s "$WORK/report.json" ] || fail "no JSON report written"
+}
+
+# counter NAME: the named counter from the final JSON report.
+counter() {
+  "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["counters"][sys.argv[2]])' \
+    "$WORK/report.json" "$1"
+}
