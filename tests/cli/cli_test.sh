@@ -77,6 +77,10 @@ check config-file-run 0 "" -- serve --config="$WORK/ok.toml" --duration=0.3
 /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counters"]; assert c["rx_packets"] > 0 and all(isinstance(v, int) for v in c.values())' "$WORK/report.json" ||
   { echo "FAIL JSON report from the config-file run"; failures=$((failures + 1)); }
 
+# The example config shipped in config/ is valid as it stands.
+check example-config 0 "" -- serve --config="${SOURCE_ROOT:?}/config/synwave.toml" \
+  --port=net_null0 --lcores=0 --duration=0.2 --stats-interval=0
+
 printf 'ip = "not-an-ip"\n' >"$WORK/bad.toml"
 check config-bad-value 2 "^synwave: --ip: 'not-an-ip'" -- serve --config="$WORK/bad.toml" --port=net_null0 --lcores=0
 check config-overridden-bad-value 0 "" -- serve --config="$WORK/bad.toml" "${NULLDEV[@]}" --duration=0.2

@@ -1,0 +1,233 @@
+// Control-plane parsing: CPU lists, raw EAL arguments, config validation,
+// EAL argument building, and the command-line/config-file contract (flags
+// win over the file, errors name the flag).
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "control/command_line.h"
+#include "control/config.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/eal.h"
+
+ABSL_FLAG(std::string, test_port, "", "repeatable string flag");
+ABSL_FLAG(double, test_duration, 0, "a number");
+ABSL_FLAG(bool, test_verbose, false, "a boolean");
+ABSL_FLAG(std::string, test_name, "default", "a string");
+
+namespace synwave::control {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(ParseCpuListTest, AcceptsSinglesAndRanges) {
+  EXPECT_THAT(*ParseCpuList("0"), ElementsAre(0));
+  EXPECT_THAT(*ParseCpuList("1-3,6"), ElementsAre(1, 2, 3, 6));
+}
+
+TEST(ParseCpuListTest, RejectsMalformedLists) {
+  for (const char* bad : {"", "a", "1-", "-1", "3-1", "1,,2", "1-2-3", "1,1",
+                          "0-1,1", "99999"}) {
+    EXPECT_FALSE(ParseCpuList(bad).ok()) << bad;
+  }
+}
+
+TEST(SplitArgsTest, SplitsOnWhiteSpaceWithQuotes) {
+  EXPECT_THAT(*SplitArgs("  -m 1024  --vdev='net_tap0,iface=a b' \"x y\""),
+              ElementsAre("-m", "1024", "--vdev=net_tap0,iface=a b", "x y"));
+  EXPECT_THAT(*SplitArgs(""), ElementsAre());
+  EXPECT_FALSE(SplitArgs("'open").ok());
+}
+
+Config Valid() {
+  Config c;
+  c.ports = {"net_null0"};
+  c.ip = wire::Ipv4Prefix::Parse("198.18.0.2/24");
+  c.lcores = {0};
+  return c;
+}
+
+TEST(ValidateTest, AcceptsAMinimalConfig) { EXPECT_TRUE(Validate(Valid()).ok()); }
+
+TEST(ValidateTest, ErrorsNameTheirFlag) {
+  struct Case {
+    void (*mutate)(Config&);
+    const char* flag;
+  } cases[] = {
+      {[](Config& c) { c.ports.clear(); }, "--port:"},
+      {[](Config& c) { c.ip.reset(); }, "--ip:"},
+      {[](Config& c) { c.ip = wire::Ipv4Prefix::Parse("224.0.0.1/24"); },
+       "--ip:"},
+      {[](Config& c) { c.ip = wire::Ipv4Prefix::Parse("198.18.0.255/24"); },
+       "--ip:"},
+      {[](Config& c) { c.gateway = wire::Ipv4Address::Parse("198.19.0.1"); },
+       "--gateway:"},
+      {[](Config& c) { c.gateway = c.ip->address; }, "--gateway:"},
+      {[](Config& c) { c.mac = wire::MacAddress::Broadcast(); }, "--mac:"},
+      {[](Config& c) { c.lcores.clear(); }, "--lcores:"},
+      {[](Config& c) { c.duration_s = -1; }, "--duration:"},
+      {[](Config& c) { c.stats_interval_s = -1; }, "--stats-interval:"},
+      {[](Config& c) { c.burst = 0; }, "--burst:"},
+      {[](Config& c) { c.json_path = "/no/such/dir/r.json"; }, "--json:"},
+  };
+  for (const Case& k : cases) {
+    Config c = Valid();
+    k.mutate(c);
+    absl::Status s = Validate(c);
+    EXPECT_FALSE(s.ok()) << k.flag;
+    EXPECT_THAT(std::string(s.message()), StartsWith(k.flag));
+  }
+}
+
+TEST(ValidateTest, PointToPointPrefixesNeedNoHostBits) {
+  Config c = Valid();
+  c.ip = wire::Ipv4Prefix::Parse("198.18.0.0/31");
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(BuildEalArgsTest, DefaultsRunWithoutHugepagesOrPci) {
+  port::EalOptions o;
+  o.worker_cpus = {1};
+  o.devices = {"net_tap0,iface=sw0"};
+  o.available_cpus = 2;
+  std::vector<std::string> args = *port::BuildEalArgs(o);
+  EXPECT_THAT(args, ::testing::IsSupersetOf(
+                        {"--no-huge", "--no-pci", "--no-shconf",
+                         "--vdev=net_tap0,iface=sw0", "--lcores", "0@0,1@1"}));
+}
+
+TEST(BuildEalArgsTest, MainLcoreSharesAWorkerCpuOnlyWhenNoneIsFree) {
+  port::EalOptions o;
+  o.worker_cpus = {0, 1};
+  o.devices = {"net_null0"};
+  o.available_cpus = 2;
+  std::vector<std::string> args = *port::BuildEalArgs(o);
+  EXPECT_THAT(args, ::testing::Contains("0@0,1@0,2@1"));
+}
+
+TEST(BuildEalArgsTest, PciDevicesAreAllowListedAndRawArgsReplaceDefaults) {
+  port::EalOptions o;
+  o.worker_cpus = {2};
+  o.devices = {"0000:01:00.0"};
+  o.extra_args = {"-m", "2048", "--huge-dir=/mnt/huge"};
+  o.available_cpus = 4;
+  std::vector<std::string> args = *port::BuildEalArgs(o);
+  EXPECT_THAT(args, ::testing::IsSupersetOf({"-a", "0000:01:00.0",
+                                             "--huge-dir=/mnt/huge"}));
+  EXPECT_THAT(args, ::testing::Not(::testing::Contains("--no-huge")));
+  EXPECT_THAT(args, ::testing::Not(::testing::Contains("--no-pci")));
+}
+
+TEST(BuildEalArgsTest, RawArgsMayNotSetCores) {
+  port::EalOptions o;
+  o.worker_cpus = {1};
+  o.available_cpus = 2;
+  for (const char* a : {"-l", "-l0-1", "--lcores=1", "-c"}) {
+    o.extra_args = {a};
+    absl::StatusOr<std::vector<std::string>> args = port::BuildEalArgs(o);
+    ASSERT_FALSE(args.ok()) << a;
+    EXPECT_THAT(std::string(args.status().message()), StartsWith("--eal:"));
+  }
+}
+
+TEST(DeviceNameTest, StripsDevargs) {
+  EXPECT_EQ(port::DeviceName("net_tap0,iface=sw0"), "net_tap0");
+  EXPECT_EQ(port::DeviceName("0000:01:00.0"), "0000:01:00.0");
+  EXPECT_TRUE(port::IsVirtualDevice("net_ring0"));
+  EXPECT_FALSE(port::IsVirtualDevice("0000:01:00.0"));
+}
+
+class CommandLineTest : public testing::Test {
+ protected:
+  void SetUp() override { saver_ = std::make_unique<absl::FlagSaver>(); }
+  void TearDown() override { saver_.reset(); }
+
+  absl::StatusOr<CommandLine> Parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "synwave");
+    return ParseCommandLine(static_cast<int>(args.size()), args.data(),
+                            {"test_port"});
+  }
+
+  std::string WriteToml(const std::string& text) {
+    std::string path = testing::TempDir() + "/control_test.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::unique_ptr<absl::FlagSaver> saver_;
+};
+
+TEST_F(CommandLineTest, ParsesFlagsAndPositionals) {
+  absl::StatusOr<CommandLine> cl =
+      Parse({"serve", "--test-duration=2.5", "--test_name", "x",
+             "--test-verbose", "--", "--not-a-flag"});
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_THAT(cl->positional, ElementsAre("serve", "--not-a-flag"));
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_duration), 2.5);
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_name), "x");
+  EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+  EXPECT_TRUE(cl->given.contains("test_duration"));
+  EXPECT_FALSE(cl->given.contains("test_port"));
+}
+
+TEST_F(CommandLineTest, NegatesBooleans) {
+  ASSERT_TRUE(Parse({"--test-verbose", "--notest-verbose"}).ok());
+  EXPECT_FALSE(absl::GetFlag(FLAGS_test_verbose));
+}
+
+TEST_F(CommandLineTest, RepeatableFlagsKeepEveryValueWithItsCommas) {
+  ASSERT_TRUE(Parse({"--test-port=net_tap0,iface=a", "--test-port=net_tap1"}).ok());
+  EXPECT_THAT(SplitRepeated(absl::GetFlag(FLAGS_test_port)),
+              ElementsAre("net_tap0,iface=a", "net_tap1"));
+}
+
+TEST_F(CommandLineTest, ErrorsNameTheFlag) {
+  absl::StatusOr<CommandLine> cl = Parse({"--test-duration=soon"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_THAT(std::string(cl.status().message()),
+              StartsWith("--test-duration: bad value 'soon'"));
+  cl = Parse({"--nosuchflag=1"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_THAT(std::string(cl.status().message()), StartsWith("--nosuchflag:"));
+  cl = Parse({"--test-name"});
+  ASSERT_FALSE(cl.ok());
+  EXPECT_THAT(std::string(cl.status().message()), HasSubstr("missing value"));
+}
+
+TEST_F(CommandLineTest, HelpIsRecognised) {
+  EXPECT_TRUE(Parse({"--help"})->help);
+  EXPECT_TRUE(Parse({"-h"})->help);
+}
+
+TEST_F(CommandLineTest, ConfigFileSetsFlagsButTheCommandLineWins) {
+  absl::StatusOr<CommandLine> cl = Parse({"--test-name=cli"});
+  ASSERT_TRUE(cl.ok());
+  const std::string path = WriteToml(
+      "test-name = \"file\"\ntest_duration = 7\ntest-verbose = true\n"
+      "test-port = [\"net_tap0,iface=a\", \"net_tap1\"]\n");
+  ASSERT_TRUE(ApplyConfigFile(path, cl->given, {"test_port"}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_name), "cli");
+  EXPECT_EQ(absl::GetFlag(FLAGS_test_duration), 7);
+  EXPECT_TRUE(absl::GetFlag(FLAGS_test_verbose));
+  EXPECT_THAT(SplitRepeated(absl::GetFlag(FLAGS_test_port)),
+              ElementsAre("net_tap0,iface=a", "net_tap1"));
+}
+
+TEST_F(CommandLineTest, ConfigFileErrorsNameFileAndKey) {
+  absl::Status s = ApplyConfigFile(WriteToml("nosuch = 1\n"), {}, {});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("unknown key 'nosuch'"));
+  s = ApplyConfigFile(WriteToml("test-duration = \"soon\"\n"), {}, {});
+  EXPECT_THAT(std::string(s.message()), HasSubstr("--test-duration: bad value"));
+  s = ApplyConfigFile(WriteToml("test-name = [\n"), {}, {});
+  EXPECT_THAT(std::string(s.message()), StartsWith("--config: "));
+  s = ApplyConfigFile("/nonexistent.toml", {}, {});
+  EXPECT_FALSE(s.ok());
+}
+
+}  // namespace
+}  // namespace synwave::control
