@@ -18,7 +18,9 @@ namespace synwave::wire {
 
 // Ones'-complement partial sum of `len` bytes taken as big-endian 16-bit
 // words (an odd last byte is padded with zero), added to `initial`. The
-// result is not folded.
+// result is not folded; it is equal to the plain sum of the words modulo
+// 0xffff (not bit for bit), so read it only through FoldSum or feed it back
+// as another call's `initial`.
 uint32_t PartialSum(const void* data, size_t len, uint32_t initial = 0);
 
 // Folds a partial sum to 16 bits (no complement).

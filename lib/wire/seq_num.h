@@ -4,8 +4,8 @@
 // uint32_t values breaks at the wrap, so every sequence number in lib/tcp is a
 // SeqNum. Ordering follows the kernel's before()/after(): a < b when the
 // signed 32-bit difference a - b is negative. Two numbers exactly 2^31 apart
-// have no meaningful order (each is "before" the other by this rule's
-// convention only in one direction), which TCP's window limits rule out.
+// have no meaningful order: the difference is INT32_MIN both ways, so each
+// compares "before" the other. TCP's window limits rule such pairs out.
 #ifndef SYNWAVE_WIRE_SEQ_NUM_H_
 #define SYNWAVE_WIRE_SEQ_NUM_H_
 

@@ -45,7 +45,8 @@ struct TcpOptions {
 };
 
 // Parses `len` option bytes (the TCP header past its first 20 bytes).
-// Returns kOk or kTcpBadOption; `out` is reset first.
+// Returns kOk or kTcpBadOption; `out` is reset first. A repeated option is
+// not an error: the last occurrence wins, as in Linux.
 Verdict ParseTcpOptions(const uint8_t* data, size_t len, TcpOptions* out);
 
 // Writes the options set in `opts` (MSS, SACK-permitted, timestamps, window
