@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,11 +28,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "control/command_line.h"
 #include "control/config.h"
 #include "control/report.h"
 #include "engine/counters.h"
+#include "engine/responder.h"
 #include "engine/worker.h"
 #include "port/eal.h"
 #include "port/port.h"
@@ -61,6 +64,32 @@ ABSL_FLAG(int32_t, burst, 32, "frames per RX burst (1-64)");
 ABSL_FLAG(int32_t, arp_timeout, 60,
           "seconds a neighbour stays reachable after its last ARP");
 
+// serve
+ABSL_FLAG(std::string, listen, "80", "TCP port to accept connections on (repeatable)");
+ABSL_FLAG(int64_t, response_bytes, 64,
+          "body bytes of the HTTP/1.1 200 response to each request (raw "
+          "mode: bytes of the response)");
+ABSL_FLAG(int64_t, request_bytes, 0,
+          "raw mode: a request is this many bytes (0: HTTP, a request ends "
+          "at its first blank line)");
+ABSL_FLAG(std::string, close, "server",
+          "who sends the first FIN: server (after the response) or client");
+ABSL_FLAG(int64_t, backlog, 1024, "accept queue length per listener");
+ABSL_FLAG(int64_t, syn_backlog, 1024, "SYN queue length per listener");
+ABSL_FLAG(int64_t, max_connections, 16384, "TCBs per worker");
+ABSL_FLAG(int64_t, max_half_open, 4096, "SYN-queue entries per worker");
+ABSL_FLAG(int64_t, max_time_wait, 16384,
+          "TIME-WAIT records per worker (the oldest is recycled when full)");
+ABSL_FLAG(double, msl, 30, "maximum segment lifetime, seconds (TIME-WAIT lasts 2 MSL)");
+ABSL_FLAG(double, fin_timeout, 60, "seconds FIN-WAIT-2 may last after we closed");
+ABSL_FLAG(bool, keepalive, false, "send keepalive probes on idle connections");
+ABSL_FLAG(double, keepalive_idle, 7200, "seconds idle before the first keepalive probe");
+ABSL_FLAG(double, keepalive_interval, 75, "seconds between keepalive probes");
+ABSL_FLAG(int32_t, keepalive_probes, 9, "unanswered probes before the connection is dropped");
+ABSL_FLAG(bool, timestamps, true, "negotiate TCP timestamps (RFC 7323)");
+ABSL_FLAG(int32_t, mss, 1460, "MSS we advertise, bytes");
+ABSL_FLAG(int32_t, syn_ack_retries, 5, "SYN-ACK retransmissions before a half-open entry is dropped");
+
 namespace synwave {
 namespace {
 
@@ -70,7 +99,9 @@ constexpr char kUsage[] =
 usage: synwave <command> [flags]
 
 commands:
-  serve     run the endpoint on a DPDK port: answers ARP and ICMP echo
+  serve     run the endpoint on a DPDK port: accepts TCP connections on the
+            --listen ports and answers each request (HTTP/1.1 or raw), and
+            answers ARP and ICMP echo
   version   print the version
   help      print this help
 
@@ -78,7 +109,7 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 )";
 
 // Flags that may be given more than once (values accumulate).
-const std::set<std::string> kRepeatable = {"port"};
+const std::set<std::string> kRepeatable = {"port", "listen"};
 
 std::atomic<bool> g_stop{false};
 
@@ -153,6 +184,100 @@ absl::StatusOr<control::Config> ConfigFromFlags() {
     return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
   }
   c.arp_timeout_s = static_cast<uint32_t>(arp_timeout);
+
+  for (const std::string& p : control::SplitRepeated(absl::GetFlag(FLAGS_listen))) {
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(p, &port) || port == 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--listen: '", p, "' is not a port 1-65535"));
+    }
+    c.listen_ports.push_back(static_cast<uint16_t>(port));
+  }
+  // Integer flags with their ranges; the message names the flag.
+  auto in_range = [](const char* flag, int64_t v, int64_t lo,
+                     int64_t hi) -> absl::StatusOr<int64_t> {
+    if (v < lo || v > hi) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": ", v, " is outside ", lo, "..", hi));
+    }
+    return v;
+  };
+  auto seconds = [](const char* flag, double v) -> absl::StatusOr<uint64_t> {
+    if (!(v > 0) || v > 1e7) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": must be a positive number of seconds"));
+    }
+    return static_cast<uint64_t>(v * 1e9);
+  };
+#define SYNWAVE_RANGE(var, flag, lo, hi)                                     \
+  {                                                                          \
+    absl::StatusOr<int64_t> r =                                              \
+        in_range(flag, absl::GetFlag(FLAGS_##var), lo, hi);                  \
+    if (!r.ok()) return r.status();                                          \
+    var = *r;                                                                \
+  }
+#define SYNWAVE_SECONDS(var, flag)                                           \
+  {                                                                          \
+    absl::StatusOr<uint64_t> r = seconds(flag, absl::GetFlag(FLAGS_##var)); \
+    if (!r.ok()) return r.status();                                          \
+    var##_ns = *r;                                                           \
+  }
+  int64_t response_bytes, request_bytes, backlog, syn_backlog, max_connections,
+      max_half_open, max_time_wait;
+  SYNWAVE_RANGE(response_bytes, "response-bytes", 0, 1 << 30);
+  SYNWAVE_RANGE(request_bytes, "request-bytes", 0, (1 << 24) - 1);
+  SYNWAVE_RANGE(backlog, "backlog", 1, 1 << 24);
+  SYNWAVE_RANGE(syn_backlog, "syn-backlog", 1, 1 << 24);
+  SYNWAVE_RANGE(max_connections, "max-connections", 1, 1 << 24);
+  SYNWAVE_RANGE(max_half_open, "max-half-open", 1, 1 << 24);
+  SYNWAVE_RANGE(max_time_wait, "max-time-wait", 0, 1 << 24);
+  uint64_t msl_ns, fin_timeout_ns, keepalive_idle_ns, keepalive_interval_ns;
+  SYNWAVE_SECONDS(msl, "msl");
+  SYNWAVE_SECONDS(fin_timeout, "fin-timeout");
+  SYNWAVE_SECONDS(keepalive_idle, "keepalive-idle");
+  SYNWAVE_SECONDS(keepalive_interval, "keepalive-interval");
+#undef SYNWAVE_RANGE
+#undef SYNWAVE_SECONDS
+  c.responder.response_bytes = static_cast<uint32_t>(response_bytes);
+  c.responder.request_bytes = static_cast<uint32_t>(request_bytes);
+  const std::string close = absl::GetFlag(FLAGS_close);
+  if (close == "server") {
+    c.responder.close = engine::CloseMode::kServer;
+  } else if (close == "client") {
+    c.responder.close = engine::CloseMode::kClient;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--close: '", close, "' is not server or client"));
+  }
+  tcp::TcpConfig& t = c.tcp;
+  t.accept_backlog = static_cast<uint32_t>(backlog);
+  t.syn_backlog = static_cast<uint32_t>(syn_backlog);
+  t.max_connections = static_cast<uint32_t>(max_connections);
+  t.max_half_open = static_cast<uint32_t>(max_half_open);
+  t.max_time_wait = static_cast<uint32_t>(max_time_wait);
+  // Two 2 KiB buffer chunks per connection on average.
+  t.buffer_chunks = 2 * t.max_connections;
+  t.msl_ns = msl_ns;
+  t.fin_wait2_timeout_ns = fin_timeout_ns;
+  t.keepalive = absl::GetFlag(FLAGS_keepalive);
+  t.keepalive_idle_ns = keepalive_idle_ns;
+  t.keepalive_interval_ns = keepalive_interval_ns;
+  const int32_t probes = absl::GetFlag(FLAGS_keepalive_probes);
+  if (probes < 1 || probes > 255) {
+    return absl::InvalidArgumentError("--keepalive-probes: must be 1..255");
+  }
+  t.keepalive_probes = static_cast<uint8_t>(probes);
+  t.timestamps = absl::GetFlag(FLAGS_timestamps);
+  const int32_t mss = absl::GetFlag(FLAGS_mss);
+  if (mss < 64 || mss > 9000) {
+    return absl::InvalidArgumentError("--mss: must be 64..9000");
+  }
+  t.mss = static_cast<uint16_t>(mss);
+  const int32_t retries = absl::GetFlag(FLAGS_syn_ack_retries);
+  if (retries < 0 || retries > 20) {
+    return absl::InvalidArgumentError("--syn-ack-retries: must be 0..20");
+  }
+  t.syn_ack_retries = static_cast<uint8_t>(retries);
   if (absl::Status s = control::Validate(c); !s.ok()) return s;
   return c;
 }
@@ -209,23 +334,32 @@ int RunOnPort(const control::Config& config) {
   const port::Offloads& off = port->offloads();
   std::printf(
       "synwave serve: port %s mac %s ip %s%s, %u worker(s) on CPU %s, "
-      "checksum offload rx %s tx %s\n",
+      "checksum offload rx %s tx %s, listening on TCP %s\n",
       port->name().c_str(), port->mac().ToString().c_str(),
       config.ip->ToString().c_str(),
       config.gateway ? absl::StrCat(" gateway ", config.gateway->ToString()).c_str()
                      : "",
       num_workers, absl::StrJoin(config.lcores, ",").c_str(),
       off.rx_ipv4_checksum ? "yes" : "no (software)",
-      off.tx_ipv4_checksum ? "yes" : "no (software)");
+      off.tx_ipv4_checksum ? "yes" : "no (software)",
+      absl::StrJoin(config.listen_ports, ",").c_str());
   std::fflush(stdout);
 
-  const engine::WorkerConfig wc = control::MakeWorkerConfig(config);
+  engine::WorkerConfig wc = control::MakeWorkerConfig(config);
+  // Secrets for ISNs and the flow hash: random per process start, the same
+  // (read-only) on every core.
+  std::random_device rd;
+  wc.secret = tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+  wc.hash_seed = (uint64_t{rd()} << 32) | rd();
   std::vector<engine::CoreCounters> counters(num_workers);
+  std::vector<std::unique_ptr<engine::Responder>> responders;
   std::vector<std::unique_ptr<engine::Worker>> workers;
   std::vector<WorkerSlot> slots(num_workers);
   for (uint16_t q = 0; q < num_workers; ++q) {
     engine::QueueBinding qb{port->id(), q, port->pool(), port->mac(), off};
-    workers.push_back(std::make_unique<engine::Worker>(wc, qb, &counters[q]));
+    responders.push_back(std::make_unique<engine::Responder>(config.responder));
+    workers.push_back(std::make_unique<engine::Worker>(
+        wc, qb, &counters[q], responders.back()->ops()));
     slots[q].worker = workers.back().get();
   }
 
@@ -261,22 +395,27 @@ int RunOnPort(const control::Config& config) {
   }
   g_stop.store(true);
   rte_eal_mp_wait_lcore();
+  for (auto& w : workers) w->PublishCounters();
 
   const control::CounterTotals totals = control::SumCounters(counters);
+  // With the workers gone and the port stopped (its queues release their
+  // mbufs), every mbuf must be back in the pool: anything else is a leak.
+  workers.clear();
+  port->Stop();
+  const unsigned mbufs_in_use = port->pool_size() - port->AvailableMbufs();
   std::printf("final counters:\n%s",
               control::FormatCounterTable(totals).c_str());
+  if (mbufs_in_use != 0) std::printf("mbufs not returned: %u\n", mbufs_in_use);
   std::fflush(stdout);
   int rc = 0;
   if (!config.json_path.empty()) {
-    if (absl::Status s = control::WriteJson(config.json_path,
-                                            control::CountersJson(totals));
-        !s.ok()) {
+    nlohmann::json report = control::CountersJson(totals);
+    report["pools"]["mbufs"] = mbufs_in_use;
+    if (absl::Status s = control::WriteJson(config.json_path, report); !s.ok()) {
       std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
       rc = 1;
     }
   }
-  workers.clear();
-  port->Stop();
   return rc;
 }
 

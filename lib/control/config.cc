@@ -63,6 +63,29 @@ absl::Status Validate(const Config& config) {
   if (config.arp_timeout_s < 1) {
     return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
   }
+  for (uint16_t port : config.listen_ports) {
+    if (port == 0) return absl::InvalidArgumentError("--listen: port 0");
+  }
+  const tcp::TcpConfig& t = config.tcp;
+  if (t.max_connections == 0 || t.max_connections > (1u << 24)) {
+    return absl::InvalidArgumentError("--max-connections: must be 1..16777216");
+  }
+  if (t.max_half_open == 0 || t.max_half_open > (1u << 24)) {
+    return absl::InvalidArgumentError("--max-half-open: must be 1..16777216");
+  }
+  if (t.max_time_wait > (1u << 24)) {
+    return absl::InvalidArgumentError("--max-time-wait: must be 0..16777216");
+  }
+  if (t.accept_backlog == 0) {
+    return absl::InvalidArgumentError("--backlog: must be >= 1");
+  }
+  if (t.syn_backlog == 0) {
+    return absl::InvalidArgumentError("--syn-backlog: must be >= 1");
+  }
+  if (t.msl_ns == 0) return absl::InvalidArgumentError("--msl: must be > 0");
+  if (t.mss < 64 || t.mss > 9000) {
+    return absl::InvalidArgumentError("--mss: must be 64..9000");
+  }
   if (!config.json_path.empty()) {
     // Fail now rather than after a long run.
     std::filesystem::path dir =
@@ -81,6 +104,8 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
   w.gateway = config.gateway;
   w.burst = config.burst;
   w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
+  w.listen_ports = config.listen_ports;
+  w.tcp = config.tcp;
   return w;
 }
 

@@ -16,7 +16,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/responder.h"
 #include "engine/worker.h"
+#include "tcp/config.h"
 #include "wire/addresses.h"
 
 namespace synwave::control {
@@ -33,6 +35,11 @@ struct Config {
   std::string json_path;                     // final report; empty: none
   uint16_t burst = 32;                       // frames per rx burst, 1-64
   uint32_t arp_timeout_s = 60;               // neighbour reachable time
+
+  // serve: listeners, the responder, and TCP (defaults in tcp::TcpConfig).
+  std::vector<uint16_t> listen_ports;        // TCP ports to accept on
+  engine::ResponderConfig responder;
+  tcp::TcpConfig tcp;
 };
 
 // Checks the cross-field rules (an address and a port are given, the

@@ -23,9 +23,19 @@ namespace synwave::control {
 // Totals over cores, indexed like engine counters.
 struct CounterTotals {
   std::vector<uint64_t> v = std::vector<uint64_t>(engine::kNumCounters, 0);
+  std::vector<uint64_t> g = std::vector<uint64_t>(engine::kNumGauges, 0);
 
   uint64_t operator[](engine::Counter c) const {
     return v[static_cast<size_t>(c)];
+  }
+  uint64_t operator[](tcp::Mib m) const {
+    return v[engine::kTcpMibBase + static_cast<size_t>(m)];
+  }
+  uint64_t operator[](engine::Gauge x) const {
+    return g[static_cast<size_t>(x)];
+  }
+  uint64_t State(tcp::TcpState s) const {
+    return g[engine::StateGaugeIndex(s)];
   }
   uint64_t Drops() const;  // sum of every drop_ counter
 };
@@ -40,7 +50,8 @@ std::string FormatStatsLine(double elapsed_s, double interval_s,
 // The final table: every non-zero counter, "name value", aligned.
 std::string FormatCounterTable(const CounterTotals& totals);
 
-// {"counters": {name: value, ...}} with every counter.
+// {"counters": {name: value, ...}, "states": {"ESTABLISHED": n, ...},
+//  "pools": {"tcbs": n, ...}} with every counter, state and pool.
 nlohmann::json CountersJson(const CounterTotals& totals);
 
 // Writes `report` to `path` (pretty-printed, newline-terminated).

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "tcp/counters.h"
+#include "tcp/state.h"
 #include "wire/verdict.h"
 
 namespace synwave::engine {
@@ -50,18 +52,48 @@ namespace synwave::engine {
   X(kDropTxQueueFull, "drop_tx_queue_full", "TX queue full, frame freed")    \
   X(kDropNoMbuf, "drop_no_mbuf", "mbuf pool empty when sending")             \
   X(kDropNeighborTableFull, "drop_neighbor_table_full",                      \
-    "no room for a new neighbour entry")
+    "no room for a new neighbour entry")                                     \
+  X(kDropNoNeighbor, "drop_no_neighbor",                                     \
+    "segment not sent: next hop unresolved (ARP sent)")
 
 enum class Counter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
   SYNWAVE_ENGINE_COUNTERS(SYNWAVE_X)
 #undef SYNWAVE_X
-  // One drop counter per wire::Verdict follows (the kOk slot is unused).
+  // One drop counter per wire::Verdict follows (the kOk slot is unused),
+  // then the TCP MIB counters, then one per TCP drop reason (slot 0 unused).
   kWireDropBase,
 };
 
-inline constexpr size_t kNumCounters =
+inline constexpr size_t kTcpMibBase =
     static_cast<size_t>(Counter::kWireDropBase) + wire::kNumVerdicts;
+inline constexpr size_t kTcpDropBase = kTcpMibBase + tcp::kNumMibs;
+inline constexpr size_t kNumCounters = kTcpDropBase + tcp::kNumDrops;
+
+// Gauges: values that go up and down (connections per state, pool use),
+// published as they are, summed over cores by the reports.
+#define SYNWAVE_ENGINE_GAUGES(X)                                       \
+  X(kCurrEstab, "CurrEstab", "connections in ESTABLISHED or CLOSE-WAIT") \
+  X(kTcbsInUse, "tcbs", "TCBs in use")                                 \
+  X(kHalfOpenInUse, "half_open", "SYN-queue entries in use")           \
+  X(kTimeWaitInUse, "time_wait", "TIME-WAIT records in use")           \
+  X(kBufferChunksInUse, "buffer_chunks", "2 KiB buffer chunks in use") \
+  X(kTimersInUse, "timers", "timers armed")
+
+enum class Gauge : uint16_t {
+#define SYNWAVE_X(e, name, help) e,
+  SYNWAVE_ENGINE_GAUGES(SYNWAVE_X)
+#undef SYNWAVE_X
+  kStateBase,  // one per tcp::TcpState follows
+};
+inline constexpr size_t kNumGauges =
+    static_cast<size_t>(Gauge::kStateBase) + tcp::kNumTcpStates;
+
+std::string_view GaugeName(size_t index);
+
+constexpr size_t StateGaugeIndex(tcp::TcpState s) {
+  return static_cast<size_t>(Gauge::kStateBase) + static_cast<size_t>(s);
+}
 
 // The counter that counts frames the parser rejected with `v`.
 constexpr size_t WireDropIndex(wire::Verdict v) {
@@ -84,6 +116,21 @@ struct CounterDeltas {
 // One core's published totals: written only by its worker, read by anyone.
 struct alignas(64) CoreCounters {
   uint64_t v[kNumCounters] = {};
+  uint64_t gauge[kNumGauges] = {};
+
+  // Worker side: sets a value outright (TCP counters kept by the stack,
+  // gauges).
+  void Store(size_t index, uint64_t value) {
+    std::atomic_ref<uint64_t>(v[index]).store(value, std::memory_order_relaxed);
+  }
+  void StoreGauge(size_t index, uint64_t value) {
+    std::atomic_ref<uint64_t>(gauge[index]).store(value,
+                                                  std::memory_order_relaxed);
+  }
+  uint64_t ReadGauge(size_t index) const {
+    return std::atomic_ref<uint64_t>(const_cast<uint64_t&>(gauge[index]))
+        .load(std::memory_order_relaxed);
+  }
 
   // Worker side: adds a burst's deltas (single writer).
   void Publish(CounterDeltas& deltas) {

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/clock.h"
+#include "wire/build.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -27,17 +28,40 @@ wire::RxChecksum FromFlags(uint64_t flags, uint64_t mask, uint64_t good,
   return wire::RxChecksum::kUnknown;  // UNKNOWN or NONE: check in software
 }
 
+// A MAC address as the stack's opaque next-hop hint: never zero.
+uint64_t PackMac(const uint8_t* mac) {
+  uint64_t v = 0;
+  std::memcpy(&v, mac, 6);
+  return v | (uint64_t{1} << 63);
+}
+
+wire::MacAddress UnpackMac(uint64_t v) {
+  wire::MacAddress m;
+  std::memcpy(m.bytes.data(), &v, 6);
+  return m;
+}
+
 }  // namespace
 
 Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
-               CoreCounters* counters)
+               CoreCounters* counters, AppOps app)
     : config_(config),
       queue_(queue),
       counters_(counters),
       neighbors_(config.neighbor_capacity, config.neighbor_reachable_ns,
-                 config.neighbor_retry_ns) {
+                 config.neighbor_retry_ns),
+      app_(app) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
+  if (!config_.listen_ports.empty()) {
+    stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
+                                             config_.hash_seed, 0);
+    for (uint16_t port : config_.listen_ports) {
+      stack_->Listen(config_.ip.address.value, port);
+    }
+  }
 }
+
+Worker::~Worker() = default;
 
 void Worker::Run(const std::atomic<bool>& stop) {
   const TscClock clock;
@@ -62,7 +86,11 @@ void Worker::PollOnce(uint64_t now_ns) {
   deltas_.Add(Counter::kRxPackets, n);
   deltas_.Add(Counter::kRxBytes, rx_bytes);
 
-  // Stage 3: classify and process.
+  // Stage 3: classify and process; TCP segments are gathered so that the
+  // connection table is searched for all of them at once.
+  rte_mbuf* tcp_pkts[kMaxBurst];
+  wire::PacketInfo tcp_info[kMaxBurst];
+  uint16_t num_tcp = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (!ok[i]) continue;
     switch (info[i].kind) {
@@ -74,22 +102,183 @@ void Worker::PollOnce(uint64_t now_ns) {
         break;
       case wire::PacketKind::kTcp:
         deltas_.Add(Counter::kTcpSegmentsIn);
-        deltas_.Add(Counter::kDropTcpNoHandler);
-        Drop(rx[i]);
+        if (stack_ == nullptr) {
+          deltas_.Add(Counter::kDropTcpNoHandler);
+          Drop(rx[i]);
+        } else {
+          tcp_pkts[num_tcp] = rx[i];
+          tcp_info[num_tcp++] = info[i];
+        }
         break;
     }
+  }
+  if (num_tcp > 0) HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
+
+  // Stage 4: timers, the application's events, then what became sendable.
+  bool busy = n > 0;
+  if (stack_ != nullptr) {
+    stack_->AdvanceTimers(now_ns);
+    EmitTcpOutput(nullptr, now_ns);
+    stack_->Accept(config_.accept_batch);
+    // Events raised while dispatching (a close that resets) are handled in
+    // the same pass; the array may grow, so index, don't iterate.
+    for (size_t e = 0; e < stack_->events().size(); ++e) {
+      const tcp::AppEvent ev = stack_->events()[e];
+      if (app_.on_event != nullptr) app_.on_event(app_.ctx, *stack_, ev, now_ns);
+    }
+    busy |= !stack_->events().empty();
+    stack_->ClearEvents();
+    if (app_.on_poll != nullptr) app_.on_poll(app_.ctx, *stack_, now_ns);
+    stack_->Flush(now_ns);
+    EmitTcpOutput(nullptr, now_ns);
   }
 
   // Stage 5 runs before the flush so that what it sends joins this burst.
   if (now_ns >= next_housekeeping_ns_) Housekeeping(now_ns);
 
-  // Stage 4: one tx burst; free what died in bulk.
+  // Stage 6: one tx burst; free what died in bulk.
+  busy |= num_tx_ > 0;
   FlushTx();
   if (num_free_ != 0) {
     rte_pktmbuf_free_bulk(to_free_, num_free_);
     num_free_ = 0;
   }
+  // Publish once per busy iteration, and now and then when idle.
+  if (busy || ++idle_polls_ >= 1024) {
+    idle_polls_ = 0;
+    PublishCounters();
+  }
+}
+
+void Worker::PublishCounters() {
   counters_->Publish(deltas_);
+  if (stack_ == nullptr) return;
+  const tcp::TcpCounters& c = stack_->counters();
+  for (size_t m = 0; m < tcp::kNumMibs; ++m) {
+    counters_->Store(kTcpMibBase + m, c.mib[m]);
+  }
+  for (size_t d = 1; d < tcp::kNumDrops; ++d) {
+    counters_->Store(kTcpDropBase + d, c.drop[d]);
+  }
+  using tcp::TcpState;
+  auto gauge = [&](Gauge g, uint64_t v) {
+    counters_->StoreGauge(static_cast<size_t>(g), v);
+  };
+  gauge(Gauge::kCurrEstab, stack_->StateCount(TcpState::kEstablished) +
+                               stack_->StateCount(TcpState::kCloseWait));
+  gauge(Gauge::kTcbsInUse, stack_->connections_in_use());
+  gauge(Gauge::kHalfOpenInUse, stack_->half_open_in_use());
+  gauge(Gauge::kTimeWaitInUse, stack_->time_wait_in_use());
+  gauge(Gauge::kBufferChunksInUse, stack_->buffer_chunks_in_use());
+  gauge(Gauge::kTimersInUse, stack_->timers_in_use());
+  for (int s = 0; s < tcp::kNumTcpStates; ++s) {
+    const auto state = static_cast<TcpState>(s);
+    counters_->StoreGauge(StateGaugeIndex(state), stack_->StateCount(state));
+  }
+}
+
+void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
+                            uint16_t n, uint64_t now_ns) {
+  flow::FlowKey keys[kMaxBurst];
+  uint32_t hashes[kMaxBurst] = {};  // all n set below; {} quiets -Wmaybe-uninitialized
+  uint32_t found[kMaxBurst];
+  for (uint16_t k = 0; k < n; ++k) {
+    const wire::PacketInfo& in = infos[k];
+    keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,
+                            in.src_port};
+    hashes[k] = stack_->Hash(keys[k]);
+  }
+  stack_->table().FindBulk(keys, hashes, n, found);
+  const uint64_t epoch = stack_->table_epoch();
+  for (uint16_t k = 0; k < n; ++k) {
+    const wire::PacketInfo& in = infos[k];
+    const auto* frame = rte_pktmbuf_mtod(pkts[k], const uint8_t*);
+    tcp::Segment seg;
+    seg.seq = in.seq;
+    seg.ack = in.ack;
+    seg.flags = in.tcp_flags;
+    seg.window = in.window;
+    seg.payload_length = in.payload_length;
+    seg.payload = frame + in.payload_offset;
+    seg.options = in.options;
+    seg.peer_l2 = PackMac(reinterpret_cast<const EthernetHeader*>(frame)->src);
+    stack_->Input(keys[k], hashes[k], found[k], epoch, seg, now_ns);
+    EmitTcpOutput(pkts[k], now_ns);
+  }
+}
+
+void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
+  bool reused = false;
+  const wire::ChecksumMode ip_mode = queue_.offloads.tx_ipv4_checksum
+                                         ? wire::ChecksumMode::kOffload
+                                         : wire::ChecksumMode::kSoftware;
+  const wire::ChecksumMode tcp_mode = queue_.offloads.tx_tcp_checksum
+                                          ? wire::ChecksumMode::kOffload
+                                          : wire::ChecksumMode::kSoftware;
+  for (const tcp::OutSegment& o : stack_->output()) {
+    wire::TcpSegmentSpec spec;
+    if (o.peer_l2 != 0) {
+      spec.dst_mac = UnpackMac(o.peer_l2);
+    } else if (rx != nullptr) {
+      spec.dst_mac = rte_pktmbuf_mtod(rx, const EthernetHeader*)->Src();
+    } else {
+      const wire::MacAddress* mac =
+          ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
+      if (mac == nullptr) {
+        deltas_.Add(Counter::kDropNoNeighbor);
+        continue;
+      }
+      spec.dst_mac = *mac;
+    }
+    spec.src_mac = queue_.mac;
+    spec.src_ip = wire::Ipv4Address{o.key.local_ip};
+    spec.dst_ip = wire::Ipv4Address{o.key.remote_ip};
+    spec.src_port = o.key.local_port;
+    spec.dst_port = o.key.remote_port;
+    spec.seq = o.seq;
+    spec.ack = o.ack;
+    spec.flags = o.flags;
+    spec.window = o.window;
+    spec.options = o.options;
+    spec.payload_length = o.payload_length;
+    spec.ip_id = ip_id_++;
+
+    rte_mbuf* m;
+    if (rx != nullptr && !reused && o.payload_length == 0) {
+      m = rx;  // the reply takes over the segment's own buffer
+      reused = true;
+    } else {
+      m = rte_pktmbuf_alloc(queue_.pool);
+      if (m == nullptr) {
+        deltas_.Add(Counter::kDropNoMbuf);
+        continue;
+      }
+    }
+    const size_t header_len = wire::TcpFrameHeaderLength(spec);
+    const auto total = static_cast<uint16_t>(header_len + o.payload_length);
+    m->data_off = RTE_PKTMBUF_HEADROOM;
+    m->data_len = total;
+    m->pkt_len = total;
+    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+    stack_->CopyPayload(o, p + header_len);
+    wire::WriteTcpFrameHeaders(p, spec, ip_mode, tcp_mode);
+    m->ol_flags = 0;
+    if (ip_mode == wire::ChecksumMode::kOffload ||
+        tcp_mode == wire::ChecksumMode::kOffload) {
+      m->ol_flags = RTE_MBUF_F_TX_IPV4;
+      if (ip_mode == wire::ChecksumMode::kOffload) {
+        m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+      }
+      if (tcp_mode == wire::ChecksumMode::kOffload) {
+        m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+      }
+      m->l2_len = sizeof(EthernetHeader);
+      m->l3_len = sizeof(Ipv4Header);
+    }
+    Transmit(m);
+  }
+  stack_->ClearOutput();
+  if (rx != nullptr && !reused) Drop(rx);
 }
 
 bool Worker::Accept(rte_mbuf* m, wire::PacketInfo* info) {

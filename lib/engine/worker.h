@@ -7,11 +7,16 @@
 //   2. L2 filter and parse/validate every frame into a PacketInfo (software
 //      checksums where the NIC gave no verdict);
 //   3. classify and process: ARP (answer requests for our address, learn
-//      neighbours), ICMP echo (answered in place), TCP (the next stage; until
-//      a TCP handler exists such segments are dropped and counted);
-//   4. one tx burst of everything the burst produced;
+//      neighbours), ICMP echo (answered in place), TCP: flow keys and hashes
+//      for all TCP segments of the burst, one bulk table lookup, then the
+//      state machine (tcp::TcpStack) segment by segment; replies without
+//      payload are written into the received mbuf;
+//   4. timers (retransmissions, TIME-WAIT expiry), then the application's
+//      events for the whole burst, then the stack's Flush of what became
+//      sendable (responses carry the ACKs they piggyback);
 //   5. housekeeping with the same `now`: neighbour expiry and keeping the
-//      gateway resolved.
+//      gateway resolved;
+//   6. one tx burst of everything the iteration produced.
 // Replies reuse the received mbuf. Nothing is allocated per packet except
 // the mbuf of an ARP request we originate. PollOnce takes the time so tests
 // can run it on a virtual clock; Run() drives it from the TSC.
@@ -20,10 +25,16 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <vector>
 
+#include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/neighbor.h"
+#include "tcp/config.h"
+#include "tcp/siphash.h"
+#include "tcp/stack.h"
 #include "port/port.h"
 #include "wire/addresses.h"
 #include "wire/parse.h"
@@ -44,6 +55,13 @@ struct WorkerConfig {
   uint64_t neighbor_reachable_ns = 60'000'000'000;  // as Linux gc_stale_time
   uint64_t neighbor_retry_ns = 1'000'000'000;       // between ARP requests
   uint64_t housekeeping_ns = 100'000'000;   // neighbour expiry/refresh period
+
+  // TCP: on when there is at least one listening port.
+  std::vector<uint16_t> listen_ports;
+  tcp::TcpConfig tcp;
+  tcp::SipKey secret;                       // ISNs (and, later, SYN cookies)
+  uint64_t hash_seed = 0;                   // flow table hash key
+  uint32_t accept_batch = 0xffffffff;       // accepts per iteration
 };
 
 // The queue pair a worker owns.
@@ -58,7 +76,8 @@ struct QueueBinding {
 class Worker {
  public:
   Worker(const WorkerConfig& config, const QueueBinding& queue,
-         CoreCounters* counters);
+         CoreCounters* counters, AppOps app = {});
+  ~Worker();
 
   // One loop iteration at time `now_ns` (any monotonic nanosecond clock).
   void PollOnce(uint64_t now_ns);
@@ -77,11 +96,23 @@ class Worker {
 
   const NeighborTable& neighbors() const { return neighbors_; }
 
+  // The TCP stack (nullptr when no port listens).
+  tcp::TcpStack* stack() { return stack_.get(); }
+
+  // Publishes every counter and gauge now (also done once per busy
+  // iteration and periodically when idle).
+  void PublishCounters();
+
  private:
   // Stage 2 for one frame: L2 filter and parse. Returns false if dropped.
   bool Accept(rte_mbuf* m, wire::PacketInfo* info);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
+  void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
+                      uint16_t n, uint64_t now_ns);
+  // Turns the stack's pending output into frames; the first segment
+  // without payload may reuse `rx` (which is freed otherwise).
+  void EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns);
   void SendArpRequest(wire::Ipv4Address target);
   void Housekeeping(uint64_t now_ns);
 
@@ -95,6 +126,10 @@ class Worker {
   CounterDeltas deltas_;
   NeighborTable neighbors_;
   uint64_t next_housekeeping_ns_ = 0;
+  std::unique_ptr<tcp::TcpStack> stack_;
+  AppOps app_;
+  uint32_t idle_polls_ = 0;
+  uint16_t ip_id_ = 0;
 
   // Per-iteration arrays: replies for the one tx burst, mbufs to free in
   // bulk. Sized for a full burst of replies plus originated frames.

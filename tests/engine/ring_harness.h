@@ -6,6 +6,9 @@
 // Everything runs on the calling thread, so a test is deterministic. The
 // harness also tells whether every mbuf came back to its pool, which is how
 // the leak checks work.
+//
+// Used by tests/engine (the worker's own stages) and tests/scripted (the
+// packet-script runner, which installs a Responder as the application).
 #ifndef SYNWAVE_TESTS_ENGINE_RING_HARNESS_H_
 #define SYNWAVE_TESTS_ENGINE_RING_HARNESS_H_
 
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/worker.h"
 #include "gtest/gtest.h"
@@ -30,7 +34,9 @@ using Frame = std::vector<uint8_t>;
 
 class RingHarness {
  public:
-  explicit RingHarness(engine::WorkerConfig config) {
+  // `app` is handed to the Worker (the application behind its TCP stack,
+  // e.g. an engine::Responder); it must outlive the harness.
+  explicit RingHarness(engine::WorkerConfig config, engine::AppOps app = {}) {
     static int instance = 0;
     auto ids = port::CreateRingPair(absl::StrCat("rh", instance++), 1, 1024);
     EXPECT_TRUE(ids.ok()) << ids.status();
@@ -48,7 +54,7 @@ class RingHarness {
     peer_ = std::make_unique<port::Port>(std::move(*b));
     engine::QueueBinding qb{endpoint_->id(), 0, endpoint_->pool(),
                             endpoint_->mac(), endpoint_->offloads()};
-    worker_ = std::make_unique<engine::Worker>(config, qb, &counters_);
+    worker_ = std::make_unique<engine::Worker>(config, qb, &counters_, app);
   }
 
   // The endpoint's MAC (frames to it must carry this destination).
@@ -83,6 +89,8 @@ class RingHarness {
 
   uint64_t Count(engine::Counter c) const { return counters_.Read(c); }
   uint64_t Count(size_t index) const { return counters_.Read(index); }
+  // A published gauge (engine::Gauge or a StateGaugeIndex).
+  uint64_t Gauge(size_t index) const { return counters_.ReadGauge(index); }
   engine::Worker& worker() { return *worker_; }
 
   // True when no mbuf of either pool is held anywhere (rings, worker, test).

@@ -93,3 +93,21 @@ counter() {
   "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["counters"][sys.argv[2]])' \
     "$WORK/report.json" "$1"
 }
+
+# client MODE [N] [args...]: runs tcp_client.py against the endpoint from the
+# kernel side and prints its JSON.
+client() {
+  "$PY" "$(dirname "${BASH_SOURCE[0]}")/tcp_client.py" "$@" \
+    --server "$TARGET_IP" --source "$KERNEL_IP"
+}
+
+# json_get JSON EXPR: a Python expression over the parsed object `j`.
+json_get() {
+  "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# report EXPR: a Python expression over the final JSON report `r`.
+report() {
+  "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+    "$WORK/report.json" "$1"
+}

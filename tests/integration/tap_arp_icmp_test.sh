@@ -37,6 +37,7 @@ sys.exit(1 if replies else 0)
 PYEOF
 
 stop_endpoint
+[ "$(report 'r["pools"]["mbufs"]')" = 0 ] || fail "mbufs leaked: $(report 'r["pools"]')"
 bad=$(counter drop_ipv4_bad_checksum)
 replies=$(counter icmp_echo_replies_out)
 [ "$bad" = 1 ] || fail "drop_ipv4_bad_checksum is $bad, expected 1"

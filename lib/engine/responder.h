@@ -1,0 +1,57 @@
+// Responder: the request/response server behind `synwave serve`.
+//
+// For each connection it reads a request, answers it, and closes as
+// configured. A request is complete at its first blank line (HTTP/1.1
+// style, "\r\n\r\n"), or after exactly `request_bytes` bytes in raw mode.
+// The answer is an HTTP/1.1 200 response whose body is `response_bytes`
+// bytes (raw mode: just that many bytes). With close=server the responder
+// closes (sends the first FIN) once the response is queued; with
+// close=client it waits for the client's FIN and then closes, and serves
+// further requests on the connection meanwhile (keep-alive).
+//
+// Per-connection state fits in the 64-bit AppData slot of the TCB, so the
+// responder allocates nothing.
+#ifndef SYNWAVE_ENGINE_RESPONDER_H_
+#define SYNWAVE_ENGINE_RESPONDER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "engine/app.h"
+
+namespace synwave::engine {
+
+enum class CloseMode : uint8_t { kServer, kClient };
+
+struct ResponderConfig {
+  uint32_t response_bytes = 0;  // body bytes
+  uint32_t request_bytes = 0;   // 0: HTTP mode (blank line ends a request)
+  CloseMode close = CloseMode::kServer;
+};
+
+class Responder {
+ public:
+  explicit Responder(const ResponderConfig& config);
+
+  AppOps ops();
+
+  uint64_t requests() const { return requests_; }
+  uint64_t responses() const { return responses_; }
+
+ private:
+  static void OnEvent(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
+                      uint64_t now);
+  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now);
+  void Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now);
+  void Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now);
+
+  ResponderConfig config_;
+  std::string header_;    // HTTP status line and headers
+  uint32_t total_bytes_;  // header + body of one response
+  uint64_t requests_ = 0;
+  uint64_t responses_ = 0;
+};
+
+}  // namespace synwave::engine
+
+#endif  // SYNWAVE_ENGINE_RESPONDER_H_

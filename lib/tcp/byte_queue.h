@@ -1,0 +1,66 @@
+// Per-connection byte queues (send and receive buffers) carved from a
+// per-core pool of fixed-size chunks.
+//
+// A connection's buffers cost nothing until data arrives, and the pool is
+// sized once from the config, so a flood of connections cannot make the
+// endpoint allocate. A queue is a singly linked list of chunk indices;
+// appending fills the tail chunk, consuming from the front returns emptied
+// chunks to the pool. When the pool is empty an append is short: the caller
+// sees it and counts it (a dropped segment, or a send that must wait).
+#ifndef SYNWAVE_TCP_BYTE_QUEUE_H_
+#define SYNWAVE_TCP_BYTE_QUEUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace synwave::tcp {
+
+class ChunkPool {
+ public:
+  static constexpr uint32_t kChunkSize = 2048;  // bytes
+  static constexpr uint32_t kNone = 0xffffffff;
+
+  explicit ChunkPool(uint32_t chunks);
+
+  uint32_t Alloc();
+  void Free(uint32_t chunk);
+  uint8_t* Data(uint32_t chunk) { return &data_[size_t{chunk} * kChunkSize]; }
+  uint32_t& Next(uint32_t chunk) { return next_[chunk]; }
+  uint32_t in_use() const { return in_use_; }
+  uint32_t capacity() const { return capacity_; }
+
+ private:
+  uint32_t capacity_;
+  uint32_t in_use_ = 0;
+  uint32_t free_head_;
+  std::unique_ptr<uint8_t[]> data_;
+  std::unique_ptr<uint32_t[]> next_;  // free list and queue links
+};
+
+class ByteQueue {
+ public:
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  // Appends up to `len` bytes; returns how many fit (the pool may be empty).
+  uint32_t Append(ChunkPool& pool, const uint8_t* data, uint32_t len);
+  // Copies `len` bytes starting `offset` bytes from the front to `out`.
+  // Requires offset + len <= size().
+  void CopyOut(ChunkPool& pool, uint32_t offset, uint32_t len,
+               uint8_t* out) const;
+  // Drops `len` bytes from the front (len <= size()).
+  void Consume(ChunkPool& pool, uint32_t len);
+  // Returns every chunk to the pool.
+  void Clear(ChunkPool& pool);
+
+ private:
+  uint32_t head_ = ChunkPool::kNone;
+  uint32_t tail_ = ChunkPool::kNone;
+  uint32_t head_offset_ = 0;  // first byte in the head chunk
+  uint32_t size_ = 0;         // bytes queued
+};
+
+}  // namespace synwave::tcp
+
+#endif  // SYNWAVE_TCP_BYTE_QUEUE_H_

@@ -1,0 +1,68 @@
+// TcpConfig: every TCP knob with its default in one place (VPP
+// tcp_configuration_init style). Units are in the names or comments. Each
+// core gets a frozen copy; nothing here is read from flags on the hot path.
+#ifndef SYNWAVE_TCP_CONFIG_H_
+#define SYNWAVE_TCP_CONFIG_H_
+
+#include <cstdint>
+
+namespace synwave::tcp {
+
+inline constexpr uint64_t kMillisecond = 1'000'000;  // ns
+inline constexpr uint64_t kSecond = 1'000'000'000;   // ns
+
+struct TcpConfig {
+  // Pools, per core. Nothing is allocated after start-up.
+  uint32_t max_connections = 16384;  // TCBs (ESTABLISHED and closing states)
+  uint32_t max_half_open = 4096;     // SYN queue entries, all listeners
+  uint32_t max_time_wait = 16384;    // TIME-WAIT records
+  uint32_t buffer_chunks = 32768;    // send/receive buffer chunks of 2 KiB
+  uint32_t max_timers = 0;           // 0: sized from the pools
+
+  // Listener queues (per listener), as Linux's tcp_max_syn_backlog and
+  // listen() backlog.
+  uint32_t syn_backlog = 1024;
+  uint32_t accept_backlog = 1024;
+
+  // Our side of the options.
+  uint16_t mss = 1460;              // advertised MSS, bytes
+  uint8_t window_scale = 7;         // offered shift, when the peer offers one
+  bool timestamps = true;           // RFC 7323
+  bool sack_permitted = true;       // answered when offered (blocks ignored)
+  uint32_t rcv_buffer = 65535;      // per-connection receive buffer, bytes
+  uint32_t snd_buffer = 262144;     // per-connection send buffer, bytes
+
+  // RFC 6298 retransmission. Linux's 200 ms minimum RTO rather than the
+  // RFC's 1 s: the RFC allows it and it matches the peers we test against.
+  uint64_t rto_initial_ns = 1 * kSecond;
+  uint64_t rto_min_ns = 200 * kMillisecond;
+  uint64_t rto_max_ns = 120 * kSecond;
+  uint8_t syn_ack_retries = 5;      // as net.ipv4.tcp_synack_retries
+  uint8_t syn_retries = 6;          // as net.ipv4.tcp_syn_retries
+  uint8_t max_retransmits = 15;     // data/FIN, as net.ipv4.tcp_retries2
+
+  // Closing.
+  uint64_t msl_ns = 30 * kSecond;           // TIME-WAIT lasts 2 MSL (60 s)
+  uint64_t fin_wait2_timeout_ns = 60 * kSecond;  // as tcp_fin_timeout
+
+  // Keepalive (off by default, as for sockets without SO_KEEPALIVE).
+  bool keepalive = false;
+  uint64_t keepalive_idle_ns = 7200 * kSecond;
+  uint64_t keepalive_interval_ns = 75 * kSecond;
+  uint8_t keepalive_probes = 9;
+
+  // RFC 5961 challenge ACKs: at most one per connection per this interval
+  // (per connection, never global: CVE-2016-5696).
+  uint64_t challenge_ack_interval_ns = 500 * kMillisecond;
+
+  // Initial congestion window in segments (RFC 6928).
+  uint32_t initial_cwnd_segments = 10;
+
+  // Timer wheel resolution and expiries handled per loop iteration.
+  uint64_t timer_tick_ns = 1 * kMillisecond;
+  uint32_t timer_budget = 256;
+};
+
+}  // namespace synwave::tcp
+
+#endif  // SYNWAVE_TCP_CONFIG_H_

@@ -1,0 +1,164 @@
+// Packet scripts: a packetdrill-like language for driving the real worker
+// loop (engine::Worker on an in-memory net_ring port, tests/engine's
+// RingHarness) with a virtual clock and deterministic loss, and the runner
+// that plays the peer and checks every segment the endpoint sends.
+//
+// Why: a TCP behaviour is a conversation. Written as the segments on the
+// wire, it reads like the RFC text and like the traces of other stacks
+// (Linux selftests/net/packetdrill), and it exercises everything between the
+// NIC queue and the application: parsing, the flow table, the state machine,
+// timers, the application (engine::Responder, as `synwave serve` runs it),
+// TX batching and mbuf ownership.
+//
+// FORMAT (tests/scripted/README.md has the long version)
+//
+// One event per line; `//` or `#` starts a comment. A line is
+//   [TIME] BODY
+// TIME is absolute (`0.500`, seconds of virtual time since the script
+// started) or relative to the previous event's scripted time (`+0.1`);
+// omitted, it is the previous event's time.
+//
+//   config KEY=VALUE ...     before the first event; see ScriptConfig below
+//   < SEGMENT                the peer (the test) sends SEGMENT
+//   > SEGMENT                the endpoint must send SEGMENT, next, at TIME
+//                            (within `tolerance`)
+//   > nothing                the endpoint sends nothing up to TIME
+//   run TIME                 advance the clock to TIME (polling every tick);
+//                            what is sent meanwhile is left for the `>`
+//                            lines that follow
+//   drop next [N] >          the next N (1) segments the endpoint sends are
+//                            lost on the wire (the runner never sees them)
+//   drop next [N] <          the next N (1) `<` segments are lost on the wire
+//   expect counter NAME OP N a counter or gauge by its published name
+//                            (engine::CounterName / GaugeName), OP one of
+//                            == != < <= > >=
+//   expect state STATE OP N  TcpStack::StateCount (RFC names: ESTABLISHED,
+//                            SYN-RECEIVED, TIME-WAIT, ... `_` may stand for
+//                            `-`)
+//   expect app requests|responses OP N   the Responder's counts
+//   expect isn after previous  the connection's ISN (learned from its latest
+//                            SYN-ACK) lies above everything the previous
+//                            incarnation of the 4-tuple sent (RFC 6191)
+//
+// SEGMENT, packetdrill syntax:
+//   [@PORT] FLAGS START:END(LEN) [ack N] [win N] [<OPTIONS>] ["PAYLOAD"]
+// FLAGS: letters F S R P U E W and `.` for ACK (S. R. F. P. FP. ...).
+// START:END(LEN): sequence numbers relative to the sender's ISN: the peer's
+// is `peer_isn`; the endpoint's is learned from its SYN-ACK (until then the
+// endpoint's numbers are absolute, e.g. the RST to a closed port). `ack` is
+// relative to the other side's ISN. Negative values wrap (mod 2^32).
+// @PORT: the peer's port for this segment (default `sport`), so one script
+// can run several connections; each has its own endpoint ISN.
+// OPTIONS: comma-separated `mss N`, `wscale N`, `sackOK`,
+// `TS val X ecr Y`, `sack L:R ...`, `nop`, `eol`.
+//   On `<` lines they are written in that order; `ecr *` echoes the TSval
+//   of the endpoint's latest segment on the connection. Payload bytes are
+//   LEN bytes of 'a'..'z', or PAYLOAD (C escapes \r \n \t \\ \" \xHH; its
+//   length must be LEN). `win` defaults to 65535; `ack` is required with `.`.
+//   On `>` lines every field written is compared: flags exactly, START and
+//   LEN, `ack` and `win` if written, PAYLOAD bytes if written, and the
+//   options if a list is written: the same set of options (order, NOP and
+//   EOL ignored), each with its value; `val`, `ecr`, `mss`, `wscale` may be
+//   `*`. `<>` means no options; without a list they are not compared.
+//
+// Each script runs in a fresh harness. The runner fails the script on the
+// first difference, naming the line, the expected and the actual segment
+// (rendered in the same syntax) and the last events. Segments the endpoint
+// sends that no `>` line claims fail it too: one pending when a `<`,
+// `expect` or `> nothing` line is reached, or at the end. At the end every
+// mbuf of both pools must be back.
+#ifndef SYNWAVE_TESTS_SCRIPTED_SCRIPT_H_
+#define SYNWAVE_TESTS_SCRIPTED_SCRIPT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/responder.h"
+#include "engine/worker.h"
+
+namespace synwave::scripted {
+
+inline constexpr int64_t kNsPerSecond = 1'000'000'000;
+
+// What `config` lines set; the defaults are the runner's, chosen so a
+// script without config is a small server on port 80 with the library's
+// TCP defaults (pools shrunk to what a script uses).
+struct ScriptConfig {
+  engine::WorkerConfig worker;        // tcp.* and listen ports included
+  engine::ResponderConfig responder;  // close, request/response bytes
+  bool app = true;         // app=responder (default) | app=none
+  uint16_t dport = 80;     // the endpoint's port the peer talks to
+  uint16_t sport = 40000;  // the peer's default port
+  uint32_t peer_isn = 1000;
+  int64_t tick_ns = 1'000'000;       // polling step while time passes
+  int64_t tolerance_ns = 5'000'000;  // allowed lateness/earliness of `>`
+
+  ScriptConfig();
+};
+
+struct OptionSpec {
+  enum class Kind : uint8_t { kNop, kEol, kMss, kWscale, kSackOk, kTs, kSack };
+  Kind kind = Kind::kNop;
+  uint32_t a = 0;  // mss, wscale, TS val
+  uint32_t b = 0;  // TS ecr
+  bool a_any = false;  // `*`
+  bool b_any = false;
+  std::vector<std::pair<int64_t, int64_t>> sack;  // blocks, relative
+};
+
+struct SegmentSpec {
+  std::optional<uint16_t> peer_port;
+  uint8_t flags = 0;
+  int64_t start = 0;
+  int64_t end = 0;
+  uint32_t len = 0;
+  std::optional<int64_t> ack;
+  std::optional<uint16_t> window;
+  std::optional<std::vector<OptionSpec>> options;
+  std::optional<std::string> payload;
+};
+
+struct Event {
+  enum class Kind : uint8_t {
+    kInbound,       // <
+    kOutbound,      // >
+    kNothing,       // > nothing
+    kRun,           // run TIME
+    kDropNext,      // drop next [N] < | >
+    kExpectCounter,
+    kExpectState,
+    kExpectApp,
+    kExpectIsnAfterPrevious,
+  };
+  Kind kind = Kind::kInbound;
+  int line = 0;
+  std::string text;  // the line as written, comments stripped
+  int64_t time_ns = 0;  // absolute script time
+  SegmentSpec seg;
+  bool drop_outbound = false;  // kDropNext
+  uint32_t drop_count = 1;
+  std::string name;  // counter, state or app figure
+  std::string op;    // == != < <= > >=
+  uint64_t value = 0;
+};
+
+struct Script {
+  ScriptConfig config;
+  std::vector<Event> events;
+};
+
+// Parses a script; errors name the line ("line 12: ...").
+absl::StatusOr<Script> ParseScript(std::string_view text);
+
+// Runs `script` in a fresh harness. Returns the empty string on success,
+// else the failure report. `name` labels the report.
+std::string RunScript(const Script& script, std::string_view name);
+
+}  // namespace synwave::scripted
+
+#endif  // SYNWAVE_TESTS_SCRIPTED_SCRIPT_H_
