@@ -35,6 +35,9 @@ namespace synwave::tcp {
   X(kChallengeAck, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")        \
   X(kPawsEstab, "PAWSEstab", "segments rejected by PAWS")                      \
   X(kSynRetrans, "TCPSynRetrans", "SYN and SYN-ACK retransmissions")           \
+  X(kConnectRefused, "ConnectRefused", "active opens answered with RST")       \
+  X(kConnectTimeouts, "ConnectTimeouts", "active opens unanswered after the "  \
+    "SYN retries")                                                             \
   X(kTimeouts, "TCPTimeouts", "retransmission timer expiries")                 \
   X(kAbortOnTimeout, "TCPAbortOnTimeout", "connections dropped: retries "      \
     "exhausted or keepalive unanswered")                                       \
@@ -97,7 +100,13 @@ namespace synwave::tcp {
   X(kTimeWaitIgnored, "tcp_time_wait_ignored", "bare ACK at RCV.NXT in "      \
     "TIME-WAIT (no reply)")                                                    \
   X(kClosingIgnored, "tcp_closing_ignored", "segment that does not advance "   \
-    "CLOSING or LAST-ACK")
+    "CLOSING or LAST-ACK")                                                     \
+  X(kSynSentBadAck, "tcp_syn_sent_bad_ack", "SYN-SENT: ACK not acking our "    \
+    "SYN (answered with RST)")                                                 \
+  X(kSynSentRst, "tcp_syn_sent_rst_ignored", "SYN-SENT: RST without an "       \
+    "acceptable ACK (ignored)")                                                \
+  X(kSynSentNoSyn, "tcp_syn_sent_no_syn", "SYN-SENT: segment with neither "    \
+    "SYN nor RST")
 
 enum class Mib : uint16_t {
 #define SYNWAVE_X(e, name, help) e,

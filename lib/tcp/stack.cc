@@ -36,6 +36,10 @@ std::string_view CloseReasonName(CloseReason r) {
       return "unread-data";
     case CloseReason::kFinWait2Timeout:
       return "fin-wait-2-timeout";
+    case CloseReason::kRefused:
+      return "refused";
+    case CloseReason::kConnectTimeout:
+      return "connect-timeout";
   }
   return "?";
 }
@@ -76,8 +80,9 @@ const TcpStack::Dispatch
         //            kRst                 kSyn               kSynAck            kAck               kNoAck
         /* CLOSED */ {D(kRstToClosedPort), H(OnClosed), H(OnClosed), H(OnClosed), H(OnClosed)},
         /* LISTEN */ {D(kListenRst), H(OnListen), H(OnListen), H(OnListen), D(kListenNoSyn)},
-        // SYN-SENT: active opens are not made yet; no record is ever in it.
-        /* SYN-SENT */ {D(kRstToClosedPort), H(OnClosed), H(OnClosed), H(OnClosed), H(OnClosed)},
+        /* SYN-SENT */ {H(OnSynSent), H(OnSynSent), H(OnSynSent), H(OnSynSent), H(OnSynSent)},
+        // SYN-RECEIVED here is a SYN-queue entry; a TCB in SYN-RECEIVED (an
+        // active open that met a simultaneous SYN) goes to OnSynchronized.
         /* SYN-RCVD */ {H(OnSynReceived), H(OnSynReceived), H(OnSynReceived), H(OnSynReceived), H(OnSynReceived)},
         /* ESTAB */ {H(OnSynchronized), H(OnSynchronized), H(OnSynchronized), H(OnSynchronized), H(OnSynchronized)},
         /* FIN-WAIT-1 */ {H(OnSynchronized), H(OnSynchronized), H(OnSynchronized), H(OnSynchronized), H(OnSynchronized)},
@@ -159,6 +164,7 @@ void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
   if (epoch != table_epoch_) found = table_.Find(key, hash);
   TcpState state;
   uint32_t index = kNoIndex;
+  bool tcb_syn_received = false;
   if (found == flow::FlowTable::kNotFound) {
     Listener* l = FindListener(key);
     state = l != nullptr ? TcpState::kListen : TcpState::kClosed;
@@ -168,6 +174,7 @@ void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
     switch (static_cast<Kind>(found >> 30)) {
       case Kind::kTcb:
         state = tcbs_[index].state;
+        tcb_syn_received = state == TcpState::kSynReceived;
         break;
       case Kind::kHalfOpen:
         state = TcpState::kSynReceived;
@@ -182,11 +189,210 @@ void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
   }
   const Dispatch& d =
       kDispatch[static_cast<int>(state)][static_cast<int>(Classify(seg.flags))];
+  if (tcb_syn_received) {
+    OnSynchronized(key, hash, index, seg, now_ns);
+    return;
+  }
   if (d.handler == nullptr) {
     counters_.Count(d.drop);
     return;
   }
   (this->*d.handler)(key, hash, index, seg, now_ns);
+}
+
+// ---------------------------------------------------------------------------
+// Active open
+
+bool TcpStack::TupleFree(const flow::FlowKey& key) const {
+  return table_.Find(key, Hash(key)) == flow::FlowTable::kNotFound;
+}
+
+ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now,
+                         uint64_t peer_l2, ConnectError* error) {
+  auto fail = [&](ConnectError e) {
+    if (error != nullptr) *error = e;
+    return ConnId{};
+  };
+  const uint32_t hash = Hash(key);
+  // A tuple in TIME-WAIT is not reused: its old segments may still arrive.
+  if (table_.Find(key, hash) != flow::FlowTable::kNotFound) {
+    return fail(ConnectError::kTupleInUse);
+  }
+  const uint32_t index = tcb_ids_.Alloc();
+  if (index == flow::IndexPool::kNoIndex) return fail(ConnectError::kNoTcb);
+  if (!table_.Insert(key, hash, Encode(Kind::kTcb, index))) {
+    tcb_ids_.Free(index);
+    return fail(ConnectError::kTableFull);
+  }
+  ++table_epoch_;
+  Tcb& t = tcbs_[index];
+  const uint32_t generation = t.generation + 1;
+  t = Tcb{};
+  t.generation = generation;
+  // The application owns an active open from the start: no accept.
+  t.flags = tcb_flags::kInUse | tcb_flags::kActive | tcb_flags::kAccepted;
+  t.key = key;
+  t.hash = hash;
+  t.listener = 0xffff;
+  t.peer_l2 = peer_l2;
+  t.iss = isn_.Isn(key, now);
+  t.snd_una = t.iss;
+  t.snd_nxt = t.iss + 1;
+  t.snd_max = t.snd_nxt;
+  t.ts_offset = isn_.TimestampOffset(key);
+  t.offered_wscale = config_.window_scale;
+  t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
+  t.last_rx_ns = now;
+  t.last_challenge_ns = now - config_.challenge_ack_interval_ns;
+  // Karn: the SYN is timed unless it is retransmitted (or timestamps time it).
+  if (!config_.timestamps) {
+    t.flags |= tcb_flags::kRttTiming;
+    t.rtt_seq = t.iss;
+    t.rtt_start_ns = now;
+  }
+  SetState(t, TcpState::kSynSent);
+  counters_.Add(Mib::kActiveOpens);
+  SendSyn(t, now, /*with_ack=*/false);
+  ArmRto(t, index, now);
+  if (error != nullptr) *error = ConnectError::kNone;
+  return ConnId{index, t.generation};
+}
+
+void TcpStack::SendSyn(Tcb& t, uint64_t now, bool with_ack) {
+  OutSegment& o = Emit(t.key, t.iss, with_ack ? t.rcv_nxt : SeqNum(0),
+                       with_ack ? (tf::kSyn | tf::kAck) : tf::kSyn,
+                       static_cast<uint16_t>(std::min<uint32_t>(
+                           config_.rcv_buffer, 65535)));
+  o.peer_l2 = t.peer_l2;
+  o.retransmission = t.retries > 0;
+  o.options.has_mss = true;
+  o.options.mss = config_.mss;
+  if (!with_ack) {
+    // Our offer (RFC 7323, RFC 2018).
+    o.options.has_window_scale = t.offered_wscale != 0;
+    o.options.window_scale = t.offered_wscale;
+    o.options.sack_permitted = config_.sack_permitted;
+    if (config_.timestamps) {
+      o.options.has_timestamps = true;
+      o.options.ts_val = TsNow(now, t.ts_offset);
+      o.options.ts_ecr = 0;
+    }
+    return;
+  }
+  // Simultaneous open: answer what the peer's SYN offered.
+  o.options.has_window_scale = t.rcv_wscale != 0;
+  o.options.window_scale = t.rcv_wscale;
+  o.options.sack_permitted = (t.flags & tcb_flags::kSackOk) != 0;
+  AddTimestamps(o, t, now);
+}
+
+// RFC 9293 3.10.7.3: SYN-SENT.
+void TcpStack::OnSynSent(const flow::FlowKey& key, uint32_t, uint32_t index,
+                         const Segment& seg, uint64_t now) {
+  Tcb& t = tcbs_[index];
+  const bool has_ack = (seg.flags & tf::kAck) != 0;
+  // First: the ACK bit. Unacceptable unless ISS < SEG.ACK =< SND.NXT:
+  // <SEQ=SEG.ACK><CTL=RST> (unless it is a RST), and stay in SYN-SENT.
+  if (has_ack && !(t.iss < seg.ack && seg.ack <= t.snd_max)) {
+    if (seg.flags & tf::kRst) {
+      counters_.Count(Drop::kSynSentRst);
+      return;
+    }
+    counters_.Count(Drop::kSynSentBadAck);
+    SendRstFor(key, seg);
+    return;
+  }
+  // Second: the RST bit. With an acceptable ACK the connection is refused;
+  // without an ACK it is dropped (RFC 5961 3.2 keeps blind RSTs out).
+  if (seg.flags & tf::kRst) {
+    if (!has_ack) {
+      counters_.Count(Drop::kSynSentRst);
+      return;
+    }
+    counters_.Add(Mib::kAttemptFails);
+    counters_.Add(Mib::kConnectRefused);
+    CloseTcb(index, CloseReason::kRefused, /*notify=*/true);
+    return;
+  }
+  // Fourth: the SYN bit. Without it (and without RST) the segment dies.
+  if (!(seg.flags & tf::kSyn)) {
+    counters_.Count(Drop::kSynSentNoSyn);
+    return;
+  }
+  t.irs = seg.seq;
+  t.rcv_nxt = seg.seq + 1;
+  t.rcv_adv = t.rcv_nxt + std::min<uint32_t>(config_.rcv_buffer, 65535);
+  const wire::TcpOptions& o = seg.options;
+  if (o.has_window_scale && t.offered_wscale != 0) {
+    t.snd_wscale = std::min(o.window_scale, wire::kMaxWindowScale);
+    t.rcv_wscale = t.offered_wscale;
+  }
+  if (o.sack_permitted && config_.sack_permitted) t.flags |= tcb_flags::kSackOk;
+  if (o.has_timestamps && config_.timestamps) {
+    t.flags |= tcb_flags::kTimestamps;
+    t.ts_recent = o.ts_val;
+    t.ts_recent_ns = now;
+  }
+  uint16_t mss = std::min<uint16_t>(o.has_mss ? o.mss : kDefaultMss, config_.mss);
+  if (t.flags & tcb_flags::kTimestamps) {
+    mss = static_cast<uint16_t>(mss - kTimestampOptionSpace);
+  }
+  t.snd_mss = std::max<uint16_t>(mss, 64);
+  t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
+  t.ssthresh = 0xffffffff;
+  if (has_ack) {
+    // Our SYN is acknowledged: ESTABLISHED, and the ACK is owed (it leaves
+    // at the next Flush, so a request the application sends on kConnected
+    // carries it).
+    EnterEstablishedActive(t, index, seg, now);
+    t.flags |= tcb_flags::kAckPending;
+    MarkDirty(t, index);
+    // Sixth onward: text or FIN that came on the SYN-ACK, after its SYN.
+    if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
+      Segment rest = seg;
+      rest.seq = seg.seq + 1;
+      rest.flags = static_cast<uint8_t>(seg.flags & ~tf::kSyn);
+      ProcessText(t, index, rest, now);
+    }
+    return;
+  }
+  // A SYN without ACK: simultaneous open. SYN-RECEIVED, <SEQ=ISS>
+  // <ACK=RCV.NXT><CTL=SYN,ACK>; data on the SYN waits for the handshake.
+  t.snd_wnd = seg.window;  // a SYN's window is never scaled (RFC 7323 2.2)
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_wl1 = seg.seq;
+  t.snd_wl2 = seg.ack;
+  t.flags &= ~tcb_flags::kRttTiming;
+  SetState(t, TcpState::kSynReceived);
+  SendSyn(t, now, /*with_ack=*/true);
+  ArmRto(t, index, now);
+}
+
+void TcpStack::EnterEstablishedActive(Tcb& t, uint32_t index,
+                                      const Segment& seg, uint64_t now) {
+  t.snd_una = seg.ack;
+  // The window of a SYN-ACK is never scaled; that of a later ACK is.
+  const uint32_t wnd = (seg.flags & tf::kSyn)
+                           ? uint32_t{seg.window}
+                           : uint32_t{seg.window} << t.snd_wscale;
+  t.snd_wnd = wnd;
+  t.max_snd_wnd = wnd;
+  t.snd_wl1 = seg.seq;
+  t.snd_wl2 = seg.ack;
+  if ((t.flags & tcb_flags::kTimestamps) && seg.options.has_timestamps &&
+      seg.options.ts_ecr != 0) {
+    const uint32_t rtt_ms = TsNow(now, t.ts_offset) - seg.options.ts_ecr;
+    if (rtt_ms < 60'000) UpdateRtt(t, uint64_t{rtt_ms} * 1000);
+  } else if (t.flags & tcb_flags::kRttTiming) {
+    UpdateRtt(t, (now - t.rtt_start_ns) / 1000);
+  }
+  t.flags &= ~tcb_flags::kRttTiming;
+  t.retries = 0;
+  CancelTimer(t.rto_timer);
+  t.last_rx_ns = now;
+  SetState(t, TcpState::kEstablished);
+  if (config_.keepalive) ArmAux(t, index, now + config_.keepalive_idle_ns);
+  Event(AppEvent::Kind::kConnected, t);
 }
 
 // RFC 9293 3.10.7.1: no connection and no listener.
@@ -473,6 +679,16 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now) {
 void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
                               const Segment& seg, uint64_t now) {
   Tcb& t = tcbs_[index];
+  // An active open in SYN-RECEIVED (simultaneous open): the peer's own
+  // SYN-ACK, exactly at IRS and acking our SYN, completes it as an ACK
+  // would (as Linux tcp_validate_incoming lets it pass); any other SYN is
+  // challenged below like in the synchronized states.
+  if (t.state == TcpState::kSynReceived &&
+      (seg.flags & (tf::kSyn | tf::kAck | tf::kRst)) == (tf::kSyn | tf::kAck) &&
+      seg.seq + 1 == t.rcv_nxt && seg.ack == t.snd_max) {
+    EnterEstablishedActive(t, index, seg, now);
+    return;
+  }
   // RFC 5961 4.2: a SYN gets the (rate-limited) challenge ACK of the fourth
   // step "irrespective of the sequence number", so where PAWS or the first
   // step would drop it with a plain ACK, it goes to the challenge instead
@@ -508,6 +724,13 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
   // elsewhere in the window, a challenge ACK.
   if (seg.flags & tf::kRst) {
     if (seg.seq == t.rcv_nxt) {
+      if (t.state == TcpState::kSynReceived) {
+        // From SYN-SENT: the connection was refused (RFC 9293 3.10.7.4).
+        counters_.Add(Mib::kAttemptFails);
+        counters_.Add(Mib::kConnectRefused);
+        CloseTcb(index, CloseReason::kRefused, /*notify=*/true);
+        return;
+      }
       if (t.state == TcpState::kEstablished ||
           t.state == TcpState::kCloseWait) {
         counters_.Add(Mib::kEstabResets);
@@ -529,6 +752,16 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
   if (!(seg.flags & tf::kAck)) {
     counters_.Count(Drop::kNoAckFlag);
     return;
+  }
+  if (t.state == TcpState::kSynReceived) {
+    // SYN-RECEIVED (active side): SND.UNA < SEG.ACK =< SND.NXT completes
+    // the handshake; anything else gets <SEQ=SEG.ACK><CTL=RST>.
+    if (!(t.snd_una < seg.ack && seg.ack <= t.snd_max)) {
+      counters_.Count(Drop::kSynRecvBadAck);
+      SendRstFor(t.key, seg);
+      return;
+    }
+    EnterEstablishedActive(t, index, seg, now);
   }
   // RFC 5961 5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
   if (seg.ack > t.snd_max) {
@@ -1195,6 +1428,29 @@ void TcpStack::OnTimer(uint64_t cookie, uint64_t now) {
 // off, and give up after the retry limit.
 void TcpStack::OnRto(uint32_t index, uint64_t now) {
   Tcb& t = tcbs_[index];
+  if (t.state == TcpState::kSynSent || t.state == TcpState::kSynReceived) {
+    // Our SYN (or, after a simultaneous SYN, our SYN-ACK) went unanswered:
+    // again with the timeout doubled, up to the retry limit (RFC 6298 5.5,
+    // CONFORMANCE.md item 14), then the open fails.
+    counters_.Add(Mib::kTimeouts);
+    const uint8_t limit = t.state == TcpState::kSynSent
+                              ? config_.syn_retries
+                              : config_.syn_ack_retries;
+    if (++t.retries > limit) {
+      counters_.Add(Mib::kAttemptFails);
+      counters_.Add(Mib::kConnectTimeouts);
+      CloseTcb(index, CloseReason::kConnectTimeout, /*notify=*/true);
+      return;
+    }
+    t.rto_us = static_cast<uint32_t>(std::min<uint64_t>(
+        uint64_t{t.rto_us} * 2, config_.rto_max_ns / 1000));
+    t.flags &= ~tcb_flags::kRttTiming;  // Karn
+    counters_.Add(Mib::kSynRetrans);
+    counters_.Add(Mib::kRetransSegs);
+    SendSyn(t, now, /*with_ack=*/t.state == TcpState::kSynReceived);
+    ArmRto(t, index, now);
+    return;
+  }
   const bool probing = t.snd_wnd == 0 && t.snd_queue.size() > 0;
   if (t.snd_una == t.snd_max && !probing) return;
   counters_.Add(Mib::kTimeouts);
@@ -1370,6 +1626,15 @@ void TcpStack::Close(ConnId id, uint64_t now) {
     return;
   }
   switch (t->state) {
+    case TcpState::kSynSent:
+      // RFC 9293 3.10.4: nothing was agreed yet; delete the TCB.
+      CloseTcb(id.index, CloseReason::kAborted, /*notify=*/true);
+      return;
+    case TcpState::kSynReceived:
+      // An active open caught in a simultaneous open: rather than a FIN
+      // before our SYN is acknowledged, end it with RST (as an abort).
+      Abort(id, now);
+      return;
     case TcpState::kEstablished:
       SetState(*t, TcpState::kFinWait1);
       break;
@@ -1378,8 +1643,6 @@ void TcpStack::Close(ConnId id, uint64_t now) {
       break;
     case TcpState::kClosed:
     case TcpState::kListen:
-    case TcpState::kSynSent:
-    case TcpState::kSynReceived:
     case TcpState::kFinWait1:
     case TcpState::kFinWait2:
     case TcpState::kClosing:
@@ -1389,13 +1652,17 @@ void TcpStack::Close(ConnId id, uint64_t now) {
   }
   t->flags |= tcb_flags::kFinQueued;
   MarkDirty(*t, id.index);
-  (void)now;
 }
 
 void TcpStack::Abort(ConnId id, uint64_t) {
   Tcb* t = Lookup(id);
   if (t == nullptr) return;
   counters_.Add(Mib::kAbortOnClose);
+  if (t->state == TcpState::kSynSent) {
+    // No RST: the peer has no state to reset (RFC 9293 3.10.5).
+    CloseTcb(id.index, CloseReason::kAborted, /*notify=*/true);
+    return;
+  }
   Emit(t->key, t->snd_nxt, t->rcv_nxt, tf::kRst | tf::kAck, 0).peer_l2 =
       t->peer_l2;
   counters_.Add(Mib::kOutRsts);

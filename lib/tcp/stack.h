@@ -15,7 +15,10 @@
 // 3.10.7 "SEGMENT ARRIVES" steps in order, commented with the step.
 //
 // Application API, per core, no locks:
+//   Connect(key, now): an active open (SYN-SENT); kConnected follows when
+//     the handshake completes, or kClosed with kRefused / kConnectTimeout.
 //   events(): kAccepted (a passive open completed and left the accept queue),
+//     kConnected (an active open reached ESTABLISHED),
 //     kData (new in-order bytes to Read), kPeerClosed (FIN received: no more
 //     data will come), kSent (send-queue space freed), kClosed (the
 //     connection is gone; its ConnId is stale from now on; with the reason).
@@ -77,7 +80,9 @@ struct OutSegment {
 };
 
 struct AppEvent {
-  enum class Kind : uint8_t { kAccepted, kData, kPeerClosed, kSent, kClosed };
+  enum class Kind : uint8_t {
+    kAccepted, kConnected, kData, kPeerClosed, kSent, kClosed
+  };
   Kind kind;
   CloseReason reason = CloseReason::kNormal;  // kClosed
   ConnId conn;
@@ -102,6 +107,21 @@ class TcpStack {
   // only trusted if the table did not change since `epoch` (table_epoch()).
   void Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
              uint64_t epoch, const Segment& seg, uint64_t now_ns);
+
+  // Why Connect() made no connection.
+  enum class ConnectError : uint8_t {
+    kNone,
+    kTupleInUse,  // the 4-tuple has a connection or a TIME-WAIT record
+    kNoTcb,       // the connection pool is full
+    kTableFull,   // the connection table is full
+  };
+  // Active open of `key` (local = us): sends the SYN (into output()) and
+  // returns the connection, in SYN-SENT, owned by the application (its
+  // events come without an accept). `peer_l2` is the engine's next-hop hint.
+  ConnId Connect(const flow::FlowKey& key, uint64_t now_ns,
+                 uint64_t peer_l2 = 0, ConnectError* error = nullptr);
+  // True if `key` has no connection or TIME-WAIT record: Connect may use it.
+  bool TupleFree(const flow::FlowKey& key) const;
 
   // Fires due timers (retransmissions, SYN-ACK retries, keepalive,
   // FIN-WAIT-2) and expires TIME-WAIT records, within the per-loop budget.
@@ -173,6 +193,8 @@ class TcpStack {
                 const Segment& seg, uint64_t now);
   void OnListen(const flow::FlowKey& key, uint32_t hash, uint32_t index,
                 const Segment& seg, uint64_t now);
+  void OnSynSent(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                 const Segment& seg, uint64_t now);
   void OnSynReceived(const flow::FlowKey& key, uint32_t hash, uint32_t index,
                      const Segment& seg, uint64_t now);
   void OnSynchronized(const flow::FlowKey& key, uint32_t hash, uint32_t index,
@@ -206,6 +228,10 @@ class TcpStack {
                    uint8_t flags, uint16_t window);
   void SendRstFor(const flow::FlowKey& key, const Segment& seg);
   void SendSynAck(const HalfOpen& h, uint64_t now);
+  // Active open: our SYN, or (simultaneous open) our SYN-ACK, from a TCB.
+  void SendSyn(Tcb& t, uint64_t now, bool with_ack);
+  void EnterEstablishedActive(Tcb& t, uint32_t index, const Segment& seg,
+                              uint64_t now);
   void SendAck(Tcb& t, uint64_t now);
   void AddTimestamps(OutSegment& o, const Tcb& t, uint64_t now);
   void Output(Tcb& t, uint32_t index, uint64_t now, bool force_probe);

@@ -40,6 +40,8 @@ enum class CloseReason : uint8_t {
   kAborted,       // the application aborted (RST sent)
   kUnreadData,    // closed with unread data: RST sent (RFC 2525 2.17)
   kFinWait2Timeout,
+  kRefused,       // an active open was answered with RST (RFC 9293 3.10.7.3)
+  kConnectTimeout,  // an active open got no answer after the SYN retries
 };
 
 std::string_view CloseReasonName(CloseReason r);
@@ -56,6 +58,7 @@ inline constexpr uint16_t kSackOk = 1 << 6;
 inline constexpr uint16_t kRttTiming = 1 << 7;   // rtt_seq is being timed
 inline constexpr uint16_t kPeerFin = 1 << 8;     // peer's FIN received
 inline constexpr uint16_t kInUse = 1 << 9;
+inline constexpr uint16_t kActive = 1 << 10;     // opened by Connect()
 }  // namespace tcb_flags
 
 struct Tcb {
@@ -69,6 +72,7 @@ struct Tcb {
   uint16_t flags = 0;      // tcb_flags
   uint16_t snd_mss = 536;  // bytes of payload per segment we send
   uint16_t listener = 0;   // listener index (passive opens)
+  uint8_t offered_wscale = 0;  // active open: the shift our SYN offered
   uint8_t keepalive_probes = 0;
 
   // Send sequence space (RFC 9293 3.3.1).

@@ -369,6 +369,8 @@ class TcpFsmTest : public ::testing::Test {
     switch (k) {
       case AppEvent::Kind::kAccepted:
         return "kAccepted";
+      case AppEvent::Kind::kConnected:
+        return "kConnected";
       case AppEvent::Kind::kData:
         return "kData";
       case AppEvent::Kind::kPeerClosed:
@@ -559,6 +561,65 @@ class TcpFsmTest : public ::testing::Test {
     EXPECT_FALSE(stack_->IsOpen(p.id));
   }
   void MakeTimeWait(Loc loc = Loc::current()) { MakeTimeWait(p_, loc); }
+
+  // --- Active opens (we are the client) -----------------------------------
+
+  // A peer that we connect to: local port 50000 (no listener), remote 80.
+  static Peer ServerPeer(uint16_t local_port = 50000, uint32_t irs = kPeerIss) {
+    Peer p;
+    p.key = flow::FlowKey{kLocalIp, kRemoteIp, local_port, 80};
+    p.irs = irs;
+    return p;
+  }
+
+  // Connect() -> our SYN, SYN-SENT. Learns our ISS into p.iss, p.nxt.
+  Sent StartConnect(Peer& p, Loc loc = Loc::current()) {
+    ::testing::ScopedTrace trace(loc.file_name(), static_cast<int>(loc.line()),
+                                 "StartConnect");
+    TcpStack::ConnectError err = TcpStack::ConnectError::kTableFull;
+    p.id = stack_->Connect(p.key, now_, 0, &err);
+    EXPECT_TRUE(p.id.valid());
+    EXPECT_EQ(static_cast<int>(err), static_cast<int>(TcpStack::ConnectError::kNone));
+    Collect();
+    if (sent_.empty()) {
+      ADD_FAILURE() << "no SYN";
+      return Sent{};
+    }
+    Sent syn = sent_.front();
+    sent_.pop_front();
+    EXPECT_EQ(FlagString(syn.seg.flags), FlagString(kS));
+    EXPECT_EQ(syn.seg.ack.value(), 0u);
+    p.iss = syn.seg.seq.value();
+    p.nxt = p.iss + 1;
+    if (syn.seg.options.has_timestamps) p.ts_ecr = syn.seg.options.ts_val;
+    EXPECT_EQ(StateName(State(p.id)), StateName(TcpState::kSynSent));
+    ExpectNothingSent(loc);
+    return syn;
+  }
+
+  // The peer's SYN-ACK for our SYN, at its current numbers.
+  Seg SynAckFor(const Peer& p) const {
+    Seg s = MakeSeg(kSA, p.irs, p.iss + 1);
+    s.Mss(1460).SackOk();
+    if (p.wscale) s.Wscale(7);
+    if (p.timestamps) s.Ts(p.ts_val, p.ts_ecr);
+    return s;
+  }
+
+  // SYN-SENT + S. -> ESTABLISHED: our ACK, kConnected.
+  ConnId MakeConnected(Peer& p, Loc loc = Loc::current()) {
+    StartConnect(p, loc);
+    ::testing::ScopedTrace trace(loc.file_name(), static_cast<int>(loc.line()),
+                                 "MakeConnected");
+    Inject(p, SynAckFor(p));
+    p.snd = p.irs + 1;
+    p.rcv = p.iss + 1;
+    ExpectAck(p, loc);
+    ExpectNothingSent(loc);
+    ExpectEvent(AppEvent::Kind::kConnected, loc);
+    EXPECT_EQ(StateName(State(p.id)), StateName(TcpState::kEstablished));
+    return p.id;
+  }
 
   // Builds `p` in state `s` (one of the synchronized states with a TCB).
   void MakeState(Peer& p, TcpState s, Loc loc = Loc::current()) {
