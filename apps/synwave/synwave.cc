@@ -4,6 +4,8 @@
 //   synwave version
 //   synwave --help
 //   synwave serve --port=DEVARGS --ip=A.B.C.D/N [--gateway=A.B.C.D] ...
+//   synwave load --port=DEVARGS --ip=A.B.C.D/N --server=IP:PORT ...
+//   synwave loopback [load and serve flags]
 //
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage (a bad flag value,
 // a missing device, an address that does not parse), with a one-line error
@@ -18,6 +20,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -34,6 +37,8 @@
 #include "control/config.h"
 #include "control/report.h"
 #include "engine/counters.h"
+#include "engine/clock.h"
+#include "engine/generator.h"
 #include "engine/responder.h"
 #include "engine/worker.h"
 #include "port/eal.h"
@@ -73,7 +78,8 @@ ABSL_FLAG(int64_t, request_bytes, 0,
           "raw mode: a request is this many bytes (0: HTTP, a request ends "
           "at its first blank line)");
 ABSL_FLAG(std::string, close, "server",
-          "who sends the first FIN: server (after the response) or client");
+          "who ends a connection: server (its FIN after the last response), "
+          "client (our FIN), or rst (load/loopback: the client resets it)");
 ABSL_FLAG(int64_t, backlog, 1024, "accept queue length per listener");
 ABSL_FLAG(int64_t, syn_backlog, 1024, "SYN queue length per listener");
 ABSL_FLAG(int64_t, max_connections, 16384, "TCBs per worker");
@@ -89,6 +95,29 @@ ABSL_FLAG(int32_t, keepalive_probes, 9, "unanswered probes before the connection
 ABSL_FLAG(bool, timestamps, true, "negotiate TCP timestamps (RFC 7323)");
 ABSL_FLAG(int32_t, mss, 1460, "MSS we advertise, bytes");
 ABSL_FLAG(int32_t, syn_ack_retries, 5, "SYN-ACK retransmissions before a half-open entry is dropped");
+ABSL_FLAG(int32_t, syn_retries, 6, "SYN retransmissions before an active open fails");
+
+// load and loopback
+ABSL_FLAG(std::string, server, "",
+          "load: server to connect to, IP:PORT (repeatable; connections are "
+          "spread over them)");
+ABSL_FLAG(double, cps, 0,
+          "load: target new connections per second, paced open-loop (0: "
+          "as fast as --concurrency allows)");
+ABSL_FLAG(int64_t, concurrency, 0,
+          "load: connections open at once, at most (0: no limit; default "
+          "512 when --cps=0)");
+ABSL_FLAG(double, ramp, 0, "load: seconds of linear ramp up to --cps");
+ABSL_FLAG(std::string, client_ips, "",
+          "load: client addresses, a range 10.0.0.2-10.0.0.200, a prefix "
+          "10.0.1.0/24 or one address (default: the --ip address; "
+          "loopback: 10.0.1.1-10.0.1.254)");
+ABSL_FLAG(std::string, client_ports, "1024-65535", "load: client port range");
+ABSL_FLAG(int64_t, keepalive_requests, 1,
+          "load: requests per connection (responses awaited one by one)");
+ABSL_FLAG(double, drain, 1,
+          "load: seconds after --duration for open connections to finish "
+          "(and TIME-WAIT records to expire) before the report");
 
 namespace synwave {
 namespace {
@@ -102,6 +131,11 @@ commands:
   serve     run the endpoint on a DPDK port: accepts TCP connections on the
             --listen ports and answers each request (HTTP/1.1 or raw), and
             answers ARP and ICMP echo
+  load      open TCP connections to --server from a DPDK port at --cps
+            and/or --concurrency; one line per second, a summary with
+            latency percentiles at the end
+  loopback  load and serve in one process over an in-memory link (no NIC,
+            no hugepages): half the --lcores generate, half serve
   version   print the version
   help      print this help
 
@@ -109,7 +143,7 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 )";
 
 // Flags that may be given more than once (values accumulate).
-const std::set<std::string> kRepeatable = {"port", "listen"};
+const std::set<std::string> kRepeatable = {"port", "listen", "server"};
 
 std::atomic<bool> g_stop{false};
 
@@ -121,8 +155,9 @@ int UsageError(const absl::Status& s) {
 }
 
 // Flags -> typed Config, each error naming its flag.
-absl::StatusOr<control::Config> ConfigFromFlags() {
+absl::StatusOr<control::Config> ConfigFromFlags(control::Mode mode) {
   control::Config c;
+  c.mode = mode;
   c.ports = control::SplitRepeated(absl::GetFlag(FLAGS_port));
   if (std::string ip = absl::GetFlag(FLAGS_ip); !ip.empty()) {
     c.ip = wire::Ipv4Prefix::Parse(ip);
@@ -160,6 +195,11 @@ absl::StatusOr<control::Config> ConfigFromFlags() {
       }
     }
     c.lcores = *cpus;
+  } else if (mode == control::Mode::kLoopback) {
+    // Both ends: every CPU the process may use.
+    for (unsigned cpu = 0; cpu < control::AvailableCpus(); ++cpu) {
+      c.lcores.push_back(cpu);
+    }
   } else {
     c.lcores = control::DefaultLcores();
   }
@@ -171,6 +211,7 @@ absl::StatusOr<control::Config> ConfigFromFlags() {
   }
   c.eal_args = *eal;
   c.duration_s = absl::GetFlag(FLAGS_duration);
+  if (mode == control::Mode::kLoopback && c.duration_s == 0) c.duration_s = 10;
   c.stats_interval_s = absl::GetFlag(FLAGS_stats_interval);
   c.json_path = absl::GetFlag(FLAGS_json);
   const int32_t burst = absl::GetFlag(FLAGS_burst);
@@ -236,18 +277,75 @@ absl::StatusOr<control::Config> ConfigFromFlags() {
   SYNWAVE_SECONDS(fin_timeout, "fin-timeout");
   SYNWAVE_SECONDS(keepalive_idle, "keepalive-idle");
   SYNWAVE_SECONDS(keepalive_interval, "keepalive-interval");
-#undef SYNWAVE_RANGE
-#undef SYNWAVE_SECONDS
   c.responder.response_bytes = static_cast<uint32_t>(response_bytes);
   c.responder.request_bytes = static_cast<uint32_t>(request_bytes);
   const std::string close = absl::GetFlag(FLAGS_close);
   if (close == "server") {
     c.responder.close = engine::CloseMode::kServer;
+    c.load.close = engine::LoadClose::kServer;
   } else if (close == "client") {
     c.responder.close = engine::CloseMode::kClient;
+    c.load.close = engine::LoadClose::kClient;
+  } else if (close == "rst" && mode != control::Mode::kServe) {
+    c.responder.close = engine::CloseMode::kClient;  // the client resets
+    c.load.close = engine::LoadClose::kRst;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--close: '", close, "' is not server or client"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--close: '", close, "' is not ",
+        mode == control::Mode::kServe ? "server or client"
+                                      : "server, client or rst"));
+  }
+  // load and loopback.
+  for (const std::string& s : control::SplitRepeated(absl::GetFlag(FLAGS_server))) {
+    absl::StatusOr<engine::LoadTarget> t = control::ParseServer(s);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--server: ", t.status().message()));
+    }
+    c.load.servers.push_back(*t);
+  }
+  if (c.load.servers.size() > 8) {
+    return absl::InvalidArgumentError("--server: at most 8 servers");
+  }
+  c.load.cps = absl::GetFlag(FLAGS_cps);
+  if (!(c.load.cps >= 0) || c.load.cps > 1e9) {
+    return absl::InvalidArgumentError("--cps: must be 0..1e9");
+  }
+  int64_t concurrency, keepalive_requests;
+  SYNWAVE_RANGE(concurrency, "concurrency", 0, 1 << 24);
+  SYNWAVE_RANGE(keepalive_requests, "keepalive-requests", 1, 2047);
+  if (concurrency == 0 && c.load.cps == 0) concurrency = 512;
+  c.load.concurrency = static_cast<uint32_t>(concurrency);
+  c.load.keepalive_requests = static_cast<uint32_t>(keepalive_requests);
+  c.responder.requests_per_connection = c.load.keepalive_requests;
+  c.load.ramp_s = absl::GetFlag(FLAGS_ramp);
+  if (!(c.load.ramp_s >= 0) || c.load.ramp_s > 1e6) {
+    return absl::InvalidArgumentError("--ramp: must be >= 0 seconds");
+  }
+  c.load.drain_s = absl::GetFlag(FLAGS_drain);
+  if (!(c.load.drain_s >= 0) || c.load.drain_s > 1e6) {
+    return absl::InvalidArgumentError("--drain: must be >= 0 seconds");
+  }
+  if (std::string ips = absl::GetFlag(FLAGS_client_ips); !ips.empty()) {
+    absl::StatusOr<std::pair<uint32_t, uint32_t>> r = control::ParseAddressRange(ips);
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--client-ips: ", r.status().message()));
+    }
+    c.load.client_ip_first = r->first;
+    c.load.client_ip_last = r->second;
+  } else if (mode == control::Mode::kLoopback) {
+    c.load.client_ip_first = 0x0a000101;  // 10.0.1.1
+    c.load.client_ip_last = 0x0a0001fe;   // 10.0.1.254
+  } else if (c.ip) {
+    c.load.client_ip_first = c.load.client_ip_last = c.ip->address.value;
+  }
+  {
+    absl::StatusOr<std::pair<uint16_t, uint16_t>> r =
+        control::ParsePortRange(absl::GetFlag(FLAGS_client_ports));
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--client-ports: ", r.status().message()));
+    }
+    c.load.port_first = r->first;
+    c.load.port_last = r->second;
   }
   tcp::TcpConfig& t = c.tcp;
   t.accept_backlog = static_cast<uint32_t>(backlog);
@@ -278,64 +376,170 @@ absl::StatusOr<control::Config> ConfigFromFlags() {
     return absl::InvalidArgumentError("--syn-ack-retries: must be 0..20");
   }
   t.syn_ack_retries = static_cast<uint8_t>(retries);
+  const int32_t syn_retries = absl::GetFlag(FLAGS_syn_retries);
+  if (syn_retries < 0 || syn_retries > 20) {
+    return absl::InvalidArgumentError("--syn-retries: must be 0..20");
+  }
+  t.syn_retries = static_cast<uint8_t>(syn_retries);
+#undef SYNWAVE_RANGE
+#undef SYNWAVE_SECONDS
   if (absl::Status s = control::Validate(c); !s.ok()) return s;
   return c;
 }
 
-struct WorkerSlot {
-  engine::Worker* worker;
+// What one lcore polls: one worker, or (loopback on one core) both ends.
+struct LcoreSlot {
+  std::vector<engine::Worker*> workers;
 };
 
-int LaunchWorker(void* arg) {
-  static_cast<WorkerSlot*>(arg)->worker->Run(g_stop);
+int LaunchLcore(void* arg) {
+  const auto* slot = static_cast<const LcoreSlot*>(arg);
+  const engine::TscClock clock;
+  if (slot->workers.size() == 1) {
+    slot->workers[0]->Run(g_stop);
+    return 0;
+  }
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    for (engine::Worker* w : slot->workers) w->PollOnce(clock.NowNs());
+  }
   return 0;
 }
 
-int RunOnPort(const control::Config& config);
+// One port and what runs on its queues: a worker per queue, each with its
+// application (responders for serve, generators for load).
+struct Side {
+  std::optional<port::Port> port;
+  std::vector<engine::CoreCounters> counters;
+  std::vector<std::unique_ptr<engine::Responder>> responders;
+  std::vector<std::unique_ptr<engine::Generator>> generators;
+  std::vector<std::unique_ptr<engine::Worker>> workers;
+  std::optional<flow::ToeplitzIpv4Tcp> rss;
+  std::vector<uint16_t> reta;
 
-int Serve(const control::Config& config) {
-  if (config.ports.size() > 1) {
-    return UsageError(absl::InvalidArgumentError(
-        "--port: one port per process in this version"));
+  control::CounterTotals Totals() const { return control::SumCounters(counters); }
+};
+
+void RandomSecrets(engine::WorkerConfig& wc) {
+  // Random per process start, the same (read-only) on every core.
+  std::random_device rd;
+  wc.secret = tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+  wc.hash_seed = (uint64_t{rd()} << 32) | rd();
+}
+
+// Workers for every queue of side.port: servers when `load` is null,
+// generators otherwise.
+void BuildWorkers(Side& side, const control::Config& config,
+                  const engine::WorkerConfig& wc,
+                  const control::LoadSettings* load) {
+  const uint16_t queues = side.port->num_queues();
+  side.counters = std::vector<engine::CoreCounters>(queues);
+  if (load != nullptr && queues > 1) {
+    absl::StatusOr<port::Port::Rss> rss = side.port->QueryRss();
+    if (rss.ok() && rss->key.size() >= 16) {
+      side.rss.emplace(rss->key.data(), rss->key.size());
+      side.reta = rss->reta;
+    }
   }
+  for (uint16_t q = 0; q < queues; ++q) {
+    engine::QueueBinding qb{side.port->id(), q, side.port->pool(),
+                            side.port->mac(), side.port->offloads()};
+    engine::AppOps ops;
+    if (load == nullptr) {
+      side.responders.push_back(std::make_unique<engine::Responder>(config.responder));
+      ops = side.responders.back()->ops();
+    } else {
+      engine::GeneratorConfig gc;
+      gc.servers = load->servers;
+      gc.client_ip_first = load->client_ip_first;
+      gc.client_ip_last = load->client_ip_last;
+      gc.port_first = load->port_first;
+      gc.port_last = load->port_last;
+      gc.cps = load->cps / queues;
+      gc.concurrency = load->concurrency == 0
+                           ? 0
+                           : std::max<uint32_t>(1, (load->concurrency + queues - 1) / queues);
+      gc.ramp_ns = static_cast<uint64_t>(load->ramp_s * 1e9);
+      gc.request_bytes = config.responder.request_bytes;
+      gc.response_bytes = config.responder.response_bytes;
+      gc.close = load->close;
+      gc.requests_per_connection = load->keepalive_requests;
+      gc.max_connections = config.tcp.max_connections;
+      gc.queue_id = q;
+      gc.num_queues = queues;
+      if (side.rss) {
+        gc.rss = &*side.rss;
+        gc.reta = side.reta;
+      }
+      side.generators.push_back(
+          std::make_unique<engine::Generator>(gc, &side.counters[q]));
+      ops = side.generators.back()->ops();
+    }
+    side.workers.push_back(
+        std::make_unique<engine::Worker>(wc, qb, &side.counters[q], ops));
+    if (load != nullptr) side.generators.back()->Attach(side.workers.back().get());
+  }
+}
+
+// Stops the workers' port and reports mbufs that did not come back.
+unsigned StopSide(Side& side) {
+  for (auto& w : side.workers) w->PublishCounters();
+  side.workers.clear();
+  side.port->Stop();
+  return side.port->pool_size() - side.port->AvailableMbufs();
+}
+
+int PortError(const absl::Status& s) {
+  if (absl::IsNotFound(s) || absl::IsInvalidArgument(s)) return UsageError(s);
+  std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+  return 1;
+}
+
+absl::Status StartEal(const control::Config& config) {
   port::EalOptions eal;
   eal.worker_cpus = config.lcores;
   eal.devices = config.ports;
   eal.extra_args = config.eal_args;
   eal.available_cpus = control::AvailableCpus();
   absl::StatusOr<std::vector<std::string>> eal_args = port::BuildEalArgs(eal);
-  if (!eal_args.ok()) return UsageError(eal_args.status());
+  if (!eal_args.ok()) return eal_args.status();
   if (absl::Status s = port::InitEal(*eal_args); !s.ok()) {
-    return UsageError(absl::InvalidArgumentError(
-        absl::StrCat("--port/--eal: ", s.message())));
+    return absl::InvalidArgumentError(absl::StrCat("--port/--eal: ", s.message()));
   }
-
-  const int rc = RunOnPort(config);
-  // The port (and its pool) is gone before the EAL is torn down.
-  port::CleanupEal();
-  return rc;
+  return absl::OkStatus();
 }
 
-int RunOnPort(const control::Config& config) {
+void Launch(std::vector<LcoreSlot>& slots) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  // Workers are lcores 1..N (port/eal.h).
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i].workers.empty()) {
+      rte_eal_remote_launch(LaunchLcore, &slots[i], static_cast<unsigned>(i + 1));
+    }
+  }
+}
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// --- serve -------------------------------------------------------------------
+
+int RunServe(const control::Config& config) {
   const auto num_workers = static_cast<uint16_t>(config.lcores.size());
   port::PortConfig pc;
   pc.devargs = config.ports.front();
   pc.num_queues = num_workers;
   pc.mac = config.mac;
   absl::StatusOr<port::Port> port = port::Port::Open(pc);
-  if (!port.ok()) {
-    return absl::IsNotFound(port.status()) ||
-                   absl::IsInvalidArgument(port.status())
-               ? UsageError(port.status())
-               : (std::fprintf(stderr, "synwave: %s\n",
-                               std::string(port.status().message()).c_str()),
-                  1);
-  }
-  const port::Offloads& off = port->offloads();
+  if (!port.ok()) return PortError(port.status());
+  Side side;
+  side.port.emplace(std::move(*port));
+  const port::Offloads& off = side.port->offloads();
   std::printf(
       "synwave serve: port %s mac %s ip %s%s, %u worker(s) on CPU %s, "
       "checksum offload rx %s tx %s, listening on TCP %s\n",
-      port->name().c_str(), port->mac().ToString().c_str(),
+      side.port->name().c_str(), side.port->mac().ToString().c_str(),
       config.ip->ToString().c_str(),
       config.gateway ? absl::StrCat(" gateway ", config.gateway->ToString()).c_str()
                      : "",
@@ -346,76 +550,282 @@ int RunOnPort(const control::Config& config) {
   std::fflush(stdout);
 
   engine::WorkerConfig wc = control::MakeWorkerConfig(config);
-  // Secrets for ISNs and the flow hash: random per process start, the same
-  // (read-only) on every core.
-  std::random_device rd;
-  wc.secret = tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
-  wc.hash_seed = (uint64_t{rd()} << 32) | rd();
-  std::vector<engine::CoreCounters> counters(num_workers);
-  std::vector<std::unique_ptr<engine::Responder>> responders;
-  std::vector<std::unique_ptr<engine::Worker>> workers;
-  std::vector<WorkerSlot> slots(num_workers);
-  for (uint16_t q = 0; q < num_workers; ++q) {
-    engine::QueueBinding qb{port->id(), q, port->pool(), port->mac(), off};
-    responders.push_back(std::make_unique<engine::Responder>(config.responder));
-    workers.push_back(std::make_unique<engine::Worker>(
-        wc, qb, &counters[q], responders.back()->ops()));
-    slots[q].worker = workers.back().get();
-  }
+  RandomSecrets(wc);
+  BuildWorkers(side, config, wc, nullptr);
+  std::vector<LcoreSlot> slots(num_workers);
+  for (uint16_t q = 0; q < num_workers; ++q) slots[q].workers = {side.workers[q].get()};
+  Launch(slots);
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  // Workers are lcores 1..N (port/eal.h).
-  for (uint16_t q = 0; q < num_workers; ++q) {
-    rte_eal_remote_launch(LaunchWorker, &slots[q], q + 1);
-  }
-
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
+  const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;
   control::CounterTotals before;
   while (!g_stop.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const auto now = Clock::now();
-    const double elapsed = std::chrono::duration<double>(now - start).count();
-    if (config.stats_interval_s > 0 &&
-        std::chrono::duration<double>(now - last_stats).count() >=
-            config.stats_interval_s) {
-      const double interval =
-          std::chrono::duration<double>(now - last_stats).count();
-      control::CounterTotals totals = control::SumCounters(counters);
-      std::printf("%s\n",
-                  control::FormatStatsLine(elapsed, interval, totals, before)
-                      .c_str());
+    const double elapsed = Since(start);
+    const double interval = Since(last_stats);
+    if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
+      control::CounterTotals totals = side.Totals();
+      std::printf("%s\n", control::FormatStatsLine(elapsed, interval, totals, before).c_str());
       std::fflush(stdout);
       before = std::move(totals);
-      last_stats = now;
+      last_stats = std::chrono::steady_clock::now();
     }
     if (config.duration_s > 0 && elapsed >= config.duration_s) break;
   }
   g_stop.store(true);
   rte_eal_mp_wait_lcore();
-  for (auto& w : workers) w->PublishCounters();
-
-  const control::CounterTotals totals = control::SumCounters(counters);
   // With the workers gone and the port stopped (its queues release their
   // mbufs), every mbuf must be back in the pool: anything else is a leak.
-  workers.clear();
-  port->Stop();
-  const unsigned mbufs_in_use = port->pool_size() - port->AvailableMbufs();
-  std::printf("final counters:\n%s",
-              control::FormatCounterTable(totals).c_str());
+  for (auto& w : side.workers) w->PublishCounters();
+  const control::CounterTotals totals = side.Totals();
+  const unsigned mbufs_in_use = StopSide(side);
+  std::printf("final counters:\n%s", control::FormatCounterTable(totals).c_str());
   if (mbufs_in_use != 0) std::printf("mbufs not returned: %u\n", mbufs_in_use);
   std::fflush(stdout);
-  int rc = 0;
   if (!config.json_path.empty()) {
     nlohmann::json report = control::CountersJson(totals);
     report["pools"]["mbufs"] = mbufs_in_use;
     if (absl::Status s = control::WriteJson(config.json_path, report); !s.ok()) {
       std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
-      rc = 1;
+      return 1;
     }
   }
+  return 0;
+}
+
+// --- load and loopback ---------------------------------------------------------
+
+// Runs the generators of `client` (and the servers of `server`, in
+// loopback) for the duration, drains, and reports.
+int RunLoad(const control::Config& config, Side& client, Side* server,
+            std::vector<LcoreSlot>& slots) {
+  const engine::TscClock clock;
+  const uint64_t start_ns = clock.NowNs();
+  const uint64_t stop_ns =
+      config.duration_s > 0
+          ? start_ns + static_cast<uint64_t>(config.duration_s * 1e9)
+          : ~uint64_t{0};
+  for (auto& g : client.generators) g->SetSchedule(start_ns, stop_ns);
+  Launch(slots);
+
+  const double stats_interval = config.stats_interval_s > 0 ? config.stats_interval_s : 1.0;
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  control::CounterTotals before;
+  double cps_max = 0;
+  double load_elapsed = 0;
+  bool draining = false;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const double elapsed = Since(start);
+    const double interval = Since(last);
+    const bool load_over = config.duration_s > 0 && elapsed >= config.duration_s;
+    if (interval >= stats_interval || (load_over && !draining)) {
+      control::CounterTotals totals = client.Totals();
+      const uint64_t server_tw =
+          server != nullptr ? server->Totals()[engine::Gauge::kTimeWaitInUse] : 0;
+      if (!draining && interval >= 0.5) {
+        cps_max = std::max(
+            cps_max, static_cast<double>(totals[engine::Counter::kLoadCompleted] -
+                                         before[engine::Counter::kLoadCompleted]) /
+                         interval);
+      }
+      std::printf("%s\n", control::FormatLoadLine(elapsed, interval, totals, before,
+                                                  server_tw).c_str());
+      std::fflush(stdout);
+      before = std::move(totals);
+      last = std::chrono::steady_clock::now();
+    }
+    if (!load_over) {
+      load_elapsed = elapsed;
+      continue;
+    }
+    if (!draining) {
+      draining = true;
+      load_elapsed = config.duration_s;
+    }
+    // Drain: open connections finish; TIME-WAIT records expire if 2 MSL
+    // fits in --drain.
+    const control::CounterTotals c = client.Totals();
+    uint64_t time_wait = c[engine::Gauge::kTimeWaitInUse];
+    if (server != nullptr) time_wait += server->Totals()[engine::Gauge::kTimeWaitInUse];
+    if ((c[engine::Gauge::kLoadOpen] == 0 && time_wait == 0) ||
+        elapsed >= config.duration_s + config.load.drain_s) {
+      break;
+    }
+  }
+  if (!draining) load_elapsed = Since(start);
+  g_stop.store(true);
+  rte_eal_mp_wait_lcore();
+
+  control::LoadLatencies lat;
+  for (auto& g : client.generators) {
+    lat.connect.Merge(g->connect_us());
+    lat.first_byte.Merge(g->first_byte_us());
+    lat.total.Merge(g->total_us());
+  }
+  for (auto& w : client.workers) w->PublishCounters();
+  if (server != nullptr) {
+    for (auto& w : server->workers) w->PublishCounters();
+  }
+  const control::CounterTotals ct = client.Totals();
+  const control::CounterTotals st = server != nullptr ? server->Totals() : control::CounterTotals{};
+  const unsigned client_mbufs = StopSide(client);
+  const unsigned server_mbufs = server != nullptr ? StopSide(*server) : 0;
+
+  std::printf("%s", control::FormatLoadSummary(load_elapsed, ct, cps_max, lat).c_str());
+  std::printf("client pools: tcbs %lu, half-open %lu, time-wait %lu, mbufs not returned %u\n",
+              ct[engine::Gauge::kTcbsInUse], ct[engine::Gauge::kHalfOpenInUse],
+              ct[engine::Gauge::kTimeWaitInUse], client_mbufs);
+  if (server != nullptr) {
+    std::printf("server pools: tcbs %lu, half-open %lu, time-wait %lu, mbufs not returned %u\n",
+                st[engine::Gauge::kTcbsInUse], st[engine::Gauge::kHalfOpenInUse],
+                st[engine::Gauge::kTimeWaitInUse], server_mbufs);
+  }
+  std::fflush(stdout);
+  if (!config.json_path.empty()) {
+    nlohmann::json report = control::LoadJson(load_elapsed, ct, cps_max, lat);
+    nlohmann::json counters = control::CountersJson(ct);
+    report["counters"] = counters["counters"];
+    report["states"] = counters["states"];
+    report["pools"] = counters["pools"];
+    report["pools"]["mbufs"] = client_mbufs;
+    report["lcores"] = {{"client", client.workers.size() + 0}, {"total", config.lcores.size()}};
+    if (server != nullptr) {
+      nlohmann::json s = control::CountersJson(st);
+      s["pools"]["mbufs"] = server_mbufs;
+      report["server"] = s;
+    }
+    if (absl::Status s = control::WriteJson(config.json_path, report); !s.ok()) {
+      std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int Load(const control::Config& config) {
+  const auto num_workers = static_cast<uint16_t>(config.lcores.size());
+  port::PortConfig pc;
+  pc.devargs = config.ports.front();
+  pc.num_queues = num_workers;
+  pc.mac = config.mac;
+  absl::StatusOr<port::Port> port = port::Port::Open(pc);
+  if (!port.ok()) return PortError(port.status());
+  Side side;
+  side.port.emplace(std::move(*port));
+  std::printf(
+      "synwave load: port %s mac %s ip %s, clients %s-%s ports %u-%u, %u "
+      "worker(s) on CPU %s, servers %zu, cps %s, concurrency %u, close %s\n",
+      side.port->name().c_str(), side.port->mac().ToString().c_str(),
+      config.ip->ToString().c_str(),
+      wire::Ipv4Address{config.load.client_ip_first}.ToString().c_str(),
+      wire::Ipv4Address{config.load.client_ip_last}.ToString().c_str(),
+      config.load.port_first, config.load.port_last, num_workers,
+      absl::StrJoin(config.lcores, ",").c_str(), config.load.servers.size(),
+      config.load.cps > 0 ? absl::StrCat(config.load.cps).c_str() : "unpaced",
+      config.load.concurrency, absl::GetFlag(FLAGS_close).c_str());
+  std::fflush(stdout);
+  engine::WorkerConfig wc = control::MakeWorkerConfig(config);
+  RandomSecrets(wc);
+  BuildWorkers(side, config, wc, &config.load);
+  std::vector<LcoreSlot> slots(num_workers);
+  for (uint16_t q = 0; q < num_workers; ++q) slots[q].workers = {side.workers[q].get()};
+  return RunLoad(config, side, nullptr, slots);
+}
+
+// Both ends in one process on a net_ring pair: with two or more lcores,
+// half generate and half serve (queue q of the client port is wired to
+// queue q of the server port); with one, that lcore polls both.
+int Loopback(const control::Config& config) {
+  const auto lcores = static_cast<uint16_t>(config.lcores.size());
+  const uint16_t pairs = std::max<uint16_t>(1, lcores / 2);
+  absl::StatusOr<std::pair<uint16_t, uint16_t>> ring =
+      port::CreateRingPair("synwave_loop", pairs);
+  if (!ring.ok()) return PortError(ring.status());
+  const wire::Ipv4Prefix server_ip{wire::Ipv4Address{0x0a000001}, 16};  // 10.0.0.1/16
+  const wire::Ipv4Prefix client_ip{wire::Ipv4Address{0x0a000002}, 16};
+
+  port::PortConfig pc;
+  pc.num_queues = pairs;
+  pc.mac = wire::MacAddress::Parse("02:00:00:00:00:01");
+  absl::StatusOr<port::Port> cport = port::Port::OpenById(ring->first, pc);
+  if (!cport.ok()) return PortError(cport.status());
+  pc.mac = wire::MacAddress::Parse("02:00:00:00:00:02");
+  absl::StatusOr<port::Port> sport = port::Port::OpenById(ring->second, pc);
+  if (!sport.ok()) return PortError(sport.status());
+  Side client, server;
+  client.port.emplace(std::move(*cport));
+  server.port.emplace(std::move(*sport));
+
+  control::Config sc = config;
+  sc.mode = control::Mode::kServe;
+  sc.ip = server_ip;
+  sc.gateway.reset();
+  engine::WorkerConfig swc = control::MakeWorkerConfig(sc);
+  RandomSecrets(swc);
+  BuildWorkers(server, sc, swc, nullptr);
+
+  control::Config cc = config;
+  cc.mode = control::Mode::kLoad;
+  cc.ip = client_ip;
+  cc.gateway.reset();
+  control::LoadSettings load = config.load;
+  if (load.servers.empty()) {
+    load.servers.push_back(engine::LoadTarget{server_ip.address.value,
+                                              config.listen_ports.front()});
+  }
+  cc.load = load;
+  engine::WorkerConfig cwc = control::MakeWorkerConfig(cc);
+  RandomSecrets(cwc);
+  BuildWorkers(client, cc, cwc, &load);
+
+  std::vector<LcoreSlot> slots(lcores);
+  if (lcores == 1) {
+    slots[0].workers = {client.workers[0].get(), server.workers[0].get()};
+  } else {
+    for (uint16_t q = 0; q < pairs; ++q) {
+      slots[q].workers = {client.workers[q].get()};
+      slots[pairs + q].workers = {server.workers[q].get()};
+    }
+  }
+  std::printf(
+      "synwave loopback: net_ring pair, %u client worker(s) on CPU %s, %u "
+      "server worker(s) on CPU %s, clients %s-%s -> %s:%u, cps %s, "
+      "concurrency %u, close %s, %u request(s)/connection, response %u bytes\n",
+      pairs, absl::StrJoin(config.lcores.begin(), config.lcores.begin() + (lcores == 1 ? 1 : pairs), ",").c_str(),
+      pairs, absl::StrJoin(config.lcores.begin() + (lcores == 1 ? 0 : pairs),
+                           config.lcores.begin() + (lcores == 1 ? 1 : 2 * pairs), ",").c_str(),
+      wire::Ipv4Address{load.client_ip_first}.ToString().c_str(),
+      wire::Ipv4Address{load.client_ip_last}.ToString().c_str(),
+      server_ip.address.ToString().c_str(), load.servers.front().port,
+      load.cps > 0 ? absl::StrCat(load.cps).c_str() : "unpaced", load.concurrency,
+      absl::GetFlag(FLAGS_close).c_str(), load.keepalive_requests,
+      config.responder.response_bytes);
+  std::fflush(stdout);
+  return RunLoad(cc, client, &server, slots);
+}
+
+int RunCommand(const control::Config& config) {
+  if (config.mode != control::Mode::kLoopback && config.ports.size() > 1) {
+    return UsageError(absl::InvalidArgumentError(
+        "--port: one port per process in this version"));
+  }
+  if (absl::Status s = StartEal(config); !s.ok()) return UsageError(s);
+  int rc = 0;
+  switch (config.mode) {
+    case control::Mode::kServe:
+      rc = RunServe(config);
+      break;
+    case control::Mode::kLoad:
+      rc = Load(config);
+      break;
+    case control::Mode::kLoopback:
+      rc = Loopback(config);
+      break;
+  }
+  // The ports (and their pools) are gone before the EAL is torn down.
+  port::CleanupEal();
   return rc;
 }
 
@@ -437,7 +847,14 @@ int Main(int argc, char** argv) {
     std::printf("synwave %s (%s)\n", SYNWAVE_VERSION, rte_version());
     return 0;
   }
-  if (command != "serve") {
+  control::Mode mode;
+  if (command == "serve") {
+    mode = control::Mode::kServe;
+  } else if (command == "load") {
+    mode = control::Mode::kLoad;
+  } else if (command == "loopback") {
+    mode = control::Mode::kLoopback;
+  } else {
     return UsageError(absl::InvalidArgumentError(absl::StrCat(
         "unknown command '", command, "' (see synwave --help)")));
   }
@@ -450,9 +867,9 @@ int Main(int argc, char** argv) {
       return UsageError(s);
     }
   }
-  absl::StatusOr<control::Config> config = ConfigFromFlags();
+  absl::StatusOr<control::Config> config = ConfigFromFlags(mode);
   if (!config.ok()) return UsageError(config.status());
-  return Serve(*config);
+  return RunCommand(*config);
 }
 
 }  // namespace

@@ -12,6 +12,25 @@
 namespace synwave::control {
 
 absl::Status Validate(const Config& config) {
+  if (config.mode == Mode::kLoad && config.load.servers.empty()) {
+    return absl::InvalidArgumentError(
+        "--server: load needs a server to connect to (e.g. --server=198.18.0.1:80)");
+  }
+  if (config.mode != Mode::kServe &&
+      config.load.concurrency == 0 && config.load.cps == 0) {
+    return absl::InvalidArgumentError(
+        "--concurrency: with --cps=0 (unpaced) a concurrency limit is needed");
+  }
+  if (config.mode != Mode::kServe && config.load.cps < 0) {
+    return absl::InvalidArgumentError("--cps: must be >= 0");
+  }
+  if (config.mode == Mode::kLoopback) {
+    // Everything else is chosen by the loopback itself.
+    if (config.lcores.empty()) {
+      return absl::InvalidArgumentError("--lcores: no worker CPU given");
+    }
+    return absl::OkStatus();
+  }
   if (config.ports.empty()) {
     return absl::InvalidArgumentError(
         "--port: no DPDK device given (e.g. --port=net_tap0,iface=sw0)");
@@ -106,7 +125,77 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
   w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
   w.listen_ports = config.listen_ports;
   w.tcp = config.tcp;
+  if (config.mode == Mode::kLoad) {
+    w.listen_ports.clear();
+    w.tcp_active = true;
+    w.local_ip_first = config.load.client_ip_first;
+    w.local_ip_last = config.load.client_ip_last;
+  }
   return w;
+}
+
+absl::StatusOr<std::pair<uint32_t, uint32_t>> ParseAddressRange(
+    absl::string_view text) {
+  const std::string t(text);
+  auto bad = [&] {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", t, "' is not an address, a range A-B or a prefix A/N"));
+  };
+  if (t.find('/') != std::string::npos) {
+    std::optional<wire::Ipv4Prefix> p = wire::Ipv4Prefix::Parse(t);
+    if (!p) return bad();
+    uint32_t first = p->address.value & p->Mask();
+    uint32_t last = first | ~p->Mask();
+    if (p->length < 31) {  // leave out the network and broadcast addresses
+      ++first;
+      --last;
+    }
+    return std::make_pair(first, last);
+  }
+  const size_t dash = t.find('-');
+  const std::optional<wire::Ipv4Address> a =
+      wire::Ipv4Address::Parse(t.substr(0, dash));
+  if (!a) return bad();
+  if (dash == std::string::npos) return std::make_pair(a->value, a->value);
+  const std::optional<wire::Ipv4Address> b =
+      wire::Ipv4Address::Parse(t.substr(dash + 1));
+  if (!b) return bad();
+  if (b->value < a->value) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", t, "': the range ends before it starts"));
+  }
+  return std::make_pair(a->value, b->value);
+}
+
+absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
+    absl::string_view text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '-');
+  uint32_t lo = 0, hi = 0;
+  if (parts.size() > 2 || !absl::SimpleAtoi(parts[0], &lo) ||
+      (parts.size() == 2 && !absl::SimpleAtoi(parts[1], &hi))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a port or a range like 1024-65535"));
+  }
+  if (parts.size() == 1) hi = lo;
+  if (lo == 0 || hi > 65535 || hi < lo) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a range of ports 1-65535"));
+  }
+  return std::make_pair(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+}
+
+absl::StatusOr<engine::LoadTarget> ParseServer(absl::string_view text) {
+  const std::string t(text);
+  const size_t colon = t.rfind(':');
+  uint32_t port = 0;
+  std::optional<wire::Ipv4Address> ip;
+  if (colon != std::string::npos) ip = wire::Ipv4Address::Parse(t.substr(0, colon));
+  if (!ip || !absl::SimpleAtoi(t.substr(colon + 1), &port) || port == 0 ||
+      port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", t, "' is not a server like 198.18.0.1:80"));
+  }
+  return engine::LoadTarget{ip->value, static_cast<uint16_t>(port)};
 }
 
 absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text) {

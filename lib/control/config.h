@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/generator.h"
 #include "engine/responder.h"
 #include "engine/worker.h"
 #include "tcp/config.h"
@@ -23,7 +24,26 @@
 
 namespace synwave::control {
 
+// `synwave load` and the client half of `synwave loopback`.
+struct LoadSettings {
+  std::vector<engine::LoadTarget> servers;   // --server, repeatable
+  uint32_t client_ip_first = 0;              // host order; 0: --ip only
+  uint32_t client_ip_last = 0;
+  uint16_t port_first = 1024;                // --client-ports
+  uint16_t port_last = 65535;
+  double cps = 0;                            // new connections/s; 0: unpaced
+  uint32_t concurrency = 0;                  // open at once; 0: no limit
+  double ramp_s = 0;                         // linear ramp to --cps
+  engine::LoadClose close = engine::LoadClose::kServer;
+  uint32_t keepalive_requests = 1;           // requests per connection
+  double drain_s = 2;                        // after --duration: let open
+                                             // connections finish
+};
+
+enum class Mode : uint8_t { kServe, kLoad, kLoopback };
+
 struct Config {
+  Mode mode = Mode::kServe;
   std::vector<std::string> ports;            // DPDK devargs, one per port
   std::optional<wire::Ipv4Prefix> ip;        // our address and subnet
   std::optional<wire::Ipv4Address> gateway;  // next hop off the subnet
@@ -40,6 +60,8 @@ struct Config {
   std::vector<uint16_t> listen_ports;        // TCP ports to accept on
   engine::ResponderConfig responder;
   tcp::TcpConfig tcp;
+
+  LoadSettings load;
 };
 
 // Checks the cross-field rules (an address and a port are given, the
@@ -48,6 +70,18 @@ absl::Status Validate(const Config& config);
 
 // The per-core copy for the workers.
 engine::WorkerConfig MakeWorkerConfig(const Config& config);
+
+// Client addresses: "10.0.0.2-10.0.0.200", a prefix "10.0.1.0/24" (its
+// host addresses) or one address. Host order, first <= last.
+absl::StatusOr<std::pair<uint32_t, uint32_t>> ParseAddressRange(
+    absl::string_view text);
+
+// "1024-65535" or one port; no port 0.
+absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
+    absl::string_view text);
+
+// "10.0.0.1:80" -> a load target.
+absl::StatusOr<engine::LoadTarget> ParseServer(absl::string_view text);
 
 // "0-3,6" -> {0,1,2,3,6}: ascending ranges, no duplicates.
 absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text);

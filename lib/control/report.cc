@@ -47,6 +47,104 @@ std::string FormatStatsLine(double elapsed_s, double interval_s,
       now[Counter::kIcmpEchoIn], now.Drops());
 }
 
+std::string FormatLoadLine(double elapsed_s, double interval_s,
+                           const CounterTotals& c, const CounterTotals& b,
+                           uint64_t server_time_wait) {
+  using engine::Counter;
+  auto delta = [&](Counter x) { return c[x] - b[x]; };
+  auto rate = [&](Counter x) {
+    return interval_s > 0 ? static_cast<double>(delta(x)) / interval_s : 0.0;
+  };
+  const uint64_t failed = delta(Counter::kLoadFailedRefused) +
+                          delta(Counter::kLoadFailedTimeout) +
+                          delta(Counter::kLoadFailedReset) +
+                          delta(Counter::kLoadFailedOther);
+  return absl::StrFormat(
+      "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
+      "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
+      "rx %.0f pkt/s  tx %.0f pkt/s",
+      elapsed_s, rate(Counter::kLoadAttempted), rate(Counter::kLoadCompleted),
+      failed, delta(Counter::kLoadFailedRefused),
+      delta(Counter::kLoadFailedTimeout), delta(Counter::kLoadFailedReset),
+      delta(Counter::kLoadFailedOther),
+      c[tcp::Mib::kSynRetrans] - b[tcp::Mib::kSynRetrans],
+      c[engine::Gauge::kLoadOpen], c[engine::Gauge::kTimeWaitInUse],
+      server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets));
+}
+
+nlohmann::json LatencyJson(const engine::LatencyHistogram& h) {
+  return nlohmann::json{{"p50", h.ValueAtPercentile(50)},
+                        {"p90", h.ValueAtPercentile(90)},
+                        {"p99", h.ValueAtPercentile(99)},
+                        {"p999", h.ValueAtPercentile(99.9)},
+                        {"max", h.max()},
+                        {"mean", h.mean()},
+                        {"count", h.count()}};
+}
+
+namespace {
+
+uint64_t Failed(const CounterTotals& c) {
+  using engine::Counter;
+  return c[Counter::kLoadFailedRefused] + c[Counter::kLoadFailedTimeout] +
+         c[Counter::kLoadFailedReset] + c[Counter::kLoadFailedOther];
+}
+
+}  // namespace
+
+std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
+                              double cps_max, const LoadLatencies& lat) {
+  using engine::Counter;
+  std::string out = absl::StrFormat(
+      "load summary over %.1f s:\n"
+      "  connections attempted %d, completed %d, failed %d (refused %d, "
+      "timeout %d, reset %d, other %d)\n"
+      "  connections/s mean %.0f, max %.0f (per-second peak)\n"
+      "  latency (us)      p50      p90      p99    p99.9      max\n",
+      duration_s, c[Counter::kLoadAttempted], c[Counter::kLoadCompleted],
+      Failed(c), c[Counter::kLoadFailedRefused], c[Counter::kLoadFailedTimeout],
+      c[Counter::kLoadFailedReset], c[Counter::kLoadFailedOther],
+      duration_s > 0 ? static_cast<double>(c[Counter::kLoadCompleted]) / duration_s
+                     : 0.0,
+      cps_max);
+  auto row = [&](const char* name, const engine::LatencyHistogram& h) {
+    absl::StrAppendFormat(&out, "  %-12s %8d %8d %8d %8d %8d\n", name,
+                          h.ValueAtPercentile(50), h.ValueAtPercentile(90),
+                          h.ValueAtPercentile(99), h.ValueAtPercentile(99.9),
+                          h.max());
+  };
+  row("connect", lat.connect);
+  row("first byte", lat.first_byte);
+  row("total", lat.total);
+  return out;
+}
+
+nlohmann::json LoadJson(double duration_s, const CounterTotals& c,
+                        double cps_max, const LoadLatencies& lat) {
+  using engine::Counter;
+  nlohmann::json j;
+  j["duration_s"] = duration_s;
+  j["connections"] = {
+      {"attempted", c[Counter::kLoadAttempted]},
+      {"completed", c[Counter::kLoadCompleted]},
+      {"failed", Failed(c)},
+      {"failed_by_reason",
+       {{"refused", c[Counter::kLoadFailedRefused]},
+        {"timeout", c[Counter::kLoadFailedTimeout]},
+        {"reset", c[Counter::kLoadFailedReset]},
+        {"other", c[Counter::kLoadFailedOther]}}},
+      {"open", c[engine::Gauge::kLoadOpen]}};
+  j["cps"] = {{"mean", duration_s > 0 ? static_cast<double>(
+                                            c[Counter::kLoadCompleted]) /
+                                            duration_s
+                                      : 0.0},
+              {"max", cps_max}};
+  j["latency_us"] = {{"connect", LatencyJson(lat.connect)},
+                     {"first_byte", LatencyJson(lat.first_byte)},
+                     {"total", LatencyJson(lat.total)}};
+  return j;
+}
+
 std::string FormatCounterTable(const CounterTotals& totals) {
   size_t width = 0;
   for (size_t i = 0; i < totals.v.size(); ++i) {

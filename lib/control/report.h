@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "engine/counters.h"
+#include "engine/histogram.h"
 
 namespace synwave::control {
 
@@ -46,6 +47,31 @@ CounterTotals SumCounters(std::span<const engine::CoreCounters> cores);
 std::string FormatStatsLine(double elapsed_s, double interval_s,
                             const CounterTotals& now,
                             const CounterTotals& before);
+
+// The load generator's line per interval: elapsed, new and completed
+// connections, failures by reason, SYN retransmissions, open connections,
+// TIME-WAIT records and packet rates. `client` holds the generator's cores.
+std::string FormatLoadLine(double elapsed_s, double interval_s,
+                           const CounterTotals& client,
+                           const CounterTotals& client_before,
+                           uint64_t server_time_wait);
+
+// The latencies of a load run, microseconds.
+struct LoadLatencies {
+  engine::LatencyHistogram connect;
+  engine::LatencyHistogram first_byte;
+  engine::LatencyHistogram total;
+};
+
+// {"p50","p90","p99","p999","max","mean","count"} in microseconds.
+nlohmann::json LatencyJson(const engine::LatencyHistogram& h);
+
+// The load summary: connections, rates and latency percentiles, as text
+// and as the JSON members "duration_s", "connections", "cps", "latency_us".
+std::string FormatLoadSummary(double duration_s, const CounterTotals& client,
+                              double cps_max, const LoadLatencies& lat);
+nlohmann::json LoadJson(double duration_s, const CounterTotals& client,
+                        double cps_max, const LoadLatencies& lat);
 
 // The final table: every non-zero counter, "name value", aligned.
 std::string FormatCounterTable(const CounterTotals& totals);

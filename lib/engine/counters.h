@@ -54,7 +54,23 @@ namespace synwave::engine {
   X(kDropNeighborTableFull, "drop_neighbor_table_full",                      \
     "no room for a new neighbour entry")                                     \
   X(kDropNoNeighbor, "drop_no_neighbor",                                     \
-    "segment not sent: next hop unresolved (ARP sent)")
+    "segment not sent: next hop unresolved (ARP sent)")                      \
+  X(kLoadAttempted, "load_attempted", "connections the generator opened")   \
+  X(kLoadConnected, "load_connected", "generator connections established")  \
+  X(kLoadCompleted, "load_completed", "generator connections completed: "   \
+    "every response received and closed as configured")                     \
+  X(kLoadFailedRefused, "load_failed_refused", "generator connections "     \
+    "refused (RST to the SYN)")                                              \
+  X(kLoadFailedTimeout, "load_failed_timeout", "generator connections "     \
+    "timed out (SYN or data retries exhausted)")                             \
+  X(kLoadFailedReset, "load_failed_reset", "generator connections reset "   \
+    "by the server")                                                         \
+  X(kLoadFailedOther, "load_failed_other", "generator connections that "    \
+    "failed otherwise (pool full, closed before the response)")             \
+  X(kLoadTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "  \
+    "use or in TIME-WAIT")                                                   \
+  X(kLoadRequests, "load_requests", "requests the generator sent")          \
+  X(kLoadResponses, "load_responses", "complete responses received")
 
 enum class Counter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -78,7 +94,8 @@ inline constexpr size_t kNumCounters = kTcpDropBase + tcp::kNumDrops;
   X(kHalfOpenInUse, "half_open", "SYN-queue entries in use")           \
   X(kTimeWaitInUse, "time_wait", "TIME-WAIT records in use")           \
   X(kBufferChunksInUse, "buffer_chunks", "2 KiB buffer chunks in use") \
-  X(kTimersInUse, "timers", "timers armed")
+  X(kTimersInUse, "timers", "timers armed")                            \
+  X(kLoadOpen, "load_open", "generator connections open")
 
 enum class Gauge : uint16_t {
 #define SYNWAVE_X(e, name, help) e,

@@ -10,13 +10,15 @@ namespace {
 
 // AppData layout: bits 0-31 response bytes still to queue; bits 32-34 the
 // position in "\r\n\r\n" matched so far; bit 35 a response was completed;
-// bit 36 the peer closed; bits 40-63 raw-mode request bytes seen.
+// bit 36 the peer closed; bits 37-47 responses queued (saturating at 2047);
+// bits 48-63 raw-mode request bytes seen.
 struct ConnState {
   uint32_t to_send = 0;
   uint8_t match = 0;
   bool responded = false;
   bool peer_closed = false;
-  uint32_t seen = 0;  // 24 bits
+  uint32_t responses = 0;  // 11 bits
+  uint32_t seen = 0;       // 16 bits
 
   static ConnState Load(uint64_t v) {
     ConnState s;
@@ -24,13 +26,15 @@ struct ConnState {
     s.match = static_cast<uint8_t>((v >> 32) & 0x7);
     s.responded = (v >> 35) & 1;
     s.peer_closed = (v >> 36) & 1;
-    s.seen = static_cast<uint32_t>(v >> 40);
+    s.responses = static_cast<uint32_t>((v >> 37) & 0x7ff);
+    s.seen = static_cast<uint32_t>(v >> 48);
     return s;
   }
   uint64_t Store() const {
     return uint64_t{to_send} | (uint64_t{match} << 32) |
            (uint64_t{responded} << 35) | (uint64_t{peer_closed} << 36) |
-           (uint64_t{seen & 0xffffff} << 40);
+           (uint64_t{std::min<uint32_t>(responses, 0x7ff)} << 37) |
+           (uint64_t{seen & 0xffff} << 48);
   }
 };
 
@@ -56,7 +60,9 @@ Responder::Responder(const ResponderConfig& config) : config_(config) {
         config_.close == CloseMode::kServer ? "close" : "keep-alive",
         "\r\n\r\n");
   }
-  config_.request_bytes = std::min<uint32_t>(config_.request_bytes, 0xffffff);
+  config_.request_bytes = std::min<uint32_t>(config_.request_bytes, 0xffff);
+  config_.requests_per_connection =
+      std::clamp<uint32_t>(config_.requests_per_connection, 1, 0x7ff);
   total_bytes_ = static_cast<uint32_t>(header_.size()) + config_.response_bytes;
 }
 
@@ -79,6 +85,8 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
     case tcp::AppEvent::Kind::kAccepted:
       stack.AppData(ev.conn) = 0;
       break;
+    case tcp::AppEvent::Kind::kConnected:
+      break;  // the responder only accepts
     case tcp::AppEvent::Kind::kData:
       Consume(stack, ev.conn, now);
       break;
@@ -122,7 +130,10 @@ void Responder::Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
       if (complete) {
         ++requests_;
         s.to_send += total_bytes_;
-        if (total_bytes_ == 0) s.responded = true;  // nothing to answer with
+        if (total_bytes_ == 0) {  // nothing to answer with
+          s.responded = true;
+          ++s.responses;
+        }
       }
     }
   }
@@ -151,6 +162,7 @@ void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
     s.to_send -= sent;
     if (sent > 0 && (s.to_send % total_bytes_) == 0) {
       ++responses_;
+      ++s.responses;
       s.responded = true;
     }
     if (sent < len) break;  // send buffer full: continue on kSent
@@ -158,7 +170,8 @@ void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
   stack.AppData(id) = s.Store();
   if (s.to_send == 0 &&
       (s.peer_closed ||
-       (config_.close == CloseMode::kServer && s.responded &&
+       (config_.close == CloseMode::kServer &&
+        s.responses >= config_.requests_per_connection &&
         stack.Readable(id) == 0 && s.match == 0 && s.seen == 0))) {
     stack.Close(id, now);
   }

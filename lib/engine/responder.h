@@ -7,7 +7,8 @@
 // bytes (raw mode: just that many bytes). With close=server the responder
 // closes (sends the first FIN) once the response is queued; with
 // close=client it waits for the client's FIN and then closes, and serves
-// further requests on the connection meanwhile (keep-alive).
+// further requests on the connection meanwhile (keep-alive); with
+// close=server and requests_per_connection N it closes after N responses.
 //
 // Per-connection state fits in the 64-bit AppData slot of the TCB, so the
 // responder allocates nothing.
@@ -27,6 +28,8 @@ struct ResponderConfig {
   uint32_t response_bytes = 0;  // body bytes
   uint32_t request_bytes = 0;   // 0: HTTP mode (blank line ends a request)
   CloseMode close = CloseMode::kServer;
+  // close=server: responses per connection before the server closes.
+  uint32_t requests_per_connection = 1;
 };
 
 class Responder {

@@ -43,6 +43,8 @@ wire::MacAddress UnpackMac(uint64_t v) {
 
 }  // namespace
 
+uint64_t PeerL2(const wire::MacAddress& mac) { return PackMac(mac.bytes.data()); }
+
 Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
                CoreCounters* counters, AppOps app)
     : config_(config),
@@ -52,7 +54,7 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
                  config.neighbor_retry_ns),
       app_(app) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
-  if (!config_.listen_ports.empty()) {
+  if (!config_.listen_ports.empty() || config_.tcp_active) {
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
                                              config_.hash_seed, 0);
     for (uint16_t port : config_.listen_ports) {
@@ -152,6 +154,7 @@ void Worker::PollOnce(uint64_t now_ns) {
 
 void Worker::PublishCounters() {
   counters_->Publish(deltas_);
+  if (app_.on_publish != nullptr) app_.on_publish(app_.ctx);
   if (stack_ == nullptr) return;
   const tcp::TcpCounters& c = stack_->counters();
   for (size_t m = 0; m < tcp::kNumMibs; ++m) {
@@ -312,8 +315,7 @@ bool Worker::Accept(rte_mbuf* m, wire::PacketInfo* info) {
     Drop(m);
     return false;
   }
-  if (info->kind != wire::PacketKind::kArp &&
-      !(info->dst_ip == config_.ip.address)) {
+  if (info->kind != wire::PacketKind::kArp && !IsLocal(info->dst_ip)) {
     deltas_.Add(Counter::kDropIpNotForUs);
     Drop(m);
     return false;
@@ -329,13 +331,13 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
   const wire::MacAddress sha = wire::MacAddress::FromBytes(arp->sha);
   const uint16_t op = arp->op.get();
 
-  if (sender == config_.ip.address) {
+  if (IsLocal(sender)) {
     // Someone else claims our address (our own frames do not come back).
     deltas_.Add(Counter::kDropArpConflict);
     Drop(m);
     return;
   }
-  if (!(info.dst_ip == config_.ip.address)) {
+  if (!IsLocal(info.dst_ip)) {
     // RFC 826: update a mapping we already hold even when not the target.
     if (!sender.IsZero()) neighbors_.Merge(sender, sha, now_ns);
     deltas_.Add(Counter::kDropArpNotForUs);
@@ -372,7 +374,7 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
   std::memcpy(arp->tha, arp->sha, 6);
   arp->tpa = arp->spa;
   queue_.mac.CopyTo(arp->sha);
-  arp->spa.set(config_.ip.address.value);
+  arp->spa.set(info.dst_ip.value);  // the address asked for (one of ours)
   std::memcpy(eth->dst, eth->src, 6);
   queue_.mac.CopyTo(eth->src);
   const uint16_t len = info.l3_offset + sizeof(ArpHeader);

@@ -56,8 +56,13 @@ struct WorkerConfig {
   uint64_t neighbor_retry_ns = 1'000'000'000;       // between ARP requests
   uint64_t housekeeping_ns = 100'000'000;   // neighbour expiry/refresh period
 
-  // TCP: on when there is at least one listening port.
+  // TCP: on when there is at least one listening port or `tcp_active`.
   std::vector<uint16_t> listen_ports;
+  bool tcp_active = false;                  // the application connects out
+  // More local addresses (a load generator's client range), host order,
+  // inclusive; 0/0 for none. Answered to ARP and accepted like `ip`.
+  uint32_t local_ip_first = 0;
+  uint32_t local_ip_last = 0;
   tcp::TcpConfig tcp;
   tcp::SipKey secret;                       // ISNs (and, later, SYN cookies)
   uint64_t hash_seed = 0;                   // flow table hash key
@@ -72,6 +77,9 @@ struct QueueBinding {
   wire::MacAddress mac;         // the port's address
   port::Offloads offloads;
 };
+
+// A MAC address as the stack's opaque next-hop hint (never zero).
+uint64_t PeerL2(const wire::MacAddress& mac);
 
 class Worker {
  public:
@@ -118,6 +126,11 @@ class Worker {
 
   void Transmit(rte_mbuf* m);
   void Drop(rte_mbuf* m) { to_free_[num_free_++] = m; }
+  bool IsLocal(wire::Ipv4Address ip) const {
+    return ip == config_.ip.address ||
+           (ip.value >= config_.local_ip_first && ip.value <= config_.local_ip_last &&
+            config_.local_ip_first != 0);
+  }
   void FlushTx();
 
   WorkerConfig config_;

@@ -225,6 +225,36 @@ void Port::Stop() {
   rte_eth_dev_close(id_);
 }
 
+absl::StatusOr<Port::Rss> Port::QueryRss() const {
+  rte_eth_dev_info info;
+  if (num_queues_ < 2 || rte_eth_dev_info_get(id_, &info) != 0 ||
+      info.flow_type_rss_offloads == 0 || info.reta_size == 0 ||
+      info.hash_key_size == 0) {
+    return absl::NotFoundError("no RSS on this port");
+  }
+  Rss rss;
+  rss.key.resize(info.hash_key_size);
+  rte_eth_rss_conf conf{};
+  conf.rss_key = rss.key.data();
+  conf.rss_key_len = info.hash_key_size;
+  if (rte_eth_dev_rss_hash_conf_get(id_, &conf) != 0) {
+    return absl::NotFoundError("RSS key not readable");
+  }
+  const uint16_t size = info.reta_size;
+  std::vector<rte_eth_rss_reta_entry64> entries(
+      (size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);
+  for (auto& e : entries) e.mask = ~uint64_t{0};
+  if (rte_eth_dev_rss_reta_query(id_, entries.data(), size) != 0) {
+    return absl::NotFoundError("RSS redirection table not readable");
+  }
+  rss.reta.resize(size);
+  for (uint16_t i = 0; i < size; ++i) {
+    rss.reta[i] = entries[i / RTE_ETH_RETA_GROUP_SIZE]
+                      .reta[i % RTE_ETH_RETA_GROUP_SIZE];
+  }
+  return rss;
+}
+
 absl::StatusOr<std::pair<uint16_t, uint16_t>> CreateRingPair(
     const std::string& name, uint16_t queues, unsigned ring_size) {
   std::vector<rte_ring*> a_to_b(queues), b_to_a(queues);

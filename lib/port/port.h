@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -68,6 +69,15 @@ class Port {
   // nothing is in flight, which is what the leak checks compare.
   unsigned AvailableMbufs() const;
   unsigned pool_size() const { return pool_size_; }
+
+  // The RSS hash key and redirection table the device uses, so software
+  // can tell which queue a tuple lands on. NotFound when the port spreads
+  // no traffic by RSS (one queue, or a device without it: ring, memif).
+  struct Rss {
+    std::vector<uint8_t> key;
+    std::vector<uint16_t> reta;  // queue per hash & (size - 1)
+  };
+  absl::StatusOr<Rss> QueryRss() const;
 
   // Stops the device and frees its queues' mbufs; idempotent.
   void Stop();

@@ -1,0 +1,323 @@
+#include "engine/generator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/worker.h"
+
+namespace synwave::engine {
+namespace {
+
+constexpr char kContentLength[] = "content-length:";
+constexpr uint8_t kContentLengthLen = sizeof(kContentLength) - 1;
+constexpr uint32_t kUntilClose = 0xffffffff;  // HTTP body without a length
+
+char Lower(uint8_t c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
+}  // namespace
+
+Generator::Generator(const GeneratorConfig& config, CoreCounters* counters)
+    : config_(config), counters_(counters), tracks_(config.max_connections) {
+  if (config_.request_bytes == 0) {
+    request_ = "GET / HTTP/1.1\r\nHost: synwave\r\nUser-Agent: synwave-load\r\n\r\n";
+  } else {
+    request_.assign(config_.request_bytes, 'r');
+  }
+  config_.requests_per_connection =
+      std::clamp<uint32_t>(config_.requests_per_connection, 1, 0xffff);
+  config_.num_queues = std::max<uint16_t>(config_.num_queues, 1);
+  num_ips_ = config_.client_ip_last - config_.client_ip_first + 1;
+  const uint32_t ports = uint32_t{config_.port_last} - config_.port_first + 1;
+  if (config_.rss == nullptr) {
+    // Ports first + queue_id, + num_queues, ...: disjoint per queue.
+    num_ports_ = ports > config_.queue_id
+                     ? (ports - config_.queue_id + config_.num_queues - 1) /
+                           config_.num_queues
+                     : 0;
+  } else {
+    num_ports_ = ports;
+  }
+  tuple_space_ = uint64_t{num_ips_} * num_ports_ * config_.servers.size();
+}
+
+AppOps Generator::ops() {
+  AppOps ops;
+  ops.ctx = this;
+  ops.on_event = &Generator::OnEvent;
+  ops.on_poll = &Generator::OnPoll;
+  ops.on_publish = &Generator::OnPublish;
+  return ops;
+}
+
+void Generator::SetSchedule(uint64_t start_ns, uint64_t stop_ns) {
+  start_ns_ = start_ns;
+  stop_ns_ = stop_ns;
+  scheduled_ = true;
+}
+
+void Generator::OnEvent(void* ctx, tcp::TcpStack& stack,
+                        const tcp::AppEvent& ev, uint64_t now) {
+  static_cast<Generator*>(ctx)->Handle(stack, ev, now);
+}
+
+void Generator::OnPoll(void* ctx, tcp::TcpStack& stack, uint64_t now) {
+  static_cast<Generator*>(ctx)->Open(stack, now);
+}
+
+void Generator::OnPublish(void* ctx) { static_cast<Generator*>(ctx)->Publish(); }
+
+// The k-th connection's intended start: a linear ramp from 0 to `cps` over
+// ramp_ns opens cps*t^2/(2R) connections by time t; after it, cps per second.
+uint64_t Generator::IntendedStart(uint64_t k) const {
+  const double cps = config_.cps;
+  const double ramp_s = static_cast<double>(config_.ramp_ns) * 1e-9;
+  const double ramp_conns = cps * ramp_s / 2;
+  double t;
+  if (ramp_s > 0 && static_cast<double>(k) < ramp_conns) {
+    t = std::sqrt(2 * ramp_s * static_cast<double>(k) / cps);
+  } else {
+    t = ramp_s + (static_cast<double>(k) - ramp_conns) / cps;
+  }
+  return start_ns_ + static_cast<uint64_t>(t * 1e9);
+}
+
+void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
+  if (!scheduled_ || stopped_ || now < start_ns_ || now >= stop_ns_ ||
+      tuple_space_ == 0 || worker_ == nullptr) {
+    return;
+  }
+  // The servers' next hops: nothing opens until they are resolved (the
+  // first SYN would otherwise wait for ARP and its retransmission).
+  uint64_t peer_l2[8] = {};
+  const size_t num_servers = std::min<size_t>(config_.servers.size(), 8);
+  for (size_t s = 0; s < num_servers; ++s) {
+    const wire::MacAddress* mac =
+        worker_->ResolveNextHop(wire::Ipv4Address{config_.servers[s].ip}, now);
+    if (mac == nullptr) return;
+    peer_l2[s] = PeerL2(*mac);
+  }
+  for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
+    if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;
+    uint64_t intended = now;
+    if (config_.cps > 0) {
+      intended = IntendedStart(next_k_);
+      if (intended > now || intended >= stop_ns_) break;
+    }
+    flow::FlowKey key;
+    if (!NextTuple(stack, &key)) break;
+    size_t server = 0;
+    while (server + 1 < num_servers &&
+           !(config_.servers[server].ip == key.remote_ip &&
+             config_.servers[server].port == key.remote_port)) {
+      ++server;
+    }
+    tcp::TcpStack::ConnectError err;
+    const tcp::ConnId id = stack.Connect(key, now, peer_l2[server], &err);
+    ++next_k_;
+    ++stats_.attempted;
+    if (!id.valid()) {
+      // The TCB pool or the table is full: the scheduled connection fails.
+      ++stats_.failed_other;
+      break;
+    }
+    Track& t = tracks_[id.index];
+    t = Track{};
+    t.intended_ns = intended;
+    t.generation = id.generation;
+    t.requests_left = static_cast<uint16_t>(config_.requests_per_connection);
+    ++stats_.open;
+  }
+}
+
+bool Generator::NextTuple(tcp::TcpStack& stack, flow::FlowKey* key) {
+  const uint32_t probes = 64u * config_.num_queues;
+  for (uint32_t p = 0; p < probes; ++p) {
+    const uint64_t i = tuple_cursor_++ % tuple_space_;
+    const uint32_t ip_index = static_cast<uint32_t>(i % num_ips_);
+    const uint64_t rest = i / num_ips_;
+    const uint32_t port_index = static_cast<uint32_t>(rest % num_ports_);
+    const LoadTarget& server = config_.servers[rest / num_ports_];
+    const uint32_t ip = config_.client_ip_first + ip_index;
+    uint16_t port;
+    if (config_.rss == nullptr) {
+      port = static_cast<uint16_t>(config_.port_first + config_.queue_id +
+                                   port_index * config_.num_queues);
+    } else {
+      port = static_cast<uint16_t>(config_.port_first + port_index);
+      // The reply (server -> us) must hash to this worker's queue.
+      const uint32_t h = config_.rss->Hash(server.ip, ip, server.port, port);
+      if (flow::RssQueue(h, config_.reta.data(), config_.reta.size()) !=
+          config_.queue_id) {
+        continue;
+      }
+    }
+    *key = flow::FlowKey{ip, server.ip, port, server.port};
+    if (!stack.TupleFree(*key)) {
+      ++stats_.tuples_busy;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+void Generator::SendRequest(tcp::TcpStack& stack, tcp::ConnId id) {
+  stack.Send(id, reinterpret_cast<const uint8_t*>(request_.data()),
+             static_cast<uint32_t>(request_.size()));
+  ++stats_.requests;
+  Track& t = tracks_[id.index];
+  t.phase = config_.request_bytes == 0 ? kHeader : kBody;
+  t.body_left = config_.request_bytes == 0 ? 0 : config_.response_bytes;
+  t.line_pos = 0;
+  t.cl_match = 0;
+  t.have_cl = false;
+  t.content_length = 0;
+}
+
+void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
+                       uint64_t now) {
+  Track& t = tracks_[ev.conn.index];
+  if (t.generation != ev.conn.generation) return;
+  switch (ev.kind) {
+    case tcp::AppEvent::Kind::kConnected:
+      ++stats_.connected;
+      connect_us_.Record((now - t.intended_ns) / 1000);
+      SendRequest(stack, ev.conn);
+      if (config_.request_bytes != 0 && config_.response_bytes == 0) {
+        ResponseDone(stack, ev.conn, t, now);  // nothing comes back
+      }
+      break;
+    case tcp::AppEvent::Kind::kData:
+      Consume(stack, ev.conn, t, now);
+      break;
+    case tcp::AppEvent::Kind::kPeerClosed:
+      // An HTTP body without Content-Length ends with the connection.
+      if (t.phase == kBody && t.body_left == kUntilClose) {
+        ResponseDone(stack, ev.conn, t, now);
+      }
+      // Whatever remains, the server will send no more: close our side.
+      stack.Close(ev.conn, now);
+      break;
+    case tcp::AppEvent::Kind::kClosed:
+      --stats_.open;
+      t.generation = ~t.generation;  // stale from now on
+      if (t.requests_left == 0 &&
+          (ev.reason == tcp::CloseReason::kNormal ||
+           ev.reason == tcp::CloseReason::kAborted)) {
+        ++stats_.completed;
+        total_us_.Record((now - t.intended_ns) / 1000);
+        break;
+      }
+      switch (ev.reason) {
+        case tcp::CloseReason::kRefused:
+          ++stats_.failed_refused;
+          break;
+        case tcp::CloseReason::kConnectTimeout:
+        case tcp::CloseReason::kTimeout:
+          ++stats_.failed_timeout;
+          break;
+        case tcp::CloseReason::kReset:
+          ++stats_.failed_reset;
+          break;
+        case tcp::CloseReason::kNormal:
+        case tcp::CloseReason::kAborted:
+        case tcp::CloseReason::kUnreadData:
+        case tcp::CloseReason::kFinWait2Timeout:
+          ++stats_.failed_other;
+          break;
+      }
+      break;
+    case tcp::AppEvent::Kind::kAccepted:
+    case tcp::AppEvent::Kind::kSent:
+      break;
+  }
+}
+
+// Reads the response: HTTP (a header with Content-Length, then the body)
+// or raw (response_bytes bytes), scanned as it streams in.
+void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
+                        uint64_t now) {
+  uint8_t buf[2048];
+  uint32_t n;
+  while ((n = stack.Read(id, buf, sizeof(buf))) > 0) {
+    if (!t.first_byte) {
+      t.first_byte = true;
+      first_byte_us_.Record((now - t.intended_ns) / 1000);
+    }
+    uint32_t i = 0;
+    while (i < n && t.phase != kDone) {
+      if (t.phase == kBody) {
+        const uint32_t take = std::min(n - i, t.body_left);
+        i += take;
+        if (t.body_left != kUntilClose) t.body_left -= take;
+        if (t.body_left == 0) ResponseDone(stack, id, t, now);
+        continue;
+      }
+      const uint8_t c = buf[i++];
+      if (c == '\n') {
+        if (t.line_pos == 0) {  // the blank line: the header is complete
+          t.phase = kBody;
+          t.body_left = t.have_cl ? t.content_length : kUntilClose;
+          if (t.body_left == 0) ResponseDone(stack, id, t, now);
+        }
+        t.line_pos = 0;
+        t.cl_match = 0;
+      } else if (c != '\r') {
+        if (t.cl_match == kContentLengthLen) {
+          if (c >= '0' && c <= '9') {
+            t.content_length = t.content_length * 10 + (c - '0');
+          }
+        } else if (t.line_pos == t.cl_match &&
+                   Lower(c) == kContentLength[t.cl_match]) {
+          if (++t.cl_match == kContentLengthLen) {
+            t.have_cl = true;
+            t.content_length = 0;
+          }
+        }
+        if (t.line_pos < 0xffff) ++t.line_pos;
+      }
+    }
+  }
+}
+
+void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
+                             uint64_t now) {
+  ++stats_.responses;
+  if (t.requests_left > 0) --t.requests_left;
+  if (t.requests_left > 0) {
+    SendRequest(stack, id);
+    return;
+  }
+  t.phase = kDone;
+  switch (config_.close) {
+    case LoadClose::kClient:
+      stack.Close(id, now);
+      break;
+    case LoadClose::kRst:
+      stack.Abort(id, now);
+      break;
+    case LoadClose::kServer:
+      break;  // the server's FIN (kPeerClosed) comes next
+  }
+}
+
+void Generator::Publish() {
+  auto put = [&](Counter c, uint64_t v) {
+    counters_->Store(static_cast<size_t>(c), v);
+  };
+  put(Counter::kLoadAttempted, stats_.attempted);
+  put(Counter::kLoadConnected, stats_.connected);
+  put(Counter::kLoadCompleted, stats_.completed);
+  put(Counter::kLoadFailedRefused, stats_.failed_refused);
+  put(Counter::kLoadFailedTimeout, stats_.failed_timeout);
+  put(Counter::kLoadFailedReset, stats_.failed_reset);
+  put(Counter::kLoadFailedOther, stats_.failed_other);
+  put(Counter::kLoadTuplesBusy, stats_.tuples_busy);
+  put(Counter::kLoadRequests, stats_.requests);
+  put(Counter::kLoadResponses, stats_.responses);
+  counters_->StoreGauge(static_cast<size_t>(Gauge::kLoadOpen), stats_.open);
+}
+
+}  // namespace synwave::engine

@@ -1,0 +1,166 @@
+// Generator: the client behind `synwave load` and `synwave loopback`.
+//
+// Per core, it opens connections to the servers from a range of client
+// addresses and ports, sends a request (HTTP GET or raw bytes), reads the
+// response, repeats for --keepalive-requests, and ends the connection as
+// configured (we close, the server closes, or we reset). It plugs into a
+// Worker as an application (AppOps): on_poll opens new connections, on_event
+// drives the exchange.
+//
+// Pacing is open-loop (wrk2's coordinated-omission correction): with a
+// target rate, the k-th connection has an intended start time fixed by the
+// schedule (linear ramp, then constant), and every latency is measured from
+// that time, not from when the connection could be opened. A stalled server
+// therefore shows up as latency, not as a lower rate with good latency.
+// Without a rate (cps = 0) connections open as fast as the concurrency limit
+// allows and their latency starts when they are opened.
+//
+// Tuples: the k-th attempt walks the client (address, port) space so that
+// all addresses are used before a port repeats; a tuple that still has a
+// connection or TIME-WAIT record is skipped (counted). With several workers
+// each takes the tuples that come back to its own queue: on RSS ports the
+// reply's Toeplitz hash through the redirection table must name its queue;
+// on ports without RSS (ring, memif) each queue takes the ports equal to
+// its index modulo the number of queues.
+//
+// Per-connection state lives in an array indexed like the TCBs, sized once;
+// nothing is allocated while running. Latencies go into per-core
+// histograms that the main thread merges after the workers stop.
+#ifndef SYNWAVE_ENGINE_GENERATOR_H_
+#define SYNWAVE_ENGINE_GENERATOR_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/app.h"
+#include "engine/counters.h"
+#include "engine/histogram.h"
+#include "flow/toeplitz.h"
+#include "wire/addresses.h"
+
+namespace synwave::engine {
+
+class Worker;
+
+enum class LoadClose : uint8_t {
+  kClient,  // we send the first FIN after the last response
+  kServer,  // we wait for the server's FIN, then close
+  kRst,     // we reset the connection after the last response
+};
+
+struct LoadTarget {
+  uint32_t ip = 0;    // host order
+  uint16_t port = 0;
+};
+
+struct GeneratorConfig {
+  std::vector<LoadTarget> servers;
+  uint32_t client_ip_first = 0;  // host order, inclusive
+  uint32_t client_ip_last = 0;
+  uint16_t port_first = 1024;    // client ports, inclusive
+  uint16_t port_last = 65535;
+  double cps = 0;                // this worker's share; 0: unpaced
+  uint32_t concurrency = 0;      // this worker's share; 0: no limit
+  uint64_t ramp_ns = 0;          // linear ramp to `cps`
+  uint32_t request_bytes = 0;    // 0: HTTP GET; else raw requests
+  uint32_t response_bytes = 0;   // raw mode: bytes of each response
+  LoadClose close = LoadClose::kClient;
+  uint32_t requests_per_connection = 1;
+  uint32_t max_connections = 0;  // the stack's TCB pool
+  uint32_t opens_per_poll = 64;  // bound on work per loop iteration
+  // Which tuples belong to this worker (see the header comment).
+  uint16_t queue_id = 0;
+  uint16_t num_queues = 1;
+  const flow::ToeplitzIpv4Tcp* rss = nullptr;  // null: split by port
+  std::vector<uint16_t> reta;
+};
+
+// What one worker's generator did; published as engine counters.
+struct GeneratorStats {
+  uint64_t attempted = 0;
+  uint64_t connected = 0;
+  uint64_t completed = 0;
+  uint64_t failed_refused = 0;
+  uint64_t failed_timeout = 0;
+  uint64_t failed_reset = 0;
+  uint64_t failed_other = 0;   // pool full, closed before the response
+  uint64_t tuples_busy = 0;    // tuple skipped: in use or in TIME-WAIT
+  uint64_t requests = 0;
+  uint64_t responses = 0;
+  uint64_t open = 0;           // gauge: connections now open
+};
+
+class Generator {
+ public:
+  Generator(const GeneratorConfig& config, CoreCounters* counters);
+
+  // The worker whose neighbour table resolves the servers' MAC addresses.
+  void Attach(Worker* worker) { worker_ = worker; }
+  AppOps ops();
+
+  // Opening starts at `start_ns` and stops at `stop_ns` (on the worker's
+  // clock); connections already open finish either way.
+  void SetSchedule(uint64_t start_ns, uint64_t stop_ns);
+  // Ends opening now (stop_ns = 0).
+  void StopOpening() { stopped_ = true; }
+
+  const GeneratorStats& stats() const { return stats_; }
+  // Latencies in microseconds, from each connection's intended start.
+  const LatencyHistogram& connect_us() const { return connect_us_; }
+  const LatencyHistogram& first_byte_us() const { return first_byte_us_; }
+  const LatencyHistogram& total_us() const { return total_us_; }
+
+ private:
+  struct Track {
+    uint64_t intended_ns = 0;
+    uint32_t generation = 0;
+    uint32_t body_left = 0;       // bytes of the current response to come
+    uint32_t content_length = 0;  // HTTP header being parsed
+    uint16_t line_pos = 0;        // HTTP: position in the header line
+    uint16_t requests_left = 0;   // responses still expected
+    uint8_t cl_match = 0;         // chars of "content-length:" matched
+    uint8_t phase = 0;            // Phase
+    bool first_byte = false;
+    bool have_cl = false;
+  };
+  enum Phase : uint8_t { kHeader, kBody, kDone };
+
+  static void OnEvent(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
+                      uint64_t now);
+  static void OnPoll(void* ctx, tcp::TcpStack& stack, uint64_t now);
+  static void OnPublish(void* ctx);
+  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now);
+  void Open(tcp::TcpStack& stack, uint64_t now);
+  uint64_t IntendedStart(uint64_t k) const;
+  bool NextTuple(tcp::TcpStack& stack, flow::FlowKey* key);
+  void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
+  void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t, uint64_t now);
+  void ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
+                    uint64_t now);
+  void Publish();
+
+  GeneratorConfig config_;
+  CoreCounters* counters_;
+  Worker* worker_ = nullptr;
+  std::vector<Track> tracks_;
+  std::string request_;
+  GeneratorStats stats_;
+  LatencyHistogram connect_us_;
+  LatencyHistogram first_byte_us_;
+  LatencyHistogram total_us_;
+
+  uint64_t start_ns_ = 0;
+  uint64_t stop_ns_ = ~uint64_t{0};
+  bool scheduled_ = false;
+  bool stopped_ = false;
+  uint64_t next_k_ = 0;          // connections scheduled so far
+  uint64_t tuple_cursor_ = 0;
+  uint64_t tuple_space_ = 0;
+  uint32_t num_ips_ = 1;
+  uint32_t num_ports_ = 1;
+};
+
+}  // namespace synwave::engine
+
+#endif  // SYNWAVE_ENGINE_GENERATOR_H_
