@@ -89,6 +89,22 @@ check config-unknown-key 2 "^synwave: --config: .*unknown key 'frobnicate'" -- s
 printf 'ip = [\n' >"$WORK/syntax.toml"
 check config-syntax 2 "^synwave: --config: .*syntax.toml:" -- serve --config="$WORK/syntax.toml"
 
+# load and loopback: the same contract.
+check load-no-server 2 "^synwave: --server:" -- load "${NULLDEV[@]}"
+check load-bad-server 2 "^synwave: --server: '198.18.20.1' is not a server" -- load "${NULLDEV[@]}" --server=198.18.20.1
+check load-bad-cps 2 "^synwave: --cps:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --cps=-5
+check load-bad-concurrency 2 "^synwave: --concurrency:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --concurrency=-1
+check load-bad-client-ips 2 "^synwave: --client-ips:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --client-ips=10.0.0.9-10.0.0.1
+check load-bad-client-ports 2 "^synwave: --client-ports:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --client-ports=0-10
+check load-bad-keepalive 2 "^synwave: --keepalive-requests:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --keepalive-requests=0
+check load-bad-ramp 2 "^synwave: --ramp:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --ramp=-1
+check load-bad-close 2 "^synwave: --close: 'later' is not server, client or rst" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --close=later
+check serve-no-rst-close 2 "^synwave: --close: 'rst' is not server or client" -- serve "${NULLDEV[@]}" --close=rst
+check loopback-bad-cps 2 "^synwave: --cps:" -- loopback --cps=abc
+# A load run against nobody (net_null swallows every frame) ends cleanly
+# after its duration: the server never answers ARP, nothing is opened.
+check load-nobody 0 "" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --duration=0.5 --drain=0.2
+
 if [ "$failures" != 0 ]; then
   echo "$failures check(s) failed"
   exit 1

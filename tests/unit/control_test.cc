@@ -44,6 +44,74 @@ TEST(SplitArgsTest, SplitsOnWhiteSpaceWithQuotes) {
   EXPECT_FALSE(SplitArgs("'open").ok());
 }
 
+Config Valid();
+
+TEST(ParseAddressRangeTest, RangesPrefixesAndSingleAddresses) {
+  using P = std::pair<uint32_t, uint32_t>;
+  EXPECT_EQ(*ParseAddressRange("10.0.0.2-10.0.0.200"), P(0x0a000002, 0x0a0000c8));
+  // A prefix means its host addresses: not the network or the broadcast.
+  EXPECT_EQ(*ParseAddressRange("10.0.1.0/24"), P(0x0a000101, 0x0a0001fe));
+  EXPECT_EQ(*ParseAddressRange("10.0.1.7/32"), P(0x0a000107, 0x0a000107));
+  EXPECT_EQ(*ParseAddressRange("10.0.1.0/31"), P(0x0a000100, 0x0a000101));
+  EXPECT_EQ(*ParseAddressRange("198.18.0.2"), P(0xc6120002, 0xc6120002));
+}
+
+TEST(ParseAddressRangeTest, RejectsMalformedRanges) {
+  for (const char* bad : {"", "10.0.0.300", "10.0.0.5-10.0.0.1", "10.0.0.1-",
+                          "10.0.0.0/33", "x-y", "10.0.0.1/24/2"}) {
+    EXPECT_FALSE(ParseAddressRange(bad).ok()) << bad;
+  }
+}
+
+TEST(ParsePortRangeTest, AcceptsPortsAndRanges) {
+  using P = std::pair<uint16_t, uint16_t>;
+  EXPECT_EQ(*ParsePortRange("1024-65535"), P(1024, 65535));
+  EXPECT_EQ(*ParsePortRange("40000"), P(40000, 40000));
+  for (const char* bad : {"", "0", "0-10", "10-5", "1-65536", "a", "1-2-3"}) {
+    EXPECT_FALSE(ParsePortRange(bad).ok()) << bad;
+  }
+}
+
+TEST(ParseServerTest, AddressAndPort) {
+  absl::StatusOr<engine::LoadTarget> t = ParseServer("198.18.0.1:8080");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->ip, 0xc6120001u);
+  EXPECT_EQ(t->port, 8080);
+  for (const char* bad : {"", "198.18.0.1", "198.18.0.1:", "198.18.0.1:0",
+                          "198.18.0.1:70000", ":80", "host:80"}) {
+    EXPECT_FALSE(ParseServer(bad).ok()) << bad;
+  }
+}
+
+TEST(ValidateTest, LoadNeedsAServerAndALimit) {
+  Config c = Valid();
+  c.mode = Mode::kLoad;
+  absl::Status s = Validate(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), StartsWith("--server:"));
+  c.load.servers.push_back(engine::LoadTarget{0xc6120001, 80});
+  c.load.cps = 0;
+  c.load.concurrency = 0;
+  s = Validate(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()), StartsWith("--concurrency:"));
+  c.load.concurrency = 10;
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(MakeWorkerConfigTest, LoadConnectsFromTheClientRange) {
+  Config c = Valid();
+  c.mode = Mode::kLoad;
+  c.listen_ports = {80};
+  c.load.client_ip_first = 0xc6120002;
+  c.load.client_ip_last = 0xc6120010;
+  const engine::WorkerConfig w = MakeWorkerConfig(c);
+  EXPECT_TRUE(w.tcp_active);
+  EXPECT_TRUE(w.listen_ports.empty());
+  EXPECT_EQ(w.local_ip_first, 0xc6120002u);
+  EXPECT_EQ(w.local_ip_last, 0xc6120010u);
+}
+
 Config Valid() {
   Config c;
   c.ports = {"net_null0"};

@@ -1,0 +1,96 @@
+#!/bin/bash
+# synwave loopback: generator and server in one process over a net_ring
+# pair (no NIC, no hugepages). What a user relies on:
+#   - a run completes connections with zero failures, in every close mode,
+#     paced or unpaced, with keep-alive requests;
+#   - at the end every pool is empty apart from TIME-WAIT records (on the
+#     side that closed first), and those expire when the run is extended
+#     past 2 MSL (a short --msl); no mbuf is lost;
+#   - the JSON report has the documented keys.
+# Needs root for the EAL; exits 77 without it, except under CI.
+set -euo pipefail
+SYNWAVE=${SYNWAVE:?SYNWAVE must point to the synwave binary}
+PY=/usr/bin/python3
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+if [ "$(id -u)" != 0 ]; then
+  if [ "${CI:-}" = "true" ]; then echo "FAIL: needs root under CI" >&2; exit 1; fi
+  echo "SKIP: needs root for the DPDK EAL" >&2
+  exit 77
+fi
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# run NAME ARGS...: one loopback run with a JSON report in $WORK/NAME.json.
+run() {
+  local name=$1; shift
+  echo "== synwave loopback $*"
+  "$SYNWAVE" loopback --json="$WORK/$name.json" "$@" > "$WORK/$name.out" 2>&1 ||
+    { cat "$WORK/$name.out"; fail "$name: exit code $?"; }
+  grep -E "load summary|connections|latency|connect |first byte|total |pools" "$WORK/$name.out"
+}
+
+# check NAME EXPR: a Python expression over the report `r` must hold.
+check() {
+  local name=$1 expr=$2
+  "$PY" - "$WORK/$name.json" "$expr" <<'PYEOF' || { cat "$WORK/$1.out" 2>/dev/null; fail "$name: $expr"; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["connections"]
+ok = eval(sys.argv[2])
+if not ok:
+    print("report:", json.dumps({k: r[k] for k in ("connections", "cps", "pools")}), file=sys.stderr)
+    print("server pools:", json.dumps(r["server"]["pools"]), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+}
+
+# The common assertions: completed connections, none failed, pools empty
+# but for TIME-WAIT, every mbuf back.
+check_clean() {
+  local name=$1
+  check "$name" 'c["completed"] > 0 and c["failed"] == 0 and c["attempted"] == c["completed"]'
+  check "$name" 'r["pools"]["tcbs"] == 0 and r["pools"]["half_open"] == 0 and r["pools"]["buffer_chunks"] == 0 and r["pools"]["mbufs"] == 0'
+  check "$name" 'r["server"]["pools"]["tcbs"] == 0 and r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["buffer_chunks"] == 0 and r["server"]["pools"]["mbufs"] == 0'
+  check "$name" 'r["counters"]["load_completed"] == c["completed"] and r["server"]["counters"]["PassiveOpens"] == c["completed"]'
+}
+
+# 1. The default run (server closes), 5 s: the documented keys are there,
+#    and the server holds the TIME-WAIT records.
+run default --duration=5
+check_clean default
+check default 'all(k in r for k in ("duration_s", "connections", "cps", "latency_us", "counters"))'
+check default 'all(p in r["latency_us"][k] for k in ("connect", "first_byte", "total") for p in ("p50", "p90", "p99", "p999", "max"))'
+check default 'r["cps"]["mean"] > 0 and r["cps"]["max"] >= r["cps"]["mean"] * 0.5'
+check default 'r["latency_us"]["connect"]["p50"] <= r["latency_us"]["total"]["p50"] <= r["latency_us"]["total"]["max"]'
+check default 'r["server"]["pools"]["time_wait"] > 0 and r["pools"]["time_wait"] == 0'
+
+# 2. Extended past 2 MSL: the TIME-WAIT records expire, every pool is 0.
+run expire --duration=2 --msl=0.5 --drain=5 --close=client
+check_clean expire
+check expire 'r["pools"]["time_wait"] == 0 and r["server"]["pools"]["time_wait"] == 0'
+check expire 'r["counters"]["TimeWaitExpired"] > 0'
+
+# 3. The client resets: no TIME-WAIT anywhere, the server counts resets.
+run rst --duration=2 --close=rst
+check_clean rst
+check rst 'r["pools"]["time_wait"] == 0 and r["server"]["pools"]["time_wait"] == 0'
+check rst 'r["server"]["counters"]["EstabResets"] == c["completed"] and r["counters"]["OutRsts"] >= c["completed"]'
+
+# 4. Keep-alive: 3 requests per connection, HTTP responses of 1000 bytes.
+run keepalive --duration=2 --keepalive-requests=3 --response-bytes=1000
+check_clean keepalive
+check keepalive 'r["counters"]["load_responses"] == 3 * c["completed"]'
+
+# 5. Paced: 2000 connections/s with a 1 s ramp for 3 s: about
+#    1000 + 4000 = 5000 connections, all complete.
+run paced --duration=3 --cps=2000 --ramp=1 --concurrency=0
+check_clean paced
+check paced '4500 <= c["completed"] <= 5100'
+
+# 6. Raw requests and responses.
+run raw --duration=2 --request-bytes=100 --response-bytes=300 --close=client
+check_clean raw
+
+echo "PASS"
