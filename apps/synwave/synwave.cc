@@ -96,6 +96,10 @@ ABSL_FLAG(bool, timestamps, true, "negotiate TCP timestamps (RFC 7323)");
 ABSL_FLAG(int32_t, mss, 1460, "MSS we advertise, bytes");
 ABSL_FLAG(int32_t, syn_ack_retries, 5, "SYN-ACK retransmissions before a half-open entry is dropped");
 ABSL_FLAG(int32_t, syn_retries, 6, "SYN retransmissions before an active open fails");
+ABSL_FLAG(std::string, syncookies, "overflow",
+          "SYN cookies: off (drop SYNs when the SYN queue is full), overflow "
+          "(a cookie when it is full, as Linux's default) or always (no state "
+          "for any SYN)");
 
 // load and loopback
 ABSL_FLAG(std::string, server, "",
@@ -104,9 +108,10 @@ ABSL_FLAG(std::string, server, "",
 ABSL_FLAG(double, cps, 0,
           "load: target new connections per second, paced open-loop (0: "
           "as fast as --concurrency allows)");
-ABSL_FLAG(int64_t, concurrency, 0,
-          "load: connections open at once, at most (0: no limit; default "
-          "512 when --cps=0)");
+ABSL_FLAG(int64_t, concurrency, -1,
+          "load: connections open at once, at most (0: no limit; default: "
+          "512 when --cps=0, else no limit); with --flood, --cps=0 "
+          "--concurrency=0 sends only the flood");
 ABSL_FLAG(double, ramp, 0, "load: seconds of linear ramp up to --cps");
 ABSL_FLAG(std::string, client_ips, "",
           "load: client addresses, a range 10.0.0.2-10.0.0.200, a prefix "
@@ -115,6 +120,16 @@ ABSL_FLAG(std::string, client_ips, "",
 ABSL_FLAG(std::string, client_ports, "1024-65535", "load: client port range");
 ABSL_FLAG(int64_t, keepalive_requests, 1,
           "load: requests per connection (responses awaited one by one)");
+ABSL_FLAG(bool, flood, false,
+          "load: also send SYNs from spoofed sources (--flood-sources) to the "
+          "first server at --pps, never completing them; counts the SYN-ACKs "
+          "and RSTs that come back");
+ABSL_FLAG(std::string, flood_sources, "",
+          "load: spoofed source addresses of --flood, a prefix or range "
+          "(loopback default: 10.128.0.0/9)");
+ABSL_FLAG(double, pps, 0, "load: SYNs per second of --flood (0: as fast as possible)");
+ABSL_FLAG(double, flood_pps, -1,
+          "loopback/load: shorthand for --flood --pps=N (0: as fast as possible)");
 ABSL_FLAG(double, drain, 1,
           "load: seconds after --duration for open connections to finish "
           "(and TIME-WAIT records to expire) before the report");
@@ -311,9 +326,30 @@ absl::StatusOr<control::Config> ConfigFromFlags(control::Mode mode) {
     return absl::InvalidArgumentError("--cps: must be 0..1e9");
   }
   int64_t concurrency, keepalive_requests;
-  SYNWAVE_RANGE(concurrency, "concurrency", 0, 1 << 24);
+  SYNWAVE_RANGE(concurrency, "concurrency", -1, 1 << 24);
   SYNWAVE_RANGE(keepalive_requests, "keepalive-requests", 1, 2047);
-  if (concurrency == 0 && c.load.cps == 0) concurrency = 512;
+  if (concurrency == -1) concurrency = c.load.cps == 0 ? 512 : 0;
+  c.load.flood = absl::GetFlag(FLAGS_flood);
+  c.load.flood_pps = absl::GetFlag(FLAGS_pps);
+  if (const double fp = absl::GetFlag(FLAGS_flood_pps); fp != -1) {
+    if (!(fp >= 0)) return absl::InvalidArgumentError("--flood-pps: must be >= 0");
+    c.load.flood = true;
+    c.load.flood_pps = fp;
+  }
+  if (!(c.load.flood_pps >= 0) || c.load.flood_pps > 1e10) {
+    return absl::InvalidArgumentError("--pps: must be >= 0");
+  }
+  if (std::string fs = absl::GetFlag(FLAGS_flood_sources); !fs.empty()) {
+    absl::StatusOr<std::pair<uint32_t, uint32_t>> r = control::ParseAddressRange(fs);
+    if (!r.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--flood-sources: ", r.status().message()));
+    }
+    c.load.flood_src_first = r->first;
+    c.load.flood_src_last = r->second;
+  } else if (mode == control::Mode::kLoopback) {
+    c.load.flood_src_first = 0x0a800001;  // 10.128.0.1
+    c.load.flood_src_last = 0x0afffffe;   // 10.255.255.254
+  }
   c.load.concurrency = static_cast<uint32_t>(concurrency);
   c.load.keepalive_requests = static_cast<uint32_t>(keepalive_requests);
   c.responder.requests_per_connection = c.load.keepalive_requests;
@@ -381,6 +417,17 @@ absl::StatusOr<control::Config> ConfigFromFlags(control::Mode mode) {
     return absl::InvalidArgumentError("--syn-retries: must be 0..20");
   }
   t.syn_retries = static_cast<uint8_t>(syn_retries);
+  const std::string cookies = absl::GetFlag(FLAGS_syncookies);
+  if (cookies == "off") {
+    t.syncookies = tcp::SynCookieMode::kOff;
+  } else if (cookies == "overflow") {
+    t.syncookies = tcp::SynCookieMode::kOverflow;
+  } else if (cookies == "always") {
+    t.syncookies = tcp::SynCookieMode::kAlways;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--syncookies: '", cookies, "' is not off, overflow or always"));
+  }
 #undef SYNWAVE_RANGE
 #undef SYNWAVE_SECONDS
   if (absl::Status s = control::Validate(c); !s.ok()) return s;
@@ -606,6 +653,20 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
           ? start_ns + static_cast<uint64_t>(config.duration_s * 1e9)
           : ~uint64_t{0};
   for (auto& g : client.generators) g->SetSchedule(start_ns, stop_ns);
+  if (config.load.flood) {
+    const auto queues = static_cast<double>(client.workers.size());
+    for (auto& w : client.workers) {
+      engine::FloodConfig f;
+      f.target_ip = config.load.servers.front().ip;
+      f.target_port = config.load.servers.front().port;
+      f.src_first = config.load.flood_src_first;
+      f.src_last = config.load.flood_src_last;
+      f.pps = config.load.flood_pps / queues;
+      f.start_ns = start_ns;
+      f.stop_ns = stop_ns;
+      w->SetFlood(f);
+    }
+  }
   Launch(slots);
 
   const double stats_interval = config.stats_interval_s > 0 ? config.stats_interval_s : 1.0;
@@ -615,8 +676,17 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
   double cps_max = 0;
   double load_elapsed = 0;
   bool draining = false;
+  // The largest pool use seen (sampled every 10 ms), per side.
+  uint64_t peak[2][3] = {};
+  auto sample_peaks = [&](int i, const control::CounterTotals& t) {
+    peak[i][0] = std::max(peak[i][0], t[engine::Gauge::kTcbsInUse]);
+    peak[i][1] = std::max(peak[i][1], t[engine::Gauge::kHalfOpenInUse]);
+    peak[i][2] = std::max(peak[i][2], t[engine::Gauge::kTimeWaitInUse]);
+  };
   while (!g_stop.load(std::memory_order_relaxed)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    sample_peaks(0, client.Totals());
+    if (server != nullptr) sample_peaks(1, server->Totals());
     const double elapsed = Since(start);
     const double interval = Since(last);
     const bool load_over = config.duration_s > 0 && elapsed >= config.duration_s;
@@ -647,9 +717,13 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
     // Drain: open connections finish; TIME-WAIT records expire if 2 MSL
     // fits in --drain.
     const control::CounterTotals c = client.Totals();
-    uint64_t time_wait = c[engine::Gauge::kTimeWaitInUse];
-    if (server != nullptr) time_wait += server->Totals()[engine::Gauge::kTimeWaitInUse];
-    if ((c[engine::Gauge::kLoadOpen] == 0 && time_wait == 0) ||
+    uint64_t pending = c[engine::Gauge::kTimeWaitInUse];
+    if (server != nullptr) {
+      const control::CounterTotals s = server->Totals();
+      pending += s[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kHalfOpenInUse] +
+                 s[engine::Gauge::kTcbsInUse];
+    }
+    if ((c[engine::Gauge::kLoadOpen] == 0 && pending == 0) ||
         elapsed >= config.duration_s + config.load.drain_s) {
       break;
     }
@@ -690,10 +764,15 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
     report["states"] = counters["states"];
     report["pools"] = counters["pools"];
     report["pools"]["mbufs"] = client_mbufs;
-    report["lcores"] = {{"client", client.workers.size() + 0}, {"total", config.lcores.size()}};
+    auto peaks = [&](int i) {
+      return nlohmann::json{{"tcbs", peak[i][0]}, {"half_open", peak[i][1]},
+                            {"time_wait", peak[i][2]}};
+    };
+    report["pool_peaks"] = peaks(0);
     if (server != nullptr) {
       nlohmann::json s = control::CountersJson(st);
       s["pools"]["mbufs"] = server_mbufs;
+      s["pool_peaks"] = peaks(1);
       report["server"] = s;
     }
     if (absl::Status s = control::WriteJson(config.json_path, report); !s.ok()) {
@@ -748,6 +827,8 @@ int Loopback(const control::Config& config) {
 
   port::PortConfig pc;
   pc.num_queues = pairs;
+  // Enough for both rings of every queue pair full, and bursts in flight.
+  pc.num_mbufs = pairs * 16384u;
   pc.mac = wire::MacAddress::Parse("02:00:00:00:00:01");
   absl::StatusOr<port::Port> cport = port::Port::OpenById(ring->first, pc);
   if (!cport.ok()) return PortError(cport.status());

@@ -16,7 +16,13 @@ absl::Status Validate(const Config& config) {
     return absl::InvalidArgumentError(
         "--server: load needs a server to connect to (e.g. --server=198.18.0.1:80)");
   }
-  if (config.mode != Mode::kServe &&
+  if (config.mode != Mode::kServe && config.load.flood &&
+      config.load.flood_src_first == 0) {
+    return absl::InvalidArgumentError(
+        "--flood-sources: a flood needs its spoofed source range (e.g. "
+        "--flood-sources=198.18.128.0/17)");
+  }
+  if (config.mode != Mode::kServe && !config.load.flood &&
       config.load.concurrency == 0 && config.load.cps == 0) {
     return absl::InvalidArgumentError(
         "--concurrency: with --cps=0 (unpaced) a concurrency limit is needed");

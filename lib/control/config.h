@@ -38,6 +38,11 @@ struct LoadSettings {
   uint32_t keepalive_requests = 1;           // requests per connection
   double drain_s = 2;                        // after --duration: let open
                                              // connections finish
+  // --flood: spoofed SYNs to the first server from these sources.
+  bool flood = false;
+  uint32_t flood_src_first = 0;              // host order
+  uint32_t flood_src_last = 0;
+  double flood_pps = 0;                      // 0: as fast as possible
 };
 
 enum class Mode : uint8_t { kServe, kLoad, kLoopback };

@@ -59,7 +59,7 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
                           delta(Counter::kLoadFailedTimeout) +
                           delta(Counter::kLoadFailedReset) +
                           delta(Counter::kLoadFailedOther);
-  return absl::StrFormat(
+  std::string line = absl::StrFormat(
       "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
       "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
       "rx %.0f pkt/s  tx %.0f pkt/s",
@@ -70,6 +70,12 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
       c[tcp::Mib::kSynRetrans] - b[tcp::Mib::kSynRetrans],
       c[engine::Gauge::kLoadOpen], c[engine::Gauge::kTimeWaitInUse],
       server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets));
+  if (c[Counter::kFloodSynsOut] != 0) {
+    absl::StrAppendFormat(&line, "  flood syn %.0f/s synack-back %.0f/s rst-back %.0f/s",
+                          rate(Counter::kFloodSynsOut), rate(Counter::kFloodSynAcksIn),
+                          rate(Counter::kFloodRstsIn));
+  }
+  return line;
 }
 
 nlohmann::json LatencyJson(const engine::LatencyHistogram& h) {
@@ -116,6 +122,13 @@ std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
   row("connect", lat.connect);
   row("first byte", lat.first_byte);
   row("total", lat.total);
+  if (c[Counter::kFloodSynsOut] != 0) {
+    absl::StrAppendFormat(
+        &out, "  flood: %d spoofed SYNs sent (%.0f/s), %d SYN-ACKs and %d RSTs came back\n",
+        c[Counter::kFloodSynsOut],
+        duration_s > 0 ? static_cast<double>(c[Counter::kFloodSynsOut]) / duration_s : 0.0,
+        c[Counter::kFloodSynAcksIn], c[Counter::kFloodRstsIn]);
+  }
   return out;
 }
 
@@ -139,6 +152,9 @@ nlohmann::json LoadJson(double duration_s, const CounterTotals& c,
                                             duration_s
                                       : 0.0},
               {"max", cps_max}};
+  j["flood"] = {{"syns_sent", c[Counter::kFloodSynsOut]},
+                {"synacks_back", c[Counter::kFloodSynAcksIn]},
+                {"rsts_back", c[Counter::kFloodRstsIn]}};
   j["latency_us"] = {{"connect", LatencyJson(lat.connect)},
                      {"first_byte", LatencyJson(lat.first_byte)},
                      {"total", LatencyJson(lat.total)}};

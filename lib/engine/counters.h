@@ -70,7 +70,19 @@ namespace synwave::engine {
   X(kLoadTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "  \
     "use or in TIME-WAIT")                                                   \
   X(kLoadRequests, "load_requests", "requests the generator sent")          \
-  X(kLoadResponses, "load_responses", "complete responses received")
+  X(kLoadResponses, "load_responses", "complete responses received")         \
+  X(kFloodSynsOut, "flood_syns_out", "spoofed SYNs the flood sent")          \
+  X(kFloodSynAcksIn, "flood_synacks_in", "SYN-ACKs back to spoofed "          \
+    "sources")                                                               \
+  X(kFloodRstsIn, "flood_rsts_in", "RSTs back to spoofed sources")           \
+  X(kFloodOtherIn, "flood_other_in", "other segments back to spoofed "       \
+    "sources")                                                               \
+  X(kFloodThrottled, "flood_throttled", "flood SYNs not sent: the mbuf pool " \
+    "was below its reserve for legitimate traffic")                          \
+  X(kBusyCycles, "busy_cycles", "TSC cycles of loop iterations that "        \
+    "received or sent something")                                            \
+  X(kTcpCycles, "tcp_cycles", "TSC cycles in the TCP stage (lookup, state "  \
+    "machine, replies written), per burst")
 
 enum class Counter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,

@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_cycles.h>
 #include <rte_prefetch.h>
 
 #include <algorithm>
@@ -70,7 +71,13 @@ void Worker::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) PollOnce(clock.NowNs());
 }
 
+void Worker::SetFlood(const FloodConfig& flood) {
+  flood_ = flood;
+  rng_ ^= (uint64_t{queue_.queue_id} + 1) * 0xbf58476d1ce4e5b9ull ^ rte_rdtsc();
+}
+
 void Worker::PollOnce(uint64_t now_ns) {
+  const uint64_t tsc_start = rte_rdtsc();
   // Stage 1: rx burst.
   rte_mbuf* rx[kMaxBurst];
   const uint16_t n =
@@ -104,7 +111,14 @@ void Worker::PollOnce(uint64_t now_ns) {
         break;
       case wire::PacketKind::kTcp:
         deltas_.Add(Counter::kTcpSegmentsIn);
-        if (stack_ == nullptr) {
+        if (InFloodRange(info[i].dst_ip)) {
+          // An answer to one of our spoofed SYNs: counted, not processed.
+          const uint8_t f = info[i].tcp_flags;
+          deltas_.Add((f & wire::tcp_flags::kRst) ? Counter::kFloodRstsIn
+                      : (f & wire::tcp_flags::kSyn) ? Counter::kFloodSynAcksIn
+                                                    : Counter::kFloodOtherIn);
+          Drop(rx[i]);
+        } else if (stack_ == nullptr) {
           deltas_.Add(Counter::kDropTcpNoHandler);
           Drop(rx[i]);
         } else {
@@ -114,7 +128,11 @@ void Worker::PollOnce(uint64_t now_ns) {
         break;
     }
   }
-  if (num_tcp > 0) HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
+  if (num_tcp > 0) {
+    const uint64_t t0 = rte_rdtsc();
+    HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
+    deltas_.Add(Counter::kTcpCycles, rte_rdtsc() - t0);
+  }
 
   // Stage 4: timers, the application's events, then what became sendable.
   bool busy = n > 0;
@@ -134,6 +152,7 @@ void Worker::PollOnce(uint64_t now_ns) {
     stack_->Flush(now_ns);
     EmitTcpOutput(nullptr, now_ns);
   }
+  if (flood_) SendFlood(now_ns);
 
   // Stage 5 runs before the flush so that what it sends joins this burst.
   if (now_ns >= next_housekeeping_ns_) Housekeeping(now_ns);
@@ -146,6 +165,7 @@ void Worker::PollOnce(uint64_t now_ns) {
     num_free_ = 0;
   }
   // Publish once per busy iteration, and now and then when idle.
+  if (busy) deltas_.Add(Counter::kBusyCycles, rte_rdtsc() - tsc_start);
   if (busy || ++idle_polls_ >= 1024) {
     idle_polls_ = 0;
     PublishCounters();
@@ -457,6 +477,81 @@ void Worker::SendArpRequest(wire::Ipv4Address target) {
   arp->tpa.set(target.value);
   deltas_.Add(Counter::kArpRequestsOut);
   Transmit(m);
+}
+
+// Spoofed SYNs, written into freshly allocated mbufs in one bulk
+// allocation per burst; paced by a token schedule when pps > 0.
+void Worker::SendFlood(uint64_t now_ns) {
+  const FloodConfig& f = *flood_;
+  if (now_ns < f.start_ns || now_ns >= f.stop_ns) return;
+  const wire::MacAddress* mac =
+      ResolveNextHop(wire::Ipv4Address{f.target_ip}, now_ns);
+  if (mac == nullptr) return;
+  uint32_t n = config_.burst;
+  if (f.pps > 0) {
+    if (next_flood_ns_ == 0 ||
+        (now_ns > next_flood_ns_ && now_ns - next_flood_ns_ > 1'000'000'000)) {
+      next_flood_ns_ = now_ns;  // start, or resume after a stall
+    }
+    if (now_ns < next_flood_ns_) return;
+    const double due = static_cast<double>(now_ns - next_flood_ns_) * f.pps * 1e-9 + 1;
+    n = static_cast<uint32_t>(std::min<double>(due, config_.burst));
+    next_flood_ns_ += static_cast<uint64_t>(n * 1e9 / f.pps);
+  }
+  // The flood never takes the last quarter of the pool: legitimate
+  // connections (SYNs, requests) allocate from it too. Checked every 16
+  // bursts (counting a pool's free mbufs walks every lcore's cache).
+  if ((flood_pool_checks_++ & 15) == 0) {
+    flood_pool_low_ = rte_mempool_avail_count(queue_.pool) < queue_.pool->size / 4;
+  }
+  rte_mbuf* m[kMaxBurst];
+  if (flood_pool_low_ || rte_pktmbuf_alloc_bulk(queue_.pool, m, n) != 0) {
+    deltas_.Add(Counter::kFloodThrottled, n);
+    return;
+  }
+  const wire::ChecksumMode ip_mode = queue_.offloads.tx_ipv4_checksum
+                                         ? wire::ChecksumMode::kOffload
+                                         : wire::ChecksumMode::kSoftware;
+  const wire::ChecksumMode tcp_mode = queue_.offloads.tx_tcp_checksum
+                                          ? wire::ChecksumMode::kOffload
+                                          : wire::ChecksumMode::kSoftware;
+  const uint64_t span = uint64_t{f.src_last} - f.src_first + 1;
+  for (uint32_t i = 0; i < n; ++i) {
+    // xorshift64*: cheap, and good enough to spread sources and ports.
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    const uint64_t r = rng_ * 0x2545f4914f6cdd1dull;
+    wire::TcpSegmentSpec spec;
+    spec.dst_mac = *mac;
+    spec.src_mac = queue_.mac;
+    spec.src_ip = wire::Ipv4Address{static_cast<uint32_t>(f.src_first + (r >> 32) % span)};
+    spec.dst_ip = wire::Ipv4Address{f.target_ip};
+    spec.src_port = static_cast<uint16_t>(1024 + (r & 0xffff) % 64512);
+    spec.dst_port = f.target_port;
+    spec.seq = wire::SeqNum(static_cast<uint32_t>(r >> 16));
+    spec.flags = wire::tcp_flags::kSyn;
+    spec.window = 65535;
+    spec.options.has_mss = true;
+    spec.options.mss = 1460;
+    spec.ip_id = ip_id_++;
+    const size_t len = wire::TcpFrameHeaderLength(spec);
+    m[i]->data_len = static_cast<uint16_t>(len);
+    m[i]->pkt_len = static_cast<uint32_t>(len);
+    wire::WriteTcpFrameHeaders(rte_pktmbuf_mtod(m[i], uint8_t*), spec, ip_mode,
+                               tcp_mode);
+    m[i]->ol_flags = 0;
+    if (ip_mode == wire::ChecksumMode::kOffload ||
+        tcp_mode == wire::ChecksumMode::kOffload) {
+      m[i]->ol_flags = RTE_MBUF_F_TX_IPV4 |
+                       (ip_mode == wire::ChecksumMode::kOffload ? RTE_MBUF_F_TX_IP_CKSUM : 0) |
+                       (tcp_mode == wire::ChecksumMode::kOffload ? RTE_MBUF_F_TX_TCP_CKSUM : 0);
+      m[i]->l2_len = sizeof(EthernetHeader);
+      m[i]->l3_len = sizeof(Ipv4Header);
+    }
+    Transmit(m[i]);
+  }
+  deltas_.Add(Counter::kFloodSynsOut, n);
 }
 
 void Worker::Housekeeping(uint64_t now_ns) {

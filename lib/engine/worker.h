@@ -69,6 +69,19 @@ struct WorkerConfig {
   uint32_t accept_batch = 0xffffffff;       // accepts per iteration
 };
 
+// A SYN flood from spoofed sources (synwave load --flood): SYNs to
+// target from random addresses in [src_first, src_last] and random ports,
+// never completed. What comes back to those addresses is counted and freed.
+struct FloodConfig {
+  uint32_t target_ip = 0;     // host order
+  uint16_t target_port = 0;
+  uint32_t src_first = 0;     // host order, inclusive
+  uint32_t src_last = 0;
+  double pps = 0;             // this worker's share; 0: a burst per loop
+  uint64_t start_ns = 0;      // on the worker's clock
+  uint64_t stop_ns = ~uint64_t{0};
+};
+
 // The queue pair a worker owns.
 struct QueueBinding {
   uint16_t port_id = 0;
@@ -107,6 +120,9 @@ class Worker {
   // The TCP stack (nullptr when no port listens).
   tcp::TcpStack* stack() { return stack_.get(); }
 
+  // Adds a SYN flood to this worker's loop (before it runs).
+  void SetFlood(const FloodConfig& flood);
+
   // Publishes every counter and gauge now (also done once per busy
   // iteration and periodically when idle).
   void PublishCounters();
@@ -122,6 +138,10 @@ class Worker {
   // without payload may reuse `rx` (which is freed otherwise).
   void EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns);
   void SendArpRequest(wire::Ipv4Address target);
+  void SendFlood(uint64_t now_ns);
+  bool InFloodRange(wire::Ipv4Address ip) const {
+    return flood_ && ip.value >= flood_->src_first && ip.value <= flood_->src_last;
+  }
   void Housekeeping(uint64_t now_ns);
 
   void Transmit(rte_mbuf* m);
@@ -129,7 +149,8 @@ class Worker {
   bool IsLocal(wire::Ipv4Address ip) const {
     return ip == config_.ip.address ||
            (ip.value >= config_.local_ip_first && ip.value <= config_.local_ip_last &&
-            config_.local_ip_first != 0);
+            config_.local_ip_first != 0) ||
+           InFloodRange(ip);
   }
   void FlushTx();
 
@@ -142,6 +163,11 @@ class Worker {
   std::unique_ptr<tcp::TcpStack> stack_;
   AppOps app_;
   uint32_t idle_polls_ = 0;
+  std::optional<FloodConfig> flood_;
+  uint64_t next_flood_ns_ = 0;
+  uint32_t flood_pool_checks_ = 0;
+  bool flood_pool_low_ = false;
+  uint64_t rng_ = 0x9e3779b97f4a7c15ull;
   uint16_t ip_id_ = 0;
 
   // Per-iteration arrays: replies for the one tx burst, mbufs to free in

@@ -11,6 +11,14 @@ namespace synwave::tcp {
 inline constexpr uint64_t kMillisecond = 1'000'000;  // ns
 inline constexpr uint64_t kSecond = 1'000'000'000;   // ns
 
+// When a listener answers a SYN with a SYN cookie (RFC 4987 3.6), as
+// Linux's net.ipv4.tcp_syncookies 0/1/2.
+enum class SynCookieMode : uint8_t {
+  kOff,       // a SYN that finds the SYN queue full is dropped
+  kOverflow,  // a cookie only when the SYN queue (or its pool) is full
+  kAlways,    // every SYN gets a cookie; no SYN-queue state at all
+};
+
 struct TcpConfig {
   // Pools, per core. Nothing is allocated after start-up.
   uint32_t max_connections = 16384;  // TCBs (ESTABLISHED and closing states)
@@ -23,6 +31,11 @@ struct TcpConfig {
   // listen() backlog.
   uint32_t syn_backlog = 1024;
   uint32_t accept_backlog = 1024;
+
+  // SYN cookies: the policy, and the length of a cookie time slot
+  // (2^n ns; a cookie is valid in its slot and the next: 68.7-137 s).
+  SynCookieMode syncookies = SynCookieMode::kOverflow;
+  uint32_t syncookie_period_log2_ns = 36;
 
   // Our side of the options.
   uint16_t mss = 1460;              // advertised MSS, bytes

@@ -35,6 +35,11 @@ namespace synwave::tcp {
   X(kChallengeAck, "TCPChallengeACK", "challenge ACKs sent (RFC 5961)")        \
   X(kPawsEstab, "PAWSEstab", "segments rejected by PAWS")                      \
   X(kSynRetrans, "TCPSynRetrans", "SYN and SYN-ACK retransmissions")           \
+  X(kSyncookiesSent, "SyncookiesSent", "SYN-ACKs sent with a SYN cookie")      \
+  X(kSyncookiesRecv, "SyncookiesRecv", "valid SYN cookies received "           \
+    "(connections created from an ACK)")                                       \
+  X(kSyncookiesFailed, "SyncookiesFailed", "ACKs to a listener with an "       \
+    "invalid or expired cookie (answered with RST)")                           \
   X(kConnectRefused, "ConnectRefused", "active opens answered with RST")       \
   X(kConnectTimeouts, "ConnectTimeouts", "active opens unanswered after the "  \
     "SYN retries")                                                             \

@@ -14,6 +14,12 @@ constexpr uint64_t kPawsIdleNs = 24ull * 24 * 3600 * kSecond;  // RFC 7323 5.5
 constexpr uint16_t kDefaultMss = 536;  // RFC 9293 3.7.1, when no option came
 constexpr uint32_t kTimestampOptionSpace = 12;  // NOP NOP TS
 
+// The cookie MAC's key: the process secret, domain-separated from the ISN
+// hash that uses the same secret.
+SipKey CookieKey(const SipKey& secret) {
+  return SipKey{secret.k0 ^ 0x636f6f6b69657331ull, secret.k1 ^ 0x73796e636f6f6b31ull};
+}
+
 uint32_t TimerCapacity(const TcpConfig& c) {
   if (c.max_timers != 0) return c.max_timers;
   // Two per TCB (retransmission, keepalive/FIN-WAIT-2), one per half-open.
@@ -107,6 +113,8 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
                    uint64_t hash_seed, uint64_t now_ns)
     : config_(config),
       isn_(secret),
+      cookies_(CookieKey(secret)),
+      cookie_params_{config.syncookie_period_log2_ns},
       hasher_(hash_seed),
       table_(config.max_connections + config.max_half_open +
              config.max_time_wait),
@@ -417,9 +425,12 @@ void TcpStack::SendRstFor(const flow::FlowKey& key, const Segment& seg) {
 void TcpStack::OnListen(const flow::FlowKey& key, uint32_t hash,
                         uint32_t index, const Segment& seg, uint64_t now) {
   Listener& l = listeners_[index];
-  // Second: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
-  // (SYN cookies, when they come, are validated here first.)
+  // Second: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>,
+  // unless it completes a SYN-cookie handshake (CONFORMANCE.md item 32).
   if (seg.flags & tf::kAck) {
+    if (!(seg.flags & tf::kSyn) && TryCookieAck(key, hash, index, seg, now)) {
+      return;
+    }
     counters_.Count(Drop::kListenAck);
     SendRstFor(key, seg);
     return;
@@ -436,20 +447,39 @@ void TcpStack::OnListen(const flow::FlowKey& key, uint32_t hash,
     counters_.Add(Mib::kListenDrops);
     return;
   }
+  // CONFORMANCE.md items 30 and 35: a cookie instead of SYN-queue state
+  // always, or when the SYN queue (or the half-open pool, or the table) is
+  // full; without cookies such a SYN is dropped.
+  const SynCookieMode mode = config_.syncookies;
+  if (mode == SynCookieMode::kAlways) {
+    SendCookieSynAck(key, seg, now);
+    return;
+  }
   if (l.syn_count >= config_.syn_backlog) {
-    // The SYN-cookie hook: with cookies the SYN is answered statelessly.
+    if (mode == SynCookieMode::kOverflow) {
+      SendCookieSynAck(key, seg, now);
+      return;
+    }
     counters_.Count(Drop::kSynQueueFull);
     counters_.Add(Mib::kListenDrops);
     return;
   }
   const uint32_t h_index = half_open_ids_.Alloc();
   if (h_index == flow::IndexPool::kNoIndex) {
+    if (mode == SynCookieMode::kOverflow) {
+      SendCookieSynAck(key, seg, now);
+      return;
+    }
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return;
   }
   if (!table_.Insert(key, hash, Encode(Kind::kHalfOpen, h_index))) {
     half_open_ids_.Free(h_index);
+    if (mode == SynCookieMode::kOverflow) {
+      SendCookieSynAck(key, seg, now);
+      return;
+    }
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return;
@@ -596,12 +626,26 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
     counters_.Add(Mib::kListenDrops);
     return;
   }
-  const uint32_t t_index = NewTcb(h, now);
+  const uint32_t t_index = EstablishPassive(h, seg, now);
   if (t_index == kNoIndex) {
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return;
   }
+  Tcb& t = tcbs_[t_index];
+  table_.Update(key, t.hash, Encode(Kind::kTcb, t_index));
+  ++table_epoch_;
+  FreeHalfOpen(index);
+  // The rest of the segment (data, FIN) is processed as in ESTABLISHED.
+  if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
+    OnSynchronized(key, t.hash, t_index, seg, now);
+  }
+}
+
+uint32_t TcpStack::EstablishPassive(const HalfOpen& h, const Segment& seg,
+                                    uint64_t now) {
+  const uint32_t t_index = NewTcb(h, now);
+  if (t_index == kNoIndex) return kNoIndex;
   Tcb& t = tcbs_[t_index];
   // RFC 7323 4.3: the completing ACK is in sequence (SEG.SEQ = RCV.NXT =
   // Last.ACK.sent), so a TSval not older than the SYN's is TS.Recent.
@@ -620,15 +664,109 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
     const uint32_t rtt_ms = TsNow(now, t.ts_offset) - seg.options.ts_ecr;
     if (rtt_ms < 60'000) UpdateRtt(t, uint64_t{rtt_ms} * 1000);
   }
-  table_.Update(key, t.hash, Encode(Kind::kTcb, t_index));
-  ++table_epoch_;
-  FreeHalfOpen(index);
   counters_.Add(Mib::kPassiveOpens);
-  l.Push(ConnId{t_index, t.generation});
-  // The rest of the segment (data, FIN) is processed as in ESTABLISHED.
-  if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
-    OnSynchronized(key, t.hash, t_index, seg, now);
+  listeners_[h.listener].Push(ConnId{t_index, t.generation});
+  return t_index;
+}
+
+// The SYN-ACK of a SYN answered without state: our ISN is the cookie; the
+// client's window scale and SACK-permitted travel in our TSval when it
+// offered timestamps (without them, neither option is offered back, as it
+// could not be remembered). Never retransmitted (CONFORMANCE.md item 33).
+void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
+                                uint64_t now) {
+  const wire::TcpOptions& o = seg.options;
+  const uint32_t counter = SynCookies::Counter(now, cookie_params_);
+  const SeqNum iss =
+      cookies_.Make(key, seg.seq, o.has_mss ? o.mss : 0, counter);
+  OutSegment& out = Emit(key, iss, seg.seq + 1, tf::kSyn | tf::kAck,
+                         static_cast<uint16_t>(std::min<uint32_t>(
+                             config_.rcv_buffer, 65535)));
+  out.peer_l2 = seg.peer_l2;
+  out.options.has_mss = true;
+  out.options.mss = config_.mss;
+  if (o.has_timestamps && config_.timestamps) {
+    const bool wscale = o.has_window_scale && config_.window_scale != 0;
+    const bool sack = o.sack_permitted && config_.sack_permitted;
+    out.options.has_window_scale = wscale;
+    out.options.window_scale = config_.window_scale;
+    out.options.sack_permitted = sack;
+    out.options.has_timestamps = true;
+    out.options.ts_val = EncodeCookieTsval(
+        TsNow(now, isn_.TimestampOffset(key)),
+        wscale ? o.window_scale : kCookieNoWscale, sack);
+    out.options.ts_ecr = o.ts_val;
   }
+  cookies_sent_ = true;
+  last_cookie_ns_ = now;
+  counters_.Add(Mib::kSyncookiesSent);
+}
+
+bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
+                            uint32_t listener, const Segment& seg,
+                            uint64_t now) {
+  if (config_.syncookies == SynCookieMode::kOff) return false;
+  // As Linux: an ACK is only taken for a cookie while cookies are being
+  // sent (within two slots of the last one), so that a blind attacker
+  // cannot probe for valid cookies when there is no flood.
+  const uint64_t window = uint64_t{2} << cookie_params_.counter_period_log2_ns;
+  if (config_.syncookies != SynCookieMode::kAlways &&
+      (!cookies_sent_ || now - last_cookie_ns_ > window)) {
+    return false;
+  }
+  const uint32_t counter = SynCookies::Counter(now, cookie_params_);
+  const uint16_t mss = cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter);
+  uint8_t wscale = kCookieNoWscale;
+  bool sack = false;
+  const bool ts = seg.options.has_timestamps && config_.timestamps;
+  if (mss == 0 ||
+      (ts && !DecodeCookieTsecr(seg.options.ts_ecr, &wscale, &sack))) {
+    counters_.Add(Mib::kSyncookiesFailed);
+    return false;  // the caller answers with RST
+  }
+  Listener& l = listeners_[listener];
+  if (l.AcceptQueueFull()) {
+    // Not admitted (CONFORMANCE.md item 34): no state, no answer; the
+    // client's retransmission of its data (or its next segment) finds
+    // room later, its cookie still valid.
+    counters_.Count(Drop::kAcceptQueueFull);
+    counters_.Add(Mib::kListenOverflows);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  HalfOpen h;
+  h.key = key;
+  h.hash = hash;
+  h.iss = seg.ack - 1;
+  h.irs = seg.seq - 1;
+  h.ts_offset = isn_.TimestampOffset(key);
+  h.listener = static_cast<uint16_t>(listener);
+  h.peer_l2 = seg.peer_l2;
+  h.peer_mss = mss;
+  h.peer_wscale = wscale == kCookieNoWscale ? 0xff : wscale;
+  h.sack_ok = sack;
+  h.timestamps = ts;
+  h.ts_recent = seg.options.ts_val;
+  if (!table_.Insert(key, hash, Encode(Kind::kTcb, 0))) {
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  const uint32_t t_index = EstablishPassive(h, seg, now);
+  if (t_index == kNoIndex) {
+    table_.Erase(key, hash);
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  table_.Update(key, hash, Encode(Kind::kTcb, t_index));
+  ++table_epoch_;
+  counters_.Add(Mib::kSyncookiesRecv);
+  // Data or FIN on the completing ACK: as in ESTABLISHED (item 32).
+  if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
+    OnSynchronized(key, hash, t_index, seg, now);
+  }
+  return true;
 }
 
 uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now) {
@@ -686,6 +824,13 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
   if (t.state == TcpState::kSynReceived &&
       (seg.flags & (tf::kSyn | tf::kAck | tf::kRst)) == (tf::kSyn | tf::kAck) &&
       seg.seq + 1 == t.rcv_nxt && seg.ack == t.snd_max) {
+    // RFC 7323 4.3: SEG.SEQ = IRS <= Last.ACK.sent, so a TSval not older
+    // than TS.Recent is recorded, as an ACK's would be.
+    if ((t.flags & tcb_flags::kTimestamps) && seg.options.has_timestamps &&
+        static_cast<int32_t>(seg.options.ts_val - t.ts_recent) >= 0) {
+      t.ts_recent = seg.options.ts_val;
+      t.ts_recent_ns = now;
+    }
     EnterEstablishedActive(t, index, seg, now);
     return;
   }

@@ -42,6 +42,7 @@
 #include "tcp/config.h"
 #include "tcp/counters.h"
 #include "tcp/isn.h"
+#include "tcp/syncookie.h"
 #include "tcp/tcb.h"
 #include "timer/timer_wheel.h"
 #include "wire/tcp_options.h"
@@ -228,6 +229,17 @@ class TcpStack {
                    uint8_t flags, uint16_t window);
   void SendRstFor(const flow::FlowKey& key, const Segment& seg);
   void SendSynAck(const HalfOpen& h, uint64_t now);
+  // SYN cookies: the stateless SYN-ACK, and the ACK that completes it.
+  void SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
+                        uint64_t now);
+  // Returns true if the ACK carried a valid cookie (and was handled).
+  bool TryCookieAck(const flow::FlowKey& key, uint32_t hash,
+                    uint32_t listener, const Segment& seg, uint64_t now);
+  // The handshake's last step for a passive open, from a SYN-queue entry
+  // or a cookie: a TCB, ESTABLISHED, on the accept queue (the caller has
+  // checked there is room). kNoIndex when the TCB pool is full.
+  uint32_t EstablishPassive(const HalfOpen& h, const Segment& seg,
+                            uint64_t now);
   // Active open: our SYN, or (simultaneous open) our SYN-ACK, from a TCB.
   void SendSyn(Tcb& t, uint64_t now, bool with_ack);
   void EnterEstablishedActive(Tcb& t, uint32_t index, const Segment& seg,
@@ -261,6 +273,10 @@ class TcpStack {
 
   TcpConfig config_;
   IsnGenerator isn_;
+  SynCookies cookies_;
+  SynCookieParams cookie_params_;
+  uint64_t last_cookie_ns_ = 0;   // when the last cookie SYN-ACK went out
+  bool cookies_sent_ = false;
   flow::FlowHasher hasher_;
   TcpCounters counters_;
   uint32_t state_count_[kNumTcpStates] = {};

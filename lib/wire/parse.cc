@@ -82,6 +82,12 @@ Verdict ParseTcp(const uint8_t* l4, uint16_t l4_len, RxChecksum l4_offload,
       }
       break;
   }
+  // SYN with FIN or RST opens nothing and closes nothing in any state:
+  // dropped here, before the connection table is hashed or searched.
+  if ((tcp->flags & tcp_flags::kSyn) &&
+      (tcp->flags & (tcp_flags::kFin | tcp_flags::kRst))) {
+    return Verdict::kTcpSynFin;
+  }
   if (header_len > kTcpMinHeaderLength) {
     Verdict v =
         ParseTcpOptions(l4 + kTcpMinHeaderLength,
@@ -142,6 +148,8 @@ Verdict ParseIpv4(const uint8_t* l3, uint32_t l3_len, RxOffload offload,
   if (src.IsZero() || src.IsLimitedBroadcast() || src.IsMulticast()) {
     return Verdict::kIpv4BadSource;
   }
+  // A datagram from our own address to itself (LAND): never a real peer.
+  if (src == ip->Dst()) return Verdict::kIpv4Land;
   info->l3_offset = kEthernetHeaderLength;
   info->l4_offset = static_cast<uint16_t>(kEthernetHeaderLength + header_len);
   info->l4_length = static_cast<uint16_t>(total_len - header_len);

@@ -30,6 +30,7 @@ namespace synwave::wire {
   X(kIpv4BadChecksum, "ipv4_bad_checksum", "IPv4 header checksum wrong")      \
   X(kIpv4BadSource, "ipv4_bad_source",                                        \
     "source is multicast, broadcast or 0.0.0.0")                              \
+  X(kIpv4Land, "ipv4_land", "source address equals destination (LAND)")     \
   X(kIpv4ProtoUnsupported, "ipv4_proto_unsupported",                          \
     "IP protocol other than ICMP or TCP")                                     \
   X(kIcmpTruncated, "icmp_truncated", "ICMP message shorter than 8 bytes")    \
@@ -39,7 +40,9 @@ namespace synwave::wire {
     "data offset below 5 or header longer than the segment")                  \
   X(kTcpBadOption, "tcp_bad_option",                                          \
     "option overruns the header or has a wrong length")                       \
-  X(kTcpBadChecksum, "tcp_bad_checksum", "TCP checksum wrong")
+  X(kTcpBadChecksum, "tcp_bad_checksum", "TCP checksum wrong")                \
+  X(kTcpSynFin, "tcp_syn_fin_rst",                                            \
+    "SYN that also carries FIN or RST (valid in no state)")
 
 enum class Verdict : uint8_t {
 #define SYNWAVE_X(e, name, help) e,

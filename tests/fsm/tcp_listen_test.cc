@@ -220,11 +220,12 @@ TEST_F(ListenTest, Item5_SameTupleLaterGetsLargerIsn) {
   EXPECT_EQ(p_.iss - first, 250'000u);  // 1 s / 4 us
 }
 
-// SYN queue full: the SYN is dropped (no cookies yet) and counted, and no
-// state is kept for it.
+// SYN queue full with cookies off: the SYN is dropped and counted, and no
+// state is kept for it (with cookies: tcp_syn_cookie_test.cc).
 TEST_F(ListenTest, SynQueueFullDropsTheSyn) {
   TcpConfig c = DefaultConfig();
   c.syn_backlog = 2;
+  c.syncookies = SynCookieMode::kOff;
   Init(c);
   Peer a = PeerOnPort(40001), b = PeerOnPort(40002), d = PeerOnPort(40003);
   MakeSynReceived(a);
@@ -245,6 +246,7 @@ TEST_F(ListenTest, SynQueueFullDropsTheSyn) {
 TEST_F(ListenTest, HalfOpenPoolFullDropsTheSyn) {
   TcpConfig c = DefaultConfig();
   c.max_half_open = 1;
+  c.syncookies = SynCookieMode::kOff;
   Init(c);
   Peer a = PeerOnPort(40001), b = PeerOnPort(40002);
   MakeSynReceived(a);

@@ -216,6 +216,13 @@ std::vector<VerdictCase> AllVerdictCases() {
     add(name, Verdict::kIpv4BadSource, BuildFrame(f));
   }
 
+  // kIpv4Land: from our own address to itself.
+  {
+    TcpFrame f = Syn();
+    f.ip.src = f.ip.dst;
+    add("SourceIsDestination", Verdict::kIpv4Land, BuildFrame(f));
+  }
+
   // kIpv4ProtoUnsupported
   {
     const std::vector<uint8_t> udp(8, 0);
@@ -290,6 +297,17 @@ std::vector<VerdictCase> AllVerdictCases() {
     add("TcpOffloadBad", Verdict::kTcpBadChecksum, f,
         {RxChecksum::kUnknown, RxChecksum::kBad});
   }
+  // kTcpSynFin: SYN with FIN, with RST, with both.
+  for (auto [name, extra] :
+       {std::pair{"SynFin", wire::tcp_flags::kFin},
+        std::pair{"SynRst", wire::tcp_flags::kRst},
+        std::pair{"SynFinRstAck", static_cast<uint8_t>(wire::tcp_flags::kFin |
+                                                       wire::tcp_flags::kRst |
+                                                       wire::tcp_flags::kAck)}}) {
+    TcpFrame f = Syn();
+    f.tcp.flags = static_cast<uint8_t>(f.tcp.flags | extra);
+    add(name, Verdict::kTcpSynFin, BuildFrame(f));
+  }
   return cases;
 }
 
@@ -333,6 +351,7 @@ TEST(VerdictNameTest, EachReasonHasItsCounterName) {
       {Verdict::kIpv4Fragment, "ipv4_fragment"},
       {Verdict::kIpv4BadChecksum, "ipv4_bad_checksum"},
       {Verdict::kIpv4BadSource, "ipv4_bad_source"},
+      {Verdict::kIpv4Land, "ipv4_land"},
       {Verdict::kIpv4ProtoUnsupported, "ipv4_proto_unsupported"},
       {Verdict::kIcmpTruncated, "icmp_truncated"},
       {Verdict::kIcmpBadChecksum, "icmp_bad_checksum"},
@@ -340,6 +359,7 @@ TEST(VerdictNameTest, EachReasonHasItsCounterName) {
       {Verdict::kTcpBadDataOffset, "tcp_bad_data_offset"},
       {Verdict::kTcpBadOption, "tcp_bad_option"},
       {Verdict::kTcpBadChecksum, "tcp_bad_checksum"},
+      {Verdict::kTcpSynFin, "tcp_syn_fin_rst"},
   };
   ASSERT_EQ(std::size(expected), static_cast<size_t>(kNumVerdicts));
   for (const auto& [v, name] : expected) EXPECT_EQ(VerdictName(v), name);
@@ -403,9 +423,9 @@ TEST(ParseFrameTest, TcpPayloadAndSegmentLength) {
   EXPECT_EQ(info.options, TcpOptions{});
   EXPECT_EQ(info.SegmentLength(), 6u);  // 5 bytes + FIN
 
-  f.tcp.flags = tcp_flags::kSyn | tcp_flags::kFin;
+  f.tcp.flags = tcp_flags::kSyn;
   ASSERT_EQ(Parse(BuildFrame(f), kSoftware, &info), Verdict::kOk);
-  EXPECT_EQ(info.SegmentLength(), 7u);
+  EXPECT_EQ(info.SegmentLength(), 6u);  // 5 bytes + SYN
 
   f.tcp.flags = tcp_flags::kAck;
   f.tcp.payload.clear();

@@ -1,0 +1,240 @@
+// SYN cookies (RFC 4987 3.6): when the SYN queue is full, the listener
+// answers a SYN with a SYN-ACK whose ISN is a keyed hash of the connection,
+// keeps nothing, and rebuilds the half-open state from the ACK that
+// completes the handshake (CONFORMANCE.md items 30-33). Everything here is a
+// pure function of its arguments and the secret: the stack reads the clock,
+// chooses when to send cookies and builds the segments.
+//
+// Cookie layout (the 32-bit ISN of the cookie SYN-ACK, bit 31 first):
+//
+//   | 31 ............................ 3 |    2    |  1  0  |
+//   |   MAC: 29 bits of SipHash-2-4     | counter | MSS    |
+//   |                                   | parity  | index  |
+//
+//   MAC = bits 31..3 of the low word of SipHash-2-4(secret, msg), where msg is
+//   21 bytes, little-endian: local_ip, remote_ip as one 64-bit word
+//   (local_ip high), then local_port, remote_port, the client's ISN as one
+//   word (local_port highest, ISN low 32 bits), then the 32-bit time counter
+//   and the MSS index byte. The whole 4-tuple, the client's ISN (SEG.SEQ of
+//   the SYN), the time slot and the MSS index are authenticated, so changing
+//   any of them, or any bit of the cookie, invalidates it.
+//
+//   The time counter is not sent: only its parity is. A cookie is valid in
+//   the slot it was made in and the next one, so Check picks the one
+//   candidate slot with that parity (counter_now or counter_now - 1) and
+//   computes one hash. A cookie from two slots ago, or from a slot in the
+//   future, is checked against the wrong slot and fails the MAC. Counter
+//   arithmetic is modulo 2^32, so this holds across the wrap.
+//
+// Forgery: an attacker who does not know the secret and sends ACKs for a
+// given 4-tuple and SEG.SEQ with SEG.ACK chosen at random is accepted when
+// its 29 MAC bits equal those of SipHash for the one slot the parity bit
+// selects and the one MSS index in bits 1..0. For each SEG.ACK value exactly
+// one 29-bit pattern out of 2^29 passes, so the probability per ACK is
+// exactly 2^-29 = 1.86e-9 (about 0.0019 in a million ACKs, or one success
+// per 537 million tries), SipHash taken as a PRF. Linux's cookie (24 bits
+// with an 8-bit counter field) gives 2 x 4 / 2^32 = 2^-29 too. Choosing
+// SEG.ACK cleverly does not help: every value has the same chance.
+//
+// Timestamps (RFC 7323): a cookie cannot hold the client's window scale and
+// SACK-permitted options, so when the SYN carried timestamps they travel in
+// the low kCookieTsBits bits of our TSval and come back in the ACK's TSecr
+// (EncodeCookieTsval / DecodeCookieTsecr). Without timestamps the connection
+// has no window scaling and no SACK, as with Linux's cookies.
+//
+// The secret may be the one IsnGenerator uses: its messages are 16 bytes and
+// these 21, and SipHash hashes the length in, so no input is shared.
+#ifndef SYNWAVE_TCP_SYNCOOKIE_H_
+#define SYNWAVE_TCP_SYNCOOKIE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "flow/flow_key.h"
+#include "tcp/siphash.h"
+#include "wire/seq_num.h"
+
+namespace synwave::tcp {
+
+struct SynCookieParams {
+  // A time slot lasts 2^counter_period_log2_ns ns: 2^36 ns = 68.7 s by
+  // default, so a cookie is accepted for between 68.7 s and 137.4 s after
+  // the SYN-ACK (its own slot and the next). Tests use short periods.
+  uint32_t counter_period_log2_ns = 36;
+};
+
+// The MSS values a cookie can carry, indexed by bits 1..0 of the cookie.
+// The client's MSS is rounded down to the nearest entry, so the endpoint
+// never sends more than the client accepts (for an MSS of 536 and up). Chosen
+// after the MSS survey by Alcock and Nelson ("An analysis of TCP maximum
+// segment sizes", 2011), as Linux does:
+//   536   RFC 9293 3.7.1 default when the SYN has no MSS option
+//   1300  paths through VPNs and tunnels that clamp the MSS well below 1460
+//   1440  PPPoE and other encapsulations (1492-byte MTU and the like)
+//   1460  plain Ethernet, 1500-byte MTU, by far the most common value
+// An MSS below 536 also maps to 536: an IPv4 host must accept 576-byte
+// datagrams, and a tiny MSS from a SYN is more often an attempt to make us
+// cut data into tiny segments than a real path limit.
+inline constexpr uint16_t kCookieMssTable[4] = {536, 1300, 1440, 1460};
+
+// How MakeBatch hashes a burst. All give the same cookies; kAuto (and any
+// choice the CPU cannot run) resolves, when the SynCookies is built, to the
+// fastest the CPU has: AVX-512F (16 cookies per step, 3x scalar), else AVX2
+// (8 per step, 1.8x), else scalar. Tests and benchmarks name one to compare
+// them. On Skylake-SP and Cascade Lake, 512-bit instructions can lower the
+// core's clock for a while after use; there, pass kAvx2 if a benchmark of
+// the whole worker shows a loss.
+enum class SynCookieImpl : uint8_t { kAuto, kScalar, kAvx2, kAvx512 };
+
+std::string_view SynCookieImplName(SynCookieImpl impl);
+
+class SynCookies {
+ public:
+  explicit SynCookies(const SipKey& secret,
+                      SynCookieImpl impl = SynCookieImpl::kAuto)
+      : initial_(secret), impl_(Resolve(impl)) {}
+
+  // The MakeBatch path in use (never kAuto).
+  SynCookieImpl impl() const { return impl_; }
+
+  // The time slot of `now_ns`: now_ns >> counter_period_log2_ns, modulo 2^32.
+  static uint32_t Counter(uint64_t now_ns, const SynCookieParams& params = {}) {
+    return static_cast<uint32_t>(now_ns >> params.counter_period_log2_ns);
+  }
+
+  // Cookie ISN for a SYN on `key` (local = us) whose SEG.SEQ is `peer_seq`
+  // and whose MSS option is `peer_mss` (0: none, taken as 536), sent in
+  // slot `counter`.
+  wire::SeqNum Make(const flow::FlowKey& key, wire::SeqNum peer_seq,
+                    uint16_t peer_mss, uint32_t counter) const {
+    const unsigned index = MssIndex(peer_mss);
+    const uint32_t mac = Mac(key, peer_seq, counter, index);
+    return wire::SeqNum(Assemble(mac, counter, index));
+  }
+
+  // Make for a burst of n SYNs in the same slot: out[i] equals
+  // Make(keys[i], peer_seqs[i], peer_mss[i], counter). Where the CPU has
+  // AVX2 or AVX-512, hashes 8 or 16 SYNs in lockstep, one per vector lane.
+  void MakeBatch(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                 const uint16_t* peer_mss, size_t n, uint32_t counter,
+                 wire::SeqNum* out) const;
+
+  // Validates the ACK that completes a cookie handshake: `peer_seq` is
+  // SEG.SEQ - 1 (the client's ISN), `cookie` is SEG.ACK - 1 (our ISN).
+  // Returns the MSS the cookie carries, or 0 when the cookie is invalid or
+  // older than one slot (or made in a later slot than counter_now).
+  uint16_t Check(const flow::FlowKey& key, wire::SeqNum peer_seq,
+                 wire::SeqNum cookie, uint32_t counter_now) const {
+    const uint32_t c = cookie.value();
+    const unsigned index = c & kIndexMask;
+    // The one slot in {counter_now, counter_now - 1} with the cookie's parity.
+    const uint32_t counter = counter_now - ((counter_now ^ (c >> 2)) & 1);
+    const uint32_t mac = Mac(key, peer_seq, counter, index);
+    return ((mac ^ c) & kMacMask) == 0 ? kCookieMssTable[index] : 0;
+  }
+
+  static uint16_t MssForIndex(unsigned i) {
+    return kCookieMssTable[i & kIndexMask];
+  }
+
+  // Index of the largest table entry <= peer_mss (0 for no option or for an
+  // MSS below 536).
+  static unsigned MssIndex(uint16_t peer_mss) {
+    unsigned i = 3;
+    while (i > 0 && kCookieMssTable[i] > peer_mss) --i;
+    return i;
+  }
+
+  // The MAC word for these inputs (only bits 31..3 are used); exposed so that
+  // tests can check the layout against the reference SipHash24.
+  uint32_t Mac(const flow::FlowKey& key, wire::SeqNum peer_seq,
+               uint32_t counter, unsigned mss_index) const {
+    siphash_internal::State s = initial_;
+    s.Compress(Word0(key));
+    s.Compress(Word1(key, peer_seq));
+    s.Compress(LastWord(counter, mss_index));
+    return static_cast<uint32_t>(s.Finish());
+  }
+
+ private:
+  static constexpr uint32_t kIndexMask = 3;
+  static constexpr uint32_t kMacMask = ~uint32_t{7};
+  static constexpr uint64_t kMessageBytes = 21;
+
+  static uint64_t Word0(const flow::FlowKey& key) {
+    return (uint64_t{key.local_ip} << 32) | key.remote_ip;
+  }
+  static uint64_t Word1(const flow::FlowKey& key, wire::SeqNum peer_seq) {
+    return (uint64_t{key.local_port} << 48) |
+           (uint64_t{key.remote_port} << 32) | peer_seq.value();
+  }
+  // SipHash's final block: the message length in the top byte and the 5 tail
+  // bytes (counter, MSS index) below it.
+  static uint64_t LastWord(uint32_t counter, unsigned mss_index) {
+    return (kMessageBytes << 56) | (uint64_t{mss_index} << 32) | counter;
+  }
+  static uint32_t Assemble(uint32_t mac, uint32_t counter, unsigned index) {
+    return (mac & kMacMask) | ((counter & 1) << 2) | index;
+  }
+
+  static SynCookieImpl Resolve(SynCookieImpl wanted);
+
+  void MakeBatchScalar(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                       const uint16_t* peer_mss, size_t n, uint32_t counter,
+                       wire::SeqNum* out) const;
+  void MakeBatchAvx2(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                     const uint16_t* peer_mss, size_t n, uint32_t counter,
+                     wire::SeqNum* out) const;
+  void MakeBatchAvx512(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                       const uint16_t* peer_mss, size_t n, uint32_t counter,
+                       wire::SeqNum* out) const;
+  template <size_t N, typename V>
+  void MakeGroup(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                 const uint16_t* peer_mss, size_t m, uint32_t counter,
+                 wire::SeqNum* out) const;
+  template <size_t N, typename V>
+  void MakeBatchLanes(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
+                      const uint16_t* peer_mss, size_t n, uint32_t counter,
+                      wire::SeqNum* out) const;
+
+  // SipHash's state after keying, copied for each cookie.
+  siphash_internal::State initial_;
+  SynCookieImpl impl_;
+};
+
+// Window scale and SACK-permitted in the low bits of a cookie SYN-ACK's
+// TSval (used only when the SYN carried timestamps):
+//
+//   | 31 ........ 6 |   5    |  4   | 3 2 1 0 |
+//   |  our clock    | marker | SACK | wscale  |
+//
+//   wscale: the client's shift 0-14, or 15 for no window scale option.
+//   SACK:   the SYN carried SACK-permitted.
+//   marker: always 1, so a TSecr that does not echo a cookie TSval (0 from a
+//           broken client, say) is caught half the time and 0 always.
+//
+// Overwriting the low bits moves TSval by less than 2^6 clock ticks; when it
+// would move it ahead of our clock, one 2^6 step is taken off, so TSval is
+// never later than ts_now (the peer's PAWS and RTT samples see a clock that
+// lags by at most 63 ticks, never one that runs ahead).
+inline constexpr unsigned kCookieTsBits = 6;
+inline constexpr uint32_t kCookieTsMask = (uint32_t{1} << kCookieTsBits) - 1;
+// The "no window scale option" value, as in HalfOpen::peer_wscale.
+inline constexpr uint8_t kCookieNoWscale = 0xff;
+
+// Our TSval for a cookie SYN-ACK at clock `ts_now` (the connection's TSval
+// clock, offset included) for a SYN with window scale `wscale_or_none`
+// (a shift above 14 is taken as 14, RFC 7323 2.3) and SACK-permitted
+// `sack_ok`.
+uint32_t EncodeCookieTsval(uint32_t ts_now, uint8_t wscale_or_none,
+                           bool sack_ok);
+
+// Reads the options back from the completing ACK's TSecr. Returns false (and
+// leaves the outputs alone) when the bits cannot come from
+// EncodeCookieTsval: the marker bit is clear.
+bool DecodeCookieTsecr(uint32_t tsecr, uint8_t* wscale_or_none, bool* sack_ok);
+
+}  // namespace synwave::tcp
+
+#endif  // SYNWAVE_TCP_SYNCOOKIE_H_
