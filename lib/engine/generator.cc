@@ -84,10 +84,13 @@ uint64_t Generator::IntendedStart(uint64_t k) const {
 }
 
 void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
-  if (!scheduled_ || stopped_ || now < start_ns_ || now >= stop_ns_ ||
-      tuple_space_ == 0 || worker_ == nullptr) {
+  if (!scheduled_ || stopped_ || now < start_ns_ || tuple_space_ == 0 ||
+      worker_ == nullptr) {
     return;
   }
+  // Unpaced opening ends at stop_ns; a paced schedule still opens the
+  // connections that fell due before it (below).
+  if (config_.cps == 0 && now >= stop_ns_) return;
   // The servers' next hops: nothing opens until they are resolved (the
   // first SYN would otherwise wait for ARP and its retransmission).
   uint64_t peer_l2[8] = {};
@@ -97,6 +100,16 @@ void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
         worker_->ResolveNextHop(wire::Ipv4Address{config_.servers[s].ip}, now);
     if (mac == nullptr) return;
     peer_l2[s] = PeerL2(*mac);
+  }
+  if (!resolved_) {
+    // The schedule starts once the servers are reachable: the ARP exchange
+    // is set-up, not latency of the first connections.
+    resolved_ = true;
+    if (next_k_ == 0 && now > start_ns_) {
+      const uint64_t shift = now - start_ns_;
+      start_ns_ = now;
+      if (stop_ns_ != ~uint64_t{0}) stop_ns_ += shift;
+    }
   }
   for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
     if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;

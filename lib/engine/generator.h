@@ -154,6 +154,7 @@ class Generator {
   uint64_t stop_ns_ = ~uint64_t{0};
   bool scheduled_ = false;
   bool stopped_ = false;
+  bool resolved_ = false;
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;
   uint64_t tuple_space_ = 0;

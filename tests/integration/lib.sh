@@ -36,7 +36,15 @@ require_tools() {
   done
 }
 
+# Commands that `on_exit` registered, run first at exit, newest first.
+EXIT_HOOKS=()
+on_exit() { EXIT_HOOKS=("$*" "${EXIT_HOOKS[@]}"); }
+# Further logs that `fail` prints (the first synwave's is $WORK/synwave.log).
+FAIL_LOGS=()
+
 cleanup() {
+  local hook
+  for hook in "${EXIT_HOOKS[@]}"; do eval "$hook" || true; done
   if [ -n "$SYNWAVE_PID" ] && kill -0 "$SYNWAVE_PID" 2>/dev/null; then
     kill -KILL "$SYNWAVE_PID" 2>/dev/null || true
   fi
@@ -47,6 +55,10 @@ trap cleanup EXIT
 fail() {
   echo "FAIL: $*" >&2
   [ -f "$WORK/synwave.log" ] && sed 's/^/  synwave: /' "$WORK/synwave.log" >&2
+  local log
+  for log in "${FAIL_LOGS[@]}"; do
+    [ -f "$log" ] && sed "s|^|  $(basename "$log" .log): |" "$log" >&2
+  done
   exit 1
 }
 
@@ -110,4 +122,43 @@ json_get() {
 report() {
   "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
     "$WORK/report.json" "$1"
+}
+
+# require_root: for tests that need the EAL but no tap interface.
+require_root() {
+  [ "$(id -u)" = 0 ] || skip_or_fail "needs root for the DPDK EAL"
+}
+
+# json_file FILE EXPR: a Python expression over the JSON object `r` in FILE.
+json_file() {
+  "$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# make_netns NAME: a new network namespace with its loopback up; at exit the
+# processes left in it are killed and it is removed.
+make_netns() {
+  local ns=$1
+  ip netns add "$ns" || skip_or_fail "cannot create network namespace $ns"
+  on_exit "for p in \$(ip netns pids $ns 2>/dev/null); do kill -KILL \$p 2>/dev/null; done; ip netns del $ns 2>/dev/null"
+  ip -n "$ns" link set lo up
+}
+
+# netns_tcp_mib NS FIELD: a Tcp counter of /proc/net/snmp (PassiveOpens,
+# ActiveOpens, CurrEstab, ...) as seen inside network namespace NS.
+netns_tcp_mib() {
+  ip netns exec "$1" awk -v f="$2" '
+    $1 == "Tcp:" && !n { for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next }
+    $1 == "Tcp:" { print $col[f]; exit }' /proc/net/snmp
+}
+
+# wait_for_line FILE REGEX PID WHAT: waits up to 10 s until FILE has a line
+# matching REGEX; fails if PID exits first.
+wait_for_line() {
+  local file=$1 regex=$2 pid=$3 what=$4
+  for _ in $(seq 200); do
+    grep -qE "$regex" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || fail "$what exited at start-up"
+    sleep 0.05
+  done
+  fail "$what: no line matching '$regex' after 10 s"
 }

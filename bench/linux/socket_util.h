@@ -1,0 +1,110 @@
+// Small helpers shared by the Linux kernel baseline tools (epoll_server.cc,
+// epoll_client.cc): address parsing, CPU pinning, the monotonic clock, the
+// file-descriptor limit and flag spelling.
+//
+// These tools measure what the kernel's own TCP stack does for the same
+// request/response exchange as `synwave serve`, so they use nothing but
+// Linux sockets and epoll and stay independent of lib/.
+#ifndef SYNWAVE_BENCH_LINUX_SOCKET_UTIL_H_
+#define SYNWAVE_BENCH_LINUX_SOCKET_UTIL_H_
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace synwave::bench {
+
+// Monotonic time in nanoseconds.
+inline uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+// Parses a dotted-quad IPv4 address.
+inline std::optional<in_addr> ParseIpv4(const std::string& text) {
+  in_addr a;
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return std::nullopt;
+  return a;
+}
+
+// Parses "A.B.C.D:PORT", or just "PORT" (then the address is `default_ip`).
+// Port 0 is allowed: the kernel picks one on bind.
+inline std::optional<sockaddr_in> ParseEndpoint(const std::string& text,
+                                                const std::string& default_ip) {
+  std::string ip = default_ip;
+  std::string port = text;
+  if (size_t colon = text.rfind(':'); colon != std::string::npos) {
+    ip = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  unsigned long p = std::strtoul(port.c_str(), nullptr, 10);
+  std::optional<in_addr> addr = ParseIpv4(ip);
+  if (p > 65535 || !addr) return std::nullopt;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(p));
+  sa.sin_addr = *addr;
+  return sa;
+}
+
+inline std::string FormatEndpoint(const sockaddr_in& sa) {
+  char ip[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+  return std::string(ip) + ":" + std::to_string(ntohs(sa.sin_port));
+}
+
+// Pins the calling thread to one CPU; a negative cpu leaves it alone.
+inline bool PinToCpu(int cpu) {
+  if (cpu < 0) return true;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
+// Raises the soft limit on open files to the hard limit: each connection in
+// flight (and, for the server, each one being served) holds a descriptor.
+inline void RaiseFdLimit() {
+  rlimit r;
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+// Abseil flags are spelled with underscores; these tools document dashes
+// (--response-bytes), like `synwave`. Rewrites "--a-b=v" to "--a_b=v" so
+// absl::ParseCommandLine accepts both. Returns storage for the new argv.
+inline std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (a == "--") break;
+    if (a.size() < 3 || a[0] != '-') continue;
+    size_t start = a[1] == '-' ? 2 : 1;
+    size_t end = std::min(a.find('='), a.size());
+    for (size_t j = start; j < end; ++j) {
+      if (a[j] == '-') a[j] = '_';
+    }
+  }
+  return args;
+}
+
+}  // namespace synwave::bench
+
+#endif  // SYNWAVE_BENCH_LINUX_SOCKET_UTIL_H_
