@@ -92,6 +92,9 @@ class RingHarness {
   // A published gauge (engine::Gauge or a StateGaugeIndex).
   uint64_t Gauge(size_t index) const { return counters_.ReadGauge(index); }
   engine::Worker& worker() { return *worker_; }
+  // The worker's counters, for an application that publishes its own
+  // (engine::Generator).
+  engine::CoreCounters* counters() { return &counters_; }
 
   // True when no mbuf of either pool is held anywhere (rings, worker, test).
   bool AllMbufsReturned() const {

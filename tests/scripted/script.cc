@@ -543,18 +543,55 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
     }
     return absl::OkStatus();
   }
-  if (key == "close") {
+  if (key == "mode") {
     if (v == "server") {
-      c->responder.close = engine::CloseMode::kServer;
+      c->client = false;
     } else if (v == "client") {
-      c->responder.close = engine::CloseMode::kClient;
+      c->client = true;
     } else {
       return bad();
     }
     return absl::OkStatus();
   }
-  if (key == "request_bytes") return u32(&c->responder.request_bytes);
-  if (key == "response_bytes") return u32(&c->responder.response_bytes);
+  // The application keys set both applications' configs; the mode picks
+  // which one runs (close=rst exists only for the client: checked once the
+  // mode is known).
+  if (key == "close") {
+    if (v == "server") {
+      c->responder.close = engine::CloseMode::kServer;
+      c->generator.close = engine::LoadClose::kServer;
+    } else if (v == "client") {
+      c->responder.close = engine::CloseMode::kClient;
+      c->generator.close = engine::LoadClose::kClient;
+    } else if (v == "rst") {
+      c->generator.close = engine::LoadClose::kRst;
+    } else {
+      return bad();
+    }
+    return absl::OkStatus();
+  }
+  if (key == "request_bytes") {
+    if (auto s = u32(&c->responder.request_bytes); !s.ok()) return s;
+    c->generator.request_bytes = c->responder.request_bytes;
+    return absl::OkStatus();
+  }
+  if (key == "response_bytes") {
+    if (auto s = u32(&c->responder.response_bytes); !s.ok()) return s;
+    c->generator.response_bytes = c->responder.response_bytes;
+    return absl::OkStatus();
+  }
+  if (key == "requests") {
+    if (auto s = u32(&c->responder.requests_per_connection, 0xffff); !s.ok()) {
+      return s;
+    }
+    if (c->responder.requests_per_connection == 0) return bad();
+    c->generator.requests_per_connection = c->responder.requests_per_connection;
+    return absl::OkStatus();
+  }
+  if (key == "connections") {
+    if (auto s = u32(&c->connections); !s.ok()) return s;
+    return c->connections == 0 ? bad() : absl::OkStatus();
+  }
   if (key == "tick" || key == "tolerance") {
     auto n = ParseSeconds(v);
     if (!n || (key == "tick" && *n == 0)) return bad();
@@ -568,6 +605,18 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
   if (key == "max_time_wait") return u32(&t.max_time_wait);
   if (key == "buffer_chunks") return u32(&t.buffer_chunks);
   if (key == "syn_backlog") return u32(&t.syn_backlog);
+  if (key == "syncookies") {
+    if (v == "off") {
+      t.syncookies = tcp::SynCookieMode::kOff;
+    } else if (v == "overflow") {
+      t.syncookies = tcp::SynCookieMode::kOverflow;
+    } else if (v == "always") {
+      t.syncookies = tcp::SynCookieMode::kAlways;
+    } else {
+      return bad();
+    }
+    return absl::OkStatus();
+  }
   if (key == "backlog" || key == "accept_backlog") return u32(&t.accept_backlog);
   if (key == "mss") return u16(&t.mss);
   if (key == "wscale" || key == "window_scale") return u8(&t.window_scale);
@@ -579,6 +628,7 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
   if (key == "rto_min") return secs(&t.rto_min_ns);
   if (key == "rto_max") return secs(&t.rto_max_ns);
   if (key == "syn_ack_retries") return u8(&t.syn_ack_retries);
+  if (key == "syn_retries") return u8(&t.syn_retries);
   if (key == "max_retransmits") return u8(&t.max_retransmits);
   if (key == "msl") return secs(&t.msl_ns);
   if (key == "fin_wait2_timeout") return secs(&t.fin_wait2_timeout_ns);
@@ -630,7 +680,24 @@ std::optional<tcp::TcpState> StateByName(std::string_view name) {
   return std::nullopt;
 }
 
-absl::Status ParseExpect(Cursor& c, Event* e) {
+// A Generator figure by name (`expect app NAME` in client mode).
+std::optional<uint64_t> LoadStat(const engine::GeneratorStats& s,
+                                 std::string_view name) {
+  if (name == "attempted") return s.attempted;
+  if (name == "connected") return s.connected;
+  if (name == "completed") return s.completed;
+  if (name == "failed_refused") return s.failed_refused;
+  if (name == "failed_timeout") return s.failed_timeout;
+  if (name == "failed_reset") return s.failed_reset;
+  if (name == "failed_other") return s.failed_other;
+  if (name == "tuples_busy") return s.tuples_busy;
+  if (name == "requests") return s.requests;
+  if (name == "responses") return s.responses;
+  if (name == "open") return s.open;
+  return std::nullopt;
+}
+
+absl::Status ParseExpect(Cursor& c, bool client, Event* e) {
   const std::string_view what = c.Word();
   if (what == "isn") {
     if (c.Word() != "after" || c.Word() != "previous" || !c.AtEnd()) {
@@ -670,7 +737,13 @@ absl::Status ParseExpect(Cursor& c, Event* e) {
       }
       break;
     case Event::Kind::kExpectApp:
-      if (e->name != "requests" && e->name != "responses") {
+      if (client && !LoadStat(engine::GeneratorStats{}, e->name)) {
+        return Invalid(
+            "expected `expect app attempted|connected|completed|"
+            "failed_refused|failed_timeout|failed_reset|failed_other|"
+            "tuples_busy|requests|responses|open OP N`");
+      }
+      if (!client && e->name != "requests" && e->name != "responses") {
         return Invalid(
             "expected `expect app requests|responses OP N`");
       }
@@ -699,6 +772,8 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
   bool started = false;
   int line_no = 0;
   bool explicit_dport = false;
+  bool explicit_sport = false;
+  bool explicit_listen = false;
   for (std::string_view raw : Split(text, '\n')) {
     ++line_no;
     const std::string_view line =
@@ -715,6 +790,8 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
           return LineError(line_no, Cat("expected KEY=VALUE, got `", kv, "`"));
         }
         if (kv.substr(0, eq) == "dport") explicit_dport = true;
+        if (kv.substr(0, eq) == "sport") explicit_sport = true;
+        if (kv.substr(0, eq) == "listen") explicit_listen = true;
         if (auto s = ApplyConfig(kv.substr(0, eq), kv.substr(eq + 1),
                                  &script.config);
             !s.ok()) {
@@ -725,8 +802,19 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
     }
     if (!started) {
       started = true;
-      if (!explicit_dport && !script.config.worker.listen_ports.empty()) {
-        script.config.dport = script.config.worker.listen_ports[0];
+      ScriptConfig& sc = script.config;
+      if (sc.client) {
+        // The endpoint is the client: port 40000 talking to the peer's 80.
+        if (!explicit_listen) sc.worker.listen_ports.clear();
+        if (!explicit_dport) sc.dport = 40000;
+        if (!explicit_sport) sc.sport = 80;
+      } else {
+        if (sc.generator.close == engine::LoadClose::kRst) {
+          return LineError(line_no, "close=rst needs mode=client");
+        }
+        if (!explicit_dport && !sc.worker.listen_ports.empty()) {
+          sc.dport = sc.worker.listen_ports[0];
+        }
       }
     }
     Event e;
@@ -779,7 +867,7 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
       }
       e.drop_outbound = w == ">";
     } else if (first == "expect") {
-      s = ParseExpect(c, &e);
+      s = ParseExpect(c, script.config.client, &e);
     } else {
       return LineError(line_no, Cat("unknown event `", first, "`"));
     }
@@ -808,11 +896,38 @@ class Runner {
       : script_(script), config_(script.config), name_(name) {}
 
   std::string Run() {
-    if (config_.app) {
+    engine::AppOps ops;
+    engine::WorkerConfig worker = config_.worker;
+    if (config_.client) {
+      worker.tcp_active = true;
+      // The worker exists before the generator (which needs its counters),
+      // so it gets the runner as application and the runner forwards.
+      ops.ctx = this;
+      ops.on_event = &Runner::ClientEvent;
+      ops.on_poll = &Runner::ClientPoll;
+      ops.on_publish = &Runner::ClientPublish;
+    } else if (config_.app) {
       responder_ = std::make_unique<engine::Responder>(config_.responder);
+      ops = responder_->ops();
     }
-    harness_ = std::make_unique<testutil::RingHarness>(
-        config_.worker, responder_ ? responder_->ops() : engine::AppOps{});
+    harness_ = std::make_unique<testutil::RingHarness>(worker, ops);
+    if (config_.client) {
+      engine::GeneratorConfig g = config_.generator;
+      g.servers = {engine::LoadTarget{kPeerIp.value, config_.sport}};
+      g.client_ip_first = kOurIp.value;
+      g.client_ip_last = kOurIp.value;
+      g.port_first = config_.dport;
+      g.port_last = config_.dport;
+      g.concurrency = 1;
+      g.max_connections = worker.tcp.max_connections;
+      generator_ = std::make_unique<engine::Generator>(g, harness_->counters());
+      generator_ops_ = generator_->ops();
+      generator_->Attach(&harness_->worker());
+      generator_->SetSchedule(kBaseNs, ~uint64_t{0});
+      // Time 0: the generator asks for the peer's MAC (answered at once)
+      // and sends its first SYN.
+      PollAt(0);
+    }
     for (const Event& e : script_.events) {
       if (!Step(e)) return report_;
     }
@@ -840,6 +955,7 @@ class Runner {
     bool isn_known = false;
     uint32_t isn = 0;
     uint32_t synack_ack = 0;   // ack of the SYN-ACK that taught the ISN
+    uint64_t attempts = 0;     // client: the generator's opens by then
     bool have_end = false;
     uint32_t max_end = 0;      // highest sequence number sent, plus one
     bool prev_known = false;   // a previous incarnation was seen
@@ -848,6 +964,28 @@ class Runner {
   };
 
   Conn& ConnFor(uint16_t port) { return conns_[port]; }
+
+  // Client mode: the worker's application, forwarded to the generator,
+  // which stops opening once it has opened `connections`.
+  static void ClientEvent(void* ctx, tcp::TcpStack& stack,
+                          const tcp::AppEvent& ev, uint64_t now) {
+    auto* r = static_cast<Runner*>(ctx);
+    if (r->generator_ == nullptr) return;
+    r->generator_ops_.on_event(r->generator_ops_.ctx, stack, ev, now);
+  }
+  static void ClientPoll(void* ctx, tcp::TcpStack& stack, uint64_t now) {
+    auto* r = static_cast<Runner*>(ctx);
+    if (r->generator_ == nullptr) return;
+    if (r->generator_->stats().attempted >= r->config_.connections) {
+      r->generator_->StopOpening();
+    }
+    r->generator_ops_.on_poll(r->generator_ops_.ctx, stack, now);
+  }
+  static void ClientPublish(void* ctx) {
+    auto* r = static_cast<Runner*>(ctx);
+    if (r->generator_ == nullptr) return;
+    r->generator_ops_.on_publish(r->generator_ops_.ctx);
+  }
 
   uint16_t PortOf(const SegmentSpec& s) const {
     return s.peer_port.value_or(config_.sport);
@@ -882,35 +1020,86 @@ class Runner {
     return false;  // not reached: the switch covers every kind
   }
 
-  // One worker iteration at script time t; collects what it sent.
+  // One worker iteration at script time t; collects what it sent. An ARP
+  // request for the peer is answered, and the answer handled by another
+  // iteration at the same time.
   void PollAt(int64_t t) {
-    std::vector<Frame> frames =
-        harness_->Poll(kBaseNs + static_cast<uint64_t>(t));
-    for (Frame& f : frames) {
-      wire::PacketInfo info;
-      const bool tcp =
-          wire::ParseFrame(f.data(), static_cast<uint32_t>(f.size()), {},
-                           &info) == wire::Verdict::kOk &&
-          info.kind == wire::PacketKind::kTcp;
-      if (tcp) Learn(info);
-      if (tcp && drop_out_ > 0) {
-        --drop_out_;
-        Trace(t, Cat("> ", Render(f), "   [lost: drop next >]"));
-        continue;
+    bool again = true;
+    while (again) {
+      again = false;
+      for (Frame& f : harness_->Poll(kBaseNs + static_cast<uint64_t>(t))) {
+        if (AnswerArp(t, f)) {
+          again = true;
+        } else {
+          Collect(t, std::move(f));
+        }
       }
-      if (tcp && (info.options.has_timestamps)) {
-        ConnFor(info.dst_port).last_tsval = info.options.ts_val;
-      }
-      queue_.push_back(Observed{t, std::move(f)});
     }
   }
 
-  // ISN learning (from each SYN-ACK that answers a new SYN) and the highest
-  // sequence number of the incarnation (for RFC 6191 checks).
+  // True if `f` is an ARP request for the peer's address (answered).
+  bool AnswerArp(int64_t t, const Frame& f) {
+    wire::PacketInfo info;
+    if (wire::ParseFrame(f.data(), static_cast<uint32_t>(f.size()), {},
+                         &info) != wire::Verdict::kOk ||
+        info.kind != wire::PacketKind::kArp) {
+      return false;
+    }
+    const auto* arp =
+        reinterpret_cast<const wire::ArpHeader*>(f.data() + info.l3_offset);
+    if (arp->op.get() != wire::kArpOpRequest || !(arp->TargetIp() == kPeerIp)) {
+      return false;
+    }
+    testutil::ArpFrame reply;
+    reply.eth.dst = harness_->mac();
+    reply.eth.src = harness_->peer_mac();
+    reply.arp.op = wire::kArpOpReply;
+    reply.arp.sha = harness_->peer_mac();
+    reply.arp.spa = kPeerIp;
+    reply.arp.tha = harness_->mac();
+    reply.arp.tpa = arp->SenderIp();
+    harness_->Inject(testutil::BuildFrame(reply));
+    Trace(t, "[ARP request for the peer answered]");
+    return true;
+  }
+
+  // A frame the endpoint sent at t: learned from, lost (`drop next >`) or
+  // queued for the `>` lines.
+  void Collect(int64_t t, Frame f) {
+    wire::PacketInfo info;
+    const bool tcp =
+        wire::ParseFrame(f.data(), static_cast<uint32_t>(f.size()), {},
+                         &info) == wire::Verdict::kOk &&
+        info.kind == wire::PacketKind::kTcp;
+    if (tcp) Learn(info);
+    if (tcp && drop_out_ > 0) {
+      --drop_out_;
+      Trace(t, Cat("> ", Render(f), "   [lost: drop next >]"));
+      return;
+    }
+    if (tcp && (info.options.has_timestamps)) {
+      ConnFor(info.dst_port).last_tsval = info.options.ts_val;
+    }
+    queue_.push_back(Observed{t, std::move(f)});
+  }
+
+  // ISN learning and the highest sequence number of the incarnation (for
+  // RFC 6191 checks). A new incarnation shows as a SYN-ACK answering a new
+  // SYN (another ack) with another sequence number (the SYN-ACK of a
+  // simultaneous open repeats the SYN's), or, in client mode, as a SYN of
+  // a connection the generator has just opened. A retransmission teaches
+  // nothing, so one with another ISN fails the script.
   void Learn(const wire::PacketInfo& info) {
     Conn& c = ConnFor(info.dst_port);
-    if ((info.tcp_flags & (tf::kSyn | tf::kAck)) == (tf::kSyn | tf::kAck) &&
-        (!c.isn_known || info.ack.value() != c.synack_ack)) {
+    const uint64_t attempts = generator_ ? generator_->stats().attempted : 0;
+    bool fresh = false;
+    if ((info.tcp_flags & (tf::kSyn | tf::kAck)) == tf::kSyn) {
+      fresh = !c.isn_known || attempts != c.attempts;
+    } else if (info.tcp_flags & tf::kSyn) {
+      fresh = !c.isn_known || (info.ack.value() != c.synack_ack &&
+                               info.seq.value() != c.isn);
+    }
+    if (fresh) {
       if (c.isn_known && c.have_end) {
         c.prev_known = true;
         c.prev_max_end = c.max_end;
@@ -918,6 +1107,7 @@ class Runner {
       c.isn_known = true;
       c.isn = info.seq.value();
       c.synack_ack = info.ack.value();
+      c.attempts = attempts;
       c.have_end = false;
     }
     if (info.tcp_flags & tf::kRst) return;
@@ -1231,6 +1421,11 @@ class Runner {
         break;
       }
       case Event::Kind::kExpectApp:
+        if (generator_) {
+          actual = *LoadStat(generator_->stats(), e.name);
+          what = Cat("app ", e.name);
+          break;
+        }
         if (!responder_) return Fail(&e, "no application (app=none)", {});
         actual = e.name == "requests" ? responder_->requests()
                                       : responder_->responses();
@@ -1281,6 +1476,9 @@ class Runner {
   std::string name_;
   // The responder outlives the harness (its worker calls into it).
   std::unique_ptr<engine::Responder> responder_;
+  // Client mode: the application, and its entry points (see ClientPoll).
+  std::unique_ptr<engine::Generator> generator_;
+  engine::AppOps generator_ops_;
   std::unique_ptr<testutil::RingHarness> harness_;
   int64_t now_ = 0;
   uint16_t ip_id_ = 1;

@@ -19,6 +19,8 @@
 // omitted, it is the previous event's time.
 //
 //   config KEY=VALUE ...     before the first event; see ScriptConfig below
+//                            (`mode=client`: the endpoint is the client, see
+//                            CLIENT MODE)
 //   < SEGMENT                the peer (the test) sends SEGMENT
 //   > SEGMENT                the endpoint must send SEGMENT, next, at TIME
 //                            (within `tolerance`)
@@ -35,7 +37,11 @@
 //   expect state STATE OP N  TcpStack::StateCount (RFC names: ESTABLISHED,
 //                            SYN-RECEIVED, TIME-WAIT, ... `_` may stand for
 //                            `-`)
-//   expect app requests|responses OP N   the Responder's counts
+//   expect app requests|responses OP N   the Responder's counts (client
+//                            mode: the Generator's, and also attempted,
+//                            connected, completed, failed_refused,
+//                            failed_timeout, failed_reset, failed_other,
+//                            tuples_busy, open)
 //   expect isn after previous  the connection's ISN (learned from its latest
 //                            SYN-ACK) lies above everything the previous
 //                            incarnation of the 4-tuple sent (RFC 6191)
@@ -44,9 +50,10 @@
 //   [@PORT] FLAGS START:END(LEN) [ack N] [win N] [<OPTIONS>] ["PAYLOAD"]
 // FLAGS: letters F S R P U E W and `.` for ACK (S. R. F. P. FP. ...).
 // START:END(LEN): sequence numbers relative to the sender's ISN: the peer's
-// is `peer_isn`; the endpoint's is learned from its SYN-ACK (until then the
-// endpoint's numbers are absolute, e.g. the RST to a closed port). `ack` is
-// relative to the other side's ISN. Negative values wrap (mod 2^32).
+// is `peer_isn`; the endpoint's is learned from each SYN or SYN-ACK it sends
+// with a new sequence number (until then the endpoint's numbers are
+// absolute, e.g. the RST to a closed port). `ack` is relative to the other
+// side's ISN. Negative values wrap (mod 2^32).
 // @PORT: the peer's port for this segment (default `sport`), so one script
 // can run several connections; each has its own endpoint ISN.
 // OPTIONS: comma-separated `mss N`, `wscale N`, `sackOK`,
@@ -60,6 +67,17 @@
 //   options if a list is written: the same set of options (order, NOP and
 //   EOL ignored), each with its value; `val`, `ecr`, `mss`, `wscale` may be
 //   `*`. `<>` means no options; without a list they are not compared.
+//
+// CLIENT MODE (`config mode=client`): the application is an
+// engine::Generator that connects from our address, port `dport` (default
+// 40000, the only client port, so every tuple is known), to the peer's
+// address, port `sport` (default 80), one connection at a time, until it has
+// opened `connections` (1) of them. The endpoint's ISN is learned from its
+// SYN. Nothing listens unless `listen` is given.
+//
+// ARP requests for the peer's address are answered at once (another
+// iteration at the same time), as the host on the link would; they are not
+// matched by `>` lines.
 //
 // Each script runs in a fresh harness. The runner fails the script on the
 // first difference, naming the line, the expected and the actual segment
@@ -78,6 +96,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/generator.h"
 #include "engine/responder.h"
 #include "engine/worker.h"
 
@@ -92,8 +111,14 @@ struct ScriptConfig {
   engine::WorkerConfig worker;        // tcp.* and listen ports included
   engine::ResponderConfig responder;  // close, request/response bytes
   bool app = true;         // app=responder (default) | app=none
-  uint16_t dport = 80;     // the endpoint's port the peer talks to
-  uint16_t sport = 40000;  // the peer's default port
+  // mode=client: the endpoint connects out (an engine::Generator), not a
+  // server. `generator` holds close, request/response bytes, requests;
+  // servers and client tuple are set from `sport` and `dport` at run time.
+  bool client = false;
+  engine::GeneratorConfig generator;
+  uint32_t connections = 1;  // client: connections opened, one at a time
+  uint16_t dport = 80;     // the endpoint's port (client mode: 40000)
+  uint16_t sport = 40000;  // the peer's default port (client mode: 80)
   uint32_t peer_isn = 1000;
   int64_t tick_ns = 1'000'000;       // polling step while time passes
   int64_t tolerance_ns = 5'000'000;  // allowed lateness/earliness of `>`

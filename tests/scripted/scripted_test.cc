@@ -156,6 +156,82 @@ TEST(Runner, ChecksCountersAndStates) {
       << r;
 }
 
+// mode=client: the generator connects from port 40000 to the peer's 80
+// (after the runner answered its ARP request), the ISN comes from its SYN,
+// and `expect app` reads the generator.
+constexpr char kClientHandshake[] = R"(
+config mode=client request_bytes=4 response_bytes=8
+0     > S 0:0(0) win 65535 <mss 1460,sackOK,TS val * ecr 0,nop,wscale 7>
++0.1  < S. 0:0(0) ack 1 win 65535 <mss 1460>
++0    > P. 1:5(4) ack 1 win 65535 <> "rrrr"
++0    expect app connected == 1
++0    expect app requests == 1
++0    expect counter load_connected == 1
+)";
+
+TEST(Runner, ClientModePassesACorrectScript) {
+  EXPECT_EQ(RunText(kClientHandshake), "");
+}
+
+TEST(Runner, ClientModeChecksTheSynAndTheGenerator) {
+  std::string r = RunText(R"(
+config mode=client
+0     > S 0:0(0) win 65535 <mss 1460,TS val * ecr 0,wscale 7>
+)");
+  EXPECT_NE(r.find("inline:3: segment differs from the script"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("differs in: unexpected sackOK"), std::string::npos) << r;
+  EXPECT_NE(r.find("[ARP request for the peer answered]"), std::string::npos)
+      << r;
+  r = RunText(std::string(kClientHandshake) +
+              "+0 expect app completed == 1\n");
+  EXPECT_NE(r.find("app completed is 0, expected == 1"), std::string::npos)
+      << r;
+  // The ports are ours 40000 and the peer's 80: a SYN-ACK from port 81
+  // belongs to no connection (RST, SEQ=SEG.ACK).
+  const std::string other_port = R"(
+config mode=client
+0     > S 0:0(0) win 65535
++0.1  < @81 S. 0:0(0) ack 1 win 65535
+)";
+  EXPECT_EQ(RunText(other_port + "+0 > @81 R 1:1(0)\n"
+                                 "+0 expect state SYN-SENT == 1\n"),
+            "");
+  r = RunText(other_port + "+0 > R 1:1(0)\n");
+  EXPECT_NE(r.find("ports (40000 > 81, expected 40000 > 80)"),
+            std::string::npos)
+      << r;
+}
+
+TEST(Runner, ClientModeParseErrors) {
+  // Generator figures exist only in client mode; close=rst is the
+  // generator's; the mode and the counts are checked.
+  EXPECT_FALSE(
+      ParseScript("0 < S 0:0(0)\n+0 expect app completed == 1\n").ok());
+  EXPECT_TRUE(
+      ParseScript("config mode=client\n0 expect app completed == 0\n").ok());
+  EXPECT_FALSE(ParseScript("config close=rst\n0 < S 0:0(0)\n").ok());
+  EXPECT_TRUE(
+      ParseScript("config close=rst mode=client\n0 > S 0:0(0)\n").ok());
+  EXPECT_FALSE(ParseScript("config mode=peer\n0 < S 0:0(0)\n").ok());
+  EXPECT_FALSE(
+      ParseScript("config mode=client connections=0\n0 > S 0:0(0)\n").ok());
+  EXPECT_FALSE(
+      ParseScript("config mode=client requests=0\n0 > S 0:0(0)\n").ok());
+  absl::StatusOr<Script> s = ParseScript(
+      "config mode=client syn_retries=2 connections=3 requests=2\n"
+      "0 > S 0:0(0)\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->config.client);
+  EXPECT_EQ(s->config.dport, 40000);
+  EXPECT_EQ(s->config.sport, 80);
+  EXPECT_TRUE(s->config.worker.listen_ports.empty());
+  EXPECT_EQ(s->config.worker.tcp.syn_retries, 2);
+  EXPECT_EQ(s->config.connections, 3u);
+  EXPECT_EQ(s->config.generator.requests_per_connection, 2u);
+}
+
 TEST(Runner, ParseErrorsNameTheLine) {
   absl::StatusOr<Script> s = ParseScript("0 < S 0:0(0)\n+0 > S. 0:1(0)\n");
   ASSERT_FALSE(s.ok());
