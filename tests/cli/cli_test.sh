@@ -93,7 +93,7 @@ check config-syntax 2 "^synwave: --config: .*syntax.toml:" -- serve --config="$W
 check load-no-server 2 "^synwave: --server:" -- load "${NULLDEV[@]}"
 check load-bad-server 2 "^synwave: --server: '198.18.20.1' is not a server" -- load "${NULLDEV[@]}" --server=198.18.20.1
 check load-bad-cps 2 "^synwave: --cps:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --cps=-5
-check load-bad-concurrency 2 "^synwave: --concurrency:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --concurrency=-1
+check load-bad-concurrency 2 "^synwave: --concurrency:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --concurrency=-2
 check load-bad-client-ips 2 "^synwave: --client-ips:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --client-ips=10.0.0.9-10.0.0.1
 check load-bad-client-ports 2 "^synwave: --client-ports:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --client-ports=0-10
 check load-bad-keepalive 2 "^synwave: --keepalive-requests:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --keepalive-requests=0
