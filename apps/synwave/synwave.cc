@@ -511,6 +511,8 @@ void BuildWorkers(Side& side, const control::Config& config,
       gc.close = load->close;
       gc.requests_per_connection = load->keepalive_requests;
       gc.max_connections = config.tcp.max_connections;
+      // --flood with --cps=0 --concurrency=0: the flood alone.
+      if (load->flood && load->cps == 0 && load->concurrency == 0) gc.opens_per_poll = 0;
       gc.queue_id = q;
       gc.num_queues = queues;
       if (side.rss) {
@@ -723,7 +725,9 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
       pending += s[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kHalfOpenInUse] +
                  s[engine::Gauge::kTcbsInUse];
     }
-    if ((c[engine::Gauge::kLoadOpen] == 0 && pending == 0) ||
+    bool opening = false;
+    for (auto& g : client.generators) opening |= !g->done_opening();
+    if ((!opening && c[engine::Gauge::kLoadOpen] == 0 && pending == 0) ||
         elapsed >= config.duration_s + config.load.drain_s) {
       break;
     }

@@ -84,13 +84,20 @@ uint64_t Generator::IntendedStart(uint64_t k) const {
 }
 
 void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
+  if (config_.opens_per_poll == 0) {
+    done_.store(true, std::memory_order_relaxed);  // nothing to open at all
+    return;
+  }
   if (!scheduled_ || stopped_ || now < start_ns_ || tuple_space_ == 0 ||
       worker_ == nullptr) {
     return;
   }
   // Unpaced opening ends at stop_ns; a paced schedule still opens the
   // connections that fell due before it (below).
-  if (config_.cps == 0 && now >= stop_ns_) return;
+  if (config_.cps == 0 && now >= stop_ns_) {
+    done_.store(true, std::memory_order_relaxed);
+    return;
+  }
   // The servers' next hops: nothing opens until they are resolved (the
   // first SYN would otherwise wait for ARP and its retransmission).
   uint64_t peer_l2[8] = {};
@@ -116,7 +123,11 @@ void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
     uint64_t intended = now;
     if (config_.cps > 0) {
       intended = IntendedStart(next_k_);
-      if (intended > now || intended >= stop_ns_) break;
+      if (intended >= stop_ns_) {
+        done_.store(true, std::memory_order_relaxed);
+        break;
+      }
+      if (intended > now) break;
     }
     flow::FlowKey key;
     if (!NextTuple(stack, &key)) break;

@@ -29,6 +29,7 @@
 #ifndef SYNWAVE_ENGINE_GENERATOR_H_
 #define SYNWAVE_ENGINE_GENERATOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -104,6 +105,8 @@ class Generator {
   void SetSchedule(uint64_t start_ns, uint64_t stop_ns);
   // Ends opening now (stop_ns = 0).
   void StopOpening() { stopped_ = true; }
+  // True once the schedule has nothing more to open (any thread may ask).
+  bool done_opening() const { return done_.load(std::memory_order_relaxed); }
 
   const GeneratorStats& stats() const { return stats_; }
   // Latencies in microseconds, from each connection's intended start.
@@ -155,6 +158,7 @@ class Generator {
   bool scheduled_ = false;
   bool stopped_ = false;
   bool resolved_ = false;
+  std::atomic<bool> done_{false};
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;
   uint64_t tuple_space_ = 0;

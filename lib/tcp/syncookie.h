@@ -26,15 +26,16 @@
 //   future, is checked against the wrong slot and fails the MAC. Counter
 //   arithmetic is modulo 2^32, so this holds across the wrap.
 //
-// Forgery: an attacker who does not know the secret and sends ACKs for a
-// given 4-tuple and SEG.SEQ with SEG.ACK chosen at random is accepted when
-// its 29 MAC bits equal those of SipHash for the one slot the parity bit
-// selects and the one MSS index in bits 1..0. For each SEG.ACK value exactly
-// one 29-bit pattern out of 2^29 passes, so the probability per ACK is
-// exactly 2^-29 = 1.86e-9 (about 0.0019 in a million ACKs, or one success
-// per 537 million tries), SipHash taken as a PRF. Linux's cookie (24 bits
-// with an 8-bit counter field) gives 2 x 4 / 2^32 = 2^-29 too. Choosing
-// SEG.ACK cleverly does not help: every value has the same chance.
+// Forgery: an attacker who does not know the secret sends ACKs for a given
+// 4-tuple and SEG.SEQ with random SEG.ACK. Bits 2..0 of SEG.ACK - 1 pick a
+// slot and an MSS index, every value of them being valid; bits 31..3 must
+// then equal the 29 MAC bits for that input, which the attacker cannot
+// predict. So each ACK is accepted with probability exactly 2^-29 =
+// 1.86e-9, SipHash taken as a PRF: about 0.0019 expected acceptances in a
+// million ACKs, one per 537 million on average. No choice of SEG.ACK does
+// better than another. (Linux's layout, an 8-bit counter of which 2 values
+// pass and 24 bits of which 4 values pass, gives 2/2^8 * 4/2^24 = 2^-29 as
+// well.)
 //
 // Timestamps (RFC 7323): a cookie cannot hold the client's window scale and
 // SACK-permitted options, so when the SYN carried timestamps they travel in
@@ -81,7 +82,7 @@ inline constexpr uint16_t kCookieMssTable[4] = {536, 1300, 1440, 1460};
 // How MakeBatch hashes a burst. All give the same cookies; kAuto (and any
 // choice the CPU cannot run) resolves, when the SynCookies is built, to the
 // fastest the CPU has: AVX-512F (16 cookies per step, 3x scalar), else AVX2
-// (8 per step, 1.8x), else scalar. Tests and benchmarks name one to compare
+// (8 per step, 1.6x), else scalar. Tests and benchmarks name one to compare
 // them. On Skylake-SP and Cascade Lake, 512-bit instructions can lower the
 // core's clock for a while after use; there, pass kAvx2 if a benchmark of
 // the whole worker shows a loss.
