@@ -35,8 +35,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "nlohmann/json.hpp"
 #include "socket_util.h"
 
@@ -426,9 +424,13 @@ void Client::Run() {
     if (g_stop || (deadline != 0 && now >= deadline)) break;
     // Start what the concurrency limit and the schedule allow. Starts that
     // fell due between two wake-ups go now; a start that found every slot
-    // busy is dropped, not made up later.
-    while (MayStart() && (interval_ns == 0 || next_start <= now)) {
-      Start(now);
+    // busy is dropped, not made up later. At most one round of slots per
+    // pass, so that connections failing at once (refused, no free ports)
+    // cannot keep us from the clock.
+    for (size_t started = 0; started < conns_.size() && MayStart() &&
+                             (interval_ns == 0 || next_start <= now);
+         ++started) {
+      Start(NowNs());
       next_start += interval_ns;
     }
     if (interval_ns != 0 && free_.empty() && next_start < now) next_start = now;
@@ -518,15 +520,12 @@ int UsageError(const char* flag, const std::string& value, const char* want) {
 
 int main(int argc, char** argv) {
   using namespace synwave::bench;
-  absl::SetProgramUsageMessage(
+  ParseFlags(
+      argc, argv,
       "TCP connection-rate load generator on Linux sockets.\n"
       "usage: linux_epoll_client --server=IP:PORT [--concurrency=N] "
       "[--duration=S] [--connections=N] [--cps=N] [--close=client|server|rst] "
       "[--json=PATH]");
-  std::vector<std::string> args = DashesToUnderscores(argc, argv);
-  std::vector<char*> argp;
-  for (std::string& a : args) argp.push_back(a.data());
-  absl::ParseCommandLine(int(argp.size()), argp.data());
 
   Config config;
   const std::string server = absl::GetFlag(FLAGS_server);

@@ -25,8 +25,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "socket_util.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
@@ -332,20 +330,18 @@ void Server::Close(int fd) {
 
 int main(int argc, char** argv) {
   using namespace synwave::bench;
-  absl::SetProgramUsageMessage(
+  ParseFlags(
+      argc, argv,
       "Linux kernel baseline for `synwave serve`: an epoll TCP server.\n"
       "usage: linux_epoll_server [--listen=IP:PORT] [--response-bytes=N] "
       "[--request-bytes=N] [--close=server|client] [--cpu=N] [--duration=S]");
-  std::vector<std::string> args = DashesToUnderscores(argc, argv);
-  std::vector<char*> argp;
-  for (std::string& a : args) argp.push_back(a.data());
-  absl::ParseCommandLine(int(argp.size()), argp.data());
 
   Config config;
   std::optional<sockaddr_in> listen =
       ParseEndpoint(absl::GetFlag(FLAGS_listen), "127.0.0.1");
   if (!listen) {
-    std::fprintf(stderr, "--listen: '%s' is not IP:PORT or PORT\n",
+    std::fprintf(stderr,
+                 "linux_epoll_server: --listen: '%s' is not IP:PORT or PORT\n",
                  absl::GetFlag(FLAGS_listen).c_str());
     return 2;
   }
@@ -353,14 +349,17 @@ int main(int argc, char** argv) {
   const int64_t response_bytes = absl::GetFlag(FLAGS_response_bytes);
   const int64_t request_bytes = absl::GetFlag(FLAGS_request_bytes);
   if (response_bytes < 0 || request_bytes < 0) {
-    std::fprintf(stderr, "--response-bytes and --request-bytes must be >= 0\n");
+    std::fprintf(stderr,
+                 "linux_epoll_server: --response-bytes and --request-bytes "
+                 "must be >= 0\n");
     return 2;
   }
   config.response_bytes = uint64_t(response_bytes);
   config.request_bytes = uint64_t(request_bytes);
   const std::string close_mode = absl::GetFlag(FLAGS_close);
   if (close_mode != "server" && close_mode != "client") {
-    std::fprintf(stderr, "--close: '%s' is not server or client\n",
+    std::fprintf(stderr,
+                 "linux_epoll_server: --close: '%s' is not server or client\n",
                  close_mode.c_str());
     return 2;
   }
@@ -370,7 +369,7 @@ int main(int argc, char** argv) {
   config.backlog = absl::GetFlag(FLAGS_backlog);
 
   if (!PinToCpu(config.cpu)) {
-    std::perror("--cpu: sched_setaffinity");
+    std::perror("linux_epoll_server: --cpu: sched_setaffinity");
     return 2;
   }
   RaiseFdLimit();

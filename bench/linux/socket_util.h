@@ -1,6 +1,6 @@
 // Small helpers shared by the Linux kernel baseline tools (epoll_server.cc,
 // epoll_client.cc): address parsing, CPU pinning, the monotonic clock, the
-// file-descriptor limit and flag spelling.
+// file-descriptor limit and flag parsing.
 //
 // These tools measure what the kernel's own TCP stack does for the same
 // request/response exchange as `synwave serve`, so they use nothing but
@@ -21,6 +21,11 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/string_view.h"
 
 namespace synwave::bench {
 
@@ -87,22 +92,33 @@ inline void RaiseFdLimit() {
   }
 }
 
-// Abseil flags are spelled with underscores; these tools document dashes
-// (--response-bytes), like `synwave`. Rewrites "--a-b=v" to "--a_b=v" so
-// absl::ParseCommandLine accepts both. Returns storage for the new argv.
-inline std::vector<std::string> DashesToUnderscores(int argc, char** argv) {
+// Parses the command line with Abseil flags. Abseil spells flags with
+// underscores; these tools document dashes (--response-bytes), like
+// `synwave`, so "--a-b=v" is rewritten to "--a_b=v" first. --help lists the
+// flags defined under bench/linux/.
+inline void ParseFlags(int argc, char** argv, const char* usage) {
+  absl::SetProgramUsageMessage(usage);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return file.find("bench/linux/") != absl::string_view::npos;
+  };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
+
   std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i) {
+  std::vector<char*> ptrs;
+  for (size_t i = 0; i < args.size(); ++i) {
     std::string& a = args[i];
-    if (a == "--") break;
-    if (a.size() < 3 || a[0] != '-') continue;
-    size_t start = a[1] == '-' ? 2 : 1;
-    size_t end = std::min(a.find('='), a.size());
-    for (size_t j = start; j < end; ++j) {
-      if (a[j] == '-') a[j] = '_';
+    bool flag = i > 0 && a.size() > 2 && a[0] == '-' && a != "--";
+    if (flag) {
+      size_t end = std::min(a.find('='), a.size());
+      for (size_t j = a[1] == '-' ? 2 : 1; j < end; ++j) {
+        if (a[j] == '-') a[j] = '_';
+      }
     }
+    ptrs.push_back(a.data());
   }
-  return args;
+  absl::ParseCommandLine(int(ptrs.size()), ptrs.data());
 }
 
 }  // namespace synwave::bench
