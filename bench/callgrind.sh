@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Instructions per segment for each TcpStack path, counted by callgrind.
+#
+# Runs bench/segment_cost once per path and burst under
+#   valgrind --tool=callgrind --collect-atstart=no
+#            --toggle-collect='synwave::bench::Measure*'
+# so that only the measured rounds count (each path's rounds run inside its
+# own non-inlined Measure<Path>() function; setup, recycling between rounds
+# and the warm-up round are outside it). Prints a table: path, burst,
+# segments, Ir (instructions executed), Ir/segment. Then, for the path with
+# the most instructions per segment at the first burst listed (32: a loaded
+# core), its top functions by inclusive Ir (callgrind_annotate), and the
+# same for each path named in PROFILE. Counts are deterministic for a given
+# build (Ir is instructions, not time: cache misses do not show here; the
+# microbenchmarks in bench/tcp/segment_benchmark give cycles).
+#
+# Last, the same count for the whole worker path of a cookie SYN-ACK
+# (bench/engine/worker_benchmark under callgrind, collecting inside
+# Worker::PollOnce only: rx from the net_ring port, parse with software
+# checksums, stack, SYN-ACK written in place, tx, timers, counters), divided
+# by the SYN-ACKs it sent. The benchmark picks its own iteration count, so
+# this row varies slightly from run to run.
+#
+#   bench/callgrind.sh [BUILD_DIR]
+#     BURSTS="32 1"   bursts to count
+#     PATHS=all       or a list of names (segment_cost --list)
+#     ROUNDS=2        measured rounds of 4096 segments (4000 for TIME-WAIT)
+#     TOP=25          functions shown per profile
+#     PROFILE=        more paths to show the top functions of
+#     WORKER=1        0: leave out the worker path
+#     OUT=BUILD_DIR/callgrind   where the callgrind.out files are kept
+# Or: ninja -C BUILD_DIR callgrind
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+BURSTS=${BURSTS:-"32 1"}
+PATHS=${PATHS:-all}
+ROUNDS=${ROUNDS:-2}
+TOP=${TOP:-25}
+PROFILE=${PROFILE:-}
+WORKER=${WORKER:-1}
+EXE=$BUILD/bench/segment_cost
+OUT=${OUT:-$BUILD/callgrind}
+command -v valgrind >/dev/null || { echo "callgrind: valgrind is not installed" >&2; exit 1; }
+[ -x "$EXE" ] || { echo "callgrind: $EXE is not built (ninja -C $BUILD bench/segment_cost)" >&2; exit 1; }
+mkdir -p "$OUT"
+if [ "$PATHS" = all ]; then
+  PATHS=$("$EXE" --list | awk '{print $1}')
+fi
+first_burst=${BURSTS%% *}
+declare -A SEGMENTS  # path.bBURST -> segments counted
+
+printf '%-20s %5s %9s %14s %10s\n' path burst segments Ir Ir/segment
+worst_name=
+worst_per=0
+for burst in $BURSTS; do
+  for path in $PATHS; do
+    base=$OUT/$path.b$burst
+    valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no \
+      --toggle-collect='synwave::bench::Measure*' \
+      --callgrind-out-file="$base.out" \
+      "$EXE" --path="$path" --burst="$burst" --rounds="$ROUNDS" \
+      >"$base.log" 2>&1 || { echo "callgrind: $path failed, see $base.log" >&2; exit 1; }
+    # segment_cost prints: path burst segments tsc_cycles/seg
+    segments=$(awk -v p="$path" '$1 == p {print $3}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$segments" ] && [ -n "$ir" ] || { echo "callgrind: no result for $path, see $base.log" >&2; exit 1; }
+    per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
+    SEGMENTS[$path.b$burst]=$segments
+    printf '%-20s %5s %9s %14s %10s\n' "$path" "$burst" "$segments" "$ir" "$per"
+    if [ "$burst" = "$first_burst" ] &&
+       awk -v a="$per" -v b="$worst_per" 'BEGIN {exit !(a > b)}'; then
+      worst_per=$per
+      worst_name=$path
+    fi
+  done
+done
+
+WORKER_EXE=$BUILD/bench/engine/worker_benchmark
+if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
+  for burst in $BURSTS; do
+    base=$OUT/worker-syn-cookie.b$burst
+    valgrind --tool=callgrind --collect-atstart=no \
+      --toggle-collect='synwave::engine::Worker::PollOnce*' \
+      --callgrind-out-file="$base.out" \
+      "$WORKER_EXE" --benchmark_filter="/burst:$burst/" --benchmark_min_time=0.01 \
+      >"$base.log" 2>&1 || { echo "callgrind: worker_benchmark failed, see $base.log" >&2; exit 1; }
+    # worker_benchmark prints: worker_benchmark: N polls, M replies
+    segments=$(awk '/^worker_benchmark: .* replies$/ {print $4}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$segments" ] && [ "$segments" != 0 ] && [ -n "$ir" ] ||
+      { echo "callgrind: no result for the worker, see $base.log" >&2; exit 1; }
+    per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
+    SEGMENTS[worker-syn-cookie.b$burst]=$segments
+    printf '%-20s %5s %9s %14s %10s\n' worker-syn-cookie "$burst" "$segments" "$ir" "$per"
+  done
+fi
+
+# The top functions of one profile by inclusive Ir, with Ir per segment in
+# front: the totals, then TOP functions. Left out: the callers above the
+# measured function (callgrind counts all of it as their inclusive cost),
+# the unknown file names, the path of our own binary (a shared library's
+# name stays: unnamed functions there are DPDK's, e.g. net_ring rx/tx).
+top_functions() {
+  local file=$OUT/$1.b$first_burst.out
+  local segments=${SEGMENTS[$1.b$first_burst]:-}
+  [ -n "$segments" ] || return 0
+  echo
+  echo "$1, burst $first_burst: top $TOP functions by inclusive Ir ($file)"
+  printf '%9s  %s\n' Ir/seg "Ir (share)  function"
+  callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
+    awk -v top="$TOP" -v segs="$segments" '
+      function value() { v = $1; gsub(",", "", v); return v + 0 }
+      function line() { printf "%9.1f  %s\n", value() / segs, $0 }
+      /PROGRAM TOTALS/ {total = value(); line(); next}
+      /^-+$/ {dashes++; next}
+      dashes >= 4 && /^ *[0-9,]+ / && n < top {
+        if (value() == total && !/Measure|PollOnce/) next
+        line(); n++
+      }' |
+    sed -E -e 's/\?\?\?://' -e 's# \[/[^]]*/([^]/]*\.so[^]/]*)\]$# [\1]#' \
+      -e 's# \[/[^]]*\]$##'
+}
+echo
+echo "Most expensive at burst $first_burst: $worst_name, $worst_per Ir/segment."
+top_functions "$worst_name"
+for path in $PROFILE; do
+  top_functions "$path"
+done
