@@ -84,7 +84,7 @@ void Worker::PollOnce(uint64_t now_ns) {
       rte_eth_rx_burst(queue_.port_id, queue_.queue_id, rx, config_.burst);
 
   // Stage 2: filter and parse the whole burst before acting on any of it.
-  wire::PacketInfo info[kMaxBurst];
+  wire::PacketInfo* const info = info_;  // members: not cleared per poll
   bool ok[kMaxBurst];
   uint64_t rx_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
@@ -98,7 +98,7 @@ void Worker::PollOnce(uint64_t now_ns) {
   // Stage 3: classify and process; TCP segments are gathered so that the
   // connection table is searched for all of them at once.
   rte_mbuf* tcp_pkts[kMaxBurst];
-  wire::PacketInfo tcp_info[kMaxBurst];
+  wire::PacketInfo* const tcp_info = tcp_info_;
   uint16_t num_tcp = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (!ok[i]) continue;
@@ -202,9 +202,9 @@ void Worker::PublishCounters() {
 
 void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
                             uint16_t n, uint64_t now_ns) {
-  flow::FlowKey keys[kMaxBurst];
-  uint32_t hashes[kMaxBurst] = {};  // all n set below; {} quiets -Wmaybe-uninitialized
-  uint32_t found[kMaxBurst];
+  flow::FlowKey* const keys = keys_;
+  uint32_t* const hashes = hashes_;
+  uint32_t* const found = found_;
   for (uint16_t k = 0; k < n; ++k) {
     const wire::PacketInfo& in = infos[k];
     keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,

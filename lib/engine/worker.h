@@ -173,6 +173,12 @@ class Worker {
   // Per-iteration arrays: replies for the one tx burst, mbufs to free in
   // bulk. Sized for a full burst of replies plus originated frames.
   static constexpr uint16_t kTxCapacity = 2 * kMaxBurst;
+  // Per-burst scratch, kept here so that nothing is cleared per poll.
+  wire::PacketInfo info_[kMaxBurst];
+  wire::PacketInfo tcp_info_[kMaxBurst];
+  flow::FlowKey keys_[kMaxBurst];
+  uint32_t hashes_[kMaxBurst] = {};
+  uint32_t found_[kMaxBurst] = {};
   rte_mbuf* tx_[kTxCapacity];
   uint16_t num_tx_ = 0;
   rte_mbuf* to_free_[kMaxBurst];

@@ -32,6 +32,15 @@ class IsnGenerator {
     return static_cast<uint32_t>(Hash(key) >> 32);
   }
 
+  // Both from one hash: Isn(key, now) and TimestampOffset(key).
+  wire::SeqNum IsnAndOffset(const flow::FlowKey& key, uint64_t now_ns,
+                            uint32_t* offset) const {
+    const uint64_t h = Hash(key);
+    *offset = static_cast<uint32_t>(h >> 32);
+    return wire::SeqNum(static_cast<uint32_t>(now_ns / 4000) +
+                        static_cast<uint32_t>(h));
+  }
+
  private:
   uint64_t Hash(const flow::FlowKey& key) const {
     const uint64_t m0 = (uint64_t{key.local_ip} << 32) | key.remote_ip;

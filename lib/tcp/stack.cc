@@ -243,11 +243,10 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now,
   t.hash = hash;
   t.listener = 0xffff;
   t.peer_l2 = peer_l2;
-  t.iss = isn_.Isn(key, now);
+  t.iss = isn_.IsnAndOffset(key, now, &t.ts_offset);
   t.snd_una = t.iss;
   t.snd_nxt = t.iss + 1;
   t.snd_max = t.snd_nxt;
-  t.ts_offset = isn_.TimestampOffset(key);
   t.offered_wscale = config_.window_scale;
   t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
   t.last_rx_ns = now;
@@ -490,12 +489,11 @@ void TcpStack::OnListen(const flow::FlowKey& key, uint32_t hash,
   h.key = key;
   h.hash = hash;
   h.irs = seg.seq;
-  h.iss = isn_.Isn(key, now);
+  h.iss = isn_.IsnAndOffset(key, now, &h.ts_offset);
   if (iss_floor_set_ && h.iss <= iss_floor_) {
     // RFC 6191: a new incarnation starts above the old one's sequence space.
     h.iss = iss_floor_ + 65536;
   }
-  h.ts_offset = isn_.TimestampOffset(key);
   h.listener = static_cast<uint16_t>(index);
   h.peer_l2 = seg.peer_l2;
   const wire::TcpOptions& o = seg.options;
@@ -677,8 +675,11 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
                                 uint64_t now) {
   const wire::TcpOptions& o = seg.options;
   const uint32_t counter = SynCookies::Counter(now, cookie_params_);
+  // The TSval offset comes from the cookie's own hash (its secret high
+  // word), so the ACK's Check finds it again: one SipHash per SYN.
+  uint32_t ts_offset;
   const SeqNum iss =
-      cookies_.Make(key, seg.seq, o.has_mss ? o.mss : 0, counter);
+      cookies_.Make(key, seg.seq, o.has_mss ? o.mss : 0, counter, &ts_offset);
   OutSegment& out = Emit(key, iss, seg.seq + 1, tf::kSyn | tf::kAck,
                          static_cast<uint16_t>(std::min<uint32_t>(
                              config_.rcv_buffer, 65535)));
@@ -693,7 +694,7 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
     out.options.sack_permitted = sack;
     out.options.has_timestamps = true;
     out.options.ts_val = EncodeCookieTsval(
-        TsNow(now, isn_.TimestampOffset(key)),
+        TsNow(now, ts_offset),
         wscale ? o.window_scale : kCookieNoWscale, sack);
     out.options.ts_ecr = o.ts_val;
   }
@@ -715,7 +716,9 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
     return false;
   }
   const uint32_t counter = SynCookies::Counter(now, cookie_params_);
-  const uint16_t mss = cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter);
+  uint32_t ts_offset;
+  const uint16_t mss =
+      cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter, &ts_offset);
   uint8_t wscale = kCookieNoWscale;
   bool sack = false;
   const bool ts = seg.options.has_timestamps && config_.timestamps;
@@ -739,7 +742,7 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   h.hash = hash;
   h.iss = seg.ack - 1;
   h.irs = seg.seq - 1;
-  h.ts_offset = isn_.TimestampOffset(key);
+  h.ts_offset = ts_offset;
   h.listener = static_cast<uint16_t>(listener);
   h.peer_l2 = seg.peer_l2;
   h.peer_mss = mss;
@@ -931,14 +934,17 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
     t.ts_recent_ns = now;
   }
   bool fin_acked = false;
+  bool entered_fin_wait2 = false;
   ProcessAck(t, index, seg, now, &fin_acked);
   switch (t.state) {
     case TcpState::kFinWait1:
       // Our FIN is acknowledged: FIN-WAIT-2, which must not last forever
-      // once the application has closed (CONFORMANCE.md item 29).
+      // once the application has closed (CONFORMANCE.md item 29). Its
+      // timer is armed below, unless the peer's FIN in this same segment
+      // takes the connection straight on to TIME-WAIT.
       if (fin_acked) {
         SetState(t, TcpState::kFinWait2);
-        ArmAux(t, index, now + config_.fin_wait2_timeout_ns);
+        entered_fin_wait2 = true;
       }
       break;
     case TcpState::kClosing:
@@ -970,6 +976,9 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
   // Sixth: URG is not supported (ignored). Seventh and eighth: text, FIN.
   if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
     ProcessText(t, index, seg, now);
+  }
+  if (entered_fin_wait2 && t.state == TcpState::kFinWait2) {
+    ArmAux(t, index, now + config_.fin_wait2_timeout_ns);
   }
 }
 

@@ -109,9 +109,19 @@ class SynCookies {
   // slot `counter`.
   wire::SeqNum Make(const flow::FlowKey& key, wire::SeqNum peer_seq,
                     uint16_t peer_mss, uint32_t counter) const {
+    uint32_t aux;
+    return Make(key, peer_seq, peer_mss, counter, &aux);
+  }
+  // The same, also giving 32 more secret bits of the same hash (its high
+  // word, which the cookie does not carry): Check gives the same bits back
+  // for a valid cookie, so a connection can take per-connection secrets
+  // from them (our TSval offset) without hashing the tuple again.
+  wire::SeqNum Make(const flow::FlowKey& key, wire::SeqNum peer_seq,
+                    uint16_t peer_mss, uint32_t counter, uint32_t* aux) const {
     const unsigned index = MssIndex(peer_mss);
-    const uint32_t mac = Mac(key, peer_seq, counter, index);
-    return wire::SeqNum(Assemble(mac, counter, index));
+    const uint64_t h = Hash(key, peer_seq, counter, index);
+    *aux = static_cast<uint32_t>(h >> 32);
+    return wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter, index));
   }
 
   // Make for a burst of n SYNs in the same slot: out[i] equals
@@ -127,12 +137,19 @@ class SynCookies {
   // older than one slot (or made in a later slot than counter_now).
   uint16_t Check(const flow::FlowKey& key, wire::SeqNum peer_seq,
                  wire::SeqNum cookie, uint32_t counter_now) const {
+    uint32_t aux;
+    return Check(key, peer_seq, cookie, counter_now, &aux);
+  }
+  // The same, giving the valid cookie's `aux` bits (see Make).
+  uint16_t Check(const flow::FlowKey& key, wire::SeqNum peer_seq,
+                 wire::SeqNum cookie, uint32_t counter_now, uint32_t* aux) const {
     const uint32_t c = cookie.value();
     const unsigned index = c & kIndexMask;
     // The one slot in {counter_now, counter_now - 1} with the cookie's parity.
     const uint32_t counter = counter_now - ((counter_now ^ (c >> 2)) & 1);
-    const uint32_t mac = Mac(key, peer_seq, counter, index);
-    return ((mac ^ c) & kMacMask) == 0 ? kCookieMssTable[index] : 0;
+    const uint64_t h = Hash(key, peer_seq, counter, index);
+    *aux = static_cast<uint32_t>(h >> 32);
+    return ((static_cast<uint32_t>(h) ^ c) & kMacMask) == 0 ? kCookieMssTable[index] : 0;
   }
 
   static uint16_t MssForIndex(unsigned i) {
@@ -151,11 +168,7 @@ class SynCookies {
   // tests can check the layout against the reference SipHash24.
   uint32_t Mac(const flow::FlowKey& key, wire::SeqNum peer_seq,
                uint32_t counter, unsigned mss_index) const {
-    siphash_internal::State s = initial_;
-    s.Compress(Word0(key));
-    s.Compress(Word1(key, peer_seq));
-    s.Compress(LastWord(counter, mss_index));
-    return static_cast<uint32_t>(s.Finish());
+    return static_cast<uint32_t>(Hash(key, peer_seq, counter, mss_index));
   }
 
  private:
@@ -198,6 +211,15 @@ class SynCookies {
   void MakeBatchLanes(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                       const uint16_t* peer_mss, size_t n, uint32_t counter,
                       wire::SeqNum* out) const;
+
+  uint64_t Hash(const flow::FlowKey& key, wire::SeqNum peer_seq,
+                uint32_t counter, unsigned mss_index) const {
+    siphash_internal::State s = initial_;
+    s.Compress(Word0(key));
+    s.Compress(Word1(key, peer_seq));
+    s.Compress(LastWord(counter, mss_index));
+    return s.Finish();
+  }
 
   // SipHash's state after keying, copied for each cookie.
   siphash_internal::State initial_;
