@@ -750,19 +750,21 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   h.sack_ok = sack;
   h.timestamps = ts;
   h.ts_recent = seg.options.ts_val;
-  if (!table_.Insert(key, hash, Encode(Kind::kTcb, 0))) {
+  // The key is not in the table (we are in LISTEN for it), and an insert
+  // succeeds whenever the table is below capacity: check that first, so
+  // the TCB's index can go in directly.
+  if (table_.size() >= table_.capacity()) {
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return true;
   }
   const uint32_t t_index = EstablishPassive(h, seg, now);
   if (t_index == kNoIndex) {
-    table_.Erase(key, hash);
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return true;
   }
-  table_.Update(key, hash, Encode(Kind::kTcb, t_index));
+  table_.Insert(key, hash, Encode(Kind::kTcb, t_index));
   ++table_epoch_;
   counters_.Add(Mib::kSyncookiesRecv);
   // Data or FIN on the completing ACK: as in ESTABLISHED (item 32).
