@@ -18,6 +18,8 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cerrno>
+#include <ctime>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -568,6 +570,21 @@ void Launch(std::vector<LcoreSlot>& slots) {
   }
 }
 
+// Sleeps `ms` on the monotonic clock until an absolute deadline, so that
+// signals cannot stretch the sleep: net_tap has the kernel signal the
+// process on every receive event, tens of thousands of times a second
+// under a flood, and a relative sleep that restarts after each one drifts
+// (seconds late, with no statistics lines and a late stop).
+void SleepMs(int ms) {
+  timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_nsec += static_cast<long>(ms) * 1'000'000;
+  deadline.tv_sec += deadline.tv_nsec / 1'000'000'000;
+  deadline.tv_nsec %= 1'000'000'000;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) == EINTR) {
+  }
+}
+
 double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -609,7 +626,7 @@ int RunServe(const control::Config& config) {
   auto last_stats = start;
   control::CounterTotals before;
   while (!g_stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    SleepMs(20);
     const double elapsed = Since(start);
     const double interval = Since(last_stats);
     if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
@@ -686,7 +703,7 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
     peak[i][2] = std::max(peak[i][2], t[engine::Gauge::kTimeWaitInUse]);
   };
   while (!g_stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    SleepMs(10);
     sample_peaks(0, client.Totals());
     if (server != nullptr) sample_peaks(1, server->Totals());
     const double elapsed = Since(start);
