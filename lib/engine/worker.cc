@@ -213,10 +213,11 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
   }
   stack_->table().FindBulk(keys, hashes, n, found);
   const uint64_t epoch = stack_->table_epoch();
+  tcp::Segment* const segs = segs_;
   for (uint16_t k = 0; k < n; ++k) {
     const wire::PacketInfo& in = infos[k];
     const auto* frame = rte_pktmbuf_mtod(pkts[k], const uint8_t*);
-    tcp::Segment seg;
+    tcp::Segment& seg = segs[k];
     seg.seq = in.seq;
     seg.ack = in.ack;
     seg.flags = in.tcp_flags;
@@ -225,7 +226,12 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
     seg.payload = frame + in.payload_offset;
     seg.options = in.options;
     seg.peer_l2 = PackMac(reinterpret_cast<const EthernetHeader*>(frame)->src);
-    stack_->Input(keys[k], hashes[k], found[k], epoch, seg, now_ns);
+  }
+  // SYN cookies for the whole burst at once (vector lanes), then the
+  // segments one by one, each reply written over its own segment.
+  stack_->PrepareCookies(keys, found, segs, n, now_ns);
+  for (uint16_t k = 0; k < n; ++k) {
+    stack_->Input(keys[k], hashes[k], found[k], epoch, segs[k], now_ns);
     EmitTcpOutput(pkts[k], now_ns);
   }
 }

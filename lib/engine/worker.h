@@ -179,6 +179,7 @@ class Worker {
   flow::FlowKey keys_[kMaxBurst];
   uint32_t hashes_[kMaxBurst] = {};
   uint32_t found_[kMaxBurst] = {};
+  tcp::Segment segs_[kMaxBurst];
   rte_mbuf* tx_[kTxCapacity];
   uint16_t num_tx_ = 0;
   rte_mbuf* to_free_[kMaxBurst];

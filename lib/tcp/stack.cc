@@ -676,10 +676,25 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   const wire::TcpOptions& o = seg.options;
   const uint32_t counter = SynCookies::Counter(now, cookie_params_);
   // The TSval offset comes from the cookie's own hash (its secret high
-  // word), so the ACK's Check finds it again: one SipHash per SYN.
-  uint32_t ts_offset;
-  const SeqNum iss =
-      cookies_.Make(key, seg.seq, o.has_mss ? o.mss : 0, counter, &ts_offset);
+  // word), so the ACK's Check finds it again: one SipHash per SYN, done for
+  // the whole burst by PrepareCookies when it could be.
+  const uint16_t peer_mss = o.has_mss ? o.mss : 0;
+  uint32_t ts_offset = 0;
+  SeqNum iss;
+  bool prepared = false;
+  if (counter == batch_counter_) {
+    for (uint32_t j = batch_next_; j < batch_n_; ++j) {
+      if (batch_keys_[j] == key && batch_seqs_[j] == seg.seq &&
+          batch_mss_[j] == peer_mss) {
+        iss = batch_iss_[j];
+        ts_offset = batch_aux_[j];
+        batch_next_ = j + 1;
+        prepared = true;
+        break;
+      }
+    }
+  }
+  if (!prepared) iss = cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset);
   OutSegment& out = Emit(key, iss, seg.seq + 1, tf::kSyn | tf::kAck,
                          static_cast<uint16_t>(std::min<uint32_t>(
                              config_.rcv_buffer, 65535)));
@@ -701,6 +716,40 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   cookies_sent_ = true;
   last_cookie_ns_ = now;
   counters_.Add(Mib::kSyncookiesSent);
+}
+
+void TcpStack::PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+                              const Segment* segs, uint32_t n, uint64_t now) {
+  batch_n_ = 0;
+  batch_next_ = 0;
+  if (config_.syncookies == SynCookieMode::kOff) return;
+  const bool pool_full = half_open_ids_.in_use() >= config_.max_half_open;
+  for (uint32_t k = 0; k < n && batch_n_ < kCookieBatch; ++k) {
+    const Segment& seg = segs[k];
+    if ((seg.flags & (tf::kSyn | tf::kAck | tf::kRst | tf::kFin)) != tf::kSyn ||
+        found[k] != flow::FlowTable::kNotFound) {
+      continue;
+    }
+    const Listener* l = FindListener(keys[k]);
+    if (l == nullptr ||
+        (config_.syncookies == SynCookieMode::kOverflow && !pool_full &&
+         l->syn_count < config_.syn_backlog)) {
+      continue;
+    }
+    batch_keys_[batch_n_] = keys[k];
+    batch_seqs_[batch_n_] = seg.seq;
+    batch_mss_[batch_n_] = seg.options.has_mss ? seg.options.mss : 0;
+    ++batch_n_;
+  }
+  // A handful is cheaper one at a time (a vector group costs about half
+  // its width in single cookies).
+  if (batch_n_ < 4) {
+    batch_n_ = 0;
+    return;
+  }
+  batch_counter_ = SynCookies::Counter(now, cookie_params_);
+  cookies_.MakeBatch(batch_keys_, batch_seqs_, batch_mss_, batch_n_,
+                     batch_counter_, batch_iss_, batch_aux_);
 }
 
 bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,

@@ -124,6 +124,14 @@ class TcpStack {
   // True if `key` has no connection or TIME-WAIT record: Connect may use it.
   bool TupleFree(const flow::FlowKey& key) const;
 
+  // Before a burst's Input calls (same order, same now): computes at once,
+  // in vector lanes, the SYN cookies the burst will need (SYNs for no
+  // connection to a listener that answers with cookies now). Optional: a
+  // SYN without a prepared cookie gets one computed on its own; a prepared
+  // one that goes unused costs nothing more. `found` as for Input.
+  void PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+                      const Segment* segs, uint32_t n, uint64_t now_ns);
+
   // Fires due timers (retransmissions, SYN-ACK retries, keepalive,
   // FIN-WAIT-2) and expires TIME-WAIT records, within the per-loop budget.
   void AdvanceTimers(uint64_t now_ns);
@@ -276,6 +284,16 @@ class TcpStack {
   SynCookies cookies_;
   SynCookieParams cookie_params_;
   uint64_t last_cookie_ns_ = 0;   // when the last cookie SYN-ACK went out
+  // Cookies prepared for the current burst, in segment order.
+  static constexpr uint32_t kCookieBatch = 64;
+  flow::FlowKey batch_keys_[kCookieBatch];
+  SeqNum batch_seqs_[kCookieBatch];
+  uint16_t batch_mss_[kCookieBatch];
+  SeqNum batch_iss_[kCookieBatch];
+  uint32_t batch_aux_[kCookieBatch];
+  uint32_t batch_n_ = 0;
+  uint32_t batch_next_ = 0;
+  uint32_t batch_counter_ = 0;
   bool cookies_sent_ = false;
   flow::FlowHasher hasher_;
   TcpCounters counters_;

@@ -66,9 +66,11 @@ struct LaneState {
 void SynCookies::MakeBatchScalar(const flow::FlowKey* keys,
                                  const wire::SeqNum* peer_seqs,
                                  const uint16_t* peer_mss, size_t n,
-                                 uint32_t counter, wire::SeqNum* out) const {
+                                 uint32_t counter, wire::SeqNum* out, uint32_t* aux) const {
   for (size_t i = 0; i < n; ++i) {
-    out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter);
+    uint32_t a;
+    out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter, &a);
+    if (aux != nullptr) aux[i] = a;
   }
 }
 
@@ -80,7 +82,7 @@ template <size_t N, typename V>
 [[gnu::always_inline]] inline void SynCookies::MakeGroup(
     const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
     const uint16_t* peer_mss, size_t m, uint32_t counter,
-    wire::SeqNum* out) const {
+    wire::SeqNum* out, uint32_t* aux) const {
   static_assert(sizeof(V) == N * sizeof(uint64_t));
   alignas(sizeof(V)) uint64_t w0[N], w1[N], last[N];
   unsigned index[N];
@@ -109,6 +111,7 @@ template <size_t N, typename V>
   for (size_t l = 0; l < m; ++l) {
     out[l] =
         wire::SeqNum(Assemble(static_cast<uint32_t>(h[l]), counter, index[l]));
+    if (aux != nullptr) aux[l] = static_cast<uint32_t>(h[l] >> 32);
   }
 }
 
@@ -119,17 +122,22 @@ template <size_t N, typename V>
 [[gnu::always_inline]] inline void SynCookies::MakeBatchLanes(
     const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
     const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out) const {
+    wire::SeqNum* out, uint32_t* aux) const {
   size_t i = 0;
   for (; i + N <= n; i += N) {
-    MakeGroup<N, V>(keys + i, peer_seqs + i, peer_mss + i, N, counter, out + i);
+    MakeGroup<N, V>(keys + i, peer_seqs + i, peer_mss + i, N, counter, out + i,
+                    aux == nullptr ? nullptr : aux + i);
   }
   if (n - i >= N / 2) {
     MakeGroup<N, V>(keys + i, peer_seqs + i, peer_mss + i, n - i, counter,
-                    out + i);
+                    out + i, aux == nullptr ? nullptr : aux + i);
     return;
   }
-  for (; i < n; ++i) out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter);
+  for (; i < n; ++i) {
+    uint32_t a;
+    out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter, &a);
+    if (aux != nullptr) aux[i] = a;
+  }
 }
 
 #if defined(__x86_64__)
@@ -146,15 +154,15 @@ using U64x16 = uint64_t __attribute__((vector_size(128)));
 [[gnu::target("avx2")]] void SynCookies::MakeBatchAvx2(
     const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
     const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out) const {
-  MakeBatchLanes<8, U64x8>(keys, peer_seqs, peer_mss, n, counter, out);
+    wire::SeqNum* out, uint32_t* aux) const {
+  MakeBatchLanes<8, U64x8>(keys, peer_seqs, peer_mss, n, counter, out, aux);
 }
 
 [[gnu::target("avx512f")]] void SynCookies::MakeBatchAvx512(
     const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
     const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out) const {
-  MakeBatchLanes<16, U64x16>(keys, peer_seqs, peer_mss, n, counter, out);
+    wire::SeqNum* out, uint32_t* aux) const {
+  MakeBatchLanes<16, U64x16>(keys, peer_seqs, peer_mss, n, counter, out, aux);
 }
 #endif
 
@@ -184,21 +192,21 @@ SynCookieImpl SynCookies::Resolve(SynCookieImpl wanted) {
 void SynCookies::MakeBatch(const flow::FlowKey* keys,
                            const wire::SeqNum* peer_seqs,
                            const uint16_t* peer_mss, size_t n, uint32_t counter,
-                           wire::SeqNum* out) const {
+                           wire::SeqNum* out, uint32_t* aux) const {
   switch (impl_) {
     case SynCookieImpl::kAvx512:
 #if defined(__x86_64__)
-      MakeBatchAvx512(keys, peer_seqs, peer_mss, n, counter, out);
+      MakeBatchAvx512(keys, peer_seqs, peer_mss, n, counter, out, aux);
       return;
 #endif
     case SynCookieImpl::kAvx2:
 #if defined(__x86_64__)
-      MakeBatchAvx2(keys, peer_seqs, peer_mss, n, counter, out);
+      MakeBatchAvx2(keys, peer_seqs, peer_mss, n, counter, out, aux);
       return;
 #endif
     case SynCookieImpl::kAuto:
     case SynCookieImpl::kScalar:
-      MakeBatchScalar(keys, peer_seqs, peer_mss, n, counter, out);
+      MakeBatchScalar(keys, peer_seqs, peer_mss, n, counter, out, aux);
       return;
   }
 }

@@ -127,9 +127,10 @@ class SynCookies {
   // Make for a burst of n SYNs in the same slot: out[i] equals
   // Make(keys[i], peer_seqs[i], peer_mss[i], counter). Where the CPU has
   // AVX2 or AVX-512, hashes 8 or 16 SYNs in lockstep, one per vector lane.
+  // `aux`, when not null, gets each cookie's aux bits (see Make).
   void MakeBatch(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                  const uint16_t* peer_mss, size_t n, uint32_t counter,
-                 wire::SeqNum* out) const;
+                 wire::SeqNum* out, uint32_t* aux = nullptr) const;
 
   // Validates the ACK that completes a cookie handshake: `peer_seq` is
   // SEG.SEQ - 1 (the client's ISN), `cookie` is SEG.ACK - 1 (our ISN).
@@ -196,21 +197,21 @@ class SynCookies {
 
   void MakeBatchScalar(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                        const uint16_t* peer_mss, size_t n, uint32_t counter,
-                       wire::SeqNum* out) const;
+                       wire::SeqNum* out, uint32_t* aux) const;
   void MakeBatchAvx2(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                      const uint16_t* peer_mss, size_t n, uint32_t counter,
-                     wire::SeqNum* out) const;
+                     wire::SeqNum* out, uint32_t* aux) const;
   void MakeBatchAvx512(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                        const uint16_t* peer_mss, size_t n, uint32_t counter,
-                       wire::SeqNum* out) const;
+                       wire::SeqNum* out, uint32_t* aux) const;
   template <size_t N, typename V>
   void MakeGroup(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                  const uint16_t* peer_mss, size_t m, uint32_t counter,
-                 wire::SeqNum* out) const;
+                 wire::SeqNum* out, uint32_t* aux) const;
   template <size_t N, typename V>
   void MakeBatchLanes(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
                       const uint16_t* peer_mss, size_t n, uint32_t counter,
-                      wire::SeqNum* out) const;
+                      wire::SeqNum* out, uint32_t* aux) const;
 
   uint64_t Hash(const flow::FlowKey& key, wire::SeqNum peer_seq,
                 uint32_t counter, unsigned mss_index) const {

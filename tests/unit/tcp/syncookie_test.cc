@@ -255,13 +255,24 @@ TEST_P(SynCookieBatchTest, BatchEqualsSingle) {
     }
     const uint32_t counter = static_cast<uint32_t>(rng());
     std::vector<SeqNum> out(n + 1, SeqNum(0xdeadbeef));
+    std::vector<uint32_t> aux(n + 1, 0xdeadbeef);
     cookies.MakeBatch(keys.data(), isns.data(), mss.data(), n, counter,
-                      out.data());
+                      out.data(), aux.data());
     for (size_t i = 0; i < n; ++i) {
-      EXPECT_EQ(out[i], cookies.Make(keys[i], isns[i], mss[i], counter))
+      uint32_t single_aux = 0;
+      EXPECT_EQ(out[i], cookies.Make(keys[i], isns[i], mss[i], counter, &single_aux))
           << n << " " << i;
+      EXPECT_EQ(aux[i], single_aux) << n << " " << i;
+      // Check gives the same aux bits back for the valid cookie.
+      uint32_t checked_aux = 0;
+      if (cookies.Check(keys[i], isns[i], out[i], counter, &checked_aux) != 0) {
+        EXPECT_EQ(checked_aux, single_aux);
+      } else {
+        ADD_FAILURE() << "batch cookie does not check";
+      }
     }
     EXPECT_EQ(out[n], SeqNum(0xdeadbeef)) << "wrote past n = " << n;
+    EXPECT_EQ(aux[n], 0xdeadbeefu) << "aux written past n = " << n;
   }
 }
 
