@@ -3,8 +3,9 @@
 # every suite three ways:
 #   1. the normal build (build/): unit, engine, fuzz replay, cli, integration;
 #   2. the same suites built with AddressSanitizer and UBSan (build-asan/);
-#   3. the libFuzzer parser target built with clang (build-fuzz/), run for
-#      FUZZ_SECONDS (default 60) over its seed corpus.
+#   3. the libFuzzer targets built with clang (build-fuzz/): the parser and
+#      the TCP stack, each run for FUZZ_SECONDS (default 60) over its seed
+#      corpus.
 # Integration tests need root and /dev/net/tun; elsewhere they are skipped,
 # except under CI=true, where they must run. Prints one summary line:
 #   tests: N passed, N failed, N skipped
@@ -67,6 +68,21 @@ if build-fuzz/tests/fuzz/parse_fuzzer -max_total_time="$FUZZ_SECONDS" \
 else
   tail -40 build-fuzz/fuzz.log
   echo "fuzzer found a crash (see build-fuzz/fuzz.log)"
+  failed=$((failed + 1))
+  status=1
+fi
+
+echo "== libFuzzer: TCP stack for ${FUZZ_SECONDS}s"
+ninja -C build-fuzz -j "$JOBS" tests/fuzz/stack_fuzzer
+mkdir -p build-fuzz/stack-corpus
+if build-fuzz/tests/fuzz/stack_fuzzer -max_total_time="$FUZZ_SECONDS" -max_len=2048 \
+     -print_final_stats=1 build-fuzz/stack-corpus tests/fuzz/corpus/stack \
+     >build-fuzz/stack-fuzz.log 2>&1; then
+  grep -E "stat::number_of_executed_units|stat::new_units_added" build-fuzz/stack-fuzz.log || true
+  passed=$((passed + 1))
+else
+  tail -40 build-fuzz/stack-fuzz.log
+  echo "stack fuzzer found a crash (see build-fuzz/stack-fuzz.log)"
   failed=$((failed + 1))
   status=1
 fi

@@ -342,7 +342,9 @@ void TcpStack::OnSynSent(const flow::FlowKey& key, uint32_t, uint32_t index,
   }
   uint16_t mss = std::min<uint16_t>(o.has_mss ? o.mss : kDefaultMss, config_.mss);
   if (t.flags & tcb_flags::kTimestamps) {
-    mss = static_cast<uint16_t>(mss - kTimestampOptionSpace);
+    // Saturating: an MSS option below 12 must not wrap to 64 KB segments.
+    mss = static_cast<uint16_t>(
+        mss > kTimestampOptionSpace ? mss - kTimestampOptionSpace : 0);
   }
   t.snd_mss = std::max<uint16_t>(mss, 64);
   t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
@@ -853,7 +855,11 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now) {
   t.ts_offset = h.ts_offset;
   uint16_t mss = std::min<uint16_t>(h.peer_mss != 0 ? h.peer_mss : kDefaultMss,
                                     config_.mss);
-  if (h.timestamps) mss = static_cast<uint16_t>(mss - kTimestampOptionSpace);
+  if (h.timestamps) {
+    // Saturating: an MSS option below 12 must not wrap to 64 KB segments.
+    mss = static_cast<uint16_t>(
+        mss > kTimestampOptionSpace ? mss - kTimestampOptionSpace : 0);
+  }
   t.snd_mss = std::max<uint16_t>(mss, 64);
   t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
   t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
