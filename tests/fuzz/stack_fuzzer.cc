@@ -2,7 +2,7 @@
 // timers, driven by a program of operations (stack_fuzz_program.h says how
 // the bytes are read).
 //
-// Each input builds one stack with tiny pools (8 TCBs, 8 half-open entries,
+// Each input builds one stack with tiny pools (8 TCBs, 6 half-open entries,
 // 2 or 8 TIME-WAIT records, 6 or 24 buffer chunks, SYN and accept backlogs
 // of 4), a SYN-cookie mode, timestamps on or off and small retry limits, all
 // chosen by the first two bytes, and then runs the program: segments from a
@@ -113,7 +113,9 @@ const char* Flags(uint8_t f) {
 TcpConfig MakeConfig(uint8_t c0, uint8_t c1) {
   TcpConfig c;
   c.max_connections = 8;
-  c.max_half_open = 8;
+  // Below the two listeners' SYN backlogs together (2 x 4), so that the
+  // pool, not only a backlog, can run out.
+  c.max_half_open = 6;
   c.max_time_wait = (c1 & cfg1::kFewTimeWait) ? 2 : 8;
   c.buffer_chunks = (c1 & cfg1::kFewChunks) ? 6 : 24;
   c.syn_backlog = 4;
