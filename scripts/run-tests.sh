@@ -4,7 +4,7 @@
 #   1. the normal build (build/): unit, engine, fuzz replay, cli, integration;
 #   2. the same suites built with AddressSanitizer and UBSan (build-asan/);
 #   3. the libFuzzer targets built with clang (build-fuzz/): the parser and
-#      the TCP stack, each run for FUZZ_SECONDS (default 60) over its seed
+#      the TCP stack, each run for FUZZ_SECONDS (default 40) over its seed
 #      corpus.
 # Integration tests need root and /dev/net/tun; elsewhere they are skipped,
 # except under CI=true, where they must run. Prints one summary line:
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-40}
 passed=0 failed=0 skipped=0
 
 tally() {  # adds the results of a meson test log
