@@ -341,13 +341,25 @@ absl::StatusOr<control::Config> ConfigFromFlags(control::Mode mode) {
   if (!(c.load.flood_pps >= 0) || c.load.flood_pps > 1e10) {
     return absl::InvalidArgumentError("--pps: must be >= 0");
   }
-  if (std::string fs = absl::GetFlag(FLAGS_flood_sources); !fs.empty()) {
-    absl::StatusOr<std::pair<uint32_t, uint32_t>> r = control::ParseAddressRange(fs);
+  // An address-range flag into [*first, *last]; the error names the flag.
+  auto address_range = [](const char* flag, const std::string& text,
+                          uint32_t* first, uint32_t* last) -> absl::Status {
+    absl::StatusOr<std::pair<uint32_t, uint32_t>> r =
+        control::ParseAddressRange(text);
     if (!r.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--flood-sources: ", r.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": ", r.status().message()));
     }
-    c.load.flood_src_first = r->first;
-    c.load.flood_src_last = r->second;
+    *first = r->first;
+    *last = r->second;
+    return absl::OkStatus();
+  };
+  if (std::string fs = absl::GetFlag(FLAGS_flood_sources); !fs.empty()) {
+    if (absl::Status st = address_range("flood-sources", fs, &c.load.flood_src_first,
+                                        &c.load.flood_src_last);
+        !st.ok()) {
+      return st;
+    }
   } else if (mode == control::Mode::kLoopback) {
     c.load.flood_src_first = 0x0a800001;  // 10.128.0.1
     c.load.flood_src_last = 0x0afffffe;   // 10.255.255.254
@@ -364,12 +376,11 @@ absl::StatusOr<control::Config> ConfigFromFlags(control::Mode mode) {
     return absl::InvalidArgumentError("--drain: must be >= 0 seconds");
   }
   if (std::string ips = absl::GetFlag(FLAGS_client_ips); !ips.empty()) {
-    absl::StatusOr<std::pair<uint32_t, uint32_t>> r = control::ParseAddressRange(ips);
-    if (!r.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--client-ips: ", r.status().message()));
+    if (absl::Status st = address_range("client-ips", ips, &c.load.client_ip_first,
+                                        &c.load.client_ip_last);
+        !st.ok()) {
+      return st;
     }
-    c.load.client_ip_first = r->first;
-    c.load.client_ip_last = r->second;
   } else if (mode == control::Mode::kLoopback) {
     c.load.client_ip_first = 0x0a000101;  // 10.0.1.1
     c.load.client_ip_last = 0x0a0001fe;   // 10.0.1.254
@@ -704,25 +715,29 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
   };
   while (!g_stop.load(std::memory_order_relaxed)) {
     SleepMs(10);
-    sample_peaks(0, client.Totals());
-    if (server != nullptr) sample_peaks(1, server->Totals());
+    // Each side's totals once per pass, for the peaks, the line and the
+    // drain check alike.
+    const control::CounterTotals c = client.Totals();
+    const control::CounterTotals s =
+        server != nullptr ? server->Totals() : control::CounterTotals{};
+    sample_peaks(0, c);
+    if (server != nullptr) sample_peaks(1, s);
     const double elapsed = Since(start);
     const double interval = Since(last);
     const bool load_over = config.duration_s > 0 && elapsed >= config.duration_s;
     if (interval >= stats_interval || (load_over && !draining)) {
-      control::CounterTotals totals = client.Totals();
-      const uint64_t server_tw =
-          server != nullptr ? server->Totals()[engine::Gauge::kTimeWaitInUse] : 0;
       if (!draining && interval >= 0.5) {
         cps_max = std::max(
-            cps_max, static_cast<double>(totals[engine::Counter::kLoadCompleted] -
+            cps_max, static_cast<double>(c[engine::Counter::kLoadCompleted] -
                                          before[engine::Counter::kLoadCompleted]) /
                          interval);
       }
-      std::printf("%s\n", control::FormatLoadLine(elapsed, interval, totals, before,
-                                                  server_tw).c_str());
+      std::printf("%s\n",
+                  control::FormatLoadLine(elapsed, interval, c, before,
+                                          s[engine::Gauge::kTimeWaitInUse])
+                      .c_str());
       std::fflush(stdout);
-      before = std::move(totals);
+      before = c;
       last = std::chrono::steady_clock::now();
     }
     if (!load_over) {
@@ -735,13 +750,9 @@ int RunLoad(const control::Config& config, Side& client, Side* server,
     }
     // Drain: open connections finish; TIME-WAIT records expire if 2 MSL
     // fits in --drain.
-    const control::CounterTotals c = client.Totals();
-    uint64_t pending = c[engine::Gauge::kTimeWaitInUse];
-    if (server != nullptr) {
-      const control::CounterTotals s = server->Totals();
-      pending += s[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kHalfOpenInUse] +
-                 s[engine::Gauge::kTcbsInUse];
-    }
+    const uint64_t pending =
+        c[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kTimeWaitInUse] +
+        s[engine::Gauge::kHalfOpenInUse] + s[engine::Gauge::kTcbsInUse];
     bool opening = false;
     for (auto& g : client.generators) opening |= !g->done_opening();
     if ((!opening && c[engine::Gauge::kLoadOpen] == 0 && pending == 0) ||
@@ -883,21 +894,24 @@ int Loopback(const control::Config& config) {
   BuildWorkers(client, cc, cwc, &load);
 
   std::vector<LcoreSlot> slots(lcores);
+  std::vector<unsigned> client_cpus, server_cpus;
   if (lcores == 1) {
     slots[0].workers = {client.workers[0].get(), server.workers[0].get()};
+    client_cpus = server_cpus = {config.lcores[0]};
   } else {
     for (uint16_t q = 0; q < pairs; ++q) {
       slots[q].workers = {client.workers[q].get()};
       slots[pairs + q].workers = {server.workers[q].get()};
+      client_cpus.push_back(config.lcores[q]);
+      server_cpus.push_back(config.lcores[pairs + q]);
     }
   }
   std::printf(
       "synwave loopback: net_ring pair, %u client worker(s) on CPU %s, %u "
       "server worker(s) on CPU %s, clients %s-%s -> %s:%u, cps %s, "
       "concurrency %u, close %s, %u request(s)/connection, response %u bytes\n",
-      pairs, absl::StrJoin(config.lcores.begin(), config.lcores.begin() + (lcores == 1 ? 1 : pairs), ",").c_str(),
-      pairs, absl::StrJoin(config.lcores.begin() + (lcores == 1 ? 0 : pairs),
-                           config.lcores.begin() + (lcores == 1 ? 1 : 2 * pairs), ",").c_str(),
+      pairs, absl::StrJoin(client_cpus, ",").c_str(), pairs,
+      absl::StrJoin(server_cpus, ",").c_str(),
       wire::Ipv4Address{load.client_ip_first}.ToString().c_str(),
       wire::Ipv4Address{load.client_ip_last}.ToString().c_str(),
       server_ip.address.ToString().c_str(), load.servers.front().port,

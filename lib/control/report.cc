@@ -47,6 +47,16 @@ std::string FormatStatsLine(double elapsed_s, double interval_s,
       now[Counter::kIcmpEchoIn], now.Drops());
 }
 
+namespace {
+
+uint64_t Failed(const CounterTotals& c) {
+  using engine::Counter;
+  return c[Counter::kLoadFailedRefused] + c[Counter::kLoadFailedTimeout] +
+         c[Counter::kLoadFailedReset] + c[Counter::kLoadFailedOther];
+}
+
+}  // namespace
+
 std::string FormatLoadLine(double elapsed_s, double interval_s,
                            const CounterTotals& c, const CounterTotals& b,
                            uint64_t server_time_wait) {
@@ -55,10 +65,7 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
   auto rate = [&](Counter x) {
     return interval_s > 0 ? static_cast<double>(delta(x)) / interval_s : 0.0;
   };
-  const uint64_t failed = delta(Counter::kLoadFailedRefused) +
-                          delta(Counter::kLoadFailedTimeout) +
-                          delta(Counter::kLoadFailedReset) +
-                          delta(Counter::kLoadFailedOther);
+  const uint64_t failed = Failed(c) - Failed(b);
   std::string line = absl::StrFormat(
       "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
       "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
@@ -87,16 +94,6 @@ nlohmann::json LatencyJson(const engine::LatencyHistogram& h) {
                         {"mean", h.mean()},
                         {"count", h.count()}};
 }
-
-namespace {
-
-uint64_t Failed(const CounterTotals& c) {
-  using engine::Counter;
-  return c[Counter::kLoadFailedRefused] + c[Counter::kLoadFailedTimeout] +
-         c[Counter::kLoadFailedReset] + c[Counter::kLoadFailedOther];
-}
-
-}  // namespace
 
 std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
                               double cps_max, const LoadLatencies& lat) {

@@ -53,7 +53,11 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
       counters_(counters),
       neighbors_(config.neighbor_capacity, config.neighbor_reachable_ns,
                  config.neighbor_retry_ns),
-      app_(app) {
+      app_(app),
+      ip_mode_(queue.offloads.tx_ipv4_checksum ? wire::ChecksumMode::kOffload
+                                               : wire::ChecksumMode::kSoftware),
+      tcp_mode_(queue.offloads.tx_tcp_checksum ? wire::ChecksumMode::kOffload
+                                               : wire::ChecksumMode::kSoftware) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
   if (!config_.listen_ports.empty() || config_.tcp_active) {
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
@@ -236,14 +240,35 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
   }
 }
 
+// Writes a TCP frame into `m` (its payload, if any, from the stack's send
+// queue), sets its lengths, and asks the NIC for the checksums it offers.
+void Worker::WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
+                           const tcp::OutSegment* payload) {
+  const size_t header_len = wire::TcpFrameHeaderLength(spec);
+  const auto total = static_cast<uint16_t>(header_len + spec.payload_length);
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  m->data_len = total;
+  m->pkt_len = total;
+  auto* p = rte_pktmbuf_mtod(m, uint8_t*);
+  if (payload != nullptr) stack_->CopyPayload(*payload, p + header_len);
+  wire::WriteTcpFrameHeaders(p, spec, ip_mode_, tcp_mode_);
+  m->ol_flags = 0;
+  if (ip_mode_ == wire::ChecksumMode::kOffload ||
+      tcp_mode_ == wire::ChecksumMode::kOffload) {
+    m->ol_flags = RTE_MBUF_F_TX_IPV4;
+    if (ip_mode_ == wire::ChecksumMode::kOffload) {
+      m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+    }
+    if (tcp_mode_ == wire::ChecksumMode::kOffload) {
+      m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    }
+    m->l2_len = sizeof(EthernetHeader);
+    m->l3_len = sizeof(Ipv4Header);
+  }
+}
+
 void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
   bool reused = false;
-  const wire::ChecksumMode ip_mode = queue_.offloads.tx_ipv4_checksum
-                                         ? wire::ChecksumMode::kOffload
-                                         : wire::ChecksumMode::kSoftware;
-  const wire::ChecksumMode tcp_mode = queue_.offloads.tx_tcp_checksum
-                                          ? wire::ChecksumMode::kOffload
-                                          : wire::ChecksumMode::kSoftware;
   for (const tcp::OutSegment& o : stack_->output()) {
     wire::TcpSegmentSpec spec;
     if (o.peer_l2 != 0) {
@@ -283,27 +308,7 @@ void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
         continue;
       }
     }
-    const size_t header_len = wire::TcpFrameHeaderLength(spec);
-    const auto total = static_cast<uint16_t>(header_len + o.payload_length);
-    m->data_off = RTE_PKTMBUF_HEADROOM;
-    m->data_len = total;
-    m->pkt_len = total;
-    auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-    stack_->CopyPayload(o, p + header_len);
-    wire::WriteTcpFrameHeaders(p, spec, ip_mode, tcp_mode);
-    m->ol_flags = 0;
-    if (ip_mode == wire::ChecksumMode::kOffload ||
-        tcp_mode == wire::ChecksumMode::kOffload) {
-      m->ol_flags = RTE_MBUF_F_TX_IPV4;
-      if (ip_mode == wire::ChecksumMode::kOffload) {
-        m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
-      }
-      if (tcp_mode == wire::ChecksumMode::kOffload) {
-        m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
-      }
-      m->l2_len = sizeof(EthernetHeader);
-      m->l3_len = sizeof(Ipv4Header);
-    }
+    WriteTcpFrame(m, spec, o.payload_length > 0 ? &o : nullptr);
     Transmit(m);
   }
   stack_->ClearOutput();
@@ -515,12 +520,6 @@ void Worker::SendFlood(uint64_t now_ns) {
     deltas_.Add(Counter::kFloodThrottled, n);
     return;
   }
-  const wire::ChecksumMode ip_mode = queue_.offloads.tx_ipv4_checksum
-                                         ? wire::ChecksumMode::kOffload
-                                         : wire::ChecksumMode::kSoftware;
-  const wire::ChecksumMode tcp_mode = queue_.offloads.tx_tcp_checksum
-                                          ? wire::ChecksumMode::kOffload
-                                          : wire::ChecksumMode::kSoftware;
   const uint64_t span = uint64_t{f.src_last} - f.src_first + 1;
   for (uint32_t i = 0; i < n; ++i) {
     // xorshift64*: cheap, and good enough to spread sources and ports.
@@ -541,20 +540,7 @@ void Worker::SendFlood(uint64_t now_ns) {
     spec.options.has_mss = true;
     spec.options.mss = 1460;
     spec.ip_id = ip_id_++;
-    const size_t len = wire::TcpFrameHeaderLength(spec);
-    m[i]->data_len = static_cast<uint16_t>(len);
-    m[i]->pkt_len = static_cast<uint32_t>(len);
-    wire::WriteTcpFrameHeaders(rte_pktmbuf_mtod(m[i], uint8_t*), spec, ip_mode,
-                               tcp_mode);
-    m[i]->ol_flags = 0;
-    if (ip_mode == wire::ChecksumMode::kOffload ||
-        tcp_mode == wire::ChecksumMode::kOffload) {
-      m[i]->ol_flags = RTE_MBUF_F_TX_IPV4 |
-                       (ip_mode == wire::ChecksumMode::kOffload ? RTE_MBUF_F_TX_IP_CKSUM : 0) |
-                       (tcp_mode == wire::ChecksumMode::kOffload ? RTE_MBUF_F_TX_TCP_CKSUM : 0);
-      m[i]->l2_len = sizeof(EthernetHeader);
-      m[i]->l3_len = sizeof(Ipv4Header);
-    }
+    WriteTcpFrame(m[i], spec, nullptr);
     Transmit(m[i]);
   }
   deltas_.Add(Counter::kFloodSynsOut, n);

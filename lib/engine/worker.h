@@ -37,6 +37,7 @@
 #include "tcp/stack.h"
 #include "port/port.h"
 #include "wire/addresses.h"
+#include "wire/build.h"
 #include "wire/parse.h"
 
 struct rte_mbuf;
@@ -139,6 +140,8 @@ class Worker {
   void EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns);
   void SendArpRequest(wire::Ipv4Address target);
   void SendFlood(uint64_t now_ns);
+  void WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
+                     const tcp::OutSegment* payload);
   bool InFloodRange(wire::Ipv4Address ip) const {
     return flood_ && ip.value >= flood_->src_first && ip.value <= flood_->src_last;
   }
@@ -162,6 +165,9 @@ class Worker {
   uint64_t next_housekeeping_ns_ = 0;
   std::unique_ptr<tcp::TcpStack> stack_;
   AppOps app_;
+  // How TX checksums are made: by the NIC where it offers them.
+  wire::ChecksumMode ip_mode_;
+  wire::ChecksumMode tcp_mode_;
   uint32_t idle_polls_ = 0;
   std::optional<FloodConfig> flood_;
   uint64_t next_flood_ns_ = 0;

@@ -18,15 +18,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "frame_builder.h"
+#include "replay_driver.h"
 #include "wire/byte_order.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
@@ -37,28 +35,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace {
 
-namespace fs = std::filesystem;
+using synwave::fuzz_replay::ReplayCommandLine;
+using synwave::fuzz_replay::Rng;
+using synwave::fuzz_replay::Seeds;
+
 namespace wire = synwave::wire;
 namespace tu = synwave::testutil;
 
-// SplitMix64: tiny, seedable, and identical on every platform (unlike the
-// distributions of <random>).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-  }
-  size_t Below(size_t n) { return static_cast<size_t>(Next() % n); }
 
- private:
-  uint64_t state_;
-};
-
-std::vector<std::pair<std::string, std::vector<uint8_t>>> SeedFrames() {
+Seeds SeedFrames() {
   std::vector<std::pair<std::string, std::vector<uint8_t>>> seeds;
 
   tu::TcpFrame syn;
@@ -232,58 +217,16 @@ void Run(const std::vector<uint8_t>& input) {
   delete[] copy;
 }
 
-bool ReplayFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "cannot read %s\n", path.c_str());
-    return false;
-  }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-  Run(bytes);
-  return true;
-}
-
-int WriteSeeds(const fs::path& dir) {
-  fs::create_directories(dir);
-  for (const auto& [name, frame] : SeedFrames()) {
-    std::ofstream out(dir / name, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(frame.data()),
-              static_cast<std::streamsize>(frame.size()));
-    if (!out) return 1;
-  }
-  return 0;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   size_t generated = 300000;
   size_t files = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg.starts_with("--generated=")) {
-      generated = std::strtoull(argv[i] + 12, nullptr, 10);
-      continue;
-    }
-    if (arg.starts_with("--write-seeds=")) {
-      return WriteSeeds(fs::path(arg.substr(14)));
-    }
-    const fs::path path(arg);
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      for (const auto& entry : fs::recursive_directory_iterator(path)) {
-        if (!entry.is_regular_file()) continue;
-        if (!ReplayFile(entry.path())) return 1;
-        ++files;
-      }
-    } else if (fs::is_regular_file(path, ec)) {
-      if (!ReplayFile(path)) return 1;
-      ++files;
-    } else {
-      std::fprintf(stderr, "no such file or directory: %s\n", argv[i]);
-      return 1;
-    }
+  if (const int rc = ReplayCommandLine(argc, argv, {&Run, &SeedFrames},
+                                       &generated, &files);
+      rc >= 0) {
+    return rc;
   }
 
   const auto seeds = SeedFrames();
