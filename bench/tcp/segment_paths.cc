@@ -405,16 +405,7 @@ uint32_t PathDriver::RunBurst() {
     return burst_;
   }
   const uint32_t n = std::min(burst_, ready_ - next_);
-  const flow::FlowKey* keys = keys_.data() + next_;
-  const tcp::Segment* segs = segs_.data() + next_;
-  uint32_t hashes[kMaxBurst] = {};  // as the worker; {} quiets -Wmaybe-uninitialized
-  uint32_t found[kMaxBurst];
-  for (uint32_t i = 0; i < n; ++i) hashes[i] = stack_->Hash(keys[i]);
-  stack_->table().FindBulk(keys, hashes, n, found);
-  const uint64_t epoch = stack_->table_epoch();
-  for (uint32_t i = 0; i < n; ++i) {
-    stack_->Input(keys[i], hashes[i], found[i], epoch, segs[i], now_);
-  }
+  stack_->InputBurst(keys_.data() + next_, segs_.data() + next_, n, now_);
   stack_->Flush(now_);
   outputs_ += stack_->output().size();
   stack_->ClearOutput();

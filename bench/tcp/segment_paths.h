@@ -8,8 +8,9 @@
 // builds the round's segments, one per connection: e.g. for LAST-ACK + ACK
 // it opens `connections` connections, takes each through FIN and Close() to
 // LAST-ACK, and builds the ACKs of our FINs. RunBurst() (timed) pushes the
-// next `burst` segments through as the worker does: hash each 4-tuple, one
-// FindBulk for the burst, Input() per segment, then one Flush() (the ACKs
+// next `burst` segments through as the worker does: one InputBurst (which
+// hashes, looks the burst up at once and prepares its SYN cookies, then runs
+// each segment through the state machine), then one Flush() (the ACKs
 // that wait for it go out) and the output and events dropped, as the
 // worker's EmitTcpOutput and event dispatch would take them. CheckRound()
 // then says whether every segment did what the path claims (the expected

@@ -142,7 +142,7 @@ void Worker::PollOnce(uint64_t now_ns) {
   bool busy = n > 0;
   if (stack_ != nullptr) {
     stack_->AdvanceTimers(now_ns);
-    EmitTcpOutput(nullptr, now_ns);
+    EmitTcpOutput(nullptr, 0, now_ns);
     stack_->Accept(config_.accept_batch);
     // Events raised while dispatching (a close that resets) are handled in
     // the same pass; the array may grow, so index, don't iterate.
@@ -154,7 +154,7 @@ void Worker::PollOnce(uint64_t now_ns) {
     stack_->ClearEvents();
     if (app_.on_poll != nullptr) app_.on_poll(app_.ctx, *stack_, now_ns);
     stack_->Flush(now_ns);
-    EmitTcpOutput(nullptr, now_ns);
+    EmitTcpOutput(nullptr, 0, now_ns);
   }
   if (flood_) SendFlood(now_ns);
 
@@ -207,20 +207,12 @@ void Worker::PublishCounters() {
 void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
                             uint16_t n, uint64_t now_ns) {
   flow::FlowKey* const keys = keys_;
-  uint32_t* const hashes = hashes_;
-  uint32_t* const found = found_;
-  for (uint16_t k = 0; k < n; ++k) {
-    const wire::PacketInfo& in = infos[k];
-    keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,
-                            in.src_port};
-    hashes[k] = stack_->Hash(keys[k]);
-  }
-  stack_->table().FindBulk(keys, hashes, n, found);
-  const uint64_t epoch = stack_->table_epoch();
   tcp::Segment* const segs = segs_;
   for (uint16_t k = 0; k < n; ++k) {
     const wire::PacketInfo& in = infos[k];
     const auto* frame = rte_pktmbuf_mtod(pkts[k], const uint8_t*);
+    keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,
+                            in.src_port};
     tcp::Segment& seg = segs[k];
     seg.seq = in.seq;
     seg.ack = in.ack;
@@ -231,13 +223,8 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
     seg.options = in.options;
     seg.peer_l2 = PackMac(reinterpret_cast<const EthernetHeader*>(frame)->src);
   }
-  // SYN cookies for the whole burst at once (vector lanes), then the
-  // segments one by one, each reply written over its own segment.
-  stack_->PrepareCookies(keys, found, segs, n, now_ns);
-  for (uint16_t k = 0; k < n; ++k) {
-    stack_->Input(keys[k], hashes[k], found[k], epoch, segs[k], now_ns);
-    EmitTcpOutput(pkts[k], now_ns);
-  }
+  stack_->InputBurst(keys, segs, n, now_ns);
+  EmitTcpOutput(pkts, n, now_ns);
 }
 
 // Writes a TCP frame into `m` (its payload, if any, from the stack's send
@@ -267,14 +254,16 @@ void Worker::WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
   }
 }
 
-void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
-  bool reused = false;
+void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
+  // Which received buffers a reply has taken over (bit per burst slot).
+  uint64_t reused = 0;
   for (const tcp::OutSegment& o : stack_->output()) {
+    const bool reply = o.reply_to < num_rx;
     wire::TcpSegmentSpec spec;
     if (o.peer_l2 != 0) {
       spec.dst_mac = UnpackMac(o.peer_l2);
-    } else if (rx != nullptr) {
-      spec.dst_mac = rte_pktmbuf_mtod(rx, const EthernetHeader*)->Src();
+    } else if (reply) {
+      spec.dst_mac = UnpackMac(segs_[o.reply_to].peer_l2);  // the sender
     } else {
       const wire::MacAddress* mac =
           ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
@@ -298,9 +287,10 @@ void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
     spec.ip_id = ip_id_++;
 
     rte_mbuf* m;
-    if (rx != nullptr && !reused && o.payload_length == 0) {
-      m = rx;  // the reply takes over the segment's own buffer
-      reused = true;
+    const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
+    if (reply && !(reused & slot) && o.payload_length == 0) {
+      m = rx[o.reply_to];  // the reply takes over the segment's own buffer
+      reused |= slot;
     } else {
       m = rte_pktmbuf_alloc(queue_.pool);
       if (m == nullptr) {
@@ -312,7 +302,9 @@ void Worker::EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns) {
     Transmit(m);
   }
   stack_->ClearOutput();
-  if (rx != nullptr && !reused) Drop(rx);
+  for (uint16_t k = 0; k < num_rx; ++k) {
+    if (!(reused & (uint64_t{1} << k))) Drop(rx[k]);
+  }
 }
 
 bool Worker::Accept(rte_mbuf* m, wire::PacketInfo* info) {

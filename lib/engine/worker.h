@@ -7,10 +7,11 @@
 //   2. L2 filter and parse/validate every frame into a PacketInfo (software
 //      checksums where the NIC gave no verdict);
 //   3. classify and process: ARP (answer requests for our address, learn
-//      neighbours), ICMP echo (answered in place), TCP: flow keys and hashes
-//      for all TCP segments of the burst, one bulk table lookup, then the
-//      state machine (tcp::TcpStack) segment by segment; replies without
-//      payload are written into the received mbuf;
+//      neighbours), ICMP echo (answered in place), TCP: the burst's
+//      segments go to the stack at once (tcp::TcpStack::InputBurst: one
+//      bulk table lookup, SYN cookies in vector lanes, then the state
+//      machine segment by segment); replies without payload are written
+//      into the received mbuf;
 //   4. timers (retransmissions, TIME-WAIT expiry), then the application's
 //      events for the whole burst, then the stack's Flush of what became
 //      sendable (responses carry the ACKs they piggyback);
@@ -135,9 +136,10 @@ class Worker {
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
                       uint16_t n, uint64_t now_ns);
-  // Turns the stack's pending output into frames; the first segment
-  // without payload may reuse `rx` (which is freed otherwise).
-  void EmitTcpOutput(rte_mbuf* rx, uint64_t now_ns);
+  // Turns the stack's pending output into frames. `rx` holds the burst's
+  // segments: the first reply without payload to segment k is written over
+  // rx[k]; the rest of rx is freed.
+  void EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns);
   void SendArpRequest(wire::Ipv4Address target);
   void SendFlood(uint64_t now_ns);
   void WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
@@ -183,8 +185,6 @@ class Worker {
   wire::PacketInfo info_[kMaxBurst];
   wire::PacketInfo tcp_info_[kMaxBurst];
   flow::FlowKey keys_[kMaxBurst];
-  uint32_t hashes_[kMaxBurst] = {};
-  uint32_t found_[kMaxBurst] = {};
   tcp::Segment segs_[kMaxBurst];
   rte_mbuf* tx_[kTxCapacity];
   uint16_t num_tx_ = 0;

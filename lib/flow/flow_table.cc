@@ -137,6 +137,7 @@ bool FlowTable::Insert(const FlowKey& key, uint32_t hash, uint32_t value) {
   // Every bucket the key passed over now tells lookups homed there to go on.
   AddOverflow(home, free_distance, +1);
   ++size_;
+  ++epoch_;
   return true;
 }
 
@@ -147,6 +148,7 @@ bool FlowTable::Erase(const FlowKey& key, uint32_t hash) {
   displacement_[pos.bucket * kSlotsPerBucket + pos.slot] = 0;
   AddOverflow(Home(hash), pos.distance, -1);
   --size_;
+  ++epoch_;
   FillHole(pos.bucket, pos.slot);
   return true;
 }
@@ -192,6 +194,7 @@ bool FlowTable::Update(const FlowKey& key, uint32_t hash, uint32_t new_value) {
   Position pos;
   if (!Locate(key, hash, &pos)) return false;
   buckets_[pos.bucket].slots[pos.slot].value = new_value;
+  ++epoch_;
   return true;
 }
 

@@ -122,6 +122,10 @@ class FlowTable {
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
+  // Changes with every Insert, Erase and Update that succeeds: a value that
+  // Find or FindBulk returned is still the table's while epoch() is the same
+  // (a caller that looked a burst up at once checks it before trusting one).
+  uint64_t epoch() const { return epoch_; }
   uint32_t bucket_count() const { return bucket_count_; }
   // Bytes of memory held, including this object.
   size_t memory_bytes() const { return sizeof(*this) + block_bytes_; }
@@ -262,6 +266,7 @@ class FlowTable {
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t size_ = 0;
+  uint64_t epoch_ = 0;
   Bucket* buckets_;        // bucket_count_ lines
   uint8_t* overflow_;      // per bucket: keys stored beyond that passed over it
   uint8_t* displacement_;  // per slot: lower bound of distance from home

@@ -162,14 +162,39 @@ TcpStack::Listener* TcpStack::FindListener(const flow::FlowKey& key) {
 
 void TcpStack::Input(const flow::FlowKey& key, const Segment& seg,
                      uint64_t now_ns) {
-  const uint32_t hash = Hash(key);
-  Input(key, hash, table_.Find(key, hash), table_epoch_, seg, now_ns);
+  InputBurst(&key, &seg, 1, now_ns);
+}
+
+void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
+                          uint32_t n, uint64_t now_ns) {
+  uint32_t hashes[kMaxBurst];
+  uint32_t found[kMaxBurst];
+  while (n > 0) {
+    const uint32_t group = std::min(n, kMaxBurst);
+    for (uint32_t k = 0; k < group; ++k) hashes[k] = Hash(keys[k]);
+    table_.FindBulk(keys, hashes, group, found);
+    const uint64_t epoch = table_.epoch();
+    // SYN cookies for the whole group at once (vector lanes), then the
+    // segments one by one, each reply marked with the segment it answers.
+    PrepareCookies(keys, found, segs, group, now_ns);
+    for (uint32_t k = 0; k < group; ++k) {
+      reply_to_ = static_cast<uint16_t>(burst_base_ + k);
+      Input(keys[k], hashes[k],
+            epoch == table_.epoch() ? found[k] : table_.Find(keys[k], hashes[k]),
+            segs[k], now_ns);
+    }
+    keys += group;
+    segs += group;
+    n -= group;
+    burst_base_ += group;
+  }
+  reply_to_ = OutSegment::kNoReply;
+  burst_base_ = 0;
 }
 
 void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
-                     uint64_t epoch, const Segment& seg, uint64_t now_ns) {
+                     const Segment& seg, uint64_t now_ns) {
   counters_.Add(Mib::kInSegs);
-  if (epoch != table_epoch_) found = table_.Find(key, hash);
   TcpState state;
   uint32_t index = kNoIndex;
   bool tcb_syn_received = false;
@@ -232,7 +257,6 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now,
     tcb_ids_.Free(index);
     return fail(ConnectError::kTableFull);
   }
-  ++table_epoch_;
   Tcb& t = tcbs_[index];
   const uint32_t generation = t.generation + 1;
   t = Tcb{};
@@ -485,7 +509,6 @@ void TcpStack::OnListen(const flow::FlowKey& key, uint32_t hash,
     counters_.Add(Mib::kListenDrops);
     return;
   }
-  ++table_epoch_;
   HalfOpen& h = half_open_[h_index];
   h = HalfOpen{};
   h.key = key;
@@ -590,8 +613,7 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
     if (seg.seq == rcv_nxt) {
       counters_.Add(Mib::kAttemptFails);
       table_.Erase(h.key, h.hash);
-      ++table_epoch_;
-      FreeHalfOpen(index);
+        FreeHalfOpen(index);
     } else {
       counters_.Count(Drop::kRstChallenged);
       counters_.Add(Mib::kChallengeAck);
@@ -634,7 +656,6 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
   }
   Tcb& t = tcbs_[t_index];
   table_.Update(key, t.hash, Encode(Kind::kTcb, t_index));
-  ++table_epoch_;
   FreeHalfOpen(index);
   // The rest of the segment (data, FIN) is processed as in ESTABLISHED.
   if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
@@ -701,6 +722,7 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
                          static_cast<uint16_t>(std::min<uint32_t>(
                              config_.rcv_buffer, 65535)));
   out.peer_l2 = seg.peer_l2;
+  out.syn_cookie = true;
   out.options.has_mss = true;
   out.options.mss = config_.mss;
   if (o.has_timestamps && config_.timestamps) {
@@ -816,7 +838,6 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
     return true;
   }
   table_.Insert(key, hash, Encode(Kind::kTcb, t_index));
-  ++table_epoch_;
   counters_.Add(Mib::kSyncookiesRecv);
   // Data or FIN on the completing ACK: as in ESTABLISHED (item 32).
   if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
@@ -1257,8 +1278,7 @@ void TcpStack::OnTimeWait(const flow::FlowKey& key, uint32_t hash,
       iss_floor_ = r.snd_nxt;
       iss_floor_set_ = true;
       table_.Erase(key, hash);
-      ++table_epoch_;
-      FreeTimeWait(index);
+        FreeTimeWait(index);
       Listener* l = FindListener(key);
       OnListen(key, hash, static_cast<uint32_t>(l - listeners_.data()), seg,
                now);
@@ -1344,7 +1364,6 @@ void TcpStack::FreeTcb(uint32_t index) {
 void TcpStack::CloseTcb(uint32_t index, CloseReason reason, bool notify) {
   Tcb& t = tcbs_[index];
   table_.Erase(t.key, t.hash);
-  ++table_epoch_;
   if (notify && (t.flags & tcb_flags::kAccepted)) {
     Event(AppEvent::Kind::kClosed, t, reason);
   }
@@ -1359,7 +1378,6 @@ void TcpStack::EnterTimeWait(uint32_t index, uint64_t now) {
     r_index = tw_head_;
     TimeWaitRecord& old = time_wait_[r_index];
     table_.Erase(old.key, old.hash);
-    ++table_epoch_;
     TimeWaitUnlink(r_index);
     counters_.Add(Mib::kTimeWaitOverflow);
   }
@@ -1381,7 +1399,6 @@ void TcpStack::EnterTimeWait(uint32_t index, uint64_t now) {
   r.expires_ns = now + 2 * config_.msl_ns;
   TimeWaitPushBack(r_index);
   table_.Update(t.key, t.hash, Encode(Kind::kTimeWait, r_index));
-  ++table_epoch_;
   counters_.Add(Mib::kTimeWaitEntered);
   counters_.Add(Mib::kConnectionsClosed);
   if (t.flags & tcb_flags::kAccepted) {
@@ -1440,6 +1457,7 @@ OutSegment& TcpStack::Emit(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
   o.ack = ack;
   o.flags = flags;
   o.window = window;
+  o.reply_to = reply_to_;
   counters_.Add(Mib::kOutSegs);
   return o;
 }
@@ -1611,7 +1629,6 @@ void TcpStack::AdvanceTimers(uint64_t now) {
     const uint32_t index = tw_head_;
     TimeWaitRecord& r = time_wait_[index];
     table_.Erase(r.key, r.hash);
-    ++table_epoch_;
     FreeTimeWait(index);
     counters_.Add(Mib::kTimeWaitExpired);
   }
@@ -1729,7 +1746,6 @@ void TcpStack::OnSynAckTimer(uint32_t index, uint64_t now) {
     counters_.Add(Mib::kSynRecvTimeouts);
     counters_.Add(Mib::kAttemptFails);
     table_.Erase(h.key, h.hash);
-    ++table_epoch_;
     FreeHalfOpen(index);
     return;
   }

@@ -78,6 +78,12 @@ struct OutSegment {
   uint64_t peer_l2 = 0;         // 0 when unknown: reply to the input's source
   wire::TcpOptions options;
   bool retransmission = false;
+  bool syn_cookie = false;      // a SYN-ACK whose ISN is a SYN cookie
+  // The index, in the InputBurst call that produced it, of the segment this
+  // answers (its buffer may carry the reply); kNoReply for output of
+  // timers, Flush and the application API.
+  static constexpr uint16_t kNoReply = 0xffff;
+  uint16_t reply_to = kNoReply;
 };
 
 struct AppEvent {
@@ -101,13 +107,17 @@ class TcpStack {
   // the pair is already listening.
   bool Listen(uint32_t ip, uint16_t port);
 
-  // Processes one segment for `key` (local = its destination) at `now_ns`.
+  // Processes a burst of segments at `now_ns`: segs[i] for keys[i] (local =
+  // its destination). The stack hashes the keys, looks the burst up in the
+  // connection table at once, computes the SYN cookies the burst needs in
+  // vector lanes, then runs the state machine segment by segment. What it
+  // sends is in output(), in segment order; each reply names the segment it
+  // answers (OutSegment::reply_to).
+  static constexpr uint32_t kMaxBurst = 64;
+  void InputBurst(const flow::FlowKey* keys, const Segment* segs, uint32_t n,
+                  uint64_t now_ns);
+  // One segment (a burst of one).
   void Input(const flow::FlowKey& key, const Segment& seg, uint64_t now_ns);
-  // The same with the hash computed and the table looked up by the caller
-  // (FindBulk over a burst); `found` is the table's value or kNoIndex, and is
-  // only trusted if the table did not change since `epoch` (table_epoch()).
-  void Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
-             uint64_t epoch, const Segment& seg, uint64_t now_ns);
 
   // Why Connect() made no connection.
   enum class ConnectError : uint8_t {
@@ -123,14 +133,6 @@ class TcpStack {
                  uint64_t peer_l2 = 0, ConnectError* error = nullptr);
   // True if `key` has no connection or TIME-WAIT record: Connect may use it.
   bool TupleFree(const flow::FlowKey& key) const;
-
-  // Before a burst's Input calls (same order, same now): computes at once,
-  // in vector lanes, the SYN cookies the burst will need (SYNs for no
-  // connection to a listener that answers with cookies now). Optional: a
-  // SYN without a prepared cookie gets one computed on its own; a prepared
-  // one that goes unused costs nothing more. `found` as for Input.
-  void PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
-                      const Segment* segs, uint32_t n, uint64_t now_ns);
 
   // Fires due timers (retransmissions, SYN-ACK retries, keepalive,
   // FIN-WAIT-2) and expires TIME-WAIT records, within the per-loop budget.
@@ -172,7 +174,6 @@ class TcpStack {
   uint32_t time_wait_in_use() const { return time_wait_ids_.in_use(); }
   uint32_t buffer_chunks_in_use() const { return chunks_.in_use(); }
   uint32_t timers_in_use() const { return timers_.size(); }
-  uint64_t table_epoch() const { return table_epoch_; }
   const flow::FlowTable& table() const { return table_; }
   uint32_t Hash(const flow::FlowKey& key) const;
   const TcpConfig& config() const { return config_; }
@@ -195,6 +196,17 @@ class TcpStack {
     return (static_cast<uint32_t>(k) << 30) | index;
   }
   static FlagClass Classify(uint8_t flags);
+
+  // One segment whose lookup is done: `found` is the table's value for it.
+  void Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
+             const Segment& seg, uint64_t now_ns);
+  // Before a burst's Input calls (same order, same now): computes at once,
+  // in vector lanes, the SYN cookies the burst will need (SYNs for no
+  // connection to a listener that answers with cookies now). A SYN without
+  // a prepared cookie gets one computed on its own; a prepared one that
+  // goes unused costs nothing more.
+  void PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+                      const Segment* segs, uint32_t n, uint64_t now_ns);
   static const Dispatch kDispatch[kNumTcpStates][static_cast<int>(FlagClass::kCount)];
 
   // Second-level handlers, one per RFC 9293 3.10.7 group.
@@ -300,7 +312,9 @@ class TcpStack {
   uint32_t state_count_[kNumTcpStates] = {};
 
   flow::FlowTable table_;
-  uint64_t table_epoch_ = 0;
+  // While InputBurst runs: the segment being processed (for reply_to).
+  uint16_t reply_to_ = OutSegment::kNoReply;
+  uint32_t burst_base_ = 0;
   timer::TimerWheel timers_;
   ChunkPool chunks_;
 

@@ -535,50 +535,51 @@ class Harness {
 
   void Inject(const Pending& p) {
     tuples_[p.tuple].used = true;
-    for (int i = 0; i < (p.twice ? 2 : 1); ++i) Deliver(p, nullptr, nullptr, 0);
+    for (int i = 0; i < (p.twice ? 2 : 1); ++i) Deliver(p);
   }
 
   uint64_t Count(Mib m) const { return stack_->counters().Get(m); }
 
-  // One Input (with the caller's lookup when `hash` is given), noting which
-  // SYN-ACK it sent carries a cookie, and checking that a correct answer to
-  // a valid cookie was taken.
-  void Deliver(const Pending& p, const uint32_t* hash, const uint32_t* found,
-               uint64_t epoch) {
+  // One segment (an InputBurst of one), checking that a SYN got at most one
+  // cookie SYN-ACK and that a correct answer to a valid cookie was taken.
+  void Deliver(const Pending& p) {
     const flow::FlowKey key = TupleKey(p.tuple);
     const size_t before = stack_->output().size();
     const uint64_t cookies_sent = Count(Mib::kSyncookiesSent);
     const uint64_t cookies_failed = Count(Mib::kSyncookiesFailed);
-    TraceIn(p, hash != nullptr ? "burst" : "in");
-    if (hash != nullptr) {
-      stack_->Input(key, *hash, *found, epoch, p.seg, now_);
-    } else {
-      stack_->Input(key, p.seg, now_);
-    }
-    const std::span<const OutSegment> out = stack_->output();
-    out_cookie_.resize(out.size(), false);
-    if (Count(Mib::kSyncookiesSent) != cookies_sent) {
-      // One SYN, one cookie SYN-ACK.
-      FUZZ_CHECK(Count(Mib::kSyncookiesSent) == cookies_sent + 1);
-      size_t synacks = 0;
-      for (size_t i = before; i < out.size(); ++i) {
-        if ((out[i].flags & (tf::kSyn | tf::kAck)) == (tf::kSyn | tf::kAck)) {
-          FUZZ_CHECK(out[i].key == key);
-          out_cookie_[i] = true;
-          ++synacks;
-        }
-      }
-      FUZZ_CHECK(synacks == 1);
-    }
+    TraceIn(p, "in");
+    stack_->Input(key, p.seg, now_);
+    FUZZ_CHECK(Count(Mib::kSyncookiesSent) - cookies_sent <= 1);
+    CheckCookieReplies(before, &key, &p.seg, Count(Mib::kSyncookiesSent) - cookies_sent);
     if (p.valid_cookie_answer) {
       FUZZ_CHECK(Count(Mib::kSyncookiesFailed) == cookies_failed);
     }
   }
 
-  // Segments looked up before any is processed, as the engine does for a
-  // burst (FindBulk), so the epoch check on stale lookups is exercised, and
-  // (unless bit 7 of the count says not to) with the burst's SYN cookies
-  // prepared at once (PrepareCookies).
+  // The output from `before` on: one cookie SYN-ACK per cookie counted, each
+  // the reply to a bare SYN of its own tuple, at most one per segment.
+  void CheckCookieReplies(size_t before, const flow::FlowKey* keys,
+                          const Segment* segs, uint64_t cookies) {
+    const std::span<const OutSegment> out = stack_->output();
+    uint64_t seen = 0;
+    uint32_t last_reply = OutSegment::kNoReply;
+    for (size_t i = before; i < out.size(); ++i) {
+      if (!out[i].syn_cookie) continue;
+      FUZZ_CHECK((out[i].flags & (tf::kSyn | tf::kAck)) == (tf::kSyn | tf::kAck));
+      FUZZ_CHECK(out[i].reply_to != OutSegment::kNoReply);
+      FUZZ_CHECK(out[i].reply_to != last_reply);
+      last_reply = out[i].reply_to;
+      FUZZ_CHECK(out[i].key == keys[out[i].reply_to]);
+      FUZZ_CHECK((segs[out[i].reply_to].flags & (tf::kSyn | tf::kAck)) == tf::kSyn);
+      ++seen;
+    }
+    FUZZ_CHECK(seen == cookies);
+  }
+
+  // Segments handed to the stack as one InputBurst, as the engine does: the
+  // burst is looked up at once (so the stack's check for lookups the burst
+  // itself made stale is exercised) and its SYN cookies are prepared at
+  // once. With bit 7 of the count, the same segments one by one instead.
   void Burst(ByteReader& in) {
     const uint8_t b = in.U8();
     const int n = 1 + (b & 15);
@@ -601,24 +602,32 @@ class Harness {
       if (ok[i]) tuples_[p[i].tuple].used = true;
     }
     flow::FlowKey keys[16];
-    uint32_t hash[16] = {};
-    uint32_t found[16] = {};
     Segment segs[16];
     int m = 0;
-    const uint64_t epoch = stack_->table_epoch();
+    int valid_answers = 0;
     for (int i = 0; i < n; ++i) {
       if (!ok[i]) continue;
       keys[m] = TupleKey(p[i].tuple);
-      hash[m] = stack_->Hash(keys[m]);
-      found[m] = stack_->table().Find(keys[m], hash[m]);
       segs[m] = p[i].seg;
+      if (p[i].valid_cookie_answer) ++valid_answers;
       if (m != i) p[m] = std::move(p[i]);  // the payload buffer moves along
+      segs[m].payload = p[m].seg.payload;
       ++m;
     }
-    if (!(b & 0x80)) {
-      stack_->PrepareCookies(keys, found, segs, static_cast<uint32_t>(m), now_);
+    if (b & 0x80) {
+      for (int i = 0; i < m; ++i) Deliver(p[i]);
+      return;
     }
-    for (int i = 0; i < m; ++i) Deliver(p[i], &hash[i], &found[i], epoch);
+    for (int i = 0; i < m; ++i) TraceIn(p[i], "burst");
+    const size_t before = stack_->output().size();
+    const uint64_t cookies_sent = Count(Mib::kSyncookiesSent);
+    const uint64_t cookies_failed = Count(Mib::kSyncookiesFailed);
+    stack_->InputBurst(keys, segs, static_cast<uint32_t>(m), now_);
+    CheckCookieReplies(before, keys, segs, Count(Mib::kSyncookiesSent) - cookies_sent);
+    // A correct answer to a valid cookie is never a failed cookie (each
+    // segment fails at most one).
+    FUZZ_CHECK(Count(Mib::kSyncookiesFailed) - cookies_failed <=
+               static_cast<uint64_t>(m - valid_answers));
   }
 
   // --- The application ------------------------------------------------------
@@ -737,11 +746,8 @@ class Harness {
   // --- Checking what comes out ----------------------------------------------
 
   void Collect() {
-    const std::span<const OutSegment> out = stack_->output();
-    out_cookie_.resize(out.size(), false);
-    for (size_t i = 0; i < out.size(); ++i) CheckOutput(out[i], out_cookie_[i]);
+    for (const OutSegment& o : stack_->output()) CheckOutput(o, o.syn_cookie);
     stack_->ClearOutput();
-    out_cookie_.clear();
     for (const AppEvent& e : stack_->events()) HandleEvent(e);
     stack_->ClearEvents();
     // A connection the application owns never vanishes untold.
@@ -964,7 +970,6 @@ class Harness {
   int recent_head_ = 0;
   int recent_count_ = 0;
   std::vector<AppConn> conns_;
-  std::vector<bool> out_cookie_;  // per output() entry: a cookie SYN-ACK
   ConnId closed_[kClosedIds];
   int closed_next_ = 0;
   int closed_count_ = 0;
