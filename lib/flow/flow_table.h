@@ -61,12 +61,13 @@
 #endif
 
 #include "flow/flow_key.h"
+#include "flow/index_pool.h"
 
 namespace synwave::flow {
 
 class FlowTable {
  public:
-  static constexpr uint32_t kNotFound = 0xffffffffu;
+  static constexpr uint32_t kNotFound = kNoIndex;
   // The largest burst FindBulk prefetches at once; longer arrays are done in
   // groups of this size.
   static constexpr uint32_t kMaxBulk = 64;

@@ -25,9 +25,13 @@
 
 namespace synwave::flow {
 
+// "No record": the one value no pool hands out and no table stores (the
+// flow table's kNotFound, a connection id that names nothing).
+inline constexpr uint32_t kNoIndex = 0xffffffffu;
+
 class IndexPool {
  public:
-  static constexpr uint32_t kNoIndex = 0xffffffffu;
+  static constexpr uint32_t kNoIndex = flow::kNoIndex;
 #ifdef NDEBUG
   static constexpr bool kCheckDoubleFreeByDefault = false;
 #else

@@ -3,7 +3,7 @@
 //
 // The pure TCP code counts into a plain TcpCounters owned by its core; the
 // engine publishes them with its own counters once per burst. Each drop
-// reason is one row (VPP tcp_error.def style), so CONFORMANCE.md item 36
+// reason is one row (VPP tcp_error.def style), so docs/conformance.md item 36
 // holds: every segment that dies is counted under why.
 #ifndef SYNWAVE_TCP_COUNTERS_H_
 #define SYNWAVE_TCP_COUNTERS_H_
@@ -25,7 +25,6 @@ namespace synwave::tcp {
   X(kInSegs, "InSegs", "TCP segments received")                                \
   X(kOutSegs, "OutSegs", "TCP segments sent")                                  \
   X(kRetransSegs, "RetransSegs", "segments retransmitted")                     \
-  X(kInErrs, "InErrs", "segments with a bad checksum or header")               \
   X(kOutRsts, "OutRsts", "RST segments sent")                                  \
   X(kListenOverflows, "ListenOverflows", "completing ACKs dropped: accept "    \
     "queue full")                                                              \
@@ -70,7 +69,6 @@ namespace synwave::tcp {
     "(answered with RST)")                                                     \
   X(kListenNoSyn, "tcp_listen_no_syn", "segment to a listener without SYN "    \
     "or ACK")                                                                  \
-  X(kSynFin, "tcp_syn_with_fin_or_rst", "SYN that also carries FIN or RST")    \
   X(kSynQueueFull, "tcp_syn_queue_full", "SYN dropped: SYN queue full")        \
   X(kAcceptQueueFull, "tcp_accept_queue_full", "completing ACK dropped: "      \
     "accept queue full")                                                       \

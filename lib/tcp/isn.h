@@ -3,7 +3,7 @@
 //
 // F makes the ISN unpredictable to anyone who does not know the secret, and
 // M makes successive ISNs for the same 4-tuple increase over time, so a new
-// incarnation's sequence space starts above the old one's (CONFORMANCE.md
+// incarnation's sequence space starts above the old one's (docs/conformance.md
 // item 5). The same keyed hash gives each connection its timestamp offset
 // (RFC 7323 5.4: TSval should not reveal the host's uptime).
 #ifndef SYNWAVE_TCP_ISN_H_

@@ -3,6 +3,7 @@
 
 #include "tcp/counters.h"
 #include "tcp/state.h"
+#include "tcp/tcb.h"
 
 namespace synwave::tcp {
 namespace {
@@ -45,5 +46,27 @@ std::string_view MibName(Mib m) { return kMibNames[static_cast<size_t>(m)]; }
 std::string_view MibHelp(Mib m) { return kMibHelp[static_cast<size_t>(m)]; }
 std::string_view DropName(Drop d) { return kDropNames[static_cast<size_t>(d)]; }
 std::string_view DropHelp(Drop d) { return kDropHelp[static_cast<size_t>(d)]; }
+
+std::string_view CloseReasonName(CloseReason r) {
+  switch (r) {
+    case CloseReason::kNormal:
+      return "normal";
+    case CloseReason::kReset:
+      return "reset";
+    case CloseReason::kTimeout:
+      return "timeout";
+    case CloseReason::kAborted:
+      return "aborted";
+    case CloseReason::kUnreadData:
+      return "unread-data";
+    case CloseReason::kFinWait2Timeout:
+      return "fin-wait-2-timeout";
+    case CloseReason::kRefused:
+      return "refused";
+    case CloseReason::kConnectTimeout:
+      return "connect-timeout";
+  }
+  return "?";
+}
 
 }  // namespace synwave::tcp

@@ -2,17 +2,20 @@
 // queues, the connection table, the TCB / half-open / TIME-WAIT pools, the
 // timer wheel, and the RFC 9293 state machine that ties them together.
 //
-// It is pure: no DPDK, no clock, no I/O. The engine hands it parsed segments
-// with the time (Input), advances its timers (AdvanceTimers), and after each
-// call drains two arrays: the segments to transmit (output()) and the events
-// for the application (events()). The application acts through the API
+// It is pure: no DPDK, no clock, no I/O. The engine hands it a burst of
+// parsed segments with the time (InputBurst: the stack hashes, looks the
+// burst up in its connection table at once and prepares its SYN cookies),
+// advances its timers (AdvanceTimers), and after each call drains two
+// arrays: the segments to transmit (output()) and the events for the
+// application (events()). The application acts through the API
 // below (Send, Close, Abort, Read) and the engine then calls Flush(), which
 // turns whatever became sendable (data, FIN, owed ACKs) into segments.
 // Tests drive the same object directly (tests/fsm).
 //
 // The state machine is two-level (STYLE.md): a table [state][flag class]
-// picks a handler or a drop reason, and each handler follows the RFC 9293
-// 3.10.7 "SEGMENT ARRIVES" steps in order, commented with the step.
+// picks a handler or a drop reason for every segment, and each handler
+// follows the RFC 9293 3.10.7 "SEGMENT ARRIVES" steps in order, commented
+// with the step. The private section says which file holds which concern.
 //
 // Application API, per core, no locks:
 //   Connect(key, now): an active open (SYN-SENT); kConnected follows when
@@ -30,6 +33,7 @@
 #ifndef SYNWAVE_TCP_STACK_H_
 #define SYNWAVE_TCP_STACK_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -42,9 +46,12 @@
 #include "tcp/config.h"
 #include "tcp/counters.h"
 #include "tcp/isn.h"
+#include "tcp/listener.h"
 #include "tcp/syncookie.h"
 #include "tcp/tcb.h"
+#include "tcp/time_wait.h"
 #include "timer/timer_wheel.h"
+#include "wire/headers.h"
 #include "wire/tcp_options.h"
 
 namespace synwave::tcp {
@@ -53,7 +60,11 @@ namespace synwave::tcp {
 struct Segment {
   SeqNum seq;
   SeqNum ack;
-  uint8_t flags = 0;            // wire::tcp_flags
+  // wire::tcp_flags. wire::ParseFrame drops a SYN that carries FIN or RST
+  // (drop_tcp_syn_fin_rst), so none reaches the stack from the engine; one
+  // that does anyway (a test, the fuzzer) is a RST if it has the RST bit,
+  // else a SYN whose FIN, like data on a SYN, waits for the handshake.
+  uint8_t flags = 0;
   uint16_t window = 0;          // as received (unscaled)
   uint16_t payload_length = 0;
   const uint8_t* payload = nullptr;
@@ -171,35 +182,137 @@ class TcpStack {
   uint32_t StateCount(TcpState s) const;
   uint32_t connections_in_use() const { return tcb_ids_.in_use(); }
   uint32_t half_open_in_use() const { return half_open_ids_.in_use(); }
-  uint32_t time_wait_in_use() const { return time_wait_ids_.in_use(); }
+  uint32_t time_wait_in_use() const { return time_wait_.in_use(); }
   uint32_t buffer_chunks_in_use() const { return chunks_.in_use(); }
   uint32_t timers_in_use() const { return timers_.size(); }
   const flow::FlowTable& table() const { return table_; }
-  uint32_t Hash(const flow::FlowKey& key) const;
   const TcpConfig& config() const { return config_; }
 
   // Test hook: the TCB behind an id (nullptr when stale).
   const Tcb* Find(ConnId id) const;
 
  private:
-  struct Listener;
-  enum class Kind : uint32_t { kTcb = 0, kHalfOpen = 1, kTimeWait = 2 };
+  // Where each part lives, by concern:
+  //   input.cc      the burst's lookup, the dispatch table, the RFC 9293
+  //                 3.10.7 handlers of CLOSED, SYN-RECEIVED and the
+  //                 synchronized states
+  //   active_open.cc  Connect, SYN-SENT, the simultaneous open
+  //   listener.cc   listeners, the SYN queue, SYN cookies, accept
+  //   time_wait.cc  TIME-WAIT records and their handler
+  //   output.cc     building segments, Flush
+  //   timers.cc     retransmission, persist, keepalive, FIN-WAIT-2, RTT
+  //   stack.cc      records and states, the application API
+  // (The handler rows say which file: the dispatch table is in input.cc.)
+
+  // --- input.cc ------------------------------------------------------------
+  // Rows of the dispatch table: the RFC's states, in TcpState's order (a
+  // TCB's row is its state), with SYN-RECEIVED split by the record that
+  // holds it: kSynReceived is the TCB of an active open that met the peer's
+  // own SYN; a SYN-queue entry of a passive open has the last row.
+  enum class Row : uint8_t {
+    kClosed, kListen, kSynSent, kSynReceived, kEstablished, kFinWait1,
+    kFinWait2, kCloseWait, kClosing, kLastAck, kTimeWait,
+    kSynReceivedEntry, kCount
+  };
+  static_assert(static_cast<int>(Row::kSynReceivedEntry) == kNumTcpStates);
   enum class FlagClass : uint8_t { kRst, kSyn, kSynAck, kAck, kNoAck, kCount };
-  using Handler = void (TcpStack::*)(const flow::FlowKey&, uint32_t, uint32_t,
-                                     const Segment&, uint64_t);
+  // What the table value of a connection names (its top two bits).
+  enum class Kind : uint32_t { kTcb = 0, kHalfOpen = 1, kTimeWait = 2 };
+  using Handler = void (TcpStack::*)(const flow::FlowKey&, uint32_t hash,
+                                     uint32_t index, const Segment&,
+                                     uint64_t now_ns);
   struct Dispatch {
     Handler handler;   // or nullptr with `drop`
     Drop drop;
   };
+  static constexpr int kNumRows = static_cast<int>(Row::kCount);
+  static constexpr int kNumFlagClasses = static_cast<int>(FlagClass::kCount);
+  static const Dispatch kDispatch[kNumRows][kNumFlagClasses];
 
   static uint32_t Encode(Kind k, uint32_t index) {
     return (static_cast<uint32_t>(k) << 30) | index;
   }
   static FlagClass Classify(uint8_t flags);
+  static Row RowOf(TcpState s) { return static_cast<Row>(s); }
 
   // One segment whose lookup is done: `found` is the table's value for it.
   void Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
              const Segment& seg, uint64_t now_ns);
+
+  // Second-level handlers, one per RFC 9293 3.10.7 group, in step order.
+  void OnClosed(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                const Segment& seg, uint64_t now_ns);
+  void OnSynReceived(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                     const Segment& seg, uint64_t now_ns);
+  void OnSynchronized(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                      const Segment& seg, uint64_t now_ns);
+
+  // RFC 9293 3.10.7.4 first to fifth (the ACK bit) on a TCB, with PAWS
+  // before them: kAccept when the segment goes on to the ACK's processing;
+  // kReset for a RST at RCV.NXT (the caller ends the connection as its state
+  // says); kDone when the segment was answered or dropped here.
+  enum class Check : uint8_t { kAccept, kReset, kDone };
+  Check CheckSegment(Tcb& t, const Segment& seg, uint64_t now_ns);
+  // From the fifth step on (the ACK field), for a synchronized TCB.
+  void OnAcceptableSegment(Tcb& t, uint32_t index, const Segment& seg,
+                           uint64_t now_ns);
+  // RFC 9293 3.10.7.4 first: the four cases of segment acceptability.
+  static bool Acceptable(SeqNum rcv_nxt, uint32_t rcv_wnd, const Segment& seg) {
+    const uint32_t len = seg.SegLen();
+    const SeqNum hi = rcv_nxt + rcv_wnd;
+    if (len == 0) {
+      return rcv_wnd == 0 ? seg.seq == rcv_nxt : seg.seq.InWindow(rcv_nxt, hi);
+    }
+    if (rcv_wnd == 0) return false;
+    return seg.seq.InWindow(rcv_nxt, hi) ||
+           (seg.seq + (len - 1)).InWindow(rcv_nxt, hi);
+  }
+  // RFC 7323 5.3: true if PAWS rejects the segment; the caller answers.
+  bool PawsReject(Tcb& t, const Segment& seg, uint64_t now_ns);
+  void ProcessAck(Tcb& t, uint32_t index, const Segment& seg, uint64_t now_ns,
+                  bool* fin_acked);
+  void ProcessText(Tcb& t, uint32_t index, const Segment& seg, uint64_t now_ns);
+  void ChallengeAck(Tcb& t, uint64_t now_ns);
+
+  // SYN-RECEIVED on the TCB of an active open (simultaneous open).
+  void OnSynReceivedActive(const flow::FlowKey& key, uint32_t hash,
+                           uint32_t index, const Segment& seg,
+                           uint64_t now_ns);
+
+  // --- active_open.cc ------------------------------------------------------
+  void OnSynSent(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                 const Segment& seg, uint64_t now_ns);
+  void EnterEstablishedActive(Tcb& t, uint32_t index, const Segment& seg,
+                              uint64_t now_ns);
+  // Our SYN, or (simultaneous open) our SYN-ACK, from a TCB.
+  void SendSyn(Tcb& t, uint64_t now_ns, bool with_ack);
+
+  // --- listener.cc ---------------------------------------------------------
+  Listener* FindListener(const flow::FlowKey& key);
+  void OnListenSyn(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                   const Segment& seg, uint64_t now_ns);
+  void OnListenAck(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                   const Segment& seg, uint64_t now_ns);
+  // RFC 9293 3.10.7.2 second: any acknowledgment is bad in LISTEN.
+  void RejectListenAck(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                       const Segment& seg, uint64_t now_ns);
+  // A SYN the SYN queue cannot take: a cookie in overflow mode, else dropped
+  // and counted under `reason`.
+  void SynOverflow(const flow::FlowKey& key, const Segment& seg,
+                   uint64_t now_ns, Drop reason);
+  void SendSynAck(const HalfOpen& h, uint64_t now_ns);
+  // SYN cookies: the stateless SYN-ACK, and the ACK that completes it.
+  void SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
+                        uint64_t now_ns);
+  // True when a SYN may be answered with a cookie now: always, or (in
+  // overflow mode) while a listener's SYN queue or the half-open pool is
+  // full. Only then does a burst's cookie preparation look at its SYNs.
+  bool CookiesLikely() const {
+    return config_.syncookies == SynCookieMode::kAlways ||
+           (config_.syncookies == SynCookieMode::kOverflow &&
+            (listeners_at_backlog_ > 0 ||
+             half_open_ids_.in_use() >= config_.max_half_open));
+  }
   // Before a burst's Input calls (same order, same now): computes at once,
   // in vector lanes, the SYN cookies the burst will need (SYNs for no
   // connection to a listener that answers with cookies now). A SYN without
@@ -207,88 +320,123 @@ class TcpStack {
   // goes unused costs nothing more.
   void PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
                       const Segment* segs, uint32_t n, uint64_t now_ns);
-  static const Dispatch kDispatch[kNumTcpStates][static_cast<int>(FlagClass::kCount)];
-
-  // Second-level handlers, one per RFC 9293 3.10.7 group.
-  void OnClosed(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                const Segment& seg, uint64_t now);
-  void OnListen(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                const Segment& seg, uint64_t now);
-  void OnSynSent(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                 const Segment& seg, uint64_t now);
-  void OnSynReceived(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                     const Segment& seg, uint64_t now);
-  void OnSynchronized(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                      const Segment& seg, uint64_t now);
-  void OnTimeWait(const flow::FlowKey& key, uint32_t hash, uint32_t index,
-                  const Segment& seg, uint64_t now);
-
-  // Pieces of the handlers.
-  bool Acceptable(const Tcb& t, const Segment& seg) const;
-  // RFC 7323 5.3: true if PAWS rejects the segment; the caller answers.
-  bool PawsReject(Tcb& t, const Segment& seg, uint64_t now);
-  void ProcessAck(Tcb& t, uint32_t index, const Segment& seg, uint64_t now,
-                  bool* fin_acked);
-  void ProcessText(Tcb& t, uint32_t index, const Segment& seg, uint64_t now);
-  void ChallengeAck(Tcb& t, uint32_t index, uint64_t now);
-
-  // Transitions and record management.
-  void SetState(Tcb& t, TcpState s);
-  uint32_t NewTcb(const HalfOpen& h, uint64_t now);
-  void FreeTcb(uint32_t index);
-  void CloseTcb(uint32_t index, CloseReason reason, bool notify);
-  void EnterTimeWait(uint32_t index, uint64_t now);
-  void FreeHalfOpen(uint32_t index);
-  void FreeTimeWait(uint32_t index);
-  void TimeWaitPushBack(uint32_t index);
-  void TimeWaitUnlink(uint32_t index);
-  Listener* FindListener(const flow::FlowKey& key);
-
-  // Output helpers.
-  OutSegment& Emit(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
-                   uint8_t flags, uint16_t window);
-  void SendRstFor(const flow::FlowKey& key, const Segment& seg);
-  void SendSynAck(const HalfOpen& h, uint64_t now);
-  // SYN cookies: the stateless SYN-ACK, and the ACK that completes it.
-  void SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
-                        uint64_t now);
   // Returns true if the ACK carried a valid cookie (and was handled).
   bool TryCookieAck(const flow::FlowKey& key, uint32_t hash,
-                    uint32_t listener, const Segment& seg, uint64_t now);
+                    uint32_t listener, const Segment& seg, uint64_t now_ns);
+  // The accept queue of `l` is full: the completing ACK is not admitted.
+  void CountAcceptQueueFull();
   // The handshake's last step for a passive open, from a SYN-queue entry
   // or a cookie: a TCB, ESTABLISHED, on the accept queue (the caller has
   // checked there is room). kNoIndex when the TCB pool is full.
   uint32_t EstablishPassive(const HalfOpen& h, const Segment& seg,
-                            uint64_t now);
-  // Active open: our SYN, or (simultaneous open) our SYN-ACK, from a TCB.
-  void SendSyn(Tcb& t, uint64_t now, bool with_ack);
-  void EnterEstablishedActive(Tcb& t, uint32_t index, const Segment& seg,
-                              uint64_t now);
-  void SendAck(Tcb& t, uint64_t now);
-  void AddTimestamps(OutSegment& o, const Tcb& t, uint64_t now);
-  void Output(Tcb& t, uint32_t index, uint64_t now, bool force_probe);
+                            uint64_t now_ns);
+  void OnSynAckTimer(uint32_t index, uint64_t now_ns);
+  void FreeHalfOpen(uint32_t index);
+
+  // --- time_wait.cc --------------------------------------------------------
+  void EnterTimeWait(uint32_t index, uint64_t now_ns);
+  void OnTimeWait(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                  const Segment& seg, uint64_t now_ns);
+  void OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash, uint32_t index,
+                     const Segment& seg, uint64_t now_ns);
+  void SendTimeWaitAck(const TimeWaitRecord& r, uint64_t now_ns);
+  void ExpireTimeWait(uint64_t now_ns);
+
+  // --- output.cc -----------------------------------------------------------
+  // The small builders below are defined here so that every file's
+  // handlers inline them: each reply passes through them.
+  OutSegment& Emit(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
+                   uint8_t flags, uint16_t window) {
+    OutSegment& o = output_.emplace_back();
+    o.key = key;
+    o.seq = seq;
+    o.ack = ack;
+    o.flags = flags;
+    o.window = window;
+    o.reply_to = reply_to_;
+    counters_.Add(Mib::kOutSegs);
+    return o;
+  }
+  // Our timestamps, when the connection negotiated them.
+  struct TsEcho {
+    bool on = false;
+    uint32_t offset = 0;  // the connection's TSval offset
+    TsVal recent;         // TS.Recent, echoed in TSecr
+  };
+  void AddTimestamps(OutSegment& o, const TsEcho& ts, uint64_t now_ns) const {
+    if (!ts.on) return;
+    o.options.has_timestamps = true;
+    o.options.ts_val = TsNow(now_ns, ts.offset);
+    o.options.ts_ecr = ts.recent.value();
+  }
+  // An ACK of its own.
+  void SendAck(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
+               uint16_t window, uint64_t peer_l2, const TsEcho& ts,
+               uint64_t now_ns) {
+    OutSegment& o = Emit(key, seq, ack, wire::tcp_flags::kAck, window);
+    o.peer_l2 = peer_l2;
+    AddTimestamps(o, ts, now_ns);
+  }
+  void SendAck(Tcb& t, uint64_t now_ns);
+  void SendRstFor(const flow::FlowKey& key, const Segment& seg);
+  // RST on a connection we are leaving (<SEQ=SND.NXT><ACK=RCV.NXT>).
+  void SendRst(const Tcb& t);
+  static TsEcho TsOf(const Tcb& t) {
+    return {(t.flags & tcb_flags::kTimestamps) != 0, t.ts_offset, t.ts_recent};
+  }
+  void Output(Tcb& t, uint32_t index, uint64_t now_ns, bool force_probe);
   void MarkDirty(Tcb& t, uint32_t index);
   uint16_t WindowField(Tcb& t);
   uint32_t RcvWindow(const Tcb& t) const;
-  uint32_t TsNow(uint64_t now, uint32_t offset) const {
-    return static_cast<uint32_t>(now / kMillisecond) + offset;
+  // The window of our SYN, SYN-ACK and of the ACKs before the handshake's
+  // end: the receive buffer, unscaled, in 16 bits (RFC 7323 2.2).
+  uint16_t InitialWindow() const {
+    return static_cast<uint16_t>(std::min<uint32_t>(config_.rcv_buffer, 65535));
+  }
+  // The payload we put in a segment: the peer's MSS (536 when it gave
+  // none) capped at ours, less the timestamp option's 12 bytes when they
+  // are on (RFC 6691), with a floor of 64.
+  uint16_t SendMss(uint16_t peer_mss, bool timestamps) const;
+  uint32_t TsNow(uint64_t now_ns, uint32_t offset) const {
+    return static_cast<uint32_t>(now_ns / kMillisecond) + offset;
   }
 
-  // Timers.
+  // --- timers.cc -----------------------------------------------------------
   enum class TimerKind : uint64_t { kRto = 1, kAux = 2, kSynAck = 3 };
   static uint64_t TimerCookie(TimerKind k, uint32_t index) {
     return (static_cast<uint64_t>(k) << 32) | index;
   }
-  void ArmRto(Tcb& t, uint32_t index, uint64_t now);
+  void ArmRto(Tcb& t, uint32_t index, uint64_t now_ns);
   void CancelTimer(timer::TimerWheel::Handle& h);
-  void ArmAux(Tcb& t, uint32_t index, uint64_t at);
-  void OnTimer(uint64_t cookie, uint64_t now);
-  void OnRto(uint32_t index, uint64_t now);
-  void OnAux(uint32_t index, uint64_t now);
-  void OnSynAckTimer(uint32_t index, uint64_t now);
+  void ArmAux(Tcb& t, uint32_t index, uint64_t at_ns);
+  void OnTimer(uint64_t cookie, uint64_t now_ns);
+  void OnRto(uint32_t index, uint64_t now_ns);
+  void OnAux(uint32_t index, uint64_t now_ns);
   void UpdateRtt(Tcb& t, uint64_t rtt_us);
+  // RFC 7323 4.1: an RTT sample from the TSecr of an acceptable ACK; false
+  // when the segment gives none (no timestamps, or TSecr 0). TSecr echoes
+  // one of our TSvals, so the difference is the RTT in ms; a sample above
+  // a minute echoes something older than this connection's RTT can be (a
+  // stale or forged TSecr) and is not used.
+  bool SampleRttFromTsecr(Tcb& t, const Segment& seg, uint64_t now_ns) {
+    if (!(t.flags & tcb_flags::kTimestamps) || !seg.options.has_timestamps ||
+        seg.options.ts_ecr == 0) {
+      return false;
+    }
+    const uint32_t rtt_ms = TsNow(now_ns, t.ts_offset) - seg.options.ts_ecr;
+    if (rtt_ms < 60'000) UpdateRtt(t, uint64_t{rtt_ms} * 1000);
+    return true;
+  }
 
-  void Event(AppEvent::Kind kind, const Tcb& t, CloseReason r = CloseReason::kNormal);
+  // --- stack.cc ------------------------------------------------------------
+  uint32_t Hash(const flow::FlowKey& key) const { return hasher_(key); }
+  void SetState(Tcb& t, TcpState s);
+  // A TCB from a SYN-queue entry (or cookie), in ESTABLISHED.
+  uint32_t NewTcb(const HalfOpen& h, uint64_t now_ns);
+  void FreeTcb(uint32_t index);
+  void CloseTcb(uint32_t index, CloseReason reason, bool notify);
+  void Event(AppEvent::Kind kind, const Tcb& t,
+             CloseReason r = CloseReason::kNormal);
   Tcb* Lookup(ConnId id);
 
   TcpConfig config_;
@@ -296,8 +444,11 @@ class TcpStack {
   SynCookies cookies_;
   SynCookieParams cookie_params_;
   uint64_t last_cookie_ns_ = 0;   // when the last cookie SYN-ACK went out
-  // Cookies prepared for the current burst, in segment order.
+  // Cookies prepared for the current burst, in segment order. A handful is
+  // cheaper one at a time (a vector group costs about half its width in
+  // single cookies), so fewer than kMinCookieBatch are not prepared.
   static constexpr uint32_t kCookieBatch = 64;
+  static constexpr uint32_t kMinCookieBatch = 4;
   flow::FlowKey batch_keys_[kCookieBatch];
   SeqNum batch_seqs_[kCookieBatch];
   uint16_t batch_mss_[kCookieBatch];
@@ -322,13 +473,11 @@ class TcpStack {
   flow::IndexPool tcb_ids_;
   std::vector<HalfOpen> half_open_;
   flow::IndexPool half_open_ids_;
-  std::vector<TimeWaitRecord> time_wait_;
-  flow::IndexPool time_wait_ids_;
-  uint32_t tw_head_ = kNoIndex;  // oldest
-  uint32_t tw_tail_ = kNoIndex;
+  TimeWaitPool time_wait_;
 
   std::vector<Listener> listeners_;
   std::vector<uint16_t> listener_by_port_;  // port -> listener index + 1
+  uint32_t listeners_at_backlog_ = 0;  // with syn_count == syn_backlog
 
   std::vector<uint32_t> dirty_;  // TCBs with something to send
   // RFC 6191: while a SYN reopens a TIME-WAIT tuple, the ISN floor.

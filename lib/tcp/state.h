@@ -34,27 +34,6 @@ inline constexpr int kNumTcpStates = 0
 
 std::string_view StateName(TcpState s);
 
-// RFC 9293 3.3.2: the states after the handshake, where the sequence
-// numbers of both sides are known.
-constexpr bool IsSynchronized(TcpState s) {
-  switch (s) {
-    case TcpState::kClosed:
-    case TcpState::kListen:
-    case TcpState::kSynSent:
-    case TcpState::kSynReceived:
-      return false;
-    case TcpState::kEstablished:
-    case TcpState::kFinWait1:
-    case TcpState::kFinWait2:
-    case TcpState::kCloseWait:
-    case TcpState::kClosing:
-    case TcpState::kLastAck:
-    case TcpState::kTimeWait:
-      return true;
-  }
-  return false;
-}
-
 }  // namespace synwave::tcp
 
 #endif  // SYNWAVE_TCP_STATE_H_

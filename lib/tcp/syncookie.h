@@ -1,7 +1,7 @@
 // SYN cookies (RFC 4987 3.6): when the SYN queue is full, the listener
 // answers a SYN with a SYN-ACK whose ISN is a keyed hash of the connection,
 // keeps nothing, and rebuilds the half-open state from the ACK that
-// completes the handshake (CONFORMANCE.md items 30-33). Everything here is a
+// completes the handshake (docs/conformance.md items 30-33). Everything here is a
 // pure function of its arguments and the secret: the stack reads the clock,
 // chooses when to send cookies and builds the segments.
 //

@@ -1,16 +1,23 @@
-// The per-connection records: the full TCB, the compact SYN-queue entry
-// (SYN-RECEIVED before the handshake completes), and the compact TIME-WAIT
-// record. Field names are the RFC 9293 3.3.1 names.
+// The per-connection records: the full TCB and the compact SYN-queue entry
+// (SYN-RECEIVED before the handshake completes); the third kind, the compact
+// TIME-WAIT record, is in time_wait.h. Field names are the RFC 9293 3.3.1
+// names.
 //
 // Three record kinds keep memory proportional to what a connection needs in
 // each phase: a SYN flood fills only HalfOpen entries (64 bytes), and the
 // 60 s of TIME-WAIT after each connection costs a 64-byte record, not a TCB.
+//
+// Units: points in time are nanoseconds of the stack's clock (`*_ns`, 64
+// bits); the RTT estimator keeps microseconds (`*_us`, 32 bits: a 120 s RTO
+// fits, and the TCB stays small); timestamps (TsVal) tick in milliseconds,
+// the TSval clock of RFC 7323; windows and queues are in bytes.
 #ifndef SYNWAVE_TCP_TCB_H_
 #define SYNWAVE_TCP_TCB_H_
 
 #include <cstdint>
 
 #include "flow/flow_key.h"
+#include "flow/index_pool.h"
 #include "tcp/byte_queue.h"
 #include "tcp/state.h"
 #include "timer/timer_wheel.h"
@@ -18,9 +25,9 @@
 
 namespace synwave::tcp {
 
+using flow::kNoIndex;
 using wire::SeqNum;
-
-inline constexpr uint32_t kNoIndex = 0xffffffff;
+using wire::TsVal;
 
 // A connection as the application sees it: an index and the generation of
 // the TCB slot, so a stale id (connection closed, slot reused) is detected.
@@ -49,16 +56,14 @@ std::string_view CloseReasonName(CloseReason r);
 // Flags of a TCB.
 namespace tcb_flags {
 inline constexpr uint16_t kFinQueued = 1 << 0;   // app closed: FIN after data
-inline constexpr uint16_t kFinSent = 1 << 1;     // FIN is in flight or acked
-inline constexpr uint16_t kAckPending = 1 << 2;  // an ACK is owed
-inline constexpr uint16_t kDirty = 1 << 3;       // on the output list
-inline constexpr uint16_t kAccepted = 1 << 4;    // handed to the application
-inline constexpr uint16_t kTimestamps = 1 << 5;  // RFC 7323 TS negotiated
-inline constexpr uint16_t kSackOk = 1 << 6;
-inline constexpr uint16_t kRttTiming = 1 << 7;   // rtt_seq is being timed
-inline constexpr uint16_t kPeerFin = 1 << 8;     // peer's FIN received
-inline constexpr uint16_t kInUse = 1 << 9;
-inline constexpr uint16_t kActive = 1 << 10;     // opened by Connect()
+inline constexpr uint16_t kAckPending = 1 << 1;  // an ACK is owed
+inline constexpr uint16_t kDirty = 1 << 2;       // on the output list
+inline constexpr uint16_t kAccepted = 1 << 3;    // handed to the application
+inline constexpr uint16_t kTimestamps = 1 << 4;  // RFC 7323 TS negotiated
+inline constexpr uint16_t kSackOk = 1 << 5;
+inline constexpr uint16_t kRttTiming = 1 << 6;   // rtt_seq is being timed
+inline constexpr uint16_t kPeerFin = 1 << 7;     // peer's FIN received
+inline constexpr uint16_t kInUse = 1 << 8;
 }  // namespace tcb_flags
 
 struct Tcb {
@@ -93,7 +98,7 @@ struct Tcb {
   SeqNum rcv_adv;          // right edge of the window we advertised
 
   // Timestamps (RFC 7323).
-  uint32_t ts_recent = 0;
+  TsVal ts_recent;
   uint32_t ts_offset = 0;    // added to our ms clock in TSval
   uint64_t ts_recent_ns = 0; // when ts_recent was set (24-day PAWS rule)
 
@@ -113,7 +118,6 @@ struct Tcb {
 
   ByteQueue snd_queue;       // from snd_una: unacked then unsent bytes
   ByteQueue rcv_queue;       // in-order bytes the application has not read
-  uint32_t next_dirty = kNoIndex;
   uint64_t app_data = 0;     // the application's, untouched by TCP
 };
 
@@ -123,7 +127,7 @@ struct HalfOpen {
   uint32_t hash = 0;
   SeqNum iss;
   SeqNum irs;
-  uint32_t ts_recent = 0;    // peer's TSval from the SYN
+  TsVal ts_recent;           // peer's TSval from the SYN
   uint32_t ts_offset = 0;
   uint64_t peer_l2 = 0;
   timer::TimerWheel::Handle timer = timer::TimerWheel::kInvalidHandle;
@@ -135,23 +139,6 @@ struct HalfOpen {
   bool sack_ok = false;
 };
 static_assert(sizeof(HalfOpen) <= 64);
-
-// TIME-WAIT: enough to ACK a retransmitted FIN, apply PAWS and judge a new
-// SYN for the same tuple (RFC 6191), kept on a FIFO ordered by expiry.
-struct TimeWaitRecord {
-  flow::FlowKey key;
-  uint32_t hash = 0;
-  SeqNum snd_nxt;
-  SeqNum rcv_nxt;
-  uint32_t ts_recent = 0;
-  uint32_t ts_offset = 0;
-  uint64_t expires_ns = 0;
-  uint32_t prev = kNoIndex;  // FIFO links
-  uint32_t next = kNoIndex;
-  uint16_t rcv_wnd = 0;      // window field to put in ACKs
-  bool timestamps = false;
-};
-static_assert(sizeof(TimeWaitRecord) <= 64);
 
 }  // namespace synwave::tcp
 

@@ -1,11 +1,11 @@
-// TimerWheel: the per-core hierarchical timing wheel that holds every TCP
-// timer of one worker (retransmission, SYN-ACK retry, delayed ACK, keepalive,
-// FIN-WAIT-2, TIME-WAIT).
+// TimerWheel: the per-core hierarchical timing wheel that holds the TCP
+// timers of one worker (retransmission and persist, SYN-ACK retry,
+// keepalive, FIN-WAIT-2). TIME-WAIT records are not on it: see below.
 //
 // A worker owns one wheel, arms and cancels timers while it handles a burst,
 // and calls Advance(now, budget, ...) once per loop iteration
 // (ARCHITECTURE.md). It exists because a core holds up to millions of live
-// timers whose lifetimes run from tens of milliseconds (delayed ACK) to hours
+// timers whose lifetimes run from hundreds of milliseconds (an RTO) to hours
 // (keepalive), most of them cancelled or moved before they fire (an RTO is
 // restarted by every ACK): Arm, Rearm and Cancel must be O(1) and must not
 // allocate, and Advance must cost per timer fired, not per tick elapsed. It is
@@ -77,17 +77,13 @@
 //
 // TIME-WAIT and a FIFO. TIME-WAIT records all live exactly 2*MSL, so they
 // expire in the order they were created, and a FIFO (push at the tail, pop
-// the head while it is due) would expire them in O(1) with no cascades, at a
-// few ns per push and pop. Through this wheel a 60 s timer costs an Arm, two
-// cascades and its expiry: BM_ArmExpire in bench/timer/timer_benchmark.cc
+// the head while it is due) expires them in O(1) with no cascades, at a few
+// ns per push and pop. Through this wheel a 60 s timer would cost an Arm,
+// two cascades and its expiry: BM_ArmExpire in bench/timer/timer_benchmark.cc
 // measures 33-40 ns per timer (86-104 TSC cycles) with 10^3 to 10^6 live,
-// 5-10x a FIFO. At 300k TIME-WAITs per second per core that is about 1% of
-// the core, against about 0.2% for a FIFO. So the wheel is affordable, and
-// it also gives what a plain FIFO lacks: removal from the middle, which a
-// TIME-WAIT needs when a new SYN reopens its 4-tuple (RFC 1122 4.2.2.13,
-// RFC 6191); a FIFO would need tombstones for that. A FIFO in lib/flow is
-// worth building when a profile of a connection-rate load shows that 1%, or
-// when the wheel's cascade bursts (above) matter.
+// 5-10x a FIFO. So TIME-WAIT records sit on a FIFO (tcp/time_wait.h), which
+// is doubly linked so that a new SYN reopening a 4-tuple (RFC 6191) can
+// remove its record from the middle.
 //
 // Not thread-safe: one wheel per core, used only by that core.
 #ifndef SYNWAVE_TIMER_TIMER_WHEEL_H_

@@ -1,4 +1,5 @@
-// SeqNum: a TCP sequence number with wrap-safe (modulo 2^32) comparisons.
+// SeqNum: a TCP sequence number with wrap-safe (modulo 2^32) comparisons,
+// and TsVal, an RFC 7323 timestamp value, ordered the same way.
 //
 // RFC 9293 3.4 does all sequence arithmetic modulo 2^32; comparing raw
 // uint32_t values breaks at the wrap, so every sequence number in lib/tcp is a
@@ -56,6 +57,32 @@ class SeqNum {
 
 constexpr SeqNum Max(SeqNum a, SeqNum b) { return a < b ? b : a; }
 constexpr SeqNum Min(SeqNum a, SeqNum b) { return a < b ? a : b; }
+
+// A TCP timestamp value (TSval, TS.Recent). RFC 7323 5.3 orders timestamps
+// like sequence numbers, by the sign of their 32-bit difference, because the
+// timestamp clock wraps too (after 49.7 days at 1 ms): PAWS rejects a TSval
+// that is before TS.Recent. The wire format's fields (wire::TcpOptions)
+// stay plain numbers; TCP reasons about them through this type.
+class TsVal {
+ public:
+  constexpr TsVal() = default;
+  constexpr explicit TsVal(uint32_t v) : value_(v) {}
+
+  constexpr uint32_t value() const { return value_; }
+
+  // Signed distance a - b (in timestamp clock ticks).
+  friend constexpr int32_t operator-(TsVal a, TsVal b) {
+    return static_cast<int32_t>(a.value_ - b.value_);
+  }
+  friend constexpr bool operator==(TsVal a, TsVal b) = default;
+  friend constexpr bool operator<(TsVal a, TsVal b) { return (a - b) < 0; }
+  friend constexpr bool operator>(TsVal a, TsVal b) { return (a - b) > 0; }
+  friend constexpr bool operator<=(TsVal a, TsVal b) { return (a - b) <= 0; }
+  friend constexpr bool operator>=(TsVal a, TsVal b) { return (a - b) >= 0; }
+
+ private:
+  uint32_t value_ = 0;
+};
 
 }  // namespace synwave::wire
 

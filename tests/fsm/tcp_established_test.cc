@@ -316,7 +316,7 @@ TEST_F(EstablishedTest, Item21_TsRecentNotTakenFromOutOfOrderSegment) {
   Inject(MakeSeg(kPA, p_.snd + 100, p_.rcv, "late").Ts(p_.ts_val + 50, 0));
   const Sent ack = ExpectAck();
   EXPECT_EQ(ack.seg.options.ts_ecr, p_.ts_val);
-  EXPECT_EQ(stack().Find(p_.id)->ts_recent, p_.ts_val);
+  EXPECT_EQ(stack().Find(p_.id)->ts_recent.value(), p_.ts_val);
 }
 
 // RFC 7323 5.5: a TS.Recent idle for more than 24 days is invalid: an

@@ -115,5 +115,21 @@ TEST(SeqNumTest, UsableInConstantExpressions) {
   static_assert(SeqNum(1).InWindow(SeqNum(0), SeqNum(2)));
 }
 
+// RFC 7323 5.3: PAWS orders timestamps by the sign of their difference,
+// so a TSval just past the 32-bit wrap is newer than one just before it.
+TEST(TsValTest, OrdersAcrossTheWrap) {
+  const TsVal before(0xfffffff0);
+  const TsVal after(0x00000010);
+  EXPECT_LT(before, after);
+  EXPECT_GT(after, before);
+  EXPECT_LE(before, before);
+  EXPECT_GE(after, after);
+  EXPECT_EQ(after - before, 0x20);
+  EXPECT_EQ(before - after, -0x20);
+  // Raw comparison gets it backwards: the bug the type prevents.
+  EXPECT_GT(before.value(), after.value());
+  static_assert(TsVal(1) > TsVal(0xffffffff));
+}
+
 }  // namespace
 }  // namespace synwave::wire

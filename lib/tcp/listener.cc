@@ -1,0 +1,358 @@
+// LISTEN: listeners, the SYN queue (half-open entries and their SYN-ACK
+// retransmission), SYN cookies (the stateless SYN-ACK, a burst's cookies
+// prepared at once, the ACK that completes a cookie handshake), and the
+// passive open's last step onto the accept queue.
+#include <algorithm>
+
+#include "tcp/stack.h"
+#include "wire/headers.h"
+
+namespace synwave::tcp {
+
+namespace tf = wire::tcp_flags;
+
+bool TcpStack::Listen(uint32_t ip, uint16_t port) {
+  if (listener_by_port_[port] != 0 || listeners_.size() >= 0xfffe) return false;
+  Listener l;
+  l.ip = ip;
+  l.port = port;
+  l.accept_queue.resize(std::max<uint32_t>(config_.accept_backlog, 1));
+  listeners_.push_back(std::move(l));
+  listener_by_port_[port] = static_cast<uint16_t>(listeners_.size());
+  return true;
+}
+
+Listener* TcpStack::FindListener(const flow::FlowKey& key) {
+  const uint16_t i = listener_by_port_[key.local_port];
+  if (i == 0) return nullptr;
+  Listener& l = listeners_[i - 1];
+  return (l.ip == key.local_ip || l.ip == 0) ? &l : nullptr;
+}
+
+// RFC 9293 3.10.7.2 third: a SYN to a listener. (First, a RST, and a
+// segment with neither SYN nor ACK are dropped by the table; second, an
+// ACK, goes to OnListenAck.)
+void TcpStack::OnListenSyn(const flow::FlowKey& key, uint32_t hash,
+                           uint32_t index, const Segment& seg,
+                           uint64_t now_ns) {
+  Listener& l = listeners_[index];
+  if (l.AcceptQueueFull()) {
+    // As Linux: no point in a handshake the application cannot accept.
+    counters_.Count(Drop::kAcceptQueueFull);
+    counters_.Add(Mib::kListenOverflows);
+    counters_.Add(Mib::kListenDrops);
+    return;
+  }
+  // docs/conformance.md items 30 and 35: a cookie instead of SYN-queue
+  // state always, or when the SYN queue (or the half-open pool, or the
+  // table) is full; without cookies such a SYN is dropped.
+  if (config_.syncookies == SynCookieMode::kAlways) {
+    SendCookieSynAck(key, seg, now_ns);
+    return;
+  }
+  if (l.syn_count >= config_.syn_backlog) {
+    SynOverflow(key, seg, now_ns, Drop::kSynQueueFull);
+    return;
+  }
+  const uint32_t h_index = half_open_ids_.Alloc();
+  if (h_index == kNoIndex) {
+    SynOverflow(key, seg, now_ns, Drop::kTablesFull);
+    return;
+  }
+  if (!table_.Insert(key, hash, Encode(Kind::kHalfOpen, h_index))) {
+    half_open_ids_.Free(h_index);
+    SynOverflow(key, seg, now_ns, Drop::kTablesFull);
+    return;
+  }
+  HalfOpen& h = half_open_[h_index];
+  h = HalfOpen{};
+  h.key = key;
+  h.hash = hash;
+  h.irs = seg.seq;
+  h.iss = isn_.IsnAndOffset(key, now_ns, &h.ts_offset);
+  if (iss_floor_set_ && h.iss <= iss_floor_) {
+    // RFC 6191: a new incarnation starts above the old one's sequence space.
+    h.iss = iss_floor_ + 65536;
+  }
+  h.listener = static_cast<uint16_t>(index);
+  h.peer_l2 = seg.peer_l2;
+  const wire::TcpOptions& o = seg.options;
+  h.peer_mss = o.has_mss ? o.mss : 0;
+  h.peer_wscale = o.has_window_scale && config_.window_scale != 0
+                      ? std::min(o.window_scale, wire::kMaxWindowScale)
+                      : 0xff;
+  h.sack_ok = o.sack_permitted && config_.sack_permitted;
+  h.timestamps = o.has_timestamps && config_.timestamps;
+  h.ts_recent = TsVal(o.ts_val);
+  if (++l.syn_count == config_.syn_backlog) ++listeners_at_backlog_;
+  // Data on the SYN is not queued before the handshake completes
+  // (docs/conformance.md item 4): RCV.NXT = IRS + 1, the peer resends it.
+  h.timer = timers_.Arm(now_ns + config_.rto_initial_ns,
+                        TimerCookie(TimerKind::kSynAck, h_index));
+  SendSynAck(h, now_ns);
+}
+
+void TcpStack::SynOverflow(const flow::FlowKey& key, const Segment& seg,
+                           uint64_t now_ns, Drop reason) {
+  if (config_.syncookies == SynCookieMode::kOverflow) {
+    SendCookieSynAck(key, seg, now_ns);
+    return;
+  }
+  counters_.Count(reason);
+  counters_.Add(Mib::kListenDrops);
+}
+
+// RFC 9293 3.10.7.2 second: an ACK to a listener is bad, <SEQ=SEG.ACK>
+// <CTL=RST>, unless it completes a SYN-cookie handshake
+// (docs/conformance.md item 32).
+void TcpStack::OnListenAck(const flow::FlowKey& key, uint32_t hash,
+                           uint32_t index, const Segment& seg,
+                           uint64_t now_ns) {
+  if (TryCookieAck(key, hash, index, seg, now_ns)) return;
+  RejectListenAck(key, hash, index, seg, now_ns);
+}
+
+void TcpStack::RejectListenAck(const flow::FlowKey& key, uint32_t, uint32_t,
+                               const Segment& seg, uint64_t) {
+  counters_.Count(Drop::kListenAck);
+  SendRstFor(key, seg);
+}
+
+void TcpStack::SendSynAck(const HalfOpen& h, uint64_t now_ns) {
+  OutSegment& o =
+      Emit(h.key, h.iss, h.irs + 1, tf::kSyn | tf::kAck, InitialWindow());
+  o.peer_l2 = h.peer_l2;
+  o.options.has_mss = true;
+  o.options.mss = config_.mss;
+  if (h.peer_wscale != 0xff) {
+    o.options.has_window_scale = true;
+    o.options.window_scale = config_.window_scale;
+  }
+  o.options.sack_permitted = h.sack_ok;
+  AddTimestamps(o, TsEcho{h.timestamps, h.ts_offset, h.ts_recent}, now_ns);
+}
+
+// The SYN-ACK of a SYN answered without state: our ISN is the cookie; the
+// client's window scale and SACK-permitted travel in our TSval when it
+// offered timestamps (without them, neither option is offered back, as it
+// could not be remembered). Never retransmitted (docs/conformance.md item
+// 33).
+void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
+                                uint64_t now_ns) {
+  const wire::TcpOptions& o = seg.options;
+  const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
+  // The TSval offset comes from the cookie's own hash (its secret high
+  // word), so the ACK's Check finds it again: one SipHash per SYN, done for
+  // the whole burst by PrepareCookies when it could be.
+  const uint16_t peer_mss = o.has_mss ? o.mss : 0;
+  uint32_t ts_offset = 0;
+  SeqNum iss;
+  bool prepared = false;
+  if (counter == batch_counter_) {
+    for (uint32_t j = batch_next_; j < batch_n_; ++j) {
+      if (batch_keys_[j] == key && batch_seqs_[j] == seg.seq &&
+          batch_mss_[j] == peer_mss) {
+        iss = batch_iss_[j];
+        ts_offset = batch_aux_[j];
+        batch_next_ = j + 1;
+        prepared = true;
+        break;
+      }
+    }
+  }
+  if (!prepared) {
+    iss = cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset);
+  }
+  OutSegment& out =
+      Emit(key, iss, seg.seq + 1, tf::kSyn | tf::kAck, InitialWindow());
+  out.peer_l2 = seg.peer_l2;
+  out.syn_cookie = true;
+  out.options.has_mss = true;
+  out.options.mss = config_.mss;
+  if (o.has_timestamps && config_.timestamps) {
+    const bool wscale = o.has_window_scale && config_.window_scale != 0;
+    const bool sack = o.sack_permitted && config_.sack_permitted;
+    out.options.has_window_scale = wscale;
+    out.options.window_scale = config_.window_scale;
+    out.options.sack_permitted = sack;
+    out.options.has_timestamps = true;
+    out.options.ts_val = EncodeCookieTsval(
+        TsNow(now_ns, ts_offset),
+        wscale ? o.window_scale : kCookieNoWscale, sack);
+    out.options.ts_ecr = o.ts_val;
+  }
+  cookies_sent_ = true;
+  last_cookie_ns_ = now_ns;
+  counters_.Add(Mib::kSyncookiesSent);
+}
+
+void TcpStack::PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+                              const Segment* segs, uint32_t n,
+                              uint64_t now_ns) {
+  batch_n_ = 0;
+  batch_next_ = 0;
+  const bool pool_full = half_open_ids_.in_use() >= config_.max_half_open;
+  for (uint32_t k = 0; k < n && batch_n_ < kCookieBatch; ++k) {
+    const Segment& seg = segs[k];
+    if ((seg.flags & (tf::kSyn | tf::kAck | tf::kRst | tf::kFin)) != tf::kSyn ||
+        found[k] != flow::FlowTable::kNotFound) {
+      continue;
+    }
+    const Listener* l = FindListener(keys[k]);
+    if (l == nullptr ||
+        (config_.syncookies == SynCookieMode::kOverflow && !pool_full &&
+         l->syn_count < config_.syn_backlog)) {
+      continue;
+    }
+    batch_keys_[batch_n_] = keys[k];
+    batch_seqs_[batch_n_] = seg.seq;
+    batch_mss_[batch_n_] = seg.options.has_mss ? seg.options.mss : 0;
+    ++batch_n_;
+  }
+  if (batch_n_ < kMinCookieBatch) {
+    batch_n_ = 0;
+    return;
+  }
+  batch_counter_ = SynCookies::Counter(now_ns, cookie_params_);
+  cookies_.MakeBatch(batch_keys_, batch_seqs_, batch_mss_, batch_n_,
+                     batch_counter_, batch_iss_, batch_aux_);
+}
+
+void TcpStack::CountAcceptQueueFull() {
+  counters_.Count(Drop::kAcceptQueueFull);
+  counters_.Add(Mib::kListenOverflows);
+  counters_.Add(Mib::kListenDrops);
+}
+
+bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
+                            uint32_t listener, const Segment& seg,
+                            uint64_t now_ns) {
+  if (config_.syncookies == SynCookieMode::kOff) return false;
+  // As Linux: an ACK is only taken for a cookie while cookies are being
+  // sent (within two slots of the last one), so that a blind attacker
+  // cannot probe for valid cookies when there is no flood.
+  const uint64_t window = uint64_t{2} << cookie_params_.counter_period_log2_ns;
+  if (config_.syncookies != SynCookieMode::kAlways &&
+      (!cookies_sent_ || now_ns - last_cookie_ns_ > window)) {
+    return false;
+  }
+  const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
+  uint32_t ts_offset;
+  const uint16_t mss =
+      cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter, &ts_offset);
+  uint8_t wscale = kCookieNoWscale;
+  bool sack = false;
+  const bool ts = seg.options.has_timestamps && config_.timestamps;
+  if (mss == 0 ||
+      (ts && !DecodeCookieTsecr(seg.options.ts_ecr, &wscale, &sack))) {
+    counters_.Add(Mib::kSyncookiesFailed);
+    return false;  // the caller answers with RST
+  }
+  if (listeners_[listener].AcceptQueueFull()) {
+    // Not admitted (docs/conformance.md item 34): no state, no answer; the
+    // client's retransmission of its data (or its next segment) finds
+    // room later, its cookie still valid.
+    CountAcceptQueueFull();
+    return true;
+  }
+  HalfOpen h;
+  h.key = key;
+  h.hash = hash;
+  h.iss = seg.ack - 1;
+  h.irs = seg.seq - 1;
+  h.ts_offset = ts_offset;
+  h.listener = static_cast<uint16_t>(listener);
+  h.peer_l2 = seg.peer_l2;
+  h.peer_mss = mss;
+  h.peer_wscale = wscale == kCookieNoWscale ? 0xff : wscale;
+  h.sack_ok = sack;
+  h.timestamps = ts;
+  h.ts_recent = TsVal(seg.options.ts_val);
+  // The key is not in the table (we are in LISTEN for it), and an insert
+  // succeeds whenever the table is below capacity: check that first, so
+  // the TCB's index can go in directly.
+  if (table_.size() >= table_.capacity()) {
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  const uint32_t t_index = EstablishPassive(h, seg, now_ns);
+  if (t_index == kNoIndex) {
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  table_.Insert(key, hash, Encode(Kind::kTcb, t_index));
+  counters_.Add(Mib::kSyncookiesRecv);
+  // Data or FIN on the completing ACK: as in ESTABLISHED (item 32).
+  if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
+    OnSynchronized(key, hash, t_index, seg, now_ns);
+  }
+  return true;
+}
+
+uint32_t TcpStack::EstablishPassive(const HalfOpen& h, const Segment& seg,
+                                    uint64_t now_ns) {
+  const uint32_t t_index = NewTcb(h, now_ns);
+  if (t_index == kNoIndex) return kNoIndex;
+  Tcb& t = tcbs_[t_index];
+  // RFC 7323 4.3: the completing ACK is in sequence (SEG.SEQ = RCV.NXT =
+  // Last.ACK.sent), so a TSval not older than the SYN's is TS.Recent.
+  if ((t.flags & tcb_flags::kTimestamps) && seg.options.has_timestamps &&
+      TsVal(seg.options.ts_val) >= t.ts_recent) {
+    t.ts_recent = TsVal(seg.options.ts_val);
+    t.ts_recent_ns = now_ns;
+  }
+  // The window of the ACK is scaled now that the handshake is done.
+  t.snd_wnd = uint32_t{seg.window} << t.snd_wscale;
+  t.max_snd_wnd = t.snd_wnd;
+  t.snd_wl1 = seg.seq;
+  t.snd_wl2 = seg.ack;
+  SampleRttFromTsecr(t, seg, now_ns);
+  counters_.Add(Mib::kPassiveOpens);
+  listeners_[h.listener].Push(ConnId{t_index, t.generation});
+  return t_index;
+}
+
+void TcpStack::OnSynAckTimer(uint32_t index, uint64_t now_ns) {
+  HalfOpen& h = half_open_[index];
+  if (h.retries >= config_.syn_ack_retries) {
+    counters_.Add(Mib::kSynRecvTimeouts);
+    counters_.Add(Mib::kAttemptFails);
+    table_.Erase(h.key, h.hash);
+    FreeHalfOpen(index);
+    return;
+  }
+  ++h.retries;
+  counters_.Add(Mib::kSynRetrans);
+  counters_.Add(Mib::kRetransSegs);
+  SendSynAck(h, now_ns);
+  h.timer = timers_.Arm(now_ns + (config_.rto_initial_ns << h.retries),
+                        TimerCookie(TimerKind::kSynAck, index));
+}
+
+void TcpStack::FreeHalfOpen(uint32_t index) {
+  HalfOpen& h = half_open_[index];
+  CancelTimer(h.timer);
+  if (listeners_[h.listener].syn_count-- == config_.syn_backlog) {
+    --listeners_at_backlog_;
+  }
+  half_open_ids_.Free(index);
+}
+
+void TcpStack::Accept(uint32_t limit) {
+  for (Listener& l : listeners_) {
+    while (l.aq_count > 0 && limit > 0) {
+      const ConnId id = l.Pop();
+      Tcb* t = Lookup(id);
+      if (t == nullptr) continue;  // reset while it waited
+      --limit;
+      t->flags |= tcb_flags::kAccepted;
+      Event(AppEvent::Kind::kAccepted, *t);
+      if (!t->rcv_queue.empty()) Event(AppEvent::Kind::kData, *t);
+      if (t->flags & tcb_flags::kPeerFin) Event(AppEvent::Kind::kPeerClosed, *t);
+    }
+  }
+}
+
+}  // namespace synwave::tcp

@@ -1,0 +1,158 @@
+// Output: segments into output() — replies (ACK, RST), our SYN and SYN-ACK,
+// the options they carry — and Flush, which sends what connections can send
+// now (data within the windows, the FIN, owed ACKs).
+#include <algorithm>
+
+#include "tcp/stack.h"
+#include "wire/headers.h"
+
+namespace synwave::tcp {
+
+namespace tf = wire::tcp_flags;
+
+namespace {
+
+constexpr uint16_t kDefaultMss = 536;  // RFC 9293 3.7.1, when no option came
+constexpr uint32_t kTimestampOptionSpace = 12;  // NOP NOP TS
+
+}  // namespace
+
+void TcpStack::SendAck(Tcb& t, uint64_t now_ns) {
+  SendAck(t.key, t.snd_nxt, t.rcv_nxt, WindowField(t), t.peer_l2, TsOf(t),
+          now_ns);
+  t.flags &= ~tcb_flags::kAckPending;
+}
+
+void TcpStack::SendRstFor(const flow::FlowKey& key, const Segment& seg) {
+  // If the ACK bit is off, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
+  // if it is on, <SEQ=SEG.ACK><CTL=RST>.
+  if (seg.flags & tf::kAck) {
+    Emit(key, seg.ack, SeqNum(0), tf::kRst, 0);
+  } else {
+    Emit(key, SeqNum(0), seg.seq + seg.SegLen(), tf::kRst | tf::kAck, 0);
+  }
+  counters_.Add(Mib::kOutRsts);
+}
+
+void TcpStack::SendRst(const Tcb& t) {
+  Emit(t.key, t.snd_nxt, t.rcv_nxt, tf::kRst | tf::kAck, 0).peer_l2 = t.peer_l2;
+  counters_.Add(Mib::kOutRsts);
+}
+
+uint16_t TcpStack::SendMss(uint16_t peer_mss, bool timestamps) const {
+  uint16_t mss =
+      std::min<uint16_t>(peer_mss != 0 ? peer_mss : kDefaultMss, config_.mss);
+  if (timestamps) {
+    // Saturating: an MSS option below 12 must not wrap to 64 KB segments.
+    mss = static_cast<uint16_t>(
+        mss > kTimestampOptionSpace ? mss - kTimestampOptionSpace : 0);
+  }
+  return std::max<uint16_t>(mss, 64);
+}
+
+uint32_t TcpStack::RcvWindow(const Tcb& t) const {
+  const uint32_t used = t.rcv_queue.size();
+  const uint32_t free = used >= config_.rcv_buffer ? 0 : config_.rcv_buffer - used;
+  return std::min<uint32_t>(free, uint32_t{65535} << t.rcv_wscale);
+}
+
+uint16_t TcpStack::WindowField(Tcb& t) {
+  const uint32_t wnd = RcvWindow(t);
+  const uint32_t field = std::min<uint32_t>(wnd >> t.rcv_wscale, 65535);
+  const SeqNum edge = t.rcv_nxt + (field << t.rcv_wscale);
+  if (t.rcv_adv < edge) t.rcv_adv = edge;
+  return static_cast<uint16_t>(field);
+}
+
+void TcpStack::MarkDirty(Tcb& t, uint32_t index) {
+  if (t.flags & tcb_flags::kDirty) return;
+  t.flags |= tcb_flags::kDirty;
+  dirty_.push_back(index);
+}
+
+void TcpStack::Flush(uint64_t now_ns) {
+  for (size_t i = 0; i < dirty_.size(); ++i) {
+    const uint32_t index = dirty_[i];
+    Tcb& t = tcbs_[index];
+    if (!(t.flags & tcb_flags::kInUse) || !(t.flags & tcb_flags::kDirty)) {
+      continue;
+    }
+    t.flags &= ~tcb_flags::kDirty;
+    Output(t, index, now_ns, /*force_probe=*/false);
+  }
+  dirty_.clear();
+}
+
+// Sends what the windows allow from SND.NXT: data, then the FIN once all
+// data is out; an owed ACK rides on the first segment or goes alone.
+void TcpStack::Output(Tcb& t, uint32_t index, uint64_t now_ns,
+                      bool force_probe) {
+  const bool can_send = t.state == TcpState::kEstablished ||
+                        t.state == TcpState::kCloseWait ||
+                        t.state == TcpState::kFinWait1 ||
+                        t.state == TcpState::kClosing ||
+                        t.state == TcpState::kLastAck;
+  if (can_send) {
+    for (;;) {
+      const uint32_t queued = t.snd_queue.size();
+      const uint32_t in_flight = t.snd_nxt - t.snd_una;  // may include FIN
+      const SeqNum data_end = t.snd_una + queued;
+      const uint32_t unsent =
+          t.snd_nxt < data_end ? static_cast<uint32_t>(data_end - t.snd_nxt) : 0;
+      const uint32_t wnd = std::min(t.snd_wnd, t.cwnd);
+      uint32_t usable = wnd > in_flight ? wnd - in_flight : 0;
+      if (usable == 0 && force_probe && unsent > 0) usable = 1;  // persist
+      force_probe = false;
+      const uint32_t len = std::min({unsent, usable, uint32_t{t.snd_mss}});
+      // The FIN follows the last data byte, once; after an RTO rewinds
+      // SND.NXT it is sent again with that data.
+      const bool fin = (t.flags & tcb_flags::kFinQueued) &&
+                       t.snd_nxt <= data_end && t.snd_nxt + len == data_end;
+      if (len == 0 && !fin) break;
+      uint8_t flags = tf::kAck;
+      if (len > 0 && len == unsent) flags |= tf::kPsh;
+      if (fin) flags |= tf::kFin;
+      OutSegment& o = Emit(t.key, t.snd_nxt, t.rcv_nxt, flags, WindowField(t));
+      o.peer_l2 = t.peer_l2;
+      o.conn = index;
+      o.payload_length = static_cast<uint16_t>(len);
+      o.payload_offset = static_cast<uint32_t>(t.snd_nxt - t.snd_una);
+      AddTimestamps(o, TsOf(t), now_ns);
+      const SeqNum end = t.snd_nxt + len + (fin ? 1 : 0);
+      if (t.snd_nxt < t.snd_max) {
+        o.retransmission = true;
+        counters_.Add(Mib::kRetransSegs);
+      } else {
+        counters_.Add(Mib::kDataBytesOut, len);
+        if (!(t.flags & tcb_flags::kRttTiming) &&
+            !(t.flags & tcb_flags::kTimestamps) && len > 0) {
+          t.flags |= tcb_flags::kRttTiming;
+          t.rtt_seq = t.snd_nxt;
+          t.rtt_start_ns = now_ns;
+        }
+      }
+      t.snd_nxt = end;
+      if (t.snd_max < end) t.snd_max = end;
+      t.flags &= ~tcb_flags::kAckPending;
+      if (t.rto_timer == timer::TimerWheel::kInvalidHandle) {
+        ArmRto(t, index, now_ns);
+      }
+      if (fin) break;
+    }
+    // Data waiting on a zero window with nothing in flight: the RTO timer
+    // doubles as the persist timer (a 1-byte probe when it fires).
+    if (t.snd_wnd == 0 && t.snd_queue.size() > 0 && t.snd_una == t.snd_max &&
+        t.rto_timer == timer::TimerWheel::kInvalidHandle) {
+      ArmRto(t, index, now_ns);
+    }
+  }
+  if (t.flags & tcb_flags::kAckPending) SendAck(t, now_ns);
+}
+
+void TcpStack::CopyPayload(const OutSegment& seg, uint8_t* out) {
+  if (seg.payload_length == 0) return;
+  tcbs_[seg.conn].snd_queue.CopyOut(chunks_, seg.payload_offset,
+                                    seg.payload_length, out);
+}
+
+}  // namespace synwave::tcp
