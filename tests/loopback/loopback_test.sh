@@ -23,11 +23,18 @@ fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # run NAME ARGS...: one loopback run with a JSON report in $WORK/NAME.json.
+# A failing run prints its output and fails with synwave's exit status (read
+# before anything else runs: after `cat` $? would be cat's).
 run() {
   local name=$1; shift
+  local rc=0
   echo "== synwave loopback $*"
   "$SYNWAVE" loopback --json="$WORK/$name.json" "$@" > "$WORK/$name.out" 2>&1 ||
-    { cat "$WORK/$name.out"; fail "$name: exit code $?"; }
+    rc=$?
+  if [ "$rc" != 0 ]; then
+    cat "$WORK/$name.out"
+    fail "$name: synwave exited with status $rc"
+  fi
   grep -E "load summary|connections|latency|connect |first byte|total |pools" "$WORK/$name.out"
 }
 
