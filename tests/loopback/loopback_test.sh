@@ -100,12 +100,12 @@ check paced '4500 <= c["completed"] <= 5100'
 run raw --duration=2 --request-bytes=100 --response-bytes=300 --close=client
 check_clean raw
 
-# 7. Under a SYN flood (CONFORMANCE 30-35 end to end): 400,000 spoofed
-#    SYNs/s for 6 s (2.4 million) while 2,000 legitimate connections/s are
-#    made: every legitimate one completes; the server's SYN queue and
-#    connection pools stay within their bounds; after the run (half-open
-#    entries expire after one SYN-ACK retry, TIME-WAIT after 2 x 0.5 s)
-#    every pool is back to zero.
+# 7. Under a SYN flood (docs/conformance.md items 30-35 end to end):
+#    400,000 spoofed SYNs/s for 6 s (2.4 million) while 2,000 legitimate
+#    connections/s are made: every legitimate one completes; the server's
+#    SYN queue and connection pools stay within their bounds; after the run
+#    (half-open entries expire after one SYN-ACK retry, TIME-WAIT after
+#    2 x 0.5 s) every pool is back to zero.
 run flood --duration=6 --cps=2000 --flood-pps=400000 --syn-ack-retries=0 \
   --close=client --msl=0.5 --drain=8 --max-half-open=4096 --syn-backlog=1024 \
   --max-connections=16384
