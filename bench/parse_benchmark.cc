@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "frame_builder.h"
+#include "testing/frame_builder.h"
 #include "wire/checksum.h"
 #include "wire/parse.h"
 

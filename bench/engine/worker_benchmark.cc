@@ -41,10 +41,10 @@
 #include "benchmark/benchmark.h"
 #include "engine/counters.h"
 #include "engine/worker.h"
-#include "frame_builder.h"
 #include "port/eal.h"
 #include "port/port.h"
 #include "tcp/config.h"
+#include "testing/frame_builder.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
 

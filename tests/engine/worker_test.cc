@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "frame_builder.h"
 #include "gtest/gtest.h"
 #include "ring_harness.h"
+#include "testing/frame_builder.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
 

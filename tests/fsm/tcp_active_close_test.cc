@@ -1,6 +1,6 @@
 // Our active close (the application calls Close first): FIN-WAIT-1,
-// FIN-WAIT-2, CLOSING, on to TIME-WAIT. CONFORMANCE.md items 22, 24, 25,
-// 26 and 29.
+// FIN-WAIT-2, CLOSING, on to TIME-WAIT. docs/conformance.md items 22, 24,
+// 25, 26 and 29.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

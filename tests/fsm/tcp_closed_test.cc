@@ -1,5 +1,5 @@
 // CLOSED: segments for a tuple with no connection and no listener
-// (RFC 9293 3.10.7.1). CONFORMANCE.md items 1 and 2.
+// (RFC 9293 3.10.7.1). docs/conformance.md items 1 and 2.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

@@ -1,7 +1,7 @@
 // ESTABLISHED: data in both directions, the receive window, segment
 // acceptability at the window's edges, challenge-ACK rate limiting,
 // timestamps on what we send, and the application's Abort/Close.
-// CONFORMANCE.md items 15, 20, 21, 26.
+// docs/conformance.md items 15, 20, 21, 26.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

@@ -1,7 +1,7 @@
 // LISTEN (RFC 9293 3.10.7.2): what a listener does with each kind of
 // segment, the options it answers, its ISNs, and its queues under pressure.
-// CONFORMANCE.md items 2, 3, 4, 5; the SYN queue and accept queue limits
-// (item 34 for the SYN's side of it) and the pools.
+// docs/conformance.md items 2, 3, 4, 5; the SYN queue and accept queue
+// limits (item 34 for the SYN's side of it) and the pools.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

@@ -1,5 +1,5 @@
 // The peer closes first: CLOSE-WAIT, then our FIN: LAST-ACK, then CLOSED.
-// CONFORMANCE.md items 23, 25 (in LAST-ACK) and 26 (in CLOSE-WAIT).
+// docs/conformance.md items 23, 25 (in LAST-ACK) and 26 (in CLOSE-WAIT).
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

@@ -1,4 +1,4 @@
-// SYN cookies in the state machine (CONFORMANCE.md items 30-35): the
+// SYN cookies in the state machine (docs/conformance.md items 30-35): the
 // stateless SYN-ACK when the SYN queue overflows (or always), the ACK that
 // creates the connection from the cookie (bare, with data, with FIN), the
 // RST for an invalid or expired cookie, no retransmission, the accept queue

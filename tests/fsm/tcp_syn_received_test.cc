@@ -1,5 +1,5 @@
 // SYN-RECEIVED, reached from LISTEN (a SYN-queue entry): every event.
-// CONFORMANCE.md items 6, 7, 8, 9, and 34 (accept queue full when the
+// docs/conformance.md items 6, 7, 8, 9, and 34 (accept queue full when the
 // handshake completes); RFC 5961 in this state.
 #include "tcp_fixture.h"
 

@@ -1,6 +1,7 @@
 // The active side: Connect() -> SYN-SENT, and every event there (RFC 9293
-// 3.10.7.3; CONFORMANCE.md items 10-14), simultaneous open, and the client's
-// half of the closing states (items 22-28 from the side that connected).
+// 3.10.7.3; docs/conformance.md items 10-14), simultaneous open, and the
+// client's half of the closing states (items 22-28 from the side that
+// connected).
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

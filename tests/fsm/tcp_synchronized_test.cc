@@ -3,7 +3,7 @@
 // PAWS), one test per (state, event), run in each state that has a TCB:
 // ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK.
 // (TIME-WAIT, a compact record, has its own rules: tcp_time_wait_test.cc.)
-// CONFORMANCE.md items 15, 16, 17, 18, 19, 21.
+// docs/conformance.md items 15, 16, 17, 18, 19, 21.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

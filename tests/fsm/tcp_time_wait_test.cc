@@ -1,6 +1,6 @@
 // TIME-WAIT, on its compact record: retransmitted FINs, 2MSL expiry, RST
 // (RFC 1337), PAWS, and new incarnations by SYN (RFC 9293 MAY-2, RFC 6191).
-// CONFORMANCE.md items 27 and 28.
+// docs/conformance.md items 27 and 28.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {

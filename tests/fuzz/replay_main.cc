@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "frame_builder.h"
 #include "replay_driver.h"
+#include "testing/frame_builder.h"
 #include "wire/byte_order.h"
 #include "wire/headers.h"
 #include "wire/parse.h"

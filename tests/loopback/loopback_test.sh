@@ -23,11 +23,18 @@ fi
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # run NAME ARGS...: one loopback run with a JSON report in $WORK/NAME.json.
+# A failing run prints its output and fails with synwave's exit status (read
+# before anything else runs: after `cat` $? would be cat's).
 run() {
   local name=$1; shift
+  local rc=0
   echo "== synwave loopback $*"
   "$SYNWAVE" loopback --json="$WORK/$name.json" "$@" > "$WORK/$name.out" 2>&1 ||
-    { cat "$WORK/$name.out"; fail "$name: exit code $?"; }
+    rc=$?
+  if [ "$rc" != 0 ]; then
+    cat "$WORK/$name.out"
+    fail "$name: synwave exited with status $rc"
+  fi
   grep -E "load summary|connections|latency|connect |first byte|total |pools" "$WORK/$name.out"
 }
 
@@ -93,12 +100,12 @@ check paced '4500 <= c["completed"] <= 5100'
 run raw --duration=2 --request-bytes=100 --response-bytes=300 --close=client
 check_clean raw
 
-# 7. Under a SYN flood (CONFORMANCE 30-35 end to end): 400,000 spoofed
-#    SYNs/s for 6 s (2.4 million) while 2,000 legitimate connections/s are
-#    made: every legitimate one completes; the server's SYN queue and
-#    connection pools stay within their bounds; after the run (half-open
-#    entries expire after one SYN-ACK retry, TIME-WAIT after 2 x 0.5 s)
-#    every pool is back to zero.
+# 7. Under a SYN flood (docs/conformance.md items 30-35 end to end):
+#    400,000 spoofed SYNs/s for 6 s (2.4 million) while 2,000 legitimate
+#    connections/s are made: every legitimate one completes; the server's
+#    SYN queue and connection pools stay within their bounds; after the run
+#    (half-open entries expire after one SYN-ACK retry, TIME-WAIT after
+#    2 x 0.5 s) every pool is back to zero.
 run flood --duration=6 --cps=2000 --flood-pps=400000 --syn-ack-retries=0 \
   --close=client --msl=0.5 --drain=8 --max-half-open=4096 --syn-backlog=1024 \
   --max-connections=16384

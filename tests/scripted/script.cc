@@ -12,9 +12,9 @@
 
 #include "absl/status/status.h"
 #include "engine/counters.h"
-#include "frame_builder.h"
 #include "ring_harness.h"
 #include "tcp/state.h"
+#include "testing/frame_builder.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
 #include "wire/seq_num.h"

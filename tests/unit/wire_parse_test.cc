@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "frame_builder.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/frame_builder.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
 #include "wire/verdict.h"

@@ -1,8 +1,9 @@
-// Tests for SYN cookies (CONFORMANCE.md item 31): a cookie made for a SYN is
-// accepted from the completing ACK within its validity window and carries the
-// MSS back; it is rejected when stale, from the future, for another 4-tuple
-// or client ISN, or with any bit changed; random ACKs are accepted about
-// 2^-29 of the time; window scale and SACK survive the trip through TSval.
+// Tests for SYN cookies (docs/conformance.md item 31): a cookie made for a
+// SYN is accepted from the completing ACK within its validity window and
+// carries the MSS back; it is rejected when stale, from the future, for
+// another 4-tuple or client ISN, or with any bit changed; random ACKs are
+// accepted about 2^-29 of the time; window scale and SACK survive the trip
+// through TSval.
 #include "tcp/syncookie.h"
 
 #include <cstdint>

@@ -8,8 +8,8 @@
 // total length, data offset, checksums, EtherType) has an override; left
 // unset, the builder computes the honest value. Header-only and free of
 // GoogleTest so that fuzz drivers and benchmarks can use it too.
-#ifndef SYNWAVE_TESTS_UNIT_FRAME_BUILDER_H_
-#define SYNWAVE_TESTS_UNIT_FRAME_BUILDER_H_
+#ifndef SYNWAVE_TESTING_FRAME_BUILDER_H_
+#define SYNWAVE_TESTING_FRAME_BUILDER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -283,4 +283,4 @@ inline void RefreshChecksums(std::vector<uint8_t>& frame) {
 
 }  // namespace synwave::testutil
 
-#endif  // SYNWAVE_TESTS_UNIT_FRAME_BUILDER_H_
+#endif  // SYNWAVE_TESTING_FRAME_BUILDER_H_
