@@ -73,7 +73,7 @@ TEST(ParsePortRangeTest, AcceptsPortsAndRanges) {
 }
 
 TEST(ParseServerTest, AddressAndPort) {
-  absl::StatusOr<engine::LoadTarget> t = ParseServer("198.18.0.1:8080");
+  absl::StatusOr<app::LoadTarget> t = ParseServer("198.18.0.1:8080");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->ip, 0xc6120001u);
   EXPECT_EQ(t->port, 8080);
@@ -89,7 +89,7 @@ TEST(ValidateTest, LoadNeedsAServerAndALimit) {
   absl::Status s = Validate(c);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()), StartsWith("--server:"));
-  c.load.servers.push_back(engine::LoadTarget{0xc6120001, 80});
+  c.load.servers.push_back(app::LoadTarget{0xc6120001, 80});
   c.load.cps = 0;
   c.load.concurrency = 0;
   s = Validate(c);
