@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -27,8 +28,12 @@ absl::Status Validate(const Config& config) {
     return absl::InvalidArgumentError(
         "--concurrency: with --cps=0 (unpaced) a concurrency limit is needed");
   }
-  if (config.mode != Mode::kServe && config.load.cps < 0) {
-    return absl::InvalidArgumentError("--cps: must be >= 0");
+  if (config.burst < 1 || config.burst > engine::kMaxBurst) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--burst: must be 1..", engine::kMaxBurst));
+  }
+  if (config.arp_timeout_s < 1) {
+    return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
   }
   if (config.mode == Mode::kLoopback) {
     // Everything else is chosen by the loopback itself.
@@ -81,36 +86,6 @@ absl::Status Validate(const Config& config) {
   if (config.stats_interval_s < 0) {
     return absl::InvalidArgumentError("--stats-interval: must be >= 0");
   }
-  if (config.burst < 1 || config.burst > engine::kMaxBurst) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--burst: must be 1..", engine::kMaxBurst));
-  }
-  if (config.arp_timeout_s < 1) {
-    return absl::InvalidArgumentError("--arp-timeout: must be >= 1");
-  }
-  for (uint16_t port : config.listen_ports) {
-    if (port == 0) return absl::InvalidArgumentError("--listen: port 0");
-  }
-  const tcp::TcpConfig& t = config.tcp;
-  if (t.max_connections == 0 || t.max_connections > (1u << 24)) {
-    return absl::InvalidArgumentError("--max-connections: must be 1..16777216");
-  }
-  if (t.max_half_open == 0 || t.max_half_open > (1u << 24)) {
-    return absl::InvalidArgumentError("--max-half-open: must be 1..16777216");
-  }
-  if (t.max_time_wait > (1u << 24)) {
-    return absl::InvalidArgumentError("--max-time-wait: must be 0..16777216");
-  }
-  if (t.accept_backlog == 0) {
-    return absl::InvalidArgumentError("--backlog: must be >= 1");
-  }
-  if (t.syn_backlog == 0) {
-    return absl::InvalidArgumentError("--syn-backlog: must be >= 1");
-  }
-  if (t.msl_ns == 0) return absl::InvalidArgumentError("--msl: must be > 0");
-  if (t.mss < 64 || t.mss > 9000) {
-    return absl::InvalidArgumentError("--mss: must be 64..9000");
-  }
   if (!config.json_path.empty()) {
     // Fail now rather than after a long run.
     std::filesystem::path dir =
@@ -119,6 +94,10 @@ absl::Status Validate(const Config& config) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--json: directory '", dir.string(), "' does not exist"));
     }
+  }
+  if (config.ports.size() > 1) {
+    return absl::InvalidArgumentError(
+        "--port: one port per process in this version");
   }
   return absl::OkStatus();
 }
@@ -138,6 +117,48 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
     w.local_ip_last = config.load.client_ip_last;
   }
   return w;
+}
+
+app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
+                                         uint16_t queues) {
+  const LoadSettings& load = config.load;
+  app::GeneratorConfig gc;
+  gc.servers = load.servers;
+  gc.client_ip_first = load.client_ip_first;
+  gc.client_ip_last = load.client_ip_last;
+  gc.port_first = load.port_first;
+  gc.port_last = load.port_last;
+  gc.cps = load.cps / queues;
+  gc.concurrency =
+      load.concurrency == 0
+          ? 0
+          : std::max<uint32_t>(1, (load.concurrency + queues - 1) / queues);
+  gc.ramp_ns = static_cast<uint64_t>(load.ramp_s * 1e9);
+  gc.request_bytes = config.responder.request_bytes;
+  gc.response_bytes = config.responder.response_bytes;
+  gc.close = load.close;
+  gc.requests_per_connection = load.keepalive_requests;
+  gc.max_connections = config.tcp.max_connections;
+  // --flood with --cps=0 --concurrency=0: the flood alone.
+  if (load.flood && load.cps == 0 && load.concurrency == 0) {
+    gc.opens_per_poll = 0;
+  }
+  gc.queue_id = queue;
+  gc.num_queues = queues;
+  return gc;
+}
+
+app::FloodConfig MakeFloodConfig(const Config& config, uint16_t queue,
+                                 uint16_t queues) {
+  app::FloodConfig f;
+  f.target_ip = config.load.servers.front().ip;
+  f.target_port = config.load.servers.front().port;
+  f.src_first = config.load.flood_src_first;
+  f.src_last = config.load.flood_src_last;
+  f.pps = config.load.flood_pps / queues;
+  f.burst = config.burst;
+  f.queue_id = queue;
+  return f;
 }
 
 absl::StatusOr<std::pair<uint32_t, uint32_t>> ParseAddressRange(
@@ -190,7 +211,7 @@ absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
   return std::make_pair(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
 }
 
-absl::StatusOr<engine::LoadTarget> ParseServer(absl::string_view text) {
+absl::StatusOr<app::LoadTarget> ParseServer(absl::string_view text) {
   const std::string t(text);
   const size_t colon = t.rfind(':');
   uint32_t port = 0;
@@ -201,7 +222,7 @@ absl::StatusOr<engine::LoadTarget> ParseServer(absl::string_view text) {
     return absl::InvalidArgumentError(
         absl::StrCat("'", t, "' is not a server like 198.18.0.1:80"));
   }
-  return engine::LoadTarget{ip->value, static_cast<uint16_t>(port)};
+  return app::LoadTarget{ip->value, static_cast<uint16_t>(port)};
 }
 
 absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text) {

@@ -1,23 +1,27 @@
 // Config: the one typed description of a synwave run, with every default in
 // one place (units in the comments), and the parsers for its text forms.
 //
-// Flags and the config file are only ways of filling this struct; the
-// datapath never reads a flag, it gets a frozen per-core copy of what it
-// needs (engine::WorkerConfig) built from here. Validation errors name the
-// flag they belong to, so the binary can print them as they are.
+// Flags and the config file are only ways of filling this struct (the flags
+// take their defaults from it: control/flags.cc); the datapath never reads a
+// flag, it gets frozen per-core copies of what it needs (engine::WorkerConfig
+// and the applications' configs) built from here. Validation errors name
+// the flag they belong to, so the binary can print them as they are.
 #ifndef SYNWAVE_CONTROL_CONFIG_H_
 #define SYNWAVE_CONTROL_CONFIG_H_
 
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "engine/generator.h"
-#include "engine/responder.h"
+#include "absl/strings/string_view.h"
+#include "app/close_mode.h"
+#include "app/flood.h"
+#include "app/generator.h"
+#include "app/responder.h"
 #include "engine/worker.h"
 #include "tcp/config.h"
 #include "wire/addresses.h"
@@ -26,7 +30,7 @@ namespace synwave::control {
 
 // `synwave load` and the client half of `synwave loopback`.
 struct LoadSettings {
-  std::vector<engine::LoadTarget> servers;   // --server, repeatable
+  std::vector<app::LoadTarget> servers;      // --server, repeatable
   uint32_t client_ip_first = 0;              // host order; 0: --ip only
   uint32_t client_ip_last = 0;
   uint16_t port_first = 1024;                // --client-ports
@@ -34,9 +38,9 @@ struct LoadSettings {
   double cps = 0;                            // new connections/s; 0: unpaced
   uint32_t concurrency = 0;                  // open at once; 0: no limit
   double ramp_s = 0;                         // linear ramp to --cps
-  engine::LoadClose close = engine::LoadClose::kServer;
+  app::CloseMode close = app::kDefaultClose;
   uint32_t keepalive_requests = 1;           // requests per connection
-  double drain_s = 2;                        // after --duration: let open
+  double drain_s = 1;                        // after --duration: let open
                                              // connections finish
   // --flood: spoofed SYNs to the first server from these sources.
   bool flood = false;
@@ -44,6 +48,17 @@ struct LoadSettings {
   uint32_t flood_src_last = 0;
   double flood_pps = 0;                      // 0: as fast as possible
 };
+
+// --concurrency's default: kUnpacedConcurrency when --cps=0, else none.
+inline constexpr int64_t kConcurrencyAuto = -1;
+inline constexpr uint32_t kUnpacedConcurrency = 512;
+
+// The loopback's own choices where the flags leave them open.
+inline constexpr double kLoopbackDurationS = 10;
+inline constexpr uint32_t kLoopbackClientFirst = 0x0a000101;  // 10.0.1.1
+inline constexpr uint32_t kLoopbackClientLast = 0x0a0001fe;   // 10.0.1.254
+inline constexpr uint32_t kLoopbackFloodFirst = 0x0a800001;   // 10.128.0.1
+inline constexpr uint32_t kLoopbackFloodLast = 0x0afffffe;    // 10.255.255.254
 
 enum class Mode : uint8_t { kServe, kLoad, kLoopback };
 
@@ -62,19 +77,34 @@ struct Config {
   uint32_t arp_timeout_s = 60;               // neighbour reachable time
 
   // serve: listeners, the responder, and TCP (defaults in tcp::TcpConfig).
-  std::vector<uint16_t> listen_ports;        // TCP ports to accept on
-  engine::ResponderConfig responder;
+  std::vector<uint16_t> listen_ports = {80}; // TCP ports to accept on
+  // A run answers with 64 body bytes (the library's default is none); its
+  // close is --close, like load.close.
+  app::ResponderConfig responder{.response_bytes = 64};
   tcp::TcpConfig tcp;
 
   LoadSettings load;
 };
 
-// Checks the cross-field rules (an address and a port are given, the
-// gateway is on our subnet, ...). Errors start with the flag: "--gateway: ...".
+// Checks what a Config must satisfy however it was built: the cross-field
+// rules (an address and a port are given, the gateway is on our subnet, a
+// load has a server, ...) and the ranges that hold for the typed fields
+// themselves (--burst, --arp-timeout, --duration, --stats-interval). The
+// other numeric flags' ranges are checked once, as the flags are read
+// (control/flags.cc), because their typed fields cannot hold every bad
+// value. Errors start with the flag: "--gateway: ...".
 absl::Status Validate(const Config& config);
 
 // The per-core copy for the workers.
 engine::WorkerConfig MakeWorkerConfig(const Config& config);
+
+// The per-core share of a load for queue `queue` of `queues`: the rate,
+// the concurrency and the flood's rate are split over the queues; which
+// tuples a queue takes is set from `queue` (rss/reta by the caller).
+app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
+                                         uint16_t queues);
+app::FloodConfig MakeFloodConfig(const Config& config, uint16_t queue,
+                                 uint16_t queues);
 
 // Client addresses: "10.0.0.2-10.0.0.200", a prefix "10.0.1.0/24" (its
 // host addresses) or one address. Host order, first <= last.
@@ -86,7 +116,7 @@ absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
     absl::string_view text);
 
 // "10.0.0.1:80" -> a load target.
-absl::StatusOr<engine::LoadTarget> ParseServer(absl::string_view text);
+absl::StatusOr<app::LoadTarget> ParseServer(absl::string_view text);
 
 // "0-3,6" -> {0,1,2,3,6}: ascending ranges, no duplicates.
 absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text);

@@ -4,8 +4,71 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "app/flood.h"
+#include "app/generator.h"
 
 namespace synwave::control {
+
+using app::FloodCounter;
+using app::LoadCounter;
+using app::LoadGauge;
+
+std::string ServeStartLine(const Config& config, const port::Port& port) {
+  const port::Offloads& off = port.offloads();
+  return absl::StrFormat(
+      "synwave serve: port %s mac %s ip %s%s, %u worker(s) on CPU %s, "
+      "checksum offload rx %s tx %s, listening on TCP %s",
+      port.name(), port.mac().ToString(), config.ip->ToString(),
+      config.gateway ? absl::StrCat(" gateway ", config.gateway->ToString())
+                     : "",
+      config.lcores.size(), absl::StrJoin(config.lcores, ","),
+      off.rx_ipv4_checksum ? "yes" : "no (software)",
+      off.tx_ipv4_checksum ? "yes" : "no (software)",
+      absl::StrJoin(config.listen_ports, ","));
+}
+
+std::string LoadStartLine(const Config& config, const port::Port& port) {
+  const LoadSettings& load = config.load;
+  return absl::StrFormat(
+      "synwave load: port %s mac %s ip %s, clients %s-%s ports %u-%u, %u "
+      "worker(s) on CPU %s, servers %u, cps %s, concurrency %u, close %s",
+      port.name(), port.mac().ToString(), config.ip->ToString(),
+      wire::Ipv4Address{load.client_ip_first}.ToString(),
+      wire::Ipv4Address{load.client_ip_last}.ToString(), load.port_first,
+      load.port_last, config.lcores.size(), absl::StrJoin(config.lcores, ","),
+      load.servers.size(), load.cps > 0 ? absl::StrCat(load.cps) : "unpaced",
+      load.concurrency, app::CloseModeName(load.close));
+}
+
+std::string LoopbackStartLine(const Config& config, uint16_t pairs,
+                              const std::vector<unsigned>& client_cpus,
+                              const std::vector<unsigned>& server_cpus,
+                              wire::Ipv4Address server_ip) {
+  const LoadSettings& load = config.load;
+  return absl::StrFormat(
+      "synwave loopback: net_ring pair, %u client worker(s) on CPU %s, %u "
+      "server worker(s) on CPU %s, clients %s-%s -> %s:%u, cps %s, "
+      "concurrency %u, close %s, %u request(s)/connection, response %u bytes",
+      pairs, absl::StrJoin(client_cpus, ","), pairs,
+      absl::StrJoin(server_cpus, ","),
+      wire::Ipv4Address{load.client_ip_first}.ToString(),
+      wire::Ipv4Address{load.client_ip_last}.ToString(), server_ip.ToString(),
+      load.servers.front().port,
+      load.cps > 0 ? absl::StrCat(load.cps) : "unpaced", load.concurrency,
+      app::CloseModeName(load.close), load.keepalive_requests,
+      config.responder.response_bytes);
+}
+
+uint64_t CounterTotals::operator[](LoadCounter c) const {
+  return v[app::CounterIndex(c)];
+}
+uint64_t CounterTotals::operator[](FloodCounter c) const {
+  return v[app::CounterIndex(c)];
+}
+uint64_t CounterTotals::operator[](LoadGauge x) const {
+  return g[app::GaugeIndex(x)];
+}
 
 uint64_t CounterTotals::Drops() const {
   uint64_t sum = 0;
@@ -18,8 +81,8 @@ uint64_t CounterTotals::Drops() const {
 CounterTotals SumCounters(std::span<const engine::CoreCounters> cores) {
   CounterTotals t;
   for (const engine::CoreCounters& c : cores) {
-    for (size_t i = 0; i < engine::kNumCounters; ++i) t.v[i] += c.Read(i);
-    for (size_t i = 0; i < engine::kNumGauges; ++i) t.g[i] += c.ReadGauge(i);
+    for (size_t i = 0; i < t.v.size(); ++i) t.v[i] += c.Read(i);
+    for (size_t i = 0; i < t.g.size(); ++i) t.g[i] += c.ReadGauge(i);
   }
   return t;
 }
@@ -50,9 +113,8 @@ std::string FormatStatsLine(double elapsed_s, double interval_s,
 namespace {
 
 uint64_t Failed(const CounterTotals& c) {
-  using engine::Counter;
-  return c[Counter::kLoadFailedRefused] + c[Counter::kLoadFailedTimeout] +
-         c[Counter::kLoadFailedReset] + c[Counter::kLoadFailedOther];
+  return c[LoadCounter::kFailedRefused] + c[LoadCounter::kFailedTimeout] +
+         c[LoadCounter::kFailedReset] + c[LoadCounter::kFailedOther];
 }
 
 }  // namespace
@@ -61,8 +123,8 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
                            const CounterTotals& c, const CounterTotals& b,
                            uint64_t server_time_wait) {
   using engine::Counter;
-  auto delta = [&](Counter x) { return c[x] - b[x]; };
-  auto rate = [&](Counter x) {
+  auto delta = [&](auto x) { return c[x] - b[x]; };
+  auto rate = [&](auto x) {
     return interval_s > 0 ? static_cast<double>(delta(x)) / interval_s : 0.0;
   };
   const uint64_t failed = Failed(c) - Failed(b);
@@ -70,17 +132,17 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
       "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
       "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
       "rx %.0f pkt/s  tx %.0f pkt/s",
-      elapsed_s, rate(Counter::kLoadAttempted), rate(Counter::kLoadCompleted),
-      failed, delta(Counter::kLoadFailedRefused),
-      delta(Counter::kLoadFailedTimeout), delta(Counter::kLoadFailedReset),
-      delta(Counter::kLoadFailedOther),
+      elapsed_s, rate(LoadCounter::kAttempted), rate(LoadCounter::kCompleted),
+      failed, delta(LoadCounter::kFailedRefused),
+      delta(LoadCounter::kFailedTimeout), delta(LoadCounter::kFailedReset),
+      delta(LoadCounter::kFailedOther),
       c[tcp::Mib::kSynRetrans] - b[tcp::Mib::kSynRetrans],
-      c[engine::Gauge::kLoadOpen], c[engine::Gauge::kTimeWaitInUse],
+      c[LoadGauge::kOpen], c[engine::Gauge::kTimeWaitInUse],
       server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets));
-  if (c[Counter::kFloodSynsOut] != 0) {
+  if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(&line, "  flood syn %.0f/s synack-back %.0f/s rst-back %.0f/s",
-                          rate(Counter::kFloodSynsOut), rate(Counter::kFloodSynAcksIn),
-                          rate(Counter::kFloodRstsIn));
+                          rate(FloodCounter::kSynsOut), rate(FloodCounter::kSynAcksIn),
+                          rate(FloodCounter::kRstsIn));
   }
   return line;
 }
@@ -97,17 +159,16 @@ nlohmann::json LatencyJson(const engine::LatencyHistogram& h) {
 
 std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
                               double cps_max, const LoadLatencies& lat) {
-  using engine::Counter;
   std::string out = absl::StrFormat(
       "load summary over %.1f s:\n"
       "  connections attempted %d, completed %d, failed %d (refused %d, "
       "timeout %d, reset %d, other %d)\n"
       "  connections/s mean %.0f, max %.0f (per-second peak)\n"
       "  latency (us)      p50      p90      p99    p99.9      max\n",
-      duration_s, c[Counter::kLoadAttempted], c[Counter::kLoadCompleted],
-      Failed(c), c[Counter::kLoadFailedRefused], c[Counter::kLoadFailedTimeout],
-      c[Counter::kLoadFailedReset], c[Counter::kLoadFailedOther],
-      duration_s > 0 ? static_cast<double>(c[Counter::kLoadCompleted]) / duration_s
+      duration_s, c[LoadCounter::kAttempted], c[LoadCounter::kCompleted],
+      Failed(c), c[LoadCounter::kFailedRefused], c[LoadCounter::kFailedTimeout],
+      c[LoadCounter::kFailedReset], c[LoadCounter::kFailedOther],
+      duration_s > 0 ? static_cast<double>(c[LoadCounter::kCompleted]) / duration_s
                      : 0.0,
       cps_max);
   auto row = [&](const char* name, const engine::LatencyHistogram& h) {
@@ -119,39 +180,38 @@ std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
   row("connect", lat.connect);
   row("first byte", lat.first_byte);
   row("total", lat.total);
-  if (c[Counter::kFloodSynsOut] != 0) {
+  if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(
         &out, "  flood: %d spoofed SYNs sent (%.0f/s), %d SYN-ACKs and %d RSTs came back\n",
-        c[Counter::kFloodSynsOut],
-        duration_s > 0 ? static_cast<double>(c[Counter::kFloodSynsOut]) / duration_s : 0.0,
-        c[Counter::kFloodSynAcksIn], c[Counter::kFloodRstsIn]);
+        c[FloodCounter::kSynsOut],
+        duration_s > 0 ? static_cast<double>(c[FloodCounter::kSynsOut]) / duration_s : 0.0,
+        c[FloodCounter::kSynAcksIn], c[FloodCounter::kRstsIn]);
   }
   return out;
 }
 
 nlohmann::json LoadJson(double duration_s, const CounterTotals& c,
                         double cps_max, const LoadLatencies& lat) {
-  using engine::Counter;
   nlohmann::json j;
   j["duration_s"] = duration_s;
   j["connections"] = {
-      {"attempted", c[Counter::kLoadAttempted]},
-      {"completed", c[Counter::kLoadCompleted]},
+      {"attempted", c[LoadCounter::kAttempted]},
+      {"completed", c[LoadCounter::kCompleted]},
       {"failed", Failed(c)},
       {"failed_by_reason",
-       {{"refused", c[Counter::kLoadFailedRefused]},
-        {"timeout", c[Counter::kLoadFailedTimeout]},
-        {"reset", c[Counter::kLoadFailedReset]},
-        {"other", c[Counter::kLoadFailedOther]}}},
-      {"open", c[engine::Gauge::kLoadOpen]}};
+       {{"refused", c[LoadCounter::kFailedRefused]},
+        {"timeout", c[LoadCounter::kFailedTimeout]},
+        {"reset", c[LoadCounter::kFailedReset]},
+        {"other", c[LoadCounter::kFailedOther]}}},
+      {"open", c[LoadGauge::kOpen]}};
   j["cps"] = {{"mean", duration_s > 0 ? static_cast<double>(
-                                            c[Counter::kLoadCompleted]) /
+                                            c[LoadCounter::kCompleted]) /
                                             duration_s
                                       : 0.0},
               {"max", cps_max}};
-  j["flood"] = {{"syns_sent", c[Counter::kFloodSynsOut]},
-                {"synacks_back", c[Counter::kFloodSynAcksIn]},
-                {"rsts_back", c[Counter::kFloodRstsIn]}};
+  j["flood"] = {{"syns_sent", c[FloodCounter::kSynsOut]},
+                {"synacks_back", c[FloodCounter::kSynAcksIn]},
+                {"rsts_back", c[FloodCounter::kRstsIn]}};
   j["latency_us"] = {{"connect", LatencyJson(lat.connect)},
                      {"first_byte", LatencyJson(lat.first_byte)},
                      {"total", LatencyJson(lat.total)}};
@@ -194,8 +254,14 @@ nlohmann::json CountersJson(const CounterTotals& totals) {
     const auto state = static_cast<tcp::TcpState>(s);
     states[std::string(tcp::StateName(state))] = totals.State(state);
   }
+  // Pools: the engine's gauges but CurrEstab and the states, and every
+  // application's.
   nlohmann::json pools = nlohmann::json::object();
-  for (size_t i = 1; i < static_cast<size_t>(engine::Gauge::kStateBase); ++i) {
+  for (size_t i = 1; i < totals.g.size(); ++i) {
+    if (i >= static_cast<size_t>(engine::Gauge::kStateBase) &&
+        i < engine::kNumEngineGauges) {
+      continue;
+    }
     pools[std::string(engine::GaugeName(i))] = totals.g[i];
   }
   return nlohmann::json{{"counters", counters}, {"states", states},

@@ -1,10 +1,11 @@
-// Reports: summing per-core counters, the once-a-second line, the final text
-// table and the JSON report.
+// Reports: the start-up line, summing per-core counters, the once-a-second
+// line, the final text table and the JSON report.
 //
 // Counters are summed over cores by name on the main lcore (workers never
 // wait for it). The JSON report is an object whose "counters" member maps
-// every counter name to its integer total (zeros included, so scripts can
-// rely on a key being there); later modes add their own members beside it.
+// every registered counter name (the engine's and the applications') to its
+// integer total (zeros included, so scripts can rely on a key being there);
+// later modes add their own members beside it.
 #ifndef SYNWAVE_CONTROL_REPORT_H_
 #define SYNWAVE_CONTROL_REPORT_H_
 
@@ -16,15 +17,29 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
+#include "app/counters.h"
+#include "control/config.h"
 #include "engine/counters.h"
 #include "engine/histogram.h"
+#include "port/port.h"
+#include "wire/addresses.h"
 
 namespace synwave::control {
 
-// Totals over cores, indexed like engine counters.
+// The first line of a run: what it runs on and with which settings.
+std::string ServeStartLine(const Config& config, const port::Port& port);
+std::string LoadStartLine(const Config& config, const port::Port& port);
+// Loopback: `config` is the client side's (its load settings complete).
+std::string LoopbackStartLine(const Config& config, uint16_t pairs,
+                              const std::vector<unsigned>& client_cpus,
+                              const std::vector<unsigned>& server_cpus,
+                              wire::Ipv4Address server_ip);
+
+// Totals over cores, indexed like the per-core set (every counter and
+// gauge registered when the totals are made).
 struct CounterTotals {
-  std::vector<uint64_t> v = std::vector<uint64_t>(engine::kNumCounters, 0);
-  std::vector<uint64_t> g = std::vector<uint64_t>(engine::kNumGauges, 0);
+  std::vector<uint64_t> v = std::vector<uint64_t>(engine::NumCounters(), 0);
+  std::vector<uint64_t> g = std::vector<uint64_t>(engine::NumGauges(), 0);
 
   uint64_t operator[](engine::Counter c) const {
     return v[static_cast<size_t>(c)];
@@ -35,6 +50,9 @@ struct CounterTotals {
   uint64_t operator[](engine::Gauge x) const {
     return g[static_cast<size_t>(x)];
   }
+  uint64_t operator[](app::LoadCounter c) const;
+  uint64_t operator[](app::FloodCounter c) const;
+  uint64_t operator[](app::LoadGauge x) const;
   uint64_t State(tcp::TcpState s) const {
     return g[engine::StateGaugeIndex(s)];
   }
@@ -73,7 +91,8 @@ std::string FormatLoadSummary(double duration_s, const CounterTotals& client,
 nlohmann::json LoadJson(double duration_s, const CounterTotals& client,
                         double cps_max, const LoadLatencies& lat);
 
-// The final table: every non-zero counter, "name value", aligned.
+// The final table: every non-zero counter, "name value", aligned, in the
+// order of the per-core set (the engine's, then the applications' blocks).
 std::string FormatCounterTable(const CounterTotals& totals);
 
 // {"counters": {name: value, ...}, "states": {"ESTABLISHED": n, ...},

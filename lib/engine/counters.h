@@ -1,18 +1,28 @@
 // Per-core counters: every packet the engine handles, and every reason it
-// drops one, has a named counter here.
+// drops one, has a named counter here; applications register their own
+// blocks into the same per-core set.
 //
-// The list is one X-macro (VPP tcp_error.def style) followed by one drop
-// counter per parser Verdict, so a user can always see why a packet died.
+// The engine's list is one X-macro (VPP tcp_error.def style) followed by
+// one drop counter per parser Verdict, the TCP MIB counters and one per TCP
+// drop reason, so a user can always see why a packet died. These have
+// fixed indices. Applications (lib/app) register their blocks at start-up
+// (RegisterCounterBlock, RegisterGaugeBlock), after the engine's, before
+// any worker runs; the reports then list every registered counter by name.
+//
 // Each worker owns a cache-line aligned CoreCounters; it counts into a local
 // copy during a burst and publishes once per burst with relaxed atomic
 // stores (plain moves on x86: no locks, no read-modify-write atomics), which
-// lets the main lcore read them at any time for --stats-interval.
+// lets the main lcore read them at any time for --stats-interval. An
+// application keeps its own figures and stores them into the same
+// CoreCounters when the worker publishes (AppOps::on_publish): one writer
+// per core either way.
 #ifndef SYNWAVE_ENGINE_COUNTERS_H_
 #define SYNWAVE_ENGINE_COUNTERS_H_
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "tcp/counters.h"
@@ -55,30 +65,6 @@ namespace synwave::engine {
     "no room for a new neighbour entry")                                     \
   X(kDropNoNeighbor, "drop_no_neighbor",                                     \
     "segment not sent: next hop unresolved (ARP sent)")                      \
-  X(kLoadAttempted, "load_attempted", "connections the generator opened")   \
-  X(kLoadConnected, "load_connected", "generator connections established")  \
-  X(kLoadCompleted, "load_completed", "generator connections completed: "   \
-    "every response received and closed as configured")                     \
-  X(kLoadFailedRefused, "load_failed_refused", "generator connections "     \
-    "refused (RST to the SYN)")                                              \
-  X(kLoadFailedTimeout, "load_failed_timeout", "generator connections "     \
-    "timed out (SYN or data retries exhausted)")                             \
-  X(kLoadFailedReset, "load_failed_reset", "generator connections reset "   \
-    "by the server")                                                         \
-  X(kLoadFailedOther, "load_failed_other", "generator connections that "    \
-    "failed otherwise (pool full, closed before the response)")             \
-  X(kLoadTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "  \
-    "use or in TIME-WAIT")                                                   \
-  X(kLoadRequests, "load_requests", "requests the generator sent")          \
-  X(kLoadResponses, "load_responses", "complete responses received")         \
-  X(kFloodSynsOut, "flood_syns_out", "spoofed SYNs the flood sent")          \
-  X(kFloodSynAcksIn, "flood_synacks_in", "SYN-ACKs back to spoofed "          \
-    "sources")                                                               \
-  X(kFloodRstsIn, "flood_rsts_in", "RSTs back to spoofed sources")           \
-  X(kFloodOtherIn, "flood_other_in", "other segments back to spoofed "       \
-    "sources")                                                               \
-  X(kFloodThrottled, "flood_throttled", "flood SYNs not sent: the mbuf pool " \
-    "was below its reserve for legitimate traffic")                          \
   X(kBusyCycles, "busy_cycles", "TSC cycles of loop iterations that "        \
     "received or sent something")                                            \
   X(kTcpCycles, "tcp_cycles", "TSC cycles in the TCP stage (lookup, state "  \
@@ -96,7 +82,11 @@ enum class Counter : uint16_t {
 inline constexpr size_t kTcpMibBase =
     static_cast<size_t>(Counter::kWireDropBase) + wire::kNumVerdicts;
 inline constexpr size_t kTcpDropBase = kTcpMibBase + tcp::kNumMibs;
-inline constexpr size_t kNumCounters = kTcpDropBase + tcp::kNumDrops;
+// The engine's counters: indices [0, kNumEngineCounters) in every set.
+inline constexpr size_t kNumEngineCounters = kTcpDropBase + tcp::kNumDrops;
+// The ones a worker counts per burst (CounterDeltas); the TCP counters
+// after them are kept by the stack and stored as they are.
+inline constexpr size_t kNumDeltaCounters = kTcpMibBase;
 
 // Gauges: values that go up and down (connections per state, pool use),
 // published as they are, summed over cores by the reports.
@@ -106,8 +96,7 @@ inline constexpr size_t kNumCounters = kTcpDropBase + tcp::kNumDrops;
   X(kHalfOpenInUse, "half_open", "SYN-queue entries in use")           \
   X(kTimeWaitInUse, "time_wait", "TIME-WAIT records in use")           \
   X(kBufferChunksInUse, "buffer_chunks", "2 KiB buffer chunks in use") \
-  X(kTimersInUse, "timers", "timers armed")                            \
-  X(kLoadOpen, "load_open", "generator connections open")
+  X(kTimersInUse, "timers", "timers armed")
 
 enum class Gauge : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -115,10 +104,16 @@ enum class Gauge : uint16_t {
 #undef SYNWAVE_X
   kStateBase,  // one per tcp::TcpState follows
 };
-inline constexpr size_t kNumGauges =
+inline constexpr size_t kNumEngineGauges =
     static_cast<size_t>(Gauge::kStateBase) + tcp::kNumTcpStates;
 
-std::string_view GaugeName(size_t index);
+// Room in every per-core set for the engine's counters and gauges and the
+// applications' blocks. Fixed, so that a CoreCounters is a plain aligned
+// array that any core can read while its worker writes.
+inline constexpr size_t kMaxCounters = 512;
+inline constexpr size_t kMaxGauges = 64;
+static_assert(kNumEngineCounters <= kMaxCounters);
+static_assert(kNumEngineGauges <= kMaxGauges);
 
 constexpr size_t StateGaugeIndex(tcp::TcpState s) {
   return static_cast<size_t>(Gauge::kStateBase) + static_cast<size_t>(s);
@@ -129,26 +124,48 @@ constexpr size_t WireDropIndex(wire::Verdict v) {
   return static_cast<size_t>(Counter::kWireDropBase) + static_cast<size_t>(v);
 }
 
-// Name of counter `index` ("drop_ipv4_bad_checksum"); empty for the unused
-// slot. Names are stable: scripts and the JSON report use them.
+// One counter or gauge of an application's block: a stable name (scripts
+// and the JSON report use it) and what it means.
+struct CounterInfo {
+  std::string_view name;
+  std::string_view help;
+};
+
+// Appends a block of counters (gauges) after those registered so far and
+// returns the index of its first. Start-up only: before any worker runs,
+// and before the reports size their totals. A name already registered, or
+// more than kMaxCounters (kMaxGauges) in all, is a programming error and
+// aborts.
+size_t RegisterCounterBlock(std::span<const CounterInfo> counters);
+size_t RegisterGaugeBlock(std::span<const CounterInfo> gauges);
+
+// Counters (gauges) registered so far, the engine's included.
+size_t NumCounters();
+size_t NumGauges();
+
+// Name of counter `index` ("drop_ipv4_bad_checksum"); empty for an unused
+// or unregistered slot. Names are stable: scripts and the JSON report use
+// them.
 std::string_view CounterName(size_t index);
 std::string_view CounterHelp(size_t index);
+std::string_view GaugeName(size_t index);
 
 // A plain array a worker counts into during one burst.
 struct CounterDeltas {
-  uint64_t v[kNumCounters] = {};
+  uint64_t v[kNumDeltaCounters] = {};
 
   void Add(Counter c, uint64_t n = 1) { v[static_cast<size_t>(c)] += n; }
   void AddDrop(wire::Verdict verdict) { v[WireDropIndex(verdict)] += 1; }
 };
 
-// One core's published totals: written only by its worker, read by anyone.
+// One core's published totals: written only by its worker (and the
+// worker's applications, on its thread), read by anyone.
 struct alignas(64) CoreCounters {
-  uint64_t v[kNumCounters] = {};
-  uint64_t gauge[kNumGauges] = {};
+  uint64_t v[kMaxCounters] = {};
+  uint64_t gauge[kMaxGauges] = {};
 
   // Worker side: sets a value outright (TCP counters kept by the stack,
-  // gauges).
+  // an application's figures, gauges).
   void Store(size_t index, uint64_t value) {
     std::atomic_ref<uint64_t>(v[index]).store(value, std::memory_order_relaxed);
   }
@@ -163,7 +180,7 @@ struct alignas(64) CoreCounters {
 
   // Worker side: adds a burst's deltas (single writer).
   void Publish(CounterDeltas& deltas) {
-    for (size_t i = 0; i < kNumCounters; ++i) {
+    for (size_t i = 0; i < kNumDeltaCounters; ++i) {
       if (deltas.v[i] != 0) {
         std::atomic_ref<uint64_t> c(v[i]);
         c.store(c.load(std::memory_order_relaxed) + deltas.v[i],

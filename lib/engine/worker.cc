@@ -29,35 +29,24 @@ wire::RxChecksum FromFlags(uint64_t flags, uint64_t mask, uint64_t good,
   return wire::RxChecksum::kUnknown;  // UNKNOWN or NONE: check in software
 }
 
-// A MAC address as the stack's opaque next-hop hint: never zero.
-uint64_t PackMac(const uint8_t* mac) {
-  uint64_t v = 0;
-  std::memcpy(&v, mac, 6);
-  return v | (uint64_t{1} << 63);
-}
-
-wire::MacAddress UnpackMac(uint64_t v) {
-  wire::MacAddress m;
-  std::memcpy(m.bytes.data(), &v, 6);
-  return m;
+LinkConfig MakeLinkConfig(const WorkerConfig& c) {
+  LinkConfig l;
+  l.ip = c.ip;
+  l.gateway = c.gateway;
+  l.neighbor_capacity = c.neighbor_capacity;
+  l.neighbor_reachable_ns = c.neighbor_reachable_ns;
+  l.neighbor_retry_ns = c.neighbor_retry_ns;
+  l.housekeeping_ns = c.housekeeping_ns;
+  return l;
 }
 
 }  // namespace
 
-uint64_t PeerL2(const wire::MacAddress& mac) { return PackMac(mac.bytes.data()); }
-
 Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
                CoreCounters* counters, AppOps app)
     : config_(config),
-      queue_(queue),
       counters_(counters),
-      neighbors_(config.neighbor_capacity, config.neighbor_reachable_ns,
-                 config.neighbor_retry_ns),
-      app_(app),
-      ip_mode_(queue.offloads.tx_ipv4_checksum ? wire::ChecksumMode::kOffload
-                                               : wire::ChecksumMode::kSoftware),
-      tcp_mode_(queue.offloads.tx_tcp_checksum ? wire::ChecksumMode::kOffload
-                                               : wire::ChecksumMode::kSoftware) {
+      link_(MakeLinkConfig(config), queue, &deltas_) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
   if (!config_.listen_ports.empty() || config_.tcp_active) {
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
@@ -66,46 +55,70 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
       stack_->Listen(config_.ip.address.value, port);
     }
   }
+  // Our addresses: their TCP goes to the stack, or is counted as having no
+  // handler when there is none.
+  const uint8_t tcp_owner =
+      stack_ != nullptr ? LocalAddresses::kStack : LocalAddresses::kNoOwner;
+  locals_.Add(config_.ip.address.value, config_.ip.address.value, tcp_owner);
+  if (config_.local_ip_first != 0) {
+    locals_.Add(config_.local_ip_first, config_.local_ip_last, tcp_owner);
+  }
+  if (!app.empty()) AddApp(app);
 }
 
 Worker::~Worker() = default;
+
+int Worker::AddApp(const AppOps& app) {
+  if (num_apps_ == kMaxApps) return -1;
+  if (app.on_event != nullptr) {
+    if (stack_app_ >= 0) return -1;
+    stack_app_ = num_apps_;
+    on_event_ = app.on_event;
+    event_ctx_ = app.ctx;
+  }
+  apps_[num_apps_] = app;
+  return num_apps_++;
+}
+
+bool Worker::ClaimAddresses(uint32_t first, uint32_t last, int slot) {
+  if (slot < 0 || slot >= num_apps_ || apps_[slot].on_frames == nullptr) {
+    return false;
+  }
+  return locals_.Add(first, last, static_cast<uint8_t>(slot));
+}
 
 void Worker::Run(const std::atomic<bool>& stop) {
   const TscClock clock;
   while (!stop.load(std::memory_order_relaxed)) PollOnce(clock.NowNs());
 }
 
-void Worker::SetFlood(const FloodConfig& flood) {
-  flood_ = flood;
-  rng_ ^= (uint64_t{queue_.queue_id} + 1) * 0xbf58476d1ce4e5b9ull ^ rte_rdtsc();
-}
-
 void Worker::PollOnce(uint64_t now_ns) {
   const uint64_t tsc_start = rte_rdtsc();
   // Stage 1: rx burst.
   rte_mbuf* rx[kMaxBurst];
-  const uint16_t n =
-      rte_eth_rx_burst(queue_.port_id, queue_.queue_id, rx, config_.burst);
+  const QueueBinding& q = link_.queue();
+  const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, rx, config_.burst);
 
   // Stage 2: filter and parse the whole burst before acting on any of it.
   wire::PacketInfo* const info = info_;  // members: not cleared per poll
-  bool ok[kMaxBurst];
+  uint8_t* const owner = owner_;
   uint64_t rx_bytes = 0;
   for (uint16_t i = 0; i < n; ++i) {
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
     rx_bytes += rte_pktmbuf_pkt_len(rx[i]);
-    ok[i] = Accept(rx[i], &info[i]);
+    owner[i] = ParseRx(rx[i], &info[i]);
   }
   deltas_.Add(Counter::kRxPackets, n);
   deltas_.Add(Counter::kRxBytes, rx_bytes);
 
-  // Stage 3: classify and process; TCP segments are gathered so that the
-  // connection table is searched for all of them at once.
+  // Stage 3: classify and process; the stack's TCP segments are gathered so
+  // that the connection table is searched for all of them at once.
   rte_mbuf* tcp_pkts[kMaxBurst];
   wire::PacketInfo* const tcp_info = tcp_info_;
   uint16_t num_tcp = 0;
+  bool app_frames = false;
   for (uint16_t i = 0; i < n; ++i) {
-    if (!ok[i]) continue;
+    if (owner[i] == LocalAddresses::kNotLocal) continue;  // dropped
     switch (info[i].kind) {
       case wire::PacketKind::kArp:
         HandleArp(rx[i], info[i], now_ns);
@@ -113,23 +126,23 @@ void Worker::PollOnce(uint64_t now_ns) {
       case wire::PacketKind::kIcmp:
         HandleIcmp(rx[i], info[i]);
         break;
-      case wire::PacketKind::kTcp:
+      case wire::PacketKind::kTcp: {
         deltas_.Add(Counter::kTcpSegmentsIn);
-        if (InFloodRange(info[i].dst_ip)) {
-          // An answer to one of our spoofed SYNs: counted, not processed.
-          const uint8_t f = info[i].tcp_flags;
-          deltas_.Add((f & wire::tcp_flags::kRst) ? Counter::kFloodRstsIn
-                      : (f & wire::tcp_flags::kSyn) ? Counter::kFloodSynAcksIn
-                                                    : Counter::kFloodOtherIn);
-          Drop(rx[i]);
-        } else if (stack_ == nullptr) {
-          deltas_.Add(Counter::kDropTcpNoHandler);
-          Drop(rx[i]);
-        } else {
+        const uint8_t o = owner[i];
+        if (o == LocalAddresses::kStack) {
           tcp_pkts[num_tcp] = rx[i];
           tcp_info[num_tcp++] = info[i];
+        } else if (o < kMaxApps) {
+          const uint16_t k = num_app_pkts_[o]++;
+          app_pkts_[o][k] = rx[i];
+          app_info_[o][k] = info[i];
+          app_frames = true;
+        } else {
+          deltas_.Add(Counter::kDropTcpNoHandler);
+          Drop(rx[i]);
         }
         break;
+      }
     }
   }
   if (num_tcp > 0) {
@@ -137,8 +150,10 @@ void Worker::PollOnce(uint64_t now_ns) {
     HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
     deltas_.Add(Counter::kTcpCycles, rte_rdtsc() - t0);
   }
+  if (app_frames) DeliverAppFrames(now_ns);
 
-  // Stage 4: timers, the application's events, then what became sendable.
+  // Stage 4: timers, the stack's events, then what became sendable, and the
+  // applications' per-poll hooks.
   bool busy = n > 0;
   if (stack_ != nullptr) {
     stack_->AdvanceTimers(now_ns);
@@ -148,26 +163,34 @@ void Worker::PollOnce(uint64_t now_ns) {
     // the same pass; the array may grow, so index, don't iterate.
     for (size_t e = 0; e < stack_->events().size(); ++e) {
       const tcp::AppEvent ev = stack_->events()[e];
-      if (app_.on_event != nullptr) app_.on_event(app_.ctx, *stack_, ev, now_ns);
+      if (on_event_ != nullptr) on_event_(event_ctx_, *stack_, ev, now_ns);
     }
     busy |= !stack_->events().empty();
     stack_->ClearEvents();
-    if (app_.on_poll != nullptr) app_.on_poll(app_.ctx, *stack_, now_ns);
+  }
+  // The stack's application polls before the flush, so that what it
+  // queued (a connection's SYN, a request) leaves in this burst; the others
+  // send on the link directly and poll after it.
+  if (stack_app_ >= 0 && apps_[stack_app_].on_poll != nullptr) {
+    const AppOps& app = apps_[stack_app_];
+    app.on_poll(app.ctx, link_, stack_.get(), now_ns);
+  }
+  if (stack_ != nullptr) {
     stack_->Flush(now_ns);
     EmitTcpOutput(nullptr, 0, now_ns);
   }
-  if (flood_) SendFlood(now_ns);
+  for (int a = 0; a < num_apps_; ++a) {
+    if (a != stack_app_ && apps_[a].on_poll != nullptr) {
+      apps_[a].on_poll(apps_[a].ctx, link_, stack_.get(), now_ns);
+    }
+  }
 
   // Stage 5 runs before the flush so that what it sends joins this burst.
-  if (now_ns >= next_housekeeping_ns_) Housekeeping(now_ns);
+  link_.Tick(now_ns);
 
   // Stage 6: one tx burst; free what died in bulk.
-  busy |= num_tx_ > 0;
-  FlushTx();
-  if (num_free_ != 0) {
-    rte_pktmbuf_free_bulk(to_free_, num_free_);
-    num_free_ = 0;
-  }
+  busy |= link_.FlushTx();
+  link_.FreePending();
   // Publish once per busy iteration, and now and then when idle.
   if (busy) deltas_.Add(Counter::kBusyCycles, rte_rdtsc() - tsc_start);
   if (busy || ++idle_polls_ >= 1024) {
@@ -176,9 +199,23 @@ void Worker::PollOnce(uint64_t now_ns) {
   }
 }
 
+void Worker::DeliverAppFrames(uint64_t now_ns) {
+  for (int a = 0; a < num_apps_; ++a) {
+    const uint16_t k = num_app_pkts_[a];
+    if (k == 0) continue;
+    num_app_pkts_[a] = 0;
+    apps_[a].on_frames(apps_[a].ctx, link_, app_pkts_[a], app_info_[a], k,
+                       now_ns);
+  }
+}
+
 void Worker::PublishCounters() {
   counters_->Publish(deltas_);
-  if (app_.on_publish != nullptr) app_.on_publish(app_.ctx);
+  for (int a = 0; a < num_apps_; ++a) {
+    if (apps_[a].on_publish != nullptr) {
+      apps_[a].on_publish(apps_[a].ctx, *counters_);
+    }
+  }
   if (stack_ == nullptr) return;
   const tcp::TcpCounters& c = stack_->counters();
   for (size_t m = 0; m < tcp::kNumMibs; ++m) {
@@ -221,37 +258,10 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
     seg.payload_length = in.payload_length;
     seg.payload = frame + in.payload_offset;
     seg.options = in.options;
-    seg.peer_l2 = PackMac(reinterpret_cast<const EthernetHeader*>(frame)->src);
+    seg.peer_l2 = PeerL2(reinterpret_cast<const EthernetHeader*>(frame)->src);
   }
   stack_->InputBurst(keys, segs, n, now_ns);
   EmitTcpOutput(pkts, n, now_ns);
-}
-
-// Writes a TCP frame into `m` (its payload, if any, from the stack's send
-// queue), sets its lengths, and asks the NIC for the checksums it offers.
-void Worker::WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
-                           const tcp::OutSegment* payload) {
-  const size_t header_len = wire::TcpFrameHeaderLength(spec);
-  const auto total = static_cast<uint16_t>(header_len + spec.payload_length);
-  m->data_off = RTE_PKTMBUF_HEADROOM;
-  m->data_len = total;
-  m->pkt_len = total;
-  auto* p = rte_pktmbuf_mtod(m, uint8_t*);
-  if (payload != nullptr) stack_->CopyPayload(*payload, p + header_len);
-  wire::WriteTcpFrameHeaders(p, spec, ip_mode_, tcp_mode_);
-  m->ol_flags = 0;
-  if (ip_mode_ == wire::ChecksumMode::kOffload ||
-      tcp_mode_ == wire::ChecksumMode::kOffload) {
-    m->ol_flags = RTE_MBUF_F_TX_IPV4;
-    if (ip_mode_ == wire::ChecksumMode::kOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
-    }
-    if (tcp_mode_ == wire::ChecksumMode::kOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
-    }
-    m->l2_len = sizeof(EthernetHeader);
-    m->l3_len = sizeof(Ipv4Header);
-  }
 }
 
 void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
@@ -261,19 +271,19 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
     const bool reply = o.reply_to < num_rx;
     wire::TcpSegmentSpec spec;
     if (o.peer_l2 != 0) {
-      spec.dst_mac = UnpackMac(o.peer_l2);
+      spec.dst_mac = MacFromPeerL2(o.peer_l2);
     } else if (reply) {
-      spec.dst_mac = UnpackMac(segs_[o.reply_to].peer_l2);  // the sender
+      spec.dst_mac = MacFromPeerL2(segs_[o.reply_to].peer_l2);  // the sender
     } else {
       const wire::MacAddress* mac =
-          ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
+          link_.ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
       if (mac == nullptr) {
         deltas_.Add(Counter::kDropNoNeighbor);
         continue;
       }
       spec.dst_mac = *mac;
     }
-    spec.src_mac = queue_.mac;
+    spec.src_mac = link_.mac();
     spec.src_ip = wire::Ipv4Address{o.key.local_ip};
     spec.dst_ip = wire::Ipv4Address{o.key.remote_ip};
     spec.src_port = o.key.local_port;
@@ -284,7 +294,7 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
     spec.window = o.window;
     spec.options = o.options;
     spec.payload_length = o.payload_length;
-    spec.ip_id = ip_id_++;
+    spec.ip_id = link_.NextIpId();
 
     rte_mbuf* m;
     const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
@@ -292,14 +302,16 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
       m = rx[o.reply_to];  // the reply takes over the segment's own buffer
       reused |= slot;
     } else {
-      m = rte_pktmbuf_alloc(queue_.pool);
-      if (m == nullptr) {
-        deltas_.Add(Counter::kDropNoMbuf);
-        continue;
-      }
+      m = link_.Alloc();
+      if (m == nullptr) continue;
     }
-    WriteTcpFrame(m, spec, o.payload_length > 0 ? &o : nullptr);
-    Transmit(m);
+    if (o.payload_length == 0) {
+      link_.WriteTcpFrame(m, spec);
+    } else {
+      stack_->CopyPayload(o, link_.TcpPayload(m, spec));
+      link_.FinishTcpFrame(m, spec);
+    }
+    link_.Transmit(m);
   }
   stack_->ClearOutput();
   for (uint16_t k = 0; k < num_rx; ++k) {
@@ -307,22 +319,22 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
   }
 }
 
-bool Worker::Accept(rte_mbuf* m, wire::PacketInfo* info) {
+uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   if (m->nb_segs != 1) {
     // A frame larger than one mbuf: no path here needs one.
     deltas_.Add(Counter::kDropRxMultiSegment);
     Drop(m);
-    return false;
+    return LocalAddresses::kNotLocal;
   }
   const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint32_t len = rte_pktmbuf_data_len(m);
   if (len >= sizeof(EthernetHeader)) {
     const auto* eth = reinterpret_cast<const EthernetHeader*>(frame);
     const wire::MacAddress dst = eth->Dst();
-    if (!(dst == queue_.mac) && !dst.IsBroadcast()) {
+    if (!(dst == link_.mac()) && !dst.IsBroadcast()) {
       deltas_.Add(Counter::kDropEthNotForUs);
       Drop(m);
-      return false;
+      return LocalAddresses::kNotLocal;
     }
   }
   wire::RxOffload offload;
@@ -336,14 +348,17 @@ bool Worker::Accept(rte_mbuf* m, wire::PacketInfo* info) {
   if (v != wire::Verdict::kOk) {
     deltas_.AddDrop(v);
     Drop(m);
-    return false;
+    return LocalAddresses::kNotLocal;
   }
-  if (info->kind != wire::PacketKind::kArp && !IsLocal(info->dst_ip)) {
+  // ARP is answered for any local target (HandleArp checks); IPv4 must be
+  // for one of our addresses, whose owner takes its TCP.
+  if (info->kind == wire::PacketKind::kArp) return LocalAddresses::kNoOwner;
+  const uint8_t owner = locals_.Find(info->dst_ip.value);
+  if (owner == LocalAddresses::kNotLocal) {
     deltas_.Add(Counter::kDropIpNotForUs);
     Drop(m);
-    return false;
   }
-  return true;
+  return owner;
 }
 
 void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
@@ -354,15 +369,15 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
   const wire::MacAddress sha = wire::MacAddress::FromBytes(arp->sha);
   const uint16_t op = arp->op.get();
 
-  if (IsLocal(sender)) {
+  if (locals_.IsLocal(sender.value)) {
     // Someone else claims our address (our own frames do not come back).
     deltas_.Add(Counter::kDropArpConflict);
     Drop(m);
     return;
   }
-  if (!IsLocal(info.dst_ip)) {
+  if (!locals_.IsLocal(info.dst_ip.value)) {
     // RFC 826: update a mapping we already hold even when not the target.
-    if (!sender.IsZero()) neighbors_.Merge(sender, sha, now_ns);
+    if (!sender.IsZero()) link_.neighbors().Merge(sender, sha, now_ns);
     deltas_.Add(Counter::kDropArpNotForUs);
     Drop(m);
     return;
@@ -374,7 +389,7 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
   }
   // Sender 0.0.0.0 is an address probe (RFC 5227): answer it, learn nothing.
   if (!sender.IsZero() && !sha.IsMulticast()) {
-    switch (neighbors_.Learn(sender, sha, now_ns)) {
+    switch (link_.neighbors().Learn(sender, sha, now_ns)) {
       case NeighborTable::LearnResult::kAdded:
         deltas_.Add(Counter::kNeighborsLearned);
         break;
@@ -396,16 +411,16 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
   arp->op.set(wire::kArpOpReply);
   std::memcpy(arp->tha, arp->sha, 6);
   arp->tpa = arp->spa;
-  queue_.mac.CopyTo(arp->sha);
+  link_.mac().CopyTo(arp->sha);
   arp->spa.set(info.dst_ip.value);  // the address asked for (one of ours)
   std::memcpy(eth->dst, eth->src, 6);
-  queue_.mac.CopyTo(eth->src);
+  link_.mac().CopyTo(eth->src);
   const uint16_t len = info.l3_offset + sizeof(ArpHeader);
   m->data_len = len;
   m->pkt_len = len;
   m->ol_flags = 0;
   deltas_.Add(Counter::kArpRepliesOut);
-  Transmit(m);
+  link_.Transmit(m);
 }
 
 void Worker::HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info) {
@@ -423,7 +438,7 @@ void Worker::HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info) {
   // checksum changes by the type word only (RFC 1624 update); the IP header
   // is small, so its checksum is recomputed.
   std::memcpy(eth->dst, eth->src, 6);
-  queue_.mac.CopyTo(eth->src);
+  link_.mac().CopyTo(eth->src);
   std::swap(ip->src, ip->dst);
   ip->ttl = 64;
   ip->checksum.set(0);
@@ -439,133 +454,7 @@ void Worker::HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info) {
   m->pkt_len = len;
   m->ol_flags = 0;
   deltas_.Add(Counter::kIcmpEchoOut);
-  Transmit(m);
-}
-
-std::optional<wire::Ipv4Address> Worker::NextHop(wire::Ipv4Address dst) const {
-  if (config_.ip.Contains(dst)) return dst;
-  return config_.gateway;
-}
-
-const wire::MacAddress* Worker::ResolveNextHop(wire::Ipv4Address dst,
-                                               uint64_t now_ns) {
-  const std::optional<wire::Ipv4Address> hop = NextHop(dst);
-  if (!hop) return nullptr;
-  const wire::MacAddress* mac = neighbors_.Lookup(*hop, now_ns);
-  // A refresh may be due even while the entry is still usable.
-  if (neighbors_.ShouldRequest(*hop, now_ns)) SendArpRequest(*hop);
-  return mac;
-}
-
-void Worker::SendArpRequest(wire::Ipv4Address target) {
-  rte_mbuf* m = rte_pktmbuf_alloc(queue_.pool);
-  if (m == nullptr) {
-    deltas_.Add(Counter::kDropNoMbuf);
-    return;
-  }
-  constexpr uint16_t kLen = sizeof(EthernetHeader) + sizeof(ArpHeader);
-  auto* eth = reinterpret_cast<EthernetHeader*>(rte_pktmbuf_append(m, kLen));
-  wire::MacAddress::Broadcast().CopyTo(eth->dst);
-  queue_.mac.CopyTo(eth->src);
-  eth->ether_type.set(wire::kEtherTypeArp);
-  auto* arp = reinterpret_cast<ArpHeader*>(eth + 1);
-  arp->htype.set(wire::kArpHardwareEthernet);
-  arp->ptype.set(wire::kEtherTypeIpv4);
-  arp->hlen = 6;
-  arp->plen = 4;
-  arp->op.set(wire::kArpOpRequest);
-  queue_.mac.CopyTo(arp->sha);
-  arp->spa.set(config_.ip.address.value);
-  std::memset(arp->tha, 0, 6);
-  arp->tpa.set(target.value);
-  deltas_.Add(Counter::kArpRequestsOut);
-  Transmit(m);
-}
-
-// Spoofed SYNs, written into freshly allocated mbufs in one bulk
-// allocation per burst; paced by a token schedule when pps > 0.
-void Worker::SendFlood(uint64_t now_ns) {
-  const FloodConfig& f = *flood_;
-  if (now_ns < f.start_ns || now_ns >= f.stop_ns) return;
-  const wire::MacAddress* mac =
-      ResolveNextHop(wire::Ipv4Address{f.target_ip}, now_ns);
-  if (mac == nullptr) return;
-  uint32_t n = config_.burst;
-  if (f.pps > 0) {
-    if (next_flood_ns_ == 0 ||
-        (now_ns > next_flood_ns_ && now_ns - next_flood_ns_ > 1'000'000'000)) {
-      next_flood_ns_ = now_ns;  // start, or resume after a stall
-    }
-    if (now_ns < next_flood_ns_) return;
-    const double due = static_cast<double>(now_ns - next_flood_ns_) * f.pps * 1e-9 + 1;
-    n = static_cast<uint32_t>(std::min<double>(due, config_.burst));
-    next_flood_ns_ += static_cast<uint64_t>(n * 1e9 / f.pps);
-  }
-  // The flood never takes the last quarter of the pool: legitimate
-  // connections (SYNs, requests) allocate from it too. Checked every 16
-  // bursts (counting a pool's free mbufs walks every lcore's cache).
-  if ((flood_pool_checks_++ & 15) == 0) {
-    flood_pool_low_ = rte_mempool_avail_count(queue_.pool) < queue_.pool->size / 4;
-  }
-  rte_mbuf* m[kMaxBurst];
-  if (flood_pool_low_ || rte_pktmbuf_alloc_bulk(queue_.pool, m, n) != 0) {
-    deltas_.Add(Counter::kFloodThrottled, n);
-    return;
-  }
-  const uint64_t span = uint64_t{f.src_last} - f.src_first + 1;
-  for (uint32_t i = 0; i < n; ++i) {
-    // xorshift64*: cheap, and good enough to spread sources and ports.
-    rng_ ^= rng_ >> 12;
-    rng_ ^= rng_ << 25;
-    rng_ ^= rng_ >> 27;
-    const uint64_t r = rng_ * 0x2545f4914f6cdd1dull;
-    wire::TcpSegmentSpec spec;
-    spec.dst_mac = *mac;
-    spec.src_mac = queue_.mac;
-    spec.src_ip = wire::Ipv4Address{static_cast<uint32_t>(f.src_first + (r >> 32) % span)};
-    spec.dst_ip = wire::Ipv4Address{f.target_ip};
-    spec.src_port = static_cast<uint16_t>(1024 + (r & 0xffff) % 64512);
-    spec.dst_port = f.target_port;
-    spec.seq = wire::SeqNum(static_cast<uint32_t>(r >> 16));
-    spec.flags = wire::tcp_flags::kSyn;
-    spec.window = 65535;
-    spec.options.has_mss = true;
-    spec.options.mss = 1460;
-    spec.ip_id = ip_id_++;
-    WriteTcpFrame(m[i], spec, nullptr);
-    Transmit(m[i]);
-  }
-  deltas_.Add(Counter::kFloodSynsOut, n);
-}
-
-void Worker::Housekeeping(uint64_t now_ns) {
-  next_housekeeping_ns_ = now_ns + config_.housekeeping_ns;
-  deltas_.Add(Counter::kNeighborsExpired, neighbors_.Expire(now_ns));
-  // Keep the gateway resolved before anything needs it.
-  if (config_.gateway) ResolveNextHop(*config_.gateway, now_ns);
-}
-
-void Worker::Transmit(rte_mbuf* m) {
-  if (num_tx_ == kTxCapacity) FlushTx();
-  tx_[num_tx_++] = m;
-}
-
-void Worker::FlushTx() {
-  if (num_tx_ == 0) return;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < num_tx_; ++i) bytes += rte_pktmbuf_pkt_len(tx_[i]);
-  const uint16_t sent =
-      rte_eth_tx_burst(queue_.port_id, queue_.queue_id, tx_, num_tx_);
-  if (sent < num_tx_) {
-    for (uint16_t i = sent; i < num_tx_; ++i) {
-      bytes -= rte_pktmbuf_pkt_len(tx_[i]);
-    }
-    deltas_.Add(Counter::kDropTxQueueFull, num_tx_ - sent);
-    rte_pktmbuf_free_bulk(&tx_[sent], num_tx_ - sent);
-  }
-  deltas_.Add(Counter::kTxPackets, sent);
-  deltas_.Add(Counter::kTxBytes, bytes);
-  num_tx_ = 0;
+  link_.Transmit(m);
 }
 
 }  // namespace synwave::engine

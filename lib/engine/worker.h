@@ -1,26 +1,32 @@
 // Worker: the per-lcore burst loop (ARCHITECTURE.md "Data flow on one core").
 //
-// One Worker owns one RX/TX queue pair of a port, its neighbour table and its
-// counters; nothing in it is shared with other cores. Each PollOnce() is one
-// loop iteration, in stages over the whole burst:
+// One Worker owns one RX/TX queue pair of a port (through its Link: the
+// neighbour table, the tx batch), its TCP stack, its local addresses and
+// its counters; nothing in it is shared with other cores. Each PollOnce()
+// is one loop iteration, in stages over the whole burst:
 //   1. rx burst;
 //   2. L2 filter and parse/validate every frame into a PacketInfo (software
-//      checksums where the NIC gave no verdict);
-//   3. classify and process: ARP (answer requests for our address, learn
-//      neighbours), ICMP echo (answered in place), TCP: the burst's
-//      segments go to the stack at once (tcp::TcpStack::InputBurst: one
+//      checksums where the NIC gave no verdict), and look its destination
+//      up in the local address table, which names the owner of its TCP;
+//   3. classify and process: ARP (answer requests for our addresses, learn
+//      neighbours), ICMP echo (answered in place), TCP by owner: the
+//      stack's segments go to it at once (tcp::TcpStack::InputBurst: one
 //      bulk table lookup, SYN cookies in vector lanes, then the state
-//      machine segment by segment); replies without payload are written
-//      into the received mbuf;
-//   4. timers (retransmissions, TIME-WAIT expiry), then the application's
-//      events for the whole burst, then the stack's Flush of what became
-//      sendable (responses carry the ACKs they piggyback);
-//   5. housekeeping with the same `now`: neighbour expiry and keeping the
-//      gateway resolved;
+//      machine segment by segment) and replies without payload are written
+//      into the received mbuf; an application's frames go to its
+//      on_frames; TCP with no owner is counted and dropped;
+//   4. timers (retransmissions, TIME-WAIT expiry), the stack's events for
+//      the whole burst and its application's per-poll hook, then the
+//      stack's Flush of what became sendable (responses carry the ACKs they
+//      piggyback), then the other applications' per-poll hooks;
+//   5. link housekeeping with the same `now`: neighbour expiry and keeping
+//      the gateway resolved;
 //   6. one tx burst of everything the iteration produced.
 // Replies reuse the received mbuf. Nothing is allocated per packet except
-// the mbuf of an ARP request we originate. PollOnce takes the time so tests
-// can run it on a virtual clock; Run() drives it from the TSC.
+// the mbuf of an ARP request we originate. The per-packet path has no test
+// for any particular application: what differs between serve, load and a
+// flood is the address table and the application list. PollOnce takes the
+// time so tests can run it on a virtual clock; Run() drives it from the TSC.
 #ifndef SYNWAVE_ENGINE_WORKER_H_
 #define SYNWAVE_ENGINE_WORKER_H_
 
@@ -32,21 +38,17 @@
 
 #include "engine/app.h"
 #include "engine/counters.h"
-#include "engine/neighbor.h"
+#include "engine/link.h"
+#include "engine/local_addresses.h"
 #include "tcp/config.h"
 #include "tcp/siphash.h"
 #include "tcp/stack.h"
-#include "port/port.h"
 #include "wire/addresses.h"
-#include "wire/build.h"
 #include "wire/parse.h"
 
 struct rte_mbuf;
-struct rte_mempool;
 
 namespace synwave::engine {
-
-inline constexpr uint16_t kMaxBurst = 64;
 
 // The frozen per-core copy of what the worker needs from the config.
 struct WorkerConfig {
@@ -61,46 +63,37 @@ struct WorkerConfig {
   // TCP: on when there is at least one listening port or `tcp_active`.
   std::vector<uint16_t> listen_ports;
   bool tcp_active = false;                  // the application connects out
-  // More local addresses (a load generator's client range), host order,
-  // inclusive; 0/0 for none. Answered to ARP and accepted like `ip`.
+  // More local addresses for the stack (a load generator's client range),
+  // host order, inclusive; 0/0 for none. Answered to ARP and accepted like
+  // `ip`.
   uint32_t local_ip_first = 0;
   uint32_t local_ip_last = 0;
   tcp::TcpConfig tcp;
-  tcp::SipKey secret;                       // ISNs (and, later, SYN cookies)
+  tcp::SipKey secret;                       // ISNs and SYN cookies
   uint64_t hash_seed = 0;                   // flow table hash key
   uint32_t accept_batch = 0xffffffff;       // accepts per iteration
 };
 
-// A SYN flood from spoofed sources (synwave load --flood): SYNs to
-// target from random addresses in [src_first, src_last] and random ports,
-// never completed. What comes back to those addresses is counted and freed.
-struct FloodConfig {
-  uint32_t target_ip = 0;     // host order
-  uint16_t target_port = 0;
-  uint32_t src_first = 0;     // host order, inclusive
-  uint32_t src_last = 0;
-  double pps = 0;             // this worker's share; 0: a burst per loop
-  uint64_t start_ns = 0;      // on the worker's clock
-  uint64_t stop_ns = ~uint64_t{0};
-};
-
-// The queue pair a worker owns.
-struct QueueBinding {
-  uint16_t port_id = 0;
-  uint16_t queue_id = 0;
-  rte_mempool* pool = nullptr;  // for frames the worker originates
-  wire::MacAddress mac;         // the port's address
-  port::Offloads offloads;
-};
-
-// A MAC address as the stack's opaque next-hop hint (never zero).
-uint64_t PeerL2(const wire::MacAddress& mac);
-
 class Worker {
  public:
+  // Applications a worker runs at most (a stack user, a flood, a proxy...).
+  static constexpr int kMaxApps = 4;
+
+  // `app`, if not empty, is added as the first application (AddApp).
   Worker(const WorkerConfig& config, const QueueBinding& queue,
          CoreCounters* counters, AppOps app = {});
   ~Worker();
+
+  // Adds an application (before the first PollOnce). At most one may take
+  // the stack's events (on_event). Returns its slot, or -1 when the list
+  // is full or a second application asks for the stack's events.
+  int AddApp(const AppOps& app);
+
+  // Makes [first, last] (host order, inclusive) local addresses owned by
+  // application `slot` (which must have on_frames): answered to ARP and
+  // ICMP echo, and their TCP goes to the application, not to the stack.
+  // False when the address table is full or the slot cannot take frames.
+  bool ClaimAddresses(uint32_t first, uint32_t last, int slot);
 
   // One loop iteration at time `now_ns` (any monotonic nanosecond clock).
   void PollOnce(uint64_t now_ns);
@@ -108,30 +101,22 @@ class Worker {
   // Polls until `stop` becomes true, with the TSC as clock.
   void Run(const std::atomic<bool>& stop);
 
-  // The address a packet to `dst` is sent to on the link: dst itself when
-  // on-link, else the gateway (nullopt if there is none).
-  std::optional<wire::Ipv4Address> NextHop(wire::Ipv4Address dst) const;
+  // The link layer: next hops, neighbours, frames out.
+  Link& link() { return link_; }
+  const Link& link() const { return link_; }
 
-  // The MAC of dst's next hop, or nullptr while it is being resolved (an ARP
-  // request goes out, at most once per retry interval).
-  const wire::MacAddress* ResolveNextHop(wire::Ipv4Address dst,
-                                         uint64_t now_ns);
-
-  const NeighborTable& neighbors() const { return neighbors_; }
-
-  // The TCP stack (nullptr when no port listens).
+  // The TCP stack (nullptr when no port listens and nothing connects out).
   tcp::TcpStack* stack() { return stack_.get(); }
-
-  // Adds a SYN flood to this worker's loop (before it runs).
-  void SetFlood(const FloodConfig& flood);
 
   // Publishes every counter and gauge now (also done once per busy
   // iteration and periodically when idle).
   void PublishCounters();
 
  private:
-  // Stage 2 for one frame: L2 filter and parse. Returns false if dropped.
-  bool Accept(rte_mbuf* m, wire::PacketInfo* info);
+  // Stage 2 for one frame: L2 filter, parse, and the owner of its
+  // destination's TCP (LocalAddresses). Returns kNotLocal if it dropped
+  // the frame (not for us, or malformed).
+  uint8_t ParseRx(rte_mbuf* m, wire::PacketInfo* info);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
@@ -140,56 +125,36 @@ class Worker {
   // segments: the first reply without payload to segment k is written over
   // rx[k]; the rest of rx is freed.
   void EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns);
-  void SendArpRequest(wire::Ipv4Address target);
-  void SendFlood(uint64_t now_ns);
-  void WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec,
-                     const tcp::OutSegment* payload);
-  bool InFloodRange(wire::Ipv4Address ip) const {
-    return flood_ && ip.value >= flood_->src_first && ip.value <= flood_->src_last;
-  }
-  void Housekeeping(uint64_t now_ns);
-
-  void Transmit(rte_mbuf* m);
-  void Drop(rte_mbuf* m) { to_free_[num_free_++] = m; }
-  bool IsLocal(wire::Ipv4Address ip) const {
-    return ip == config_.ip.address ||
-           (ip.value >= config_.local_ip_first && ip.value <= config_.local_ip_last &&
-            config_.local_ip_first != 0) ||
-           InFloodRange(ip);
-  }
-  void FlushTx();
+  // Hands each application the TCP frames gathered for it this burst.
+  void DeliverAppFrames(uint64_t now_ns);
+  void Drop(rte_mbuf* m) { link_.Free(m); }
 
   WorkerConfig config_;
-  QueueBinding queue_;
   CoreCounters* counters_;
   CounterDeltas deltas_;
-  NeighborTable neighbors_;
-  uint64_t next_housekeeping_ns_ = 0;
+  Link link_;
+  LocalAddresses locals_;
   std::unique_ptr<tcp::TcpStack> stack_;
-  AppOps app_;
-  // How TX checksums are made: by the NIC where it offers them.
-  wire::ChecksumMode ip_mode_;
-  wire::ChecksumMode tcp_mode_;
+  AppOps apps_[kMaxApps];
+  int num_apps_ = 0;
+  // The application that takes the stack's events (-1: none), and a copy
+  // of its hook for the per-event call.
+  int stack_app_ = -1;
+  void (*on_event_)(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
+                    uint64_t now_ns) = nullptr;
+  void* event_ctx_ = nullptr;
   uint32_t idle_polls_ = 0;
-  std::optional<FloodConfig> flood_;
-  uint64_t next_flood_ns_ = 0;
-  uint32_t flood_pool_checks_ = 0;
-  bool flood_pool_low_ = false;
-  uint64_t rng_ = 0x9e3779b97f4a7c15ull;
-  uint16_t ip_id_ = 0;
 
-  // Per-iteration arrays: replies for the one tx burst, mbufs to free in
-  // bulk. Sized for a full burst of replies plus originated frames.
-  static constexpr uint16_t kTxCapacity = 2 * kMaxBurst;
   // Per-burst scratch, kept here so that nothing is cleared per poll.
   wire::PacketInfo info_[kMaxBurst];
+  uint8_t owner_[kMaxBurst];
   wire::PacketInfo tcp_info_[kMaxBurst];
   flow::FlowKey keys_[kMaxBurst];
   tcp::Segment segs_[kMaxBurst];
-  rte_mbuf* tx_[kTxCapacity];
-  uint16_t num_tx_ = 0;
-  rte_mbuf* to_free_[kMaxBurst];
-  uint16_t num_free_ = 0;
+  // TCP frames for each application's on_frames.
+  rte_mbuf* app_pkts_[kMaxApps][kMaxBurst];
+  wire::PacketInfo app_info_[kMaxApps][kMaxBurst];
+  uint16_t num_app_pkts_[kMaxApps] = {};
 };
 
 }  // namespace synwave::engine

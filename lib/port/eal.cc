@@ -2,6 +2,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_version.h>
 
 #include <cctype>
 #include <set>
@@ -101,5 +102,7 @@ absl::Status InitEal(const std::vector<std::string>& args) {
 }
 
 void CleanupEal() { rte_eal_cleanup(); }
+
+std::string DpdkVersion() { return rte_version(); }
 
 }  // namespace synwave::port

@@ -45,6 +45,9 @@ absl::Status InitEal(const std::vector<std::string>& args);
 // Releases EAL resources at exit (rte_eal_cleanup).
 void CleanupEal();
 
+// The DPDK version string ("DPDK 22.11.x"), for `synwave version`.
+std::string DpdkVersion();
+
 }  // namespace synwave::port
 
 #endif  // SYNWAVE_PORT_EAL_H_

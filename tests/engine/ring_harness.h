@@ -8,7 +8,8 @@
 // the leak checks work.
 //
 // Used by tests/engine (the worker's own stages) and tests/scripted (the
-// packet-script runner, which installs a Responder as the application).
+// packet-script runner, which installs an app::Responder or app::Generator
+// as the application).
 #ifndef SYNWAVE_TESTS_ENGINE_RING_HARNESS_H_
 #define SYNWAVE_TESTS_ENGINE_RING_HARNESS_H_
 
@@ -35,7 +36,7 @@ using Frame = std::vector<uint8_t>;
 class RingHarness {
  public:
   // `app` is handed to the Worker (the application behind its TCP stack,
-  // e.g. an engine::Responder); it must outlive the harness.
+  // e.g. an app::Responder); it must outlive the harness.
   explicit RingHarness(engine::WorkerConfig config, engine::AppOps app = {}) {
     static int instance = 0;
     auto ids = port::CreateRingPair(absl::StrCat("rh", instance++), 1, 1024);
@@ -92,8 +93,7 @@ class RingHarness {
   // A published gauge (engine::Gauge or a StateGaugeIndex).
   uint64_t Gauge(size_t index) const { return counters_.ReadGauge(index); }
   engine::Worker& worker() { return *worker_; }
-  // The worker's counters, for an application that publishes its own
-  // (engine::Generator).
+  // The worker's published counters.
   engine::CoreCounters* counters() { return &counters_; }
 
   // True when no mbuf of either pool is held anywhere (rings, worker, test).

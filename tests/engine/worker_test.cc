@@ -88,7 +88,7 @@ TEST_F(WorkerTest, AnswersArpRequestForOurAddress) {
   EXPECT_EQ(h_.Count(Counter::kArpRequestsIn), 1u);
   EXPECT_EQ(h_.Count(Counter::kArpRepliesOut), 1u);
   // The requester is now a known neighbour (RFC 826: the target learns).
-  const MacAddress* learned = h_.worker().neighbors().Lookup(kPeerIp, now_);
+  const MacAddress* learned = h_.worker().link().neighbors().Lookup(kPeerIp, now_);
   ASSERT_NE(learned, nullptr);
   EXPECT_EQ(*learned, h_.peer_mac());
 }
@@ -97,7 +97,7 @@ TEST_F(WorkerTest, IgnoresArpForAnotherAddress) {
   h_.Inject(testutil::BuildFrame(ArpRequest(kGateway)));
   EXPECT_TRUE(h_.Poll(now_).empty());
   EXPECT_EQ(h_.Count(Counter::kDropArpNotForUs), 1u);
-  EXPECT_EQ(h_.worker().neighbors().size(), 0u) << "learned from a stranger";
+  EXPECT_EQ(h_.worker().link().neighbors().size(), 0u) << "learned from a stranger";
 }
 
 TEST_F(WorkerTest, AnswersArpProbeWithoutLearningZeroAddress) {
@@ -105,7 +105,7 @@ TEST_F(WorkerTest, AnswersArpProbeWithoutLearningZeroAddress) {
   probe.arp.spa = Ipv4Address{};  // RFC 5227 probe
   h_.Inject(testutil::BuildFrame(probe));
   ASSERT_EQ(h_.Poll(now_).size(), 1u);
-  EXPECT_EQ(h_.worker().neighbors().size(), 0u);
+  EXPECT_EQ(h_.worker().link().neighbors().size(), 0u);
 }
 
 TEST_F(WorkerTest, CountsArpClaimingOurAddress) {
@@ -239,12 +239,12 @@ bool IsArpRequestFor(const Frame& f, Ipv4Address target) {
 }
 
 TEST_F(WorkerTest, ResolvesOnLinkPeerWithArp) {
-  EXPECT_EQ(h_.worker().ResolveNextHop(kPeerIp, now_), nullptr);
+  EXPECT_EQ(h_.worker().link().ResolveNextHop(kPeerIp, now_), nullptr);
   std::vector<Frame> out = h_.Poll(now_);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(IsArpRequestFor(out[0], kPeerIp));
   // Asking again within the retry interval sends nothing more.
-  EXPECT_EQ(h_.worker().ResolveNextHop(kPeerIp, now_ + kSecond / 2), nullptr);
+  EXPECT_EQ(h_.worker().link().ResolveNextHop(kPeerIp, now_ + kSecond / 2), nullptr);
   EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty());
 
   ArpFrame reply = ArpRequest(kOurIp);
@@ -253,7 +253,7 @@ TEST_F(WorkerTest, ResolvesOnLinkPeerWithArp) {
   reply.arp.tha = h_.mac();
   h_.Inject(testutil::BuildFrame(reply));
   EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty());
-  const MacAddress* mac = h_.worker().ResolveNextHop(kPeerIp, now_ + kSecond);
+  const MacAddress* mac = h_.worker().link().ResolveNextHop(kPeerIp, now_ + kSecond);
   ASSERT_NE(mac, nullptr);
   EXPECT_EQ(*mac, h_.peer_mac());
   EXPECT_EQ(h_.Count(Counter::kArpRepliesIn), 1u);
@@ -262,8 +262,8 @@ TEST_F(WorkerTest, ResolvesOnLinkPeerWithArp) {
 
 TEST_F(WorkerTest, HasNoNextHopOffSubnetWithoutGateway) {
   const Ipv4Address far = Ipv4Address::FromOctets(203, 0, 113, 9);
-  EXPECT_FALSE(h_.worker().NextHop(far).has_value());
-  EXPECT_EQ(h_.worker().ResolveNextHop(far, now_), nullptr);
+  EXPECT_FALSE(h_.worker().link().NextHop(far).has_value());
+  EXPECT_EQ(h_.worker().link().ResolveNextHop(far, now_), nullptr);
   EXPECT_TRUE(h_.Poll(now_).empty());
 }
 
@@ -305,7 +305,7 @@ TEST_F(GatewayTest, ResolvesGatewayAtStartAndRetriesUntilAnswered) {
   AnswerAsGateway(now_ + 2 * kSecond);
   // Off-subnet destinations now go to the gateway's MAC.
   const Ipv4Address far = Ipv4Address::FromOctets(203, 0, 113, 9);
-  const MacAddress* mac = h_.worker().ResolveNextHop(far, now_ + 3 * kSecond);
+  const MacAddress* mac = h_.worker().link().ResolveNextHop(far, now_ + 3 * kSecond);
   ASSERT_NE(mac, nullptr);
   EXPECT_EQ(*mac, kGatewayMac);
   EXPECT_TRUE(h_.Poll(now_ + 10 * kSecond).empty()) << "refreshed too early";
@@ -319,10 +319,10 @@ TEST_F(GatewayTest, RefreshesGatewayBeforeItExpires) {
   std::vector<Frame> out = h_.Poll(now_ + 50 * kSecond);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(IsArpRequestFor(out[0], kGateway));
-  EXPECT_NE(h_.worker().neighbors().Lookup(kGateway, now_ + 50 * kSecond),
+  EXPECT_NE(h_.worker().link().neighbors().Lookup(kGateway, now_ + 50 * kSecond),
             nullptr);
   // Unanswered, the entry expires after the reachable time.
-  EXPECT_EQ(h_.worker().neighbors().Lookup(kGateway, now_ + 61 * kSecond),
+  EXPECT_EQ(h_.worker().link().neighbors().Lookup(kGateway, now_ + 61 * kSecond),
             nullptr);
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "app/counters.h"
 #include "engine/counters.h"
 #include "ring_harness.h"
 #include "tcp/state.h"
@@ -557,17 +558,10 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
   // which one runs (close=rst exists only for the client: checked once the
   // mode is known).
   if (key == "close") {
-    if (v == "server") {
-      c->responder.close = engine::CloseMode::kServer;
-      c->generator.close = engine::LoadClose::kServer;
-    } else if (v == "client") {
-      c->responder.close = engine::CloseMode::kClient;
-      c->generator.close = engine::LoadClose::kClient;
-    } else if (v == "rst") {
-      c->generator.close = engine::LoadClose::kRst;
-    } else {
-      return bad();
-    }
+    const std::optional<app::CloseMode> mode = app::ParseCloseMode(v);
+    if (!mode) return bad();
+    c->responder.close = *mode;
+    c->generator.close = *mode;
     return absl::OkStatus();
   }
   if (key == "request_bytes") {
@@ -656,14 +650,16 @@ bool Compare(uint64_t a, std::string_view op, uint64_t b) {
 }
 
 std::optional<size_t> CounterIndex(std::string_view name) {
-  for (size_t i = 0; i < engine::kNumCounters; ++i) {
+  app::RegisterCounters();  // the generator's and the flood's blocks too
+  for (size_t i = 0; i < engine::NumCounters(); ++i) {
     if (!name.empty() && engine::CounterName(i) == name) return i;
   }
   return std::nullopt;
 }
 
 std::optional<size_t> GaugeIndex(std::string_view name) {
-  for (size_t i = 0; i < engine::kNumGauges; ++i) {
+  app::RegisterCounters();
+  for (size_t i = 0; i < engine::NumGauges(); ++i) {
     if (!name.empty() && engine::GaugeName(i) == name) return i;
   }
   return std::nullopt;
@@ -681,7 +677,7 @@ std::optional<tcp::TcpState> StateByName(std::string_view name) {
 }
 
 // A Generator figure by name (`expect app NAME` in client mode).
-std::optional<uint64_t> LoadStat(const engine::GeneratorStats& s,
+std::optional<uint64_t> LoadStat(const app::GeneratorStats& s,
                                  std::string_view name) {
   if (name == "attempted") return s.attempted;
   if (name == "connected") return s.connected;
@@ -737,7 +733,7 @@ absl::Status ParseExpect(Cursor& c, bool client, Event* e) {
       }
       break;
     case Event::Kind::kExpectApp:
-      if (client && !LoadStat(engine::GeneratorStats{}, e->name)) {
+      if (client && !LoadStat(app::GeneratorStats{}, e->name)) {
         return Invalid(
             "expected `expect app attempted|connected|completed|"
             "failed_refused|failed_timeout|failed_reset|failed_other|"
@@ -764,6 +760,8 @@ ScriptConfig::ScriptConfig() {
   worker.tcp.max_half_open = 64;
   worker.tcp.max_time_wait = 64;
   worker.tcp.buffer_chunks = 512;
+  // Client mode closes first unless a script says otherwise (README).
+  generator.close = app::CloseMode::kClient;
 }
 
 absl::StatusOr<Script> ParseScript(std::string_view text) {
@@ -809,7 +807,7 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
         if (!explicit_dport) sc.dport = 40000;
         if (!explicit_sport) sc.sport = 80;
       } else {
-        if (sc.generator.close == engine::LoadClose::kRst) {
+        if (sc.generator.close == app::CloseMode::kRst) {
           return LineError(line_no, "close=rst needs mode=client");
         }
         if (!explicit_dport && !sc.worker.listen_ports.empty()) {
@@ -900,29 +898,29 @@ class Runner {
     engine::WorkerConfig worker = config_.worker;
     if (config_.client) {
       worker.tcp_active = true;
-      // The worker exists before the generator (which needs its counters),
-      // so it gets the runner as application and the runner forwards.
+      // The runner is the application and forwards to the generator, made
+      // once the harness is up, so that it can stop it after
+      // `connections` (ClientPoll).
       ops.ctx = this;
       ops.on_event = &Runner::ClientEvent;
       ops.on_poll = &Runner::ClientPoll;
       ops.on_publish = &Runner::ClientPublish;
     } else if (config_.app) {
-      responder_ = std::make_unique<engine::Responder>(config_.responder);
+      responder_ = std::make_unique<app::Responder>(config_.responder);
       ops = responder_->ops();
     }
     harness_ = std::make_unique<testutil::RingHarness>(worker, ops);
     if (config_.client) {
-      engine::GeneratorConfig g = config_.generator;
-      g.servers = {engine::LoadTarget{kPeerIp.value, config_.sport}};
+      app::GeneratorConfig g = config_.generator;
+      g.servers = {app::LoadTarget{kPeerIp.value, config_.sport}};
       g.client_ip_first = kOurIp.value;
       g.client_ip_last = kOurIp.value;
       g.port_first = config_.dport;
       g.port_last = config_.dport;
       g.concurrency = 1;
       g.max_connections = worker.tcp.max_connections;
-      generator_ = std::make_unique<engine::Generator>(g, harness_->counters());
+      generator_ = std::make_unique<app::Generator>(g);
       generator_ops_ = generator_->ops();
-      generator_->Attach(&harness_->worker());
       generator_->SetSchedule(kBaseNs, ~uint64_t{0});
       // Time 0: the generator asks for the peer's MAC (answered at once)
       // and sends its first SYN.
@@ -968,23 +966,24 @@ class Runner {
   // Client mode: the worker's application, forwarded to the generator,
   // which stops opening once it has opened `connections`.
   static void ClientEvent(void* ctx, tcp::TcpStack& stack,
-                          const tcp::AppEvent& ev, uint64_t now) {
+                          const tcp::AppEvent& ev, uint64_t now_ns) {
     auto* r = static_cast<Runner*>(ctx);
     if (r->generator_ == nullptr) return;
-    r->generator_ops_.on_event(r->generator_ops_.ctx, stack, ev, now);
+    r->generator_ops_.on_event(r->generator_ops_.ctx, stack, ev, now_ns);
   }
-  static void ClientPoll(void* ctx, tcp::TcpStack& stack, uint64_t now) {
+  static void ClientPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
+                         uint64_t now_ns) {
     auto* r = static_cast<Runner*>(ctx);
     if (r->generator_ == nullptr) return;
     if (r->generator_->stats().attempted >= r->config_.connections) {
       r->generator_->StopOpening();
     }
-    r->generator_ops_.on_poll(r->generator_ops_.ctx, stack, now);
+    r->generator_ops_.on_poll(r->generator_ops_.ctx, link, stack, now_ns);
   }
-  static void ClientPublish(void* ctx) {
+  static void ClientPublish(void* ctx, engine::CoreCounters& counters) {
     auto* r = static_cast<Runner*>(ctx);
     if (r->generator_ == nullptr) return;
-    r->generator_ops_.on_publish(r->generator_ops_.ctx);
+    r->generator_ops_.on_publish(r->generator_ops_.ctx, counters);
   }
 
   uint16_t PortOf(const SegmentSpec& s) const {
@@ -1475,9 +1474,9 @@ class Runner {
   const ScriptConfig& config_;
   std::string name_;
   // The responder outlives the harness (its worker calls into it).
-  std::unique_ptr<engine::Responder> responder_;
+  std::unique_ptr<app::Responder> responder_;
   // Client mode: the application, and its entry points (see ClientPoll).
-  std::unique_ptr<engine::Generator> generator_;
+  std::unique_ptr<app::Generator> generator_;
   engine::AppOps generator_ops_;
   std::unique_ptr<testutil::RingHarness> harness_;
   int64_t now_ = 0;

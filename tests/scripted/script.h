@@ -7,7 +7,7 @@
 // wire, it reads like the RFC text and like the traces of other stacks
 // (Linux selftests/net/packetdrill), and it exercises everything between the
 // NIC queue and the application: parsing, the flow table, the state machine,
-// timers, the application (engine::Responder, as `synwave serve` runs it),
+// timers, the application (app::Responder, as `synwave serve` runs it),
 // TX batching and mbuf ownership.
 //
 // FORMAT (tests/scripted/README.md has the long version)
@@ -69,7 +69,7 @@
 //   `*`. `<>` means no options; without a list they are not compared.
 //
 // CLIENT MODE (`config mode=client`): the application is an
-// engine::Generator that connects from our address, port `dport` (default
+// app::Generator that connects from our address, port `dport` (default
 // 40000, the only client port, so every tuple is known), to the peer's
 // address, port `sport` (default 80), one connection at a time, until it has
 // opened `connections` (1) of them. The endpoint's ISN is learned from its
@@ -96,8 +96,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/generator.h"
-#include "engine/responder.h"
+#include "app/generator.h"
+#include "app/responder.h"
 #include "engine/worker.h"
 
 namespace synwave::scripted {
@@ -109,13 +109,13 @@ inline constexpr int64_t kNsPerSecond = 1'000'000'000;
 // TCP defaults (pools shrunk to what a script uses).
 struct ScriptConfig {
   engine::WorkerConfig worker;        // tcp.* and listen ports included
-  engine::ResponderConfig responder;  // close, request/response bytes
+  app::ResponderConfig responder;     // close, request/response bytes
   bool app = true;         // app=responder (default) | app=none
-  // mode=client: the endpoint connects out (an engine::Generator), not a
+  // mode=client: the endpoint connects out (an app::Generator), not a
   // server. `generator` holds close, request/response bytes, requests;
   // servers and client tuple are set from `sport` and `dport` at run time.
   bool client = false;
-  engine::GeneratorConfig generator;
+  app::GeneratorConfig generator;
   uint32_t connections = 1;  // client: connections opened, one at a time
   uint16_t dport = 80;     // the endpoint's port (client mode: 40000)
   uint16_t sport = 40000;  // the peer's default port (client mode: 80)

@@ -1,14 +1,17 @@
 // Control-plane parsing: CPU lists, raw EAL arguments, config validation,
-// EAL argument building, and the command-line/config-file contract (flags
-// win over the file, errors name the flag).
+// EAL argument building, the command-line/config-file contract (flags
+// win over the file, errors name the flag), and synwave's flags: their
+// defaults are the typed config's, each range is checked once.
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "control/command_line.h"
 #include "control/config.h"
+#include "control/flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/eal.h"
@@ -17,6 +20,12 @@ ABSL_FLAG(std::string, test_port, "", "repeatable string flag");
 ABSL_FLAG(double, test_duration, 0, "a number");
 ABSL_FLAG(bool, test_verbose, false, "a boolean");
 ABSL_FLAG(std::string, test_name, "default", "a string");
+
+// synwave's own flags (control/flags.cc).
+ABSL_DECLARE_FLAG(int32_t, burst);
+ABSL_DECLARE_FLAG(int32_t, keepalive_probes);
+ABSL_DECLARE_FLAG(int64_t, max_time_wait);
+ABSL_DECLARE_FLAG(std::string, close);
 
 namespace synwave::control {
 namespace {
@@ -73,7 +82,7 @@ TEST(ParsePortRangeTest, AcceptsPortsAndRanges) {
 }
 
 TEST(ParseServerTest, AddressAndPort) {
-  absl::StatusOr<engine::LoadTarget> t = ParseServer("198.18.0.1:8080");
+  absl::StatusOr<app::LoadTarget> t = ParseServer("198.18.0.1:8080");
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->ip, 0xc6120001u);
   EXPECT_EQ(t->port, 8080);
@@ -89,7 +98,7 @@ TEST(ValidateTest, LoadNeedsAServerAndALimit) {
   absl::Status s = Validate(c);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.message()), StartsWith("--server:"));
-  c.load.servers.push_back(engine::LoadTarget{0xc6120001, 80});
+  c.load.servers.push_back(app::LoadTarget{0xc6120001, 80});
   c.load.cps = 0;
   c.load.concurrency = 0;
   s = Validate(c);
@@ -295,6 +304,86 @@ TEST_F(CommandLineTest, ConfigFileErrorsNameFileAndKey) {
   EXPECT_THAT(std::string(s.message()), StartsWith("--config: "));
   s = ApplyConfigFile("/nonexistent.toml", {}, {});
   EXPECT_FALSE(s.ok());
+}
+
+// Each default is written once, in the typed config: with no flag given
+// the run gets exactly the structs' defaults.
+TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
+  absl::FlagSaver saver;
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const Config d;
+  const tcp::TcpConfig t;
+  EXPECT_EQ(c->burst, d.burst);
+  EXPECT_EQ(c->arp_timeout_s, d.arp_timeout_s);
+  EXPECT_EQ(c->listen_ports, d.listen_ports);
+  EXPECT_EQ(c->responder.response_bytes, 64u);
+  EXPECT_EQ(c->responder.request_bytes, d.responder.request_bytes);
+  EXPECT_EQ(c->responder.close, app::CloseMode::kServer);
+  EXPECT_EQ(c->load.close, app::CloseMode::kServer);
+  EXPECT_EQ(c->load.drain_s, 1);
+  EXPECT_EQ(c->load.port_first, d.load.port_first);
+  EXPECT_EQ(c->load.port_last, d.load.port_last);
+  EXPECT_EQ(c->load.keepalive_requests, d.load.keepalive_requests);
+  EXPECT_EQ(c->load.concurrency, kUnpacedConcurrency);  // --cps=0
+  EXPECT_EQ(c->tcp.accept_backlog, t.accept_backlog);
+  EXPECT_EQ(c->tcp.syn_backlog, t.syn_backlog);
+  EXPECT_EQ(c->tcp.max_connections, t.max_connections);
+  EXPECT_EQ(c->tcp.max_half_open, t.max_half_open);
+  EXPECT_EQ(c->tcp.max_time_wait, t.max_time_wait);
+  EXPECT_EQ(c->tcp.msl_ns, t.msl_ns);
+  EXPECT_EQ(c->tcp.fin_wait2_timeout_ns, t.fin_wait2_timeout_ns);
+  EXPECT_EQ(c->tcp.keepalive, t.keepalive);
+  EXPECT_EQ(c->tcp.keepalive_idle_ns, t.keepalive_idle_ns);
+  EXPECT_EQ(c->tcp.keepalive_interval_ns, t.keepalive_interval_ns);
+  EXPECT_EQ(c->tcp.keepalive_probes, t.keepalive_probes);
+  EXPECT_EQ(c->tcp.timestamps, t.timestamps);
+  EXPECT_EQ(c->tcp.mss, t.mss);
+  EXPECT_EQ(c->tcp.syn_ack_retries, t.syn_ack_retries);
+  EXPECT_EQ(c->tcp.syn_retries, t.syn_retries);
+  EXPECT_EQ(c->tcp.syncookies, t.syncookies);
+}
+
+TEST(FlagsTest, RangesAreCheckedBeforeNarrowing) {
+  absl::FlagSaver saver;
+  // Values the typed fields cannot hold must not wrap into valid ones.
+  absl::SetFlag(&FLAGS_burst, 65536 + 32);
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "--burst: must be 1..64");
+  absl::SetFlag(&FLAGS_burst, 32);
+  absl::SetFlag(&FLAGS_keepalive_probes, 256 + 9);
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "--keepalive-probes: must be 1..255");
+  absl::SetFlag(&FLAGS_keepalive_probes, 9);
+  absl::SetFlag(&FLAGS_max_time_wait, -1);
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "--max-time-wait: -1 is outside 0..16777216");
+}
+
+TEST(FlagsTest, OneCloseForBothEnds) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_close, "rst");
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->load.close, app::CloseMode::kRst);
+  EXPECT_EQ(c->responder.close, app::CloseMode::kRst);  // served like client
+  c = ConfigFromFlags(Mode::kServe);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "--close: 'rst' is not server or client");
+}
+
+TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
+  const std::string usage = Usage();
+  for (const char* flag :
+       {"--port", "--ip", "--burst=32", "--listen=80", "--close=server", "--drain=1",
+        "--max-connections=16384", "--msl=30", "--client-ports=1024-65535",
+        "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+  EXPECT_THAT(usage, ::testing::Not(HasSubstr("--test-name")));
 }
 
 }  // namespace

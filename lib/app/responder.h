@@ -9,25 +9,25 @@
 // close=client it waits for the client's FIN and then closes, and serves
 // further requests on the connection meanwhile (keep-alive); with
 // close=server and requests_per_connection N it closes after N responses.
+// close=rst (the client resets) is served like close=client.
 //
 // Per-connection state fits in the 64-bit AppData slot of the TCB, so the
 // responder allocates nothing.
-#ifndef SYNWAVE_ENGINE_RESPONDER_H_
-#define SYNWAVE_ENGINE_RESPONDER_H_
+#ifndef SYNWAVE_APP_RESPONDER_H_
+#define SYNWAVE_APP_RESPONDER_H_
 
 #include <cstdint>
 #include <string>
 
+#include "app/close_mode.h"
 #include "engine/app.h"
 
-namespace synwave::engine {
-
-enum class CloseMode : uint8_t { kServer, kClient };
+namespace synwave::app {
 
 struct ResponderConfig {
   uint32_t response_bytes = 0;  // body bytes
   uint32_t request_bytes = 0;   // 0: HTTP mode (blank line ends a request)
-  CloseMode close = CloseMode::kServer;
+  CloseMode close = kDefaultClose;
   // close=server: responses per connection before the server closes.
   uint32_t requests_per_connection = 1;
 };
@@ -36,17 +36,17 @@ class Responder {
  public:
   explicit Responder(const ResponderConfig& config);
 
-  AppOps ops();
+  engine::AppOps ops();
 
   uint64_t requests() const { return requests_; }
   uint64_t responses() const { return responses_; }
 
  private:
   static void OnEvent(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
-                      uint64_t now);
-  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now);
-  void Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now);
-  void Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now);
+                      uint64_t now_ns);
+  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now_ns);
+  void Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns);
+  void Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns);
 
   ResponderConfig config_;
   std::string header_;    // HTTP status line and headers
@@ -55,6 +55,6 @@ class Responder {
   uint64_t responses_ = 0;
 };
 
-}  // namespace synwave::engine
+}  // namespace synwave::app
 
-#endif  // SYNWAVE_ENGINE_RESPONDER_H_
+#endif  // SYNWAVE_APP_RESPONDER_H_

@@ -1,11 +1,11 @@
-#include "engine/responder.h"
+#include "app/responder.h"
 
 #include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 
-namespace synwave::engine {
+namespace synwave::app {
 namespace {
 
 // AppData layout: bits 0-31 response bytes still to queue; bits 32-34 the
@@ -66,20 +66,20 @@ Responder::Responder(const ResponderConfig& config) : config_(config) {
   total_bytes_ = static_cast<uint32_t>(header_.size()) + config_.response_bytes;
 }
 
-AppOps Responder::ops() {
-  AppOps ops;
+engine::AppOps Responder::ops() {
+  engine::AppOps ops;
   ops.ctx = this;
   ops.on_event = &Responder::OnEvent;
   return ops;
 }
 
 void Responder::OnEvent(void* ctx, tcp::TcpStack& stack,
-                        const tcp::AppEvent& ev, uint64_t now) {
-  static_cast<Responder*>(ctx)->Handle(stack, ev, now);
+                        const tcp::AppEvent& ev, uint64_t now_ns) {
+  static_cast<Responder*>(ctx)->Handle(stack, ev, now_ns);
 }
 
 void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
-                       uint64_t now) {
+                       uint64_t now_ns) {
   if (!stack.IsOpen(ev.conn)) return;
   switch (ev.kind) {
     case tcp::AppEvent::Kind::kAccepted:
@@ -88,17 +88,17 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
     case tcp::AppEvent::Kind::kConnected:
       break;  // the responder only accepts
     case tcp::AppEvent::Kind::kData:
-      Consume(stack, ev.conn, now);
+      Consume(stack, ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kSent:
-      Pump(stack, ev.conn, now);
+      Pump(stack, ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kPeerClosed: {
       ConnState s = ConnState::Load(stack.AppData(ev.conn));
       s.peer_closed = true;
       stack.AppData(ev.conn) = s.Store();
       // Finish the response in flight, then close our side.
-      if (s.to_send == 0) stack.Close(ev.conn, now);
+      if (s.to_send == 0) stack.Close(ev.conn, now_ns);
       break;
     }
     case tcp::AppEvent::Kind::kClosed:
@@ -107,7 +107,7 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
 }
 
 // Reads what arrived and starts a response for each complete request.
-void Responder::Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
+void Responder::Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
   ConnState s = ConnState::Load(stack.AppData(id));
   uint8_t buf[2048];
   uint32_t n;
@@ -138,12 +138,12 @@ void Responder::Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
     }
   }
   stack.AppData(id) = s.Store();
-  Pump(stack, id, now);
+  Pump(stack, id, now_ns);
 }
 
 // Queues as much of the pending responses as the send buffer takes, and
 // closes once done if this side closes (or the peer already did).
-void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
+void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
   ConnState s = ConnState::Load(stack.AppData(id));
   while (s.to_send > 0) {
     // Position within the current response: header bytes first, then body.
@@ -173,8 +173,8 @@ void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now) {
        (config_.close == CloseMode::kServer &&
         s.responses >= config_.requests_per_connection &&
         stack.Readable(id) == 0 && s.match == 0 && s.seen == 0))) {
-    stack.Close(id, now);
+    stack.Close(id, now_ns);
   }
 }
 
-}  // namespace synwave::engine
+}  // namespace synwave::app

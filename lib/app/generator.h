@@ -4,8 +4,10 @@
 // addresses and ports, sends a request (HTTP GET or raw bytes), reads the
 // response, repeats for --keepalive-requests, and ends the connection as
 // configured (we close, the server closes, or we reset). It plugs into a
-// Worker as an application (AppOps): on_poll opens new connections, on_event
-// drives the exchange.
+// Worker as an application (AppOps): on_poll opens new connections (the
+// servers' next hops resolved through the worker's Link), on_event drives
+// the exchange, on_publish stores its counters (the load_* block below,
+// registered by app::RegisterCounters).
 //
 // Pacing is open-loop (wrk2's coordinated-omission correction): with a
 // target rate, the k-th connection has an intended start time fixed by the
@@ -26,28 +28,58 @@
 // Per-connection state lives in an array indexed like the TCBs, sized once;
 // nothing is allocated while running. Latencies go into per-core
 // histograms that the main thread merges after the workers stop.
-#ifndef SYNWAVE_ENGINE_GENERATOR_H_
-#define SYNWAVE_ENGINE_GENERATOR_H_
+#ifndef SYNWAVE_APP_GENERATOR_H_
+#define SYNWAVE_APP_GENERATOR_H_
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "app/close_mode.h"
 #include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/histogram.h"
 #include "flow/toeplitz.h"
 #include "wire/addresses.h"
 
-namespace synwave::engine {
+namespace synwave::app {
 
-class Worker;
+// The generator's counters, X(Enumerator, "name", "meaning"): a block of
+// the per-core set (app::RegisterCounters), stored from GeneratorStats.
+#define SYNWAVE_LOAD_COUNTERS(X)                                            \
+  X(kAttempted, "load_attempted", "connections the generator opened")      \
+  X(kConnected, "load_connected", "generator connections established")     \
+  X(kCompleted, "load_completed", "generator connections completed: "      \
+    "every response received and closed as configured")                     \
+  X(kFailedRefused, "load_failed_refused", "generator connections "        \
+    "refused (RST to the SYN)")                                              \
+  X(kFailedTimeout, "load_failed_timeout", "generator connections "        \
+    "timed out (SYN or data retries exhausted)")                             \
+  X(kFailedReset, "load_failed_reset", "generator connections reset "      \
+    "by the server")                                                         \
+  X(kFailedOther, "load_failed_other", "generator connections that "       \
+    "failed otherwise (pool full, closed before the response)")             \
+  X(kTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "     \
+    "use or in TIME-WAIT")                                                   \
+  X(kRequests, "load_requests", "requests the generator sent")             \
+  X(kResponses, "load_responses", "complete responses received")
 
-enum class LoadClose : uint8_t {
-  kClient,  // we send the first FIN after the last response
-  kServer,  // we wait for the server's FIN, then close
-  kRst,     // we reset the connection after the last response
+enum class LoadCounter : uint16_t {
+#define SYNWAVE_X(e, name, help) e,
+  SYNWAVE_LOAD_COUNTERS(SYNWAVE_X)
+#undef SYNWAVE_X
+  kCount,
+};
+
+#define SYNWAVE_LOAD_GAUGES(X) \
+  X(kOpen, "load_open", "generator connections open")
+
+enum class LoadGauge : uint16_t {
+#define SYNWAVE_X(e, name, help) e,
+  SYNWAVE_LOAD_GAUGES(SYNWAVE_X)
+#undef SYNWAVE_X
+  kCount,
 };
 
 struct LoadTarget {
@@ -66,7 +98,7 @@ struct GeneratorConfig {
   uint64_t ramp_ns = 0;          // linear ramp to `cps`
   uint32_t request_bytes = 0;    // 0: HTTP GET; else raw requests
   uint32_t response_bytes = 0;   // raw mode: bytes of each response
-  LoadClose close = LoadClose::kClient;
+  CloseMode close = kDefaultClose;
   uint32_t requests_per_connection = 1;
   uint32_t max_connections = 0;  // the stack's TCB pool
   uint32_t opens_per_poll = 64;  // bound on work per loop iteration
@@ -77,7 +109,7 @@ struct GeneratorConfig {
   std::vector<uint16_t> reta;
 };
 
-// What one worker's generator did; published as engine counters.
+// What one worker's generator did; published as its counter block.
 struct GeneratorStats {
   uint64_t attempted = 0;
   uint64_t connected = 0;
@@ -94,11 +126,9 @@ struct GeneratorStats {
 
 class Generator {
  public:
-  Generator(const GeneratorConfig& config, CoreCounters* counters);
+  explicit Generator(const GeneratorConfig& config);
 
-  // The worker whose neighbour table resolves the servers' MAC addresses.
-  void Attach(Worker* worker) { worker_ = worker; }
-  AppOps ops();
+  engine::AppOps ops();
 
   // Opening starts at `start_ns` and stops at `stop_ns` (on the worker's
   // clock); connections already open finish either way.
@@ -110,9 +140,11 @@ class Generator {
 
   const GeneratorStats& stats() const { return stats_; }
   // Latencies in microseconds, from each connection's intended start.
-  const LatencyHistogram& connect_us() const { return connect_us_; }
-  const LatencyHistogram& first_byte_us() const { return first_byte_us_; }
-  const LatencyHistogram& total_us() const { return total_us_; }
+  const engine::LatencyHistogram& connect_us() const { return connect_us_; }
+  const engine::LatencyHistogram& first_byte_us() const {
+    return first_byte_us_;
+  }
+  const engine::LatencyHistogram& total_us() const { return total_us_; }
 
  private:
   struct Track {
@@ -130,28 +162,30 @@ class Generator {
   enum Phase : uint8_t { kHeader, kBody, kDone };
 
   static void OnEvent(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
-                      uint64_t now);
-  static void OnPoll(void* ctx, tcp::TcpStack& stack, uint64_t now);
-  static void OnPublish(void* ctx);
-  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now);
-  void Open(tcp::TcpStack& stack, uint64_t now);
+                      uint64_t now_ns);
+  static void OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
+                     uint64_t now_ns);
+  static void OnPublish(void* ctx, engine::CoreCounters& counters);
+  void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now_ns);
+  void Open(tcp::TcpStack& stack, engine::Link& link, uint64_t now_ns);
   uint64_t IntendedStart(uint64_t k) const;
   bool NextTuple(tcp::TcpStack& stack, flow::FlowKey* key);
   void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
-  void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t, uint64_t now);
+  void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
+               uint64_t now_ns);
   void ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
-                    uint64_t now);
-  void Publish();
+                    uint64_t now_ns);
+  void Publish(engine::CoreCounters& counters) const;
 
   GeneratorConfig config_;
-  CoreCounters* counters_;
-  Worker* worker_ = nullptr;
+  size_t counter_base_;  // index of load_attempted (the first) in the set
+  size_t open_gauge_;    // index of load_open
   std::vector<Track> tracks_;
   std::string request_;
   GeneratorStats stats_;
-  LatencyHistogram connect_us_;
-  LatencyHistogram first_byte_us_;
-  LatencyHistogram total_us_;
+  engine::LatencyHistogram connect_us_;
+  engine::LatencyHistogram first_byte_us_;
+  engine::LatencyHistogram total_us_;
 
   uint64_t start_ns_ = 0;
   uint64_t stop_ns_ = ~uint64_t{0};
@@ -166,6 +200,6 @@ class Generator {
   uint32_t num_ports_ = 1;
 };
 
-}  // namespace synwave::engine
+}  // namespace synwave::app
 
-#endif  // SYNWAVE_ENGINE_GENERATOR_H_
+#endif  // SYNWAVE_APP_GENERATOR_H_

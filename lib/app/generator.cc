@@ -1,11 +1,12 @@
-#include "engine/generator.h"
+#include "app/generator.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "engine/worker.h"
+#include "app/counters.h"
+#include "engine/link.h"
 
-namespace synwave::engine {
+namespace synwave::app {
 namespace {
 
 constexpr char kContentLength[] = "content-length:";
@@ -18,8 +19,11 @@ char Lower(uint8_t c) {
 
 }  // namespace
 
-Generator::Generator(const GeneratorConfig& config, CoreCounters* counters)
-    : config_(config), counters_(counters), tracks_(config.max_connections) {
+Generator::Generator(const GeneratorConfig& config)
+    : config_(config),
+      counter_base_(CounterIndex(LoadCounter::kAttempted)),
+      open_gauge_(GaugeIndex(LoadGauge::kOpen)),
+      tracks_(config.max_connections) {
   if (config_.request_bytes == 0) {
     request_ = "GET / HTTP/1.1\r\nHost: synwave\r\nUser-Agent: synwave-load\r\n\r\n";
   } else {
@@ -42,8 +46,8 @@ Generator::Generator(const GeneratorConfig& config, CoreCounters* counters)
   tuple_space_ = uint64_t{num_ips_} * num_ports_ * config_.servers.size();
 }
 
-AppOps Generator::ops() {
-  AppOps ops;
+engine::AppOps Generator::ops() {
+  engine::AppOps ops;
   ops.ctx = this;
   ops.on_event = &Generator::OnEvent;
   ops.on_poll = &Generator::OnPoll;
@@ -58,15 +62,19 @@ void Generator::SetSchedule(uint64_t start_ns, uint64_t stop_ns) {
 }
 
 void Generator::OnEvent(void* ctx, tcp::TcpStack& stack,
-                        const tcp::AppEvent& ev, uint64_t now) {
-  static_cast<Generator*>(ctx)->Handle(stack, ev, now);
+                        const tcp::AppEvent& ev, uint64_t now_ns) {
+  static_cast<Generator*>(ctx)->Handle(stack, ev, now_ns);
 }
 
-void Generator::OnPoll(void* ctx, tcp::TcpStack& stack, uint64_t now) {
-  static_cast<Generator*>(ctx)->Open(stack, now);
+void Generator::OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
+                       uint64_t now_ns) {
+  if (stack == nullptr) return;  // wired without TCP: nothing to open
+  static_cast<Generator*>(ctx)->Open(*stack, link, now_ns);
 }
 
-void Generator::OnPublish(void* ctx) { static_cast<Generator*>(ctx)->Publish(); }
+void Generator::OnPublish(void* ctx, engine::CoreCounters& counters) {
+  static_cast<const Generator*>(ctx)->Publish(counters);
+}
 
 // The k-th connection's intended start: a linear ramp from 0 to `cps` over
 // ramp_ns opens cps*t^2/(2R) connections by time t; after it, cps per second.
@@ -83,18 +91,18 @@ uint64_t Generator::IntendedStart(uint64_t k) const {
   return start_ns_ + static_cast<uint64_t>(t * 1e9);
 }
 
-void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
+void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
+                     uint64_t now_ns) {
   if (config_.opens_per_poll == 0) {
     done_.store(true, std::memory_order_relaxed);  // nothing to open at all
     return;
   }
-  if (!scheduled_ || stopped_ || now < start_ns_ || tuple_space_ == 0 ||
-      worker_ == nullptr) {
+  if (!scheduled_ || stopped_ || now_ns < start_ns_ || tuple_space_ == 0) {
     return;
   }
   // Unpaced opening ends at stop_ns; a paced schedule still opens the
   // connections that fell due before it (below).
-  if (config_.cps == 0 && now >= stop_ns_) {
+  if (config_.cps == 0 && now_ns >= stop_ns_) {
     done_.store(true, std::memory_order_relaxed);
     return;
   }
@@ -104,30 +112,30 @@ void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
   const size_t num_servers = std::min<size_t>(config_.servers.size(), 8);
   for (size_t s = 0; s < num_servers; ++s) {
     const wire::MacAddress* mac =
-        worker_->ResolveNextHop(wire::Ipv4Address{config_.servers[s].ip}, now);
+        link.ResolveNextHop(wire::Ipv4Address{config_.servers[s].ip}, now_ns);
     if (mac == nullptr) return;
-    peer_l2[s] = PeerL2(*mac);
+    peer_l2[s] = engine::PeerL2(*mac);
   }
   if (!resolved_) {
     // The schedule starts once the servers are reachable: the ARP exchange
     // is set-up, not latency of the first connections.
     resolved_ = true;
-    if (next_k_ == 0 && now > start_ns_) {
-      const uint64_t shift = now - start_ns_;
-      start_ns_ = now;
+    if (next_k_ == 0 && now_ns > start_ns_) {
+      const uint64_t shift = now_ns - start_ns_;
+      start_ns_ = now_ns;
       if (stop_ns_ != ~uint64_t{0}) stop_ns_ += shift;
     }
   }
   for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
     if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;
-    uint64_t intended = now;
+    uint64_t intended = now_ns;
     if (config_.cps > 0) {
       intended = IntendedStart(next_k_);
       if (intended >= stop_ns_) {
         done_.store(true, std::memory_order_relaxed);
         break;
       }
-      if (intended > now) break;
+      if (intended > now_ns) break;
     }
     flow::FlowKey key;
     if (!NextTuple(stack, &key)) break;
@@ -138,7 +146,7 @@ void Generator::Open(tcp::TcpStack& stack, uint64_t now) {
       ++server;
     }
     tcp::TcpStack::ConnectError err;
-    const tcp::ConnId id = stack.Connect(key, now, peer_l2[server], &err);
+    const tcp::ConnId id = stack.Connect(key, now_ns, peer_l2[server], &err);
     ++next_k_;
     ++stats_.attempted;
     if (!id.valid()) {
@@ -201,37 +209,37 @@ void Generator::SendRequest(tcp::TcpStack& stack, tcp::ConnId id) {
 }
 
 void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
-                       uint64_t now) {
+                       uint64_t now_ns) {
   Track& t = tracks_[ev.conn.index];
   if (t.generation != ev.conn.generation) return;
   switch (ev.kind) {
     case tcp::AppEvent::Kind::kConnected:
       ++stats_.connected;
-      connect_us_.Record((now - t.intended_ns) / 1000);
+      connect_us_.Record((now_ns - t.intended_ns) / 1000);
       SendRequest(stack, ev.conn);
       if (config_.request_bytes != 0 && config_.response_bytes == 0) {
-        ResponseDone(stack, ev.conn, t, now);  // nothing comes back
+        ResponseDone(stack, ev.conn, t, now_ns);  // nothing comes back
       }
       break;
     case tcp::AppEvent::Kind::kData:
-      Consume(stack, ev.conn, t, now);
+      Consume(stack, ev.conn, t, now_ns);
       break;
     case tcp::AppEvent::Kind::kPeerClosed:
       // An HTTP body without Content-Length ends with the connection.
       if (t.phase == kBody && t.body_left == kUntilClose) {
-        ResponseDone(stack, ev.conn, t, now);
+        ResponseDone(stack, ev.conn, t, now_ns);
       }
       // Whatever remains, the server will send no more: close our side.
-      stack.Close(ev.conn, now);
+      stack.Close(ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kClosed:
       --stats_.open;
-      t.generation = ~t.generation;  // stale from now on
+      t.generation = ~t.generation;  // stale from now_ns on
       if (t.requests_left == 0 &&
           (ev.reason == tcp::CloseReason::kNormal ||
            ev.reason == tcp::CloseReason::kAborted)) {
         ++stats_.completed;
-        total_us_.Record((now - t.intended_ns) / 1000);
+        total_us_.Record((now_ns - t.intended_ns) / 1000);
         break;
       }
       switch (ev.reason) {
@@ -262,13 +270,13 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
 // Reads the response: HTTP (a header with Content-Length, then the body)
 // or raw (response_bytes bytes), scanned as it streams in.
 void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
-                        uint64_t now) {
+                        uint64_t now_ns) {
   uint8_t buf[2048];
   uint32_t n;
   while ((n = stack.Read(id, buf, sizeof(buf))) > 0) {
     if (!t.first_byte) {
       t.first_byte = true;
-      first_byte_us_.Record((now - t.intended_ns) / 1000);
+      first_byte_us_.Record((now_ns - t.intended_ns) / 1000);
     }
     uint32_t i = 0;
     while (i < n && t.phase != kDone) {
@@ -276,7 +284,7 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         const uint32_t take = std::min(n - i, t.body_left);
         i += take;
         if (t.body_left != kUntilClose) t.body_left -= take;
-        if (t.body_left == 0) ResponseDone(stack, id, t, now);
+        if (t.body_left == 0) ResponseDone(stack, id, t, now_ns);
         continue;
       }
       const uint8_t c = buf[i++];
@@ -284,7 +292,7 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         if (t.line_pos == 0) {  // the blank line: the header is complete
           t.phase = kBody;
           t.body_left = t.have_cl ? t.content_length : kUntilClose;
-          if (t.body_left == 0) ResponseDone(stack, id, t, now);
+          if (t.body_left == 0) ResponseDone(stack, id, t, now_ns);
         }
         t.line_pos = 0;
         t.cl_match = 0;
@@ -307,7 +315,7 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
 }
 
 void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
-                             uint64_t now) {
+                             uint64_t now_ns) {
   ++stats_.responses;
   if (t.requests_left > 0) --t.requests_left;
   if (t.requests_left > 0) {
@@ -316,32 +324,32 @@ void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
   }
   t.phase = kDone;
   switch (config_.close) {
-    case LoadClose::kClient:
-      stack.Close(id, now);
+    case CloseMode::kClient:
+      stack.Close(id, now_ns);
       break;
-    case LoadClose::kRst:
-      stack.Abort(id, now);
+    case CloseMode::kRst:
+      stack.Abort(id, now_ns);
       break;
-    case LoadClose::kServer:
+    case CloseMode::kServer:
       break;  // the server's FIN (kPeerClosed) comes next
   }
 }
 
-void Generator::Publish() {
-  auto put = [&](Counter c, uint64_t v) {
-    counters_->Store(static_cast<size_t>(c), v);
+void Generator::Publish(engine::CoreCounters& counters) const {
+  auto put = [&](LoadCounter c, uint64_t v) {
+    counters.Store(counter_base_ + static_cast<size_t>(c), v);
   };
-  put(Counter::kLoadAttempted, stats_.attempted);
-  put(Counter::kLoadConnected, stats_.connected);
-  put(Counter::kLoadCompleted, stats_.completed);
-  put(Counter::kLoadFailedRefused, stats_.failed_refused);
-  put(Counter::kLoadFailedTimeout, stats_.failed_timeout);
-  put(Counter::kLoadFailedReset, stats_.failed_reset);
-  put(Counter::kLoadFailedOther, stats_.failed_other);
-  put(Counter::kLoadTuplesBusy, stats_.tuples_busy);
-  put(Counter::kLoadRequests, stats_.requests);
-  put(Counter::kLoadResponses, stats_.responses);
-  counters_->StoreGauge(static_cast<size_t>(Gauge::kLoadOpen), stats_.open);
+  put(LoadCounter::kAttempted, stats_.attempted);
+  put(LoadCounter::kConnected, stats_.connected);
+  put(LoadCounter::kCompleted, stats_.completed);
+  put(LoadCounter::kFailedRefused, stats_.failed_refused);
+  put(LoadCounter::kFailedTimeout, stats_.failed_timeout);
+  put(LoadCounter::kFailedReset, stats_.failed_reset);
+  put(LoadCounter::kFailedOther, stats_.failed_other);
+  put(LoadCounter::kTuplesBusy, stats_.tuples_busy);
+  put(LoadCounter::kRequests, stats_.requests);
+  put(LoadCounter::kResponses, stats_.responses);
+  counters.StoreGauge(open_gauge_, stats_.open);
 }
 
-}  // namespace synwave::engine
+}  // namespace synwave::app

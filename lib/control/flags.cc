@@ -1,0 +1,529 @@
+#include "control/flags.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "control/command_line.h"
+
+namespace synwave::control {
+namespace {
+
+// The defaults of a run, as the typed structs set them.
+const Config& Defaults() {
+  static const Config* config = new Config();
+  return *config;
+}
+
+double Seconds(uint64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+constexpr const char* kSynCookieModes[] = {"off", "overflow", "always"};
+
+std::string SynCookieModeName(tcp::SynCookieMode mode) {
+  return kSynCookieModes[static_cast<size_t>(mode)];
+}
+
+std::string ListenDefault() {
+  return absl::StrJoin(Defaults().listen_ports,
+                       std::string(1, kRepeatSeparator));
+}
+
+std::string ClientPortsDefault() {
+  return absl::StrCat(Defaults().load.port_first, "-",
+                      Defaults().load.port_last);
+}
+
+}  // namespace
+}  // namespace synwave::control
+
+namespace sc = synwave::control;
+
+ABSL_FLAG(std::string, port, "",
+          "DPDK device: a virtual device's devargs (net_tap0,iface=sw0) or a "
+          "PCI address (0000:01:00.0)");
+ABSL_FLAG(std::string, ip, "", "our IPv4 address and prefix, A.B.C.D/N");
+ABSL_FLAG(std::string, gateway, "",
+          "next hop for destinations off our subnet (optional)");
+ABSL_FLAG(std::string, mac, "",
+          "MAC address to use instead of the port's (optional)");
+ABSL_FLAG(std::string, lcores, "",
+          "worker CPUs, one RX/TX queue each, e.g. 1 or 1-3 (default: the "
+          "last CPU)");
+ABSL_FLAG(std::string, eal, "",
+          "extra raw EAL arguments; when given, replaces the default "
+          "--no-huge -m 512 --no-pci --no-shconf");
+ABSL_FLAG(double, duration, sc::Defaults().duration_s,
+          "seconds to run; 0 runs until SIGINT or SIGTERM");
+ABSL_FLAG(double, stats_interval, sc::Defaults().stats_interval_s,
+          "seconds between statistics lines; 0 prints only the final counters");
+ABSL_FLAG(std::string, json, "", "write the final report as JSON to this path");
+ABSL_FLAG(std::string, config, "",
+          "TOML file whose keys are flag names; flags on the command line win");
+ABSL_FLAG(int32_t, burst, sc::Defaults().burst, "frames per RX burst (1-64)");
+ABSL_FLAG(int32_t, arp_timeout,
+          static_cast<int32_t>(sc::Defaults().arp_timeout_s),
+          "seconds a neighbour stays reachable after its last ARP");
+
+// serve
+ABSL_FLAG(std::string, listen, sc::ListenDefault(),
+          "TCP port to accept connections on (repeatable)");
+ABSL_FLAG(int64_t, response_bytes, sc::Defaults().responder.response_bytes,
+          "body bytes of the HTTP/1.1 200 response to each request (raw "
+          "mode: bytes of the response)");
+ABSL_FLAG(int64_t, request_bytes, sc::Defaults().responder.request_bytes,
+          "raw mode: a request is this many bytes (0: HTTP, a request ends "
+          "at its first blank line)");
+ABSL_FLAG(std::string, close,
+          std::string(synwave::app::CloseModeName(sc::Defaults().load.close)),
+          "who ends a connection: server (its FIN after the last response), "
+          "client (our FIN), or rst (load/loopback: the client resets it)");
+ABSL_FLAG(int64_t, backlog, sc::Defaults().tcp.accept_backlog,
+          "accept queue length per listener");
+ABSL_FLAG(int64_t, syn_backlog, sc::Defaults().tcp.syn_backlog,
+          "SYN queue length per listener");
+ABSL_FLAG(int64_t, max_connections, sc::Defaults().tcp.max_connections,
+          "TCBs per worker");
+ABSL_FLAG(int64_t, max_half_open, sc::Defaults().tcp.max_half_open,
+          "SYN-queue entries per worker");
+ABSL_FLAG(int64_t, max_time_wait, sc::Defaults().tcp.max_time_wait,
+          "TIME-WAIT records per worker (the oldest is recycled when full)");
+ABSL_FLAG(double, msl, sc::Seconds(sc::Defaults().tcp.msl_ns),
+          "maximum segment lifetime, seconds (TIME-WAIT lasts 2 MSL)");
+ABSL_FLAG(double, fin_timeout,
+          sc::Seconds(sc::Defaults().tcp.fin_wait2_timeout_ns),
+          "seconds FIN-WAIT-2 may last after we closed");
+ABSL_FLAG(bool, keepalive, sc::Defaults().tcp.keepalive,
+          "send keepalive probes on idle connections");
+ABSL_FLAG(double, keepalive_idle,
+          sc::Seconds(sc::Defaults().tcp.keepalive_idle_ns),
+          "seconds idle before the first keepalive probe");
+ABSL_FLAG(double, keepalive_interval,
+          sc::Seconds(sc::Defaults().tcp.keepalive_interval_ns),
+          "seconds between keepalive probes");
+ABSL_FLAG(int32_t, keepalive_probes, sc::Defaults().tcp.keepalive_probes,
+          "unanswered probes before the connection is dropped");
+ABSL_FLAG(bool, timestamps, sc::Defaults().tcp.timestamps,
+          "negotiate TCP timestamps (RFC 7323)");
+ABSL_FLAG(int32_t, mss, sc::Defaults().tcp.mss, "MSS we advertise, bytes");
+ABSL_FLAG(int32_t, syn_ack_retries, sc::Defaults().tcp.syn_ack_retries,
+          "SYN-ACK retransmissions before a half-open entry is dropped");
+ABSL_FLAG(int32_t, syn_retries, sc::Defaults().tcp.syn_retries,
+          "SYN retransmissions before an active open fails");
+ABSL_FLAG(std::string, syncookies,
+          sc::SynCookieModeName(sc::Defaults().tcp.syncookies),
+          "SYN cookies: off (drop SYNs when the SYN queue is full), overflow "
+          "(a cookie when it is full, as Linux's default) or always (no state "
+          "for any SYN)");
+
+// load and loopback
+ABSL_FLAG(std::string, server, "",
+          "load: server to connect to, IP:PORT (repeatable; connections are "
+          "spread over them)");
+ABSL_FLAG(double, cps, sc::Defaults().load.cps,
+          "load: target new connections per second, paced open-loop (0: "
+          "as fast as --concurrency allows)");
+ABSL_FLAG(int64_t, concurrency, sc::kConcurrencyAuto,
+          "load: connections open at once, at most (0: no limit; default: "
+          "512 when --cps=0, else no limit); with --flood, --cps=0 "
+          "--concurrency=0 sends only the flood");
+ABSL_FLAG(double, ramp, sc::Defaults().load.ramp_s,
+          "load: seconds of linear ramp up to --cps");
+ABSL_FLAG(std::string, client_ips, "",
+          "load: client addresses, a range 10.0.0.2-10.0.0.200, a prefix "
+          "10.0.1.0/24 or one address (default: the --ip address; "
+          "loopback: 10.0.1.1-10.0.1.254)");
+ABSL_FLAG(std::string, client_ports, sc::ClientPortsDefault(),
+          "load: client port range");
+ABSL_FLAG(int64_t, keepalive_requests, sc::Defaults().load.keepalive_requests,
+          "load: requests per connection (responses awaited one by one)");
+ABSL_FLAG(bool, flood, sc::Defaults().load.flood,
+          "load: also send SYNs from spoofed sources (--flood-sources) to the "
+          "first server at --pps, never completing them; counts the SYN-ACKs "
+          "and RSTs that come back");
+ABSL_FLAG(std::string, flood_sources, "",
+          "load: spoofed source addresses of --flood, a prefix or range "
+          "(loopback default: 10.128.0.0/9)");
+ABSL_FLAG(double, pps, sc::Defaults().load.flood_pps,
+          "load: SYNs per second of --flood (0: as fast as possible)");
+ABSL_FLAG(
+    double, flood_pps, -1,
+    "loopback/load: shorthand for --flood --pps=N (0: as fast as possible)");
+ABSL_FLAG(double, drain, sc::Defaults().load.drain_s,
+          "load: seconds after --duration for open connections to finish "
+          "(and TIME-WAIT records to expire) before the report");
+
+namespace synwave::control {
+namespace {
+
+constexpr char kUsage[] =
+    R"(synwave: a kernel-bypass TCP endpoint on DPDK
+
+usage: synwave <command> [flags]
+
+commands:
+  serve     run the endpoint on a DPDK port: accepts TCP connections on the
+            --listen ports and answers each request (HTTP/1.1 or raw), and
+            answers ARP and ICMP echo
+  load      open TCP connections to --server from a DPDK port at --cps
+            and/or --concurrency; one line per second, a summary with
+            latency percentiles at the end
+  loopback  load and serve in one process over an in-memory link (no NIC,
+            no hugepages): half the --lcores generate, half serve
+  version   print the version
+  help      print this help
+
+flags (also settable from --config=FILE, a TOML file with the same keys):
+)";
+
+// Flags that may be given more than once (values accumulate).
+const std::set<std::string> kRepeatable = {"port", "listen", "server"};
+
+absl::Status Bad(absl::string_view flag, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
+}
+
+// An integer flag in [lo, hi], checked before it is narrowed to T.
+template <typename T>
+absl::StatusOr<T> IntFlag(const absl::Flag<int64_t>& flag, const char* name,
+                          int64_t lo, int64_t hi) {
+  const int64_t v = absl::GetFlag(flag);
+  if (v < lo || v > hi) {
+    return Bad(name, absl::StrCat(v, " is outside ", lo, "..", hi));
+  }
+  return static_cast<T>(v);
+}
+
+// A small integer flag in [lo, hi] (its message names the range only).
+template <typename T>
+absl::StatusOr<T> SmallIntFlag(const absl::Flag<int32_t>& flag,
+                               const char* name, int32_t lo, int32_t hi) {
+  const int32_t v = absl::GetFlag(flag);
+  if (v < lo || v > hi) {
+    return Bad(name, absl::StrCat("must be ", lo, "..", hi));
+  }
+  return static_cast<T>(v);
+}
+
+// A positive number of seconds, in nanoseconds.
+absl::StatusOr<uint64_t> SecondsFlag(const absl::Flag<double>& flag,
+                                     const char* name) {
+  const double v = absl::GetFlag(flag);
+  if (!(v > 0) || v > 1e7) {
+    return Bad(name, "must be a positive number of seconds");
+  }
+  return static_cast<uint64_t>(v * 1e9);
+}
+
+// For a flag whose range Validate checks on the typed field: the value
+// saturated to the field's type, so that a value out of the type's range
+// stays out of the valid range instead of wrapping into it.
+template <typename T>
+T Saturate(int64_t v) {
+  return static_cast<T>(std::clamp<int64_t>(v, std::numeric_limits<T>::min(),
+                                            std::numeric_limits<T>::max()));
+}
+
+// An address-range flag into [*first, *last]; the error names the flag.
+absl::Status AddressRange(const char* flag, const std::string& text,
+                          uint32_t* first, uint32_t* last) {
+  absl::StatusOr<std::pair<uint32_t, uint32_t>> r = ParseAddressRange(text);
+  if (!r.ok()) return Bad(flag, r.status().message());
+  *first = r->first;
+  *last = r->second;
+  return absl::OkStatus();
+}
+
+#define SYNWAVE_ASSIGN_OR_RETURN(lhs, expr) \
+  {                                         \
+    auto r = (expr);                        \
+    if (!r.ok()) return r.status();         \
+    lhs = *r;                               \
+  }
+
+// --port, --ip, --gateway, --mac, --lcores, --eal and the run's length.
+absl::Status EndpointFromFlags(Mode mode, Config& c) {
+  c.ports = SplitRepeated(absl::GetFlag(FLAGS_port));
+  if (std::string ip = absl::GetFlag(FLAGS_ip); !ip.empty()) {
+    c.ip = wire::Ipv4Prefix::Parse(ip);
+    if (!c.ip) {
+      return Bad("ip", absl::StrCat("'", ip,
+                                    "' is not an address like 198.18.0.2/24"));
+    }
+  }
+  if (std::string gw = absl::GetFlag(FLAGS_gateway); !gw.empty()) {
+    c.gateway = wire::Ipv4Address::Parse(gw);
+    if (!c.gateway) {
+      return Bad("gateway", absl::StrCat("'", gw, "' is not an IPv4 address"));
+    }
+  }
+  if (std::string mac = absl::GetFlag(FLAGS_mac); !mac.empty()) {
+    c.mac = wire::MacAddress::Parse(mac);
+    if (!c.mac) {
+      return Bad("mac", absl::StrCat("'", mac,
+                                     "' is not a MAC like 02:00:00:00:00:01"));
+    }
+  }
+  if (std::string lc = absl::GetFlag(FLAGS_lcores); !lc.empty()) {
+    absl::StatusOr<std::vector<unsigned>> cpus = ParseCpuList(lc);
+    if (!cpus.ok()) return Bad("lcores", cpus.status().message());
+    const unsigned available = AvailableCpus();
+    for (unsigned cpu : *cpus) {
+      if (cpu >= available) {
+        return Bad("lcores", absl::StrCat("CPU ", cpu,
+                                          " does not exist (this machine has ",
+                                          available, ")"));
+      }
+    }
+    c.lcores = *cpus;
+  } else if (mode == Mode::kLoopback) {
+    // Both ends: every CPU the process may use.
+    for (unsigned cpu = 0; cpu < AvailableCpus(); ++cpu) {
+      c.lcores.push_back(cpu);
+    }
+  } else {
+    c.lcores = DefaultLcores();
+  }
+  absl::StatusOr<std::vector<std::string>> eal =
+      SplitArgs(absl::GetFlag(FLAGS_eal));
+  if (!eal.ok()) return Bad("eal", eal.status().message());
+  c.eal_args = *eal;
+  c.duration_s = absl::GetFlag(FLAGS_duration);
+  if (mode == Mode::kLoopback && c.duration_s == 0) {
+    c.duration_s = kLoopbackDurationS;
+  }
+  c.stats_interval_s = absl::GetFlag(FLAGS_stats_interval);
+  c.json_path = absl::GetFlag(FLAGS_json);
+  c.burst = Saturate<uint16_t>(absl::GetFlag(FLAGS_burst));
+  c.arp_timeout_s = Saturate<uint32_t>(absl::GetFlag(FLAGS_arp_timeout));
+  return absl::OkStatus();
+}
+
+// serve: listeners, the responder, --close, TCP's pools and times.
+absl::Status ServeFromFlags(Mode mode, Config& c) {
+  c.listen_ports.clear();
+  for (const std::string& p : SplitRepeated(absl::GetFlag(FLAGS_listen))) {
+    uint32_t port = 0;
+    if (!absl::SimpleAtoi(p, &port) || port == 0 || port > 65535) {
+      return Bad("listen", absl::StrCat("'", p, "' is not a port 1-65535"));
+    }
+    c.listen_ports.push_back(static_cast<uint16_t>(port));
+  }
+  tcp::TcpConfig& t = c.tcp;
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.responder.response_bytes,
+      IntFlag<uint32_t>(FLAGS_response_bytes, "response-bytes", 0, 1 << 30));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.responder.request_bytes,
+      IntFlag<uint32_t>(FLAGS_request_bytes, "request-bytes", 0,
+                        (1 << 24) - 1));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.accept_backlog,
+      IntFlag<uint32_t>(FLAGS_backlog, "backlog", 1, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.syn_backlog,
+      IntFlag<uint32_t>(FLAGS_syn_backlog, "syn-backlog", 1, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.max_connections,
+      IntFlag<uint32_t>(FLAGS_max_connections, "max-connections", 1, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.max_half_open,
+      IntFlag<uint32_t>(FLAGS_max_half_open, "max-half-open", 1, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.max_time_wait,
+      IntFlag<uint32_t>(FLAGS_max_time_wait, "max-time-wait", 0, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(t.msl_ns, SecondsFlag(FLAGS_msl, "msl"));
+  SYNWAVE_ASSIGN_OR_RETURN(t.fin_wait2_timeout_ns,
+                           SecondsFlag(FLAGS_fin_timeout, "fin-timeout"));
+  SYNWAVE_ASSIGN_OR_RETURN(t.keepalive_idle_ns,
+                           SecondsFlag(FLAGS_keepalive_idle, "keepalive-idle"));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.keepalive_interval_ns,
+      SecondsFlag(FLAGS_keepalive_interval, "keepalive-interval"));
+  const std::string close = absl::GetFlag(FLAGS_close);
+  const std::optional<app::CloseMode> mode_of_close =
+      app::ParseCloseMode(close);
+  if (!mode_of_close ||
+      (mode == Mode::kServe && *mode_of_close == app::CloseMode::kRst)) {
+    return Bad("close",
+               absl::StrCat("'", close, "' is not ",
+                            mode == Mode::kServe ? "server or client"
+                                                 : "server, client or rst"));
+  }
+  // One choice for both ends (the responder serves rst like client).
+  c.responder.close = *mode_of_close;
+  c.load.close = *mode_of_close;
+  return absl::OkStatus();
+}
+
+// The rest of TCP.
+absl::Status TcpFromFlags(Config& c) {
+  tcp::TcpConfig& t = c.tcp;
+  // Two 2 KiB buffer chunks per connection on average.
+  t.buffer_chunks = 2 * t.max_connections;
+  t.keepalive = absl::GetFlag(FLAGS_keepalive);
+  SYNWAVE_ASSIGN_OR_RETURN(t.keepalive_probes,
+                           SmallIntFlag<uint8_t>(FLAGS_keepalive_probes,
+                                                 "keepalive-probes", 1, 255));
+  t.timestamps = absl::GetFlag(FLAGS_timestamps);
+  SYNWAVE_ASSIGN_OR_RETURN(t.mss,
+                           SmallIntFlag<uint16_t>(FLAGS_mss, "mss", 64, 9000));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.syn_ack_retries,
+      SmallIntFlag<uint8_t>(FLAGS_syn_ack_retries, "syn-ack-retries", 0, 20));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.syn_retries,
+      SmallIntFlag<uint8_t>(FLAGS_syn_retries, "syn-retries", 0, 20));
+  const std::string cookies = absl::GetFlag(FLAGS_syncookies);
+  const auto* m = std::find(std::begin(kSynCookieModes),
+                            std::end(kSynCookieModes), cookies);
+  if (m == std::end(kSynCookieModes)) {
+    return Bad("syncookies",
+               absl::StrCat("'", cookies, "' is not off, overflow or always"));
+  }
+  t.syncookies =
+      static_cast<tcp::SynCookieMode>(m - std::begin(kSynCookieModes));
+  return absl::OkStatus();
+}
+
+// load and loopback: servers, pacing, the client tuples, the flood.
+absl::Status LoadFromFlags(Mode mode, Config& c) {
+  LoadSettings& load = c.load;
+  for (const std::string& s : SplitRepeated(absl::GetFlag(FLAGS_server))) {
+    absl::StatusOr<app::LoadTarget> t = ParseServer(s);
+    if (!t.ok()) return Bad("server", t.status().message());
+    load.servers.push_back(*t);
+  }
+  if (load.servers.size() > 8) return Bad("server", "at most 8 servers");
+  load.cps = absl::GetFlag(FLAGS_cps);
+  if (!(load.cps >= 0) || load.cps > 1e9) return Bad("cps", "must be 0..1e9");
+  int64_t concurrency;
+  SYNWAVE_ASSIGN_OR_RETURN(concurrency,
+                           IntFlag<int64_t>(FLAGS_concurrency, "concurrency",
+                                            kConcurrencyAuto, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(load.keepalive_requests,
+                           IntFlag<uint32_t>(FLAGS_keepalive_requests,
+                                             "keepalive-requests", 1, 2047));
+  if (concurrency == kConcurrencyAuto) {
+    concurrency = load.cps == 0 ? kUnpacedConcurrency : 0;
+  }
+  load.concurrency = static_cast<uint32_t>(concurrency);
+  load.flood = absl::GetFlag(FLAGS_flood);
+  load.flood_pps = absl::GetFlag(FLAGS_pps);
+  if (const double fp = absl::GetFlag(FLAGS_flood_pps); fp != -1) {
+    if (!(fp >= 0)) return Bad("flood-pps", "must be >= 0");
+    load.flood = true;
+    load.flood_pps = fp;
+  }
+  if (!(load.flood_pps >= 0) || load.flood_pps > 1e10) {
+    return Bad("pps", "must be >= 0");
+  }
+  if (std::string fs = absl::GetFlag(FLAGS_flood_sources); !fs.empty()) {
+    if (absl::Status s = AddressRange(
+            "flood-sources", fs, &load.flood_src_first, &load.flood_src_last);
+        !s.ok()) {
+      return s;
+    }
+  } else if (mode == Mode::kLoopback) {
+    load.flood_src_first = kLoopbackFloodFirst;
+    load.flood_src_last = kLoopbackFloodLast;
+  }
+  c.responder.requests_per_connection = load.keepalive_requests;
+  load.ramp_s = absl::GetFlag(FLAGS_ramp);
+  if (!(load.ramp_s >= 0) || load.ramp_s > 1e6) {
+    return Bad("ramp", "must be >= 0 seconds");
+  }
+  load.drain_s = absl::GetFlag(FLAGS_drain);
+  if (!(load.drain_s >= 0) || load.drain_s > 1e6) {
+    return Bad("drain", "must be >= 0 seconds");
+  }
+  if (std::string ips = absl::GetFlag(FLAGS_client_ips); !ips.empty()) {
+    if (absl::Status s = AddressRange("client-ips", ips, &load.client_ip_first,
+                                      &load.client_ip_last);
+        !s.ok()) {
+      return s;
+    }
+  } else if (mode == Mode::kLoopback) {
+    load.client_ip_first = kLoopbackClientFirst;
+    load.client_ip_last = kLoopbackClientLast;
+  } else if (c.ip) {
+    load.client_ip_first = load.client_ip_last = c.ip->address.value;
+  }
+  absl::StatusOr<std::pair<uint16_t, uint16_t>> ports =
+      ParsePortRange(absl::GetFlag(FLAGS_client_ports));
+  if (!ports.ok()) return Bad("client-ports", ports.status().message());
+  load.port_first = ports->first;
+  load.port_last = ports->second;
+  return absl::OkStatus();
+}
+
+#undef SYNWAVE_ASSIGN_OR_RETURN
+
+}  // namespace
+
+absl::StatusOr<Config> ConfigFromFlags(Mode mode) {
+  Config c;
+  c.mode = mode;
+  if (absl::Status s = EndpointFromFlags(mode, c); !s.ok()) return s;
+  if (absl::Status s = ServeFromFlags(mode, c); !s.ok()) return s;
+  if (absl::Status s = LoadFromFlags(mode, c); !s.ok()) return s;
+  if (absl::Status s = TcpFromFlags(c); !s.ok()) return s;
+  if (absl::Status s = Validate(c); !s.ok()) return s;
+  return c;
+}
+
+std::string Usage() {
+  return absl::StrCat(kUsage, FlagsHelp("control/flags.cc"));
+}
+
+absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
+  absl::StatusOr<CommandLine> cl = ParseCommandLine(argc, argv, kRepeatable);
+  if (!cl.ok()) return cl.status();
+  Invocation inv;
+  const std::string command = cl->positional.empty() ? "" : cl->positional[0];
+  if (cl->help || command == "help") {
+    inv.action = Invocation::Action::kHelp;
+    return inv;
+  }
+  if (command.empty()) {
+    inv.action = Invocation::Action::kNoCommand;
+    return inv;
+  }
+  if (command == "version") {
+    inv.action = Invocation::Action::kVersion;
+    return inv;
+  }
+  Mode mode;
+  if (command == "serve") {
+    mode = Mode::kServe;
+  } else if (command == "load") {
+    mode = Mode::kLoad;
+  } else if (command == "loopback") {
+    mode = Mode::kLoopback;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown command '", command, "' (see synwave --help)"));
+  }
+  if (cl->positional.size() > 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument '", cl->positional[1], "'"));
+  }
+  if (std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    if (absl::Status s = ApplyConfigFile(path, cl->given, kRepeatable); !s.ok()) {
+      return s;
+    }
+  }
+  absl::StatusOr<Config> config = ConfigFromFlags(mode);
+  if (!config.ok()) return config.status();
+  inv.config = *std::move(config);
+  return inv;
+}
+
+}  // namespace synwave::control

@@ -1,0 +1,249 @@
+#include "control/run.h"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "engine/clock.h"
+#include "port/eal.h"
+
+namespace synwave::control {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+void Launch(std::vector<engine::LcoreSlot>& slots) {
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  engine::LaunchSlots(slots, g_stop);
+}
+
+// Sleeps `ms` on the monotonic clock until an absolute deadline, so that
+// signals cannot stretch the sleep: net_tap has the kernel signal the
+// process on every receive event, tens of thousands of times a second
+// under a flood, and a relative sleep that restarts after each one drifts
+// (seconds late, with no statistics lines and a late stop).
+void SleepMs(int ms) {
+  timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_nsec += static_cast<long>(ms) * 1'000'000;
+  deadline.tv_sec += deadline.tv_nsec / 1'000'000'000;
+  deadline.tv_nsec %= 1'000'000'000;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nullptr) ==
+         EINTR) {
+  }
+}
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+int WriteReport(const std::string& path, const nlohmann::json& report) {
+  if (absl::Status s = WriteJson(path, report); !s.ok()) {
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::Status StartEal(const Config& config) {
+  port::EalOptions eal;
+  eal.worker_cpus = config.lcores;
+  eal.devices = config.ports;
+  eal.extra_args = config.eal_args;
+  eal.available_cpus = AvailableCpus();
+  absl::StatusOr<std::vector<std::string>> eal_args = port::BuildEalArgs(eal);
+  if (!eal_args.ok()) return eal_args.status();
+  if (absl::Status s = port::InitEal(*eal_args); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port/--eal: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+unsigned Side::Stop() {
+  for (auto& w : workers) w->PublishCounters();
+  workers.clear();
+  port->Stop();
+  return port->pool_size() - port->AvailableMbufs();
+}
+
+int RunServe(const Config& config, Side& side,
+             std::vector<engine::LcoreSlot>& slots) {
+  Launch(slots);
+  const auto start = std::chrono::steady_clock::now();
+  auto last_stats = start;
+  CounterTotals before;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    SleepMs(20);
+    const double elapsed = Since(start);
+    const double interval = Since(last_stats);
+    if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
+      CounterTotals totals = side.Totals();
+      std::printf("%s\n",
+                  FormatStatsLine(elapsed, interval, totals, before).c_str());
+      std::fflush(stdout);
+      before = std::move(totals);
+      last_stats = std::chrono::steady_clock::now();
+    }
+    if (config.duration_s > 0 && elapsed >= config.duration_s) break;
+  }
+  g_stop.store(true);
+  engine::WaitForSlots();
+  // With the workers gone and the port stopped (its queues release their
+  // mbufs), every mbuf must be back in the pool: anything else is a leak.
+  for (auto& w : side.workers) w->PublishCounters();
+  const CounterTotals totals = side.Totals();
+  const unsigned mbufs_in_use = side.Stop();
+  std::printf("final counters:\n%s", FormatCounterTable(totals).c_str());
+  if (mbufs_in_use != 0) std::printf("mbufs not returned: %u\n", mbufs_in_use);
+  std::fflush(stdout);
+  if (config.json_path.empty()) return 0;
+  nlohmann::json report = CountersJson(totals);
+  report["pools"]["mbufs"] = mbufs_in_use;
+  return WriteReport(config.json_path, report);
+}
+
+int RunLoad(const Config& config, Side& client, Side* server,
+            std::vector<engine::LcoreSlot>& slots) {
+  const engine::TscClock clock;
+  const uint64_t start_ns = clock.NowNs();
+  const uint64_t stop_ns =
+      config.duration_s > 0
+          ? start_ns + static_cast<uint64_t>(config.duration_s * 1e9)
+          : ~uint64_t{0};
+  for (auto& g : client.generators) g->SetSchedule(start_ns, stop_ns);
+  for (auto& f : client.floods) f->SetSchedule(start_ns, stop_ns);
+  Launch(slots);
+
+  const double stats_interval =
+      config.stats_interval_s > 0 ? config.stats_interval_s : 1.0;
+  const auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  CounterTotals before;
+  double cps_max = 0;
+  double load_elapsed = 0;
+  bool draining = false;
+  // The largest pool use seen (sampled every 10 ms), per side.
+  uint64_t peak[2][3] = {};
+  auto sample_peaks = [&](int i, const CounterTotals& t) {
+    peak[i][0] = std::max(peak[i][0], t[engine::Gauge::kTcbsInUse]);
+    peak[i][1] = std::max(peak[i][1], t[engine::Gauge::kHalfOpenInUse]);
+    peak[i][2] = std::max(peak[i][2], t[engine::Gauge::kTimeWaitInUse]);
+  };
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    SleepMs(10);
+    // Each side's totals once per pass, for the peaks, the line and the
+    // drain check alike.
+    const CounterTotals c = client.Totals();
+    const CounterTotals s =
+        server != nullptr ? server->Totals() : CounterTotals{};
+    sample_peaks(0, c);
+    if (server != nullptr) sample_peaks(1, s);
+    const double elapsed = Since(start);
+    const double interval = Since(last);
+    const bool load_over =
+        config.duration_s > 0 && elapsed >= config.duration_s;
+    if (interval >= stats_interval || (load_over && !draining)) {
+      if (!draining && interval >= 0.5) {
+        cps_max = std::max(
+            cps_max, static_cast<double>(c[app::LoadCounter::kCompleted] -
+                                         before[app::LoadCounter::kCompleted]) /
+                         interval);
+      }
+      std::printf("%s\n", FormatLoadLine(elapsed, interval, c, before,
+                                         s[engine::Gauge::kTimeWaitInUse])
+                              .c_str());
+      std::fflush(stdout);
+      before = c;
+      last = std::chrono::steady_clock::now();
+    }
+    if (!load_over) {
+      load_elapsed = elapsed;
+      continue;
+    }
+    if (!draining) {
+      draining = true;
+      load_elapsed = config.duration_s;
+    }
+    // Drain: open connections finish; TIME-WAIT records expire if 2 MSL
+    // fits in --drain.
+    const uint64_t pending =
+        c[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kTimeWaitInUse] +
+        s[engine::Gauge::kHalfOpenInUse] + s[engine::Gauge::kTcbsInUse];
+    bool opening = false;
+    for (auto& g : client.generators) opening |= !g->done_opening();
+    if ((!opening && c[app::LoadGauge::kOpen] == 0 && pending == 0) ||
+        elapsed >= config.duration_s + config.load.drain_s) {
+      break;
+    }
+  }
+  if (!draining) load_elapsed = Since(start);
+  g_stop.store(true);
+  engine::WaitForSlots();
+
+  LoadLatencies lat;
+  for (auto& g : client.generators) {
+    lat.connect.Merge(g->connect_us());
+    lat.first_byte.Merge(g->first_byte_us());
+    lat.total.Merge(g->total_us());
+  }
+  for (auto& w : client.workers) w->PublishCounters();
+  if (server != nullptr) {
+    for (auto& w : server->workers) w->PublishCounters();
+  }
+  const CounterTotals ct = client.Totals();
+  const CounterTotals st =
+      server != nullptr ? server->Totals() : CounterTotals{};
+  const unsigned client_mbufs = client.Stop();
+  const unsigned server_mbufs = server != nullptr ? server->Stop() : 0;
+
+  std::printf("%s", FormatLoadSummary(load_elapsed, ct, cps_max, lat).c_str());
+  std::printf(
+      "client pools: tcbs %lu, half-open %lu, time-wait %lu, mbufs not "
+      "returned %u\n",
+      ct[engine::Gauge::kTcbsInUse], ct[engine::Gauge::kHalfOpenInUse],
+      ct[engine::Gauge::kTimeWaitInUse], client_mbufs);
+  if (server != nullptr) {
+    std::printf(
+        "server pools: tcbs %lu, half-open %lu, time-wait %lu, mbufs not "
+        "returned %u\n",
+        st[engine::Gauge::kTcbsInUse], st[engine::Gauge::kHalfOpenInUse],
+        st[engine::Gauge::kTimeWaitInUse], server_mbufs);
+  }
+  std::fflush(stdout);
+  if (config.json_path.empty()) return 0;
+  nlohmann::json report = LoadJson(load_elapsed, ct, cps_max, lat);
+  nlohmann::json counters = CountersJson(ct);
+  report["counters"] = counters["counters"];
+  report["states"] = counters["states"];
+  report["pools"] = counters["pools"];
+  report["pools"]["mbufs"] = client_mbufs;
+  auto peaks = [&](int i) {
+    return nlohmann::json{{"tcbs", peak[i][0]},
+                          {"half_open", peak[i][1]},
+                          {"time_wait", peak[i][2]}};
+  };
+  report["pool_peaks"] = peaks(0);
+  if (server != nullptr) {
+    nlohmann::json s = CountersJson(st);
+    s["pools"]["mbufs"] = server_mbufs;
+    s["pool_peaks"] = peaks(1);
+    report["server"] = s;
+  }
+  return WriteReport(config.json_path, report);
+}
+
+}  // namespace synwave::control

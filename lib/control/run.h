@@ -1,0 +1,69 @@
+// The run loop of serve, load and loopback: it starts the workers on their
+// lcores, prints the statistics lines, drains a load, stops on the duration
+// or on SIGINT/SIGTERM, and reports (the final counters, the load summary,
+// the JSON report).
+//
+// The wiring (apps/synwave) opens the ports and builds a Side per port: a
+// worker per queue with its applications. The loop runs on the main lcore
+// and only reads what the workers publish (per-core counters, the
+// generators' done flags); after the workers stopped it merges the
+// generators' latency histograms and checks that every mbuf came home.
+#ifndef SYNWAVE_CONTROL_RUN_H_
+#define SYNWAVE_CONTROL_RUN_H_
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "app/flood.h"
+#include "app/generator.h"
+#include "app/responder.h"
+#include "control/config.h"
+#include "control/report.h"
+#include "engine/counters.h"
+#include "engine/lcore.h"
+#include "engine/worker.h"
+#include "flow/toeplitz.h"
+#include "port/port.h"
+
+namespace synwave::control {
+
+// One port and what runs on its queues: a worker per queue, each with its
+// applications (responders for serve, generators and floods for load).
+struct Side {
+  std::optional<port::Port> port;
+  std::vector<engine::CoreCounters> counters;  // one per queue
+  std::vector<std::unique_ptr<app::Responder>> responders;
+  std::vector<std::unique_ptr<app::Generator>> generators;
+  std::vector<std::unique_ptr<app::Flood>> floods;
+  std::vector<std::unique_ptr<engine::Worker>> workers;
+  std::optional<flow::ToeplitzIpv4Tcp> rss;  // load on RSS ports
+  std::vector<uint16_t> reta;
+
+  CounterTotals Totals() const { return SumCounters(counters); }
+  // Publishes the workers' last counters, drops them and stops the port.
+  // Returns how many mbufs did not come back to its pool (a leak).
+  unsigned Stop();
+};
+
+// Starts the EAL for `config`: its worker CPUs, devices and raw arguments
+// (port/eal.h). Errors are usage errors naming --port/--eal.
+absl::Status StartEal(const Config& config);
+
+// serve: runs `slots` until --duration or a signal, with a statistics line
+// every --stats-interval, then prints the final counters and writes the
+// JSON report. Returns the exit code.
+int RunServe(const Config& config, Side& side,
+             std::vector<engine::LcoreSlot>& slots);
+
+// load and loopback: schedules the generators and floods of `client`, runs
+// `slots` for --duration and the drain, then prints the load summary and
+// writes the JSON report (with the server side's in loopback). Returns the
+// exit code.
+int RunLoad(const Config& config, Side& client, Side* server,
+            std::vector<engine::LcoreSlot>& slots);
+
+}  // namespace synwave::control
+
+#endif  // SYNWAVE_CONTROL_RUN_H_
