@@ -106,12 +106,14 @@ class AppTest : public testing::Test {
     return f;
   }
 
+  // Declared before the harness so that it outlives the worker, whose last
+  // poll (TearDown) may still call it.
+  Recorder r;
   RingHarness h_;
   uint64_t now_ = kSecond;
 };
 
 TEST_F(AppTest, ClaimedAddressesSendTheirTcpToTheApplication) {
-  Recorder r;
   const int slot = h_.worker().AddApp(r.ops());
   ASSERT_GE(slot, 0);
   ASSERT_TRUE(
@@ -135,7 +137,6 @@ TEST_F(AppTest, ClaimedAddressesSendTheirTcpToTheApplication) {
 }
 
 TEST_F(AppTest, TheStackKeepsTheAddressesNobodyClaimed) {
-  Recorder r;
   const int slot = h_.worker().AddApp(r.ops());
   ASSERT_TRUE(
       h_.worker().ClaimAddresses(kClaimFirst.value, kClaimLast.value, slot));
@@ -158,7 +159,6 @@ TEST_F(AppTest, TheStackKeepsTheAddressesNobodyClaimed) {
 }
 
 TEST_F(AppTest, ClaimedAddressesAreAnsweredToArp) {
-  Recorder r;
   const int slot = h_.worker().AddApp(r.ops());
   ASSERT_TRUE(
       h_.worker().ClaimAddresses(kClaimFirst.value, kClaimLast.value, slot));
@@ -173,7 +173,6 @@ TEST_F(AppTest, ClaimedAddressesAreAnsweredToArp) {
 }
 
 TEST_F(AppTest, TheApplicationListHasRules) {
-  Recorder r;
   AppOps stack_user;
   stack_user.ctx = &r;
   stack_user.on_event = [](void*, tcp::TcpStack&, const tcp::AppEvent&,
