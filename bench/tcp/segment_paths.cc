@@ -94,6 +94,8 @@ PathDriver::PathDriver(Path path, const PathOptions& options)
   c.buffer_chunks = 4 * connections_ + 64;
   c.syn_backlog = connections_ + 64;
   c.accept_backlog = connections_ + 64;
+  // The closing paths hold every connection of a round as an orphan at once.
+  c.max_orphans = c.max_connections;
   c.syncookies = path == Path::kSynCookie || path == Path::kCookieAck
                      ? tcp::SynCookieMode::kAlways
                      : tcp::SynCookieMode::kOverflow;

@@ -234,10 +234,14 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
       break;
     case tcp::AppEvent::Kind::kClosed:
       --stats_.open;
-      t.generation = ~t.generation;  // stale from now_ns on
+      t.generation = ~t.generation;  // stale from now on
+      // Every response is in: the connection counts as completed however
+      // it ended on our side (a close=rst abort, or an orphan reset to
+      // make room for new connections).
       if (t.requests_left == 0 &&
           (ev.reason == tcp::CloseReason::kNormal ||
-           ev.reason == tcp::CloseReason::kAborted)) {
+           ev.reason == tcp::CloseReason::kAborted ||
+           ev.reason == tcp::CloseReason::kReclaimed)) {
         ++stats_.completed;
         total_us_.Record((now_ns - t.intended_ns) / 1000);
         break;
@@ -248,6 +252,7 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
           break;
         case tcp::CloseReason::kConnectTimeout:
         case tcp::CloseReason::kTimeout:
+        case tcp::CloseReason::kIdleTimeout:
           ++stats_.failed_timeout;
           break;
         case tcp::CloseReason::kReset:
@@ -257,6 +262,8 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
         case tcp::CloseReason::kAborted:
         case tcp::CloseReason::kUnreadData:
         case tcp::CloseReason::kFinWait2Timeout:
+        case tcp::CloseReason::kReclaimed:
+        case tcp::CloseReason::kAbandoned:  // only the generator abandons
           ++stats_.failed_other;
           break;
       }

@@ -25,7 +25,7 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now_ns,
   if (table_.Find(key, hash) != flow::FlowTable::kNotFound) {
     return fail(ConnectError::kTupleInUse);
   }
-  const uint32_t index = tcb_ids_.Alloc();
+  const uint32_t index = AllocTcb();
   if (index == kNoIndex) return fail(ConnectError::kNoTcb);
   if (!table_.Insert(key, hash, Encode(Kind::kTcb, index))) {
     tcb_ids_.Free(index);
@@ -48,7 +48,8 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now_ns,
   t.offered_wscale = config_.window_scale;
   t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
   t.last_rx_ns = now_ns;
-  t.last_challenge_ns = now_ns - config_.challenge_ack_interval_ns;
+  t.last_progress_ns = now_ns;
+  t.last_oow_ack_ns = now_ns - config_.challenge_ack_interval_ns;
   // Karn: the SYN is timed unless it is retransmitted (or timestamps time it).
   if (!config_.timestamps) {
     t.flags |= tcb_flags::kRttTiming;
@@ -185,6 +186,7 @@ void TcpStack::EnterEstablishedActive(Tcb& t, uint32_t index,
   t.retries = 0;
   CancelTimer(t.rto_timer);
   t.last_rx_ns = now_ns;
+  t.last_progress_ns = now_ns;
   SetState(t, TcpState::kEstablished);
   if (config_.keepalive) ArmAux(t, index, now_ns + config_.keepalive_idle_ns);
   Event(AppEvent::Kind::kConnected, t);

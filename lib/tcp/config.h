@@ -58,14 +58,43 @@ struct TcpConfig {
   uint64_t msl_ns = 30 * kSecond;           // TIME-WAIT lasts 2 MSL (60 s)
   uint64_t fin_wait2_timeout_ns = 60 * kSecond;  // as tcp_fin_timeout
 
+  // Orphans: connections the application has closed (FIN-WAIT-1, FIN-WAIT-2,
+  // CLOSING, LAST-ACK). Nobody waits on them, so a peer that vanished or
+  // keeps its window shut must not hold them long: they get orphan_retries
+  // retransmissions or zero-window probes, answered or not (as Linux's
+  // tcp_orphan_retries), then a RST. At most max_orphans exist (0: half of
+  // max_connections); beyond that, and whenever a new connection finds no
+  // free TCB, the oldest orphan is reset to make room (TCPOrphansReclaimed).
+  uint8_t orphan_retries = 8;
+  uint32_t max_orphans = 0;
+
+  // A connection that makes no progress (no new data received, none of ours
+  // acknowledged) for this long while the application holds it
+  // (ESTABLISHED, CLOSE-WAIT) is reset: a client that completes the
+  // handshake and goes silent, or keeps its window shut, cannot hold a TCB
+  // for ever. 0: no limit. 30 s, as front ends ship (HAProxy's timeout
+  // client, nginx's header timeout are 30-60 s).
+  uint64_t idle_timeout_ns = 30 * kSecond;
+
+  // Memory pressure on the buffer pool: while fewer than this many chunks
+  // are free, no connection's send or receive queue may grow beyond one
+  // chunk, so what is left serves new connections (Linux's tcp_mem
+  // pressure, with tcp_rmem[0]/tcp_wmem[0] as the floor). 0: a quarter of
+  // buffer_chunks.
+  uint32_t buffer_reserve_chunks = 0;
+
   // Keepalive (off by default, as for sockets without SO_KEEPALIVE).
   bool keepalive = false;
   uint64_t keepalive_idle_ns = 7200 * kSecond;
   uint64_t keepalive_interval_ns = 75 * kSecond;
   uint8_t keepalive_probes = 9;
 
-  // RFC 5961 challenge ACKs: at most one per connection per this interval
-  // (per connection, never global: CVE-2016-5696).
+  // ACKs to invalid segments (RFC 5961 challenge ACKs; answers to
+  // segments out of the window, rejected by PAWS, acking unsent or too old
+  // data): at most one per connection (or SYN-queue entry, or TIME-WAIT
+  // record) per this interval, as Linux's tcp_invalid_ratelimit; per
+  // connection, never global (CVE-2016-5696). A flood of invalid segments
+  // cannot make us send as many ACKs.
   uint64_t challenge_ack_interval_ns = 500 * kMillisecond;
 
   // Initial congestion window in segments (RFC 6928).

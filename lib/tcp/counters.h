@@ -45,8 +45,21 @@ namespace synwave::tcp {
   X(kTimeouts, "TCPTimeouts", "retransmission timer expiries")                 \
   X(kAbortOnTimeout, "TCPAbortOnTimeout", "connections dropped: retries "      \
     "exhausted or keepalive unanswered")                                       \
-  X(kAbortOnData, "TCPAbortOnData", "closes that sent RST: unread data")       \
+  X(kAbortOnData, "TCPAbortOnData", "RSTs for data nobody will read: the "      \
+    "application closed with unread data, or data came after it closed")       \
   X(kAbortOnClose, "TCPAbortOnClose", "connections the application aborted")  \
+  X(kAbortOnMemory, "TCPAbortOnMemory", "orphaned connections reset to make "  \
+    "room (max_orphans exceeded, or a new connection found no free TCB)")    \
+  X(kIdleTimeouts, "TCPAbortOnIdle", "connections reset after idle_timeout "   \
+    "without progress")                                                        \
+  X(kAckSkippedSeq, "TCPACKSkippedSeq", "ACKs not sent to out-of-window "      \
+    "segments (per-connection rate limit)")                                    \
+  X(kAckSkippedPaws, "TCPACKSkippedPAWS", "ACKs not sent to segments PAWS "    \
+    "rejected (per-connection rate limit)")                                    \
+  X(kAckSkippedSynRecv, "TCPACKSkippedSynRecv", "ACKs not sent to invalid "    \
+    "segments for SYN-queue entries (rate limit)")                             \
+  X(kAckSkippedTimeWait, "TCPACKSkippedTimeWait", "ACKs not sent to invalid "  \
+    "segments in TIME-WAIT (rate limit)")                                      \
   X(kKeepAlive, "TCPKeepAlive", "keepalive probes sent")                       \
   X(kTimeWaitEntered, "TimeWaitEntered", "connections entering TIME-WAIT")     \
   X(kTimeWaitExpired, "TimeWaitExpired", "TIME-WAIT records expired (2MSL)")   \
@@ -99,7 +112,10 @@ namespace synwave::tcp {
   X(kRcvBufferFull, "tcp_rcv_buffer_full", "data dropped: no buffer space")    \
   X(kDataAfterFin, "tcp_data_after_fin", "data after the peer's FIN")          \
   X(kTimeWaitRst, "tcp_time_wait_rst", "RST in TIME-WAIT ignored (RFC 1337)")  \
-  X(kTimeWaitAck, "tcp_time_wait_segment", "segment in TIME-WAIT (ACK sent)")  \
+  X(kAbandoned, "tcp_abandoned", "segment for a connection the application "   \
+    "abandoned (dropped without an answer)")                                   \
+  X(kTimeWaitAck, "tcp_time_wait_segment", "segment in TIME-WAIT (ACK sent, "    \
+    "within the rate limit unless it is a FIN)")                               \
   X(kTimeWaitIgnored, "tcp_time_wait_ignored", "bare ACK at RCV.NXT in "      \
     "TIME-WAIT (no reply)")                                                    \
   X(kClosingIgnored, "tcp_closing_ignored", "segment that does not advance "   \

@@ -150,7 +150,15 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
   // Our ACKs here are no SYNs: their window is scaled once both sides
   // offered scaling (RFC 7323 2.2), and they carry timestamps once the
   // SYN-ACK did (RFC 7323 3.2; docs/conformance.md item 21).
-  auto send_ack = [&] {
+  // They answer invalid segments only, so they are rate-limited (but for
+  // a retransmission of data below RCV.NXT, see SendOowAck).
+  auto send_ack = [&](bool challenge) {
+    if (!(!challenge && AnswerAlways(seg, rcv_nxt)) &&
+        !OowAckAllowedMs(h.last_oow_ack_ms, now_ns)) {
+      counters_.Add(Mib::kAckSkippedSynRecv);
+      return;
+    }
+    if (challenge) counters_.Add(Mib::kChallengeAck);
     const uint8_t shift = h.peer_wscale != 0xff ? config_.window_scale : 0;
     SendAck(key, snd_nxt, rcv_nxt, static_cast<uint16_t>(InitialWindow() >> shift),
             h.peer_l2, TsEcho{h.timestamps, h.ts_offset, h.ts_recent}, now_ns);
@@ -171,7 +179,7 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
       counters_.Count(Drop::kRstOutOfWindow);
     } else {
       counters_.Count(Drop::kOutOfWindow);
-      send_ack();
+      send_ack(/*challenge=*/false);
     }
     return;
   }
@@ -185,16 +193,14 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
       FreeHalfOpen(index);
     } else {
       counters_.Count(Drop::kRstChallenged);
-      counters_.Add(Mib::kChallengeAck);
-      send_ack();
+      send_ack(/*challenge=*/true);
     }
     return;
   }
   // Fourth: a SYN in the window: challenge ACK (RFC 5961 4.2).
   if (seg.flags & tf::kSyn) {
     counters_.Count(Drop::kSynChallenged);
-    counters_.Add(Mib::kChallengeAck);
-    send_ack();
+    send_ack(/*challenge=*/true);
     return;
   }
   // Fifth: the ACK field.
@@ -314,7 +320,7 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
     }
     counters_.Add(Mib::kPawsEstab);
     counters_.Count(Drop::kPaws);
-    SendAck(t, now_ns);
+    SendOowAck(t, seg, now_ns, Mib::kAckSkippedPaws);
     return Check::kDone;
   }
   // First: check the sequence number, against the larger of the window we
@@ -329,7 +335,7 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
       ChallengeAck(t, now_ns);
     } else {
       counters_.Count(Drop::kOutOfWindow);
-      SendAck(t, now_ns);
+      SendOowAck(t, seg, now_ns, Mib::kAckSkippedSeq);
     }
     return Check::kDone;
   }
@@ -360,12 +366,12 @@ void TcpStack::OnSynchronized(const flow::FlowKey&, uint32_t, uint32_t index,
   // RFC 5961 5.2: SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
   if (seg.ack > t.snd_max) {
     counters_.Count(Drop::kAckUnsent);
-    SendAck(t, now_ns);
+    ChallengeAck(t, now_ns);
     return;
   }
   if (seg.ack < t.snd_una - t.max_snd_wnd) {
     counters_.Count(Drop::kAckTooOld);
-    SendAck(t, now_ns);
+    ChallengeAck(t, now_ns);
     return;
   }
   // The segment passed the sequence and ACK checks: the peer is alive.
@@ -457,6 +463,7 @@ void TcpStack::ProcessAck(Tcb& t, uint32_t index, const Segment& seg,
     t.snd_una = seg.ack;
     if (t.snd_nxt < t.snd_una) t.snd_nxt = t.snd_una;
     t.retries = 0;
+    t.last_progress_ns = now_ns;
     // RTT sample (RFC 6298 with RFC 7323 timestamps, else Karn's rule).
     if (!SampleRttFromTsecr(t, seg, now_ns) &&
         (t.flags & tcb_flags::kRttTiming) && t.rtt_seq < seg.ack) {
@@ -493,8 +500,10 @@ void TcpStack::ProcessAck(Tcb& t, uint32_t index, const Segment& seg,
   // the connection stays open however long its window stays shut, so an
   // ACK that leaves the window at zero clears the count of unanswered
   // probes (Linux clears icsk_probes_out on every ACK). The RTO keeps its
-  // backoff: the probes stay exponentially spaced.
-  if (t.snd_wnd == 0) t.retries = 0;
+  // backoff: the probes stay exponentially spaced. That holds while the
+  // application holds the connection (the idle timeout bounds it); an
+  // orphan's probes count against orphan_retries, answered or not.
+  if (t.snd_wnd == 0 && !(t.flags & tcb_flags::kFinQueued)) t.retries = 0;
 }
 
 // Seventh (segment text) and eighth (FIN). Out-of-order data is dropped
@@ -523,6 +532,16 @@ void TcpStack::ProcessText(Tcb& t, uint32_t index, const Segment& seg,
     return;
   }
   uint32_t len = seg.payload_length - skip;
+  if (len > 0 && (t.flags & tcb_flags::kFinQueued)) {
+    // New data after the application closed (FIN-WAIT-1, FIN-WAIT-2):
+    // nobody will read it, so the peer learns at once, as from Linux:
+    // RST, and the connection is gone (RFC 9293 3.10.7.4 seventh lets a
+    // closed receiver drop such text; RFC 2525 2.17's reason for a RST).
+    counters_.Add(Mib::kAbortOnData);
+    SendRst(t);
+    CloseTcb(index, CloseReason::kUnreadData, /*notify=*/true);
+    return;
+  }
   bool fin = (seg.flags & tf::kFin) != 0;
   const uint32_t wnd = RcvWindow(t);
   if (len > wnd) {
@@ -538,6 +557,7 @@ void TcpStack::ProcessText(Tcb& t, uint32_t index, const Segment& seg,
     }
     if (taken > 0) {
       t.rcv_nxt += taken;
+      t.last_progress_ns = now_ns;
       counters_.Add(Mib::kDataBytesIn, taken);
       if (t.flags & tcb_flags::kAccepted) Event(AppEvent::Kind::kData, t);
     }
@@ -577,12 +597,21 @@ void TcpStack::ProcessText(Tcb& t, uint32_t index, const Segment& seg,
 
 void TcpStack::ChallengeAck(Tcb& t, uint64_t now_ns) {
   // Per connection, never global (CVE-2016-5696).
-  if (now_ns - t.last_challenge_ns < config_.challenge_ack_interval_ns) {
+  if (!OowAckAllowed(t.last_oow_ack_ns, now_ns)) {
     counters_.Count(Drop::kChallengeRateLimited);
     return;
   }
-  t.last_challenge_ns = now_ns;
   counters_.Add(Mib::kChallengeAck);
+  SendAck(t, now_ns);
+}
+
+void TcpStack::SendOowAck(Tcb& t, const Segment& seg, uint64_t now_ns,
+                          Mib skipped) {
+  if (!AnswerAlways(seg, t.rcv_nxt) &&
+      !OowAckAllowed(t.last_oow_ack_ns, now_ns)) {
+    counters_.Add(skipped);
+    return;
+  }
   SendAck(t, now_ns);
 }
 

@@ -84,6 +84,9 @@ void TcpStack::OnListenSyn(const flow::FlowKey& key, uint32_t hash,
   h.sack_ok = o.sack_permitted && config_.sack_permitted;
   h.timestamps = o.has_timestamps && config_.timestamps;
   h.ts_recent = TsVal(o.ts_val);
+  // The first ACK to an invalid segment may go at once.
+  h.last_oow_ack_ms = static_cast<uint32_t>(
+      (now_ns - config_.challenge_ack_interval_ns) / kMillisecond);
   if (++l.syn_count == config_.syn_backlog) ++listeners_at_backlog_;
   // Data on the SYN is not queued before the handshake completes
   // (docs/conformance.md item 4): RCV.NXT = IRS + 1, the peer resends it.

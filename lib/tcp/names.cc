@@ -65,6 +65,12 @@ std::string_view CloseReasonName(CloseReason r) {
       return "refused";
     case CloseReason::kConnectTimeout:
       return "connect-timeout";
+    case CloseReason::kIdleTimeout:
+      return "idle-timeout";
+    case CloseReason::kReclaimed:
+      return "reclaimed";
+    case CloseReason::kAbandoned:
+      return "abandoned";
   }
   return "?";
 }

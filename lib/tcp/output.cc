@@ -13,7 +13,8 @@ namespace tf = wire::tcp_flags;
 namespace {
 
 constexpr uint16_t kDefaultMss = 536;  // RFC 9293 3.7.1, when no option came
-constexpr uint32_t kTimestampOptionSpace = 12;  // NOP NOP TS
+constexpr uint16_t kMinMss = 48;       // Linux's tcp_min_snd_mss
+constexpr uint16_t kTimestampOptionSpace = 12;  // NOP NOP TS
 
 }  // namespace
 
@@ -40,20 +41,24 @@ void TcpStack::SendRst(const Tcb& t) {
 }
 
 uint16_t TcpStack::SendMss(uint16_t peer_mss, bool timestamps) const {
-  uint16_t mss =
-      std::min<uint16_t>(peer_mss != 0 ? peer_mss : kDefaultMss, config_.mss);
-  if (timestamps) {
-    // Saturating: an MSS option below 12 must not wrap to 64 KB segments.
-    mss = static_cast<uint16_t>(
-        mss > kTimestampOptionSpace ? mss - kTimestampOptionSpace : 0);
-  }
-  return std::max<uint16_t>(mss, 64);
+  // The floor applies to the MSS, before the options' bytes come off it
+  // (RFC 6691: the MSS counts data and options beyond the fixed header), so
+  // a segment never exceeds what the peer asked for unless the peer asked
+  // for less than any sane link carries (Linux: 48).
+  const uint16_t mss = std::max<uint16_t>(
+      std::min<uint16_t>(peer_mss != 0 ? peer_mss : kDefaultMss, config_.mss),
+      kMinMss);
+  return timestamps ? mss - kTimestampOptionSpace : mss;
 }
 
 uint32_t TcpStack::RcvWindow(const Tcb& t) const {
-  const uint32_t used = t.rcv_queue.size();
-  const uint32_t free = used >= config_.rcv_buffer ? 0 : config_.rcv_buffer - used;
-  return std::min<uint32_t>(free, uint32_t{65535} << t.rcv_wscale);
+  // The buffer pool's reserve bounds it too: under memory pressure no
+  // queue grows beyond one chunk, and the window says so (it may shrink:
+  // data beyond it is then trimmed, as Linux prunes under tcp_mem
+  // pressure).
+  return std::min<uint32_t>(
+      QueueRoom(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_),
+      uint32_t{65535} << t.rcv_wscale);
 }
 
 uint16_t TcpStack::WindowField(Tcb& t) {

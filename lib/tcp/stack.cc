@@ -14,6 +14,16 @@ SipKey CookieKey(const SipKey& secret) {
   return SipKey{secret.k0 ^ 0x636f6f6b69657331ull, secret.k1 ^ 0x73796e636f6f6b31ull};
 }
 
+uint32_t OrphanRingSize(uint32_t max_connections) {
+  uint32_t n = 2;
+  while (n < 2 * max_connections) n <<= 1;
+  return n;
+}
+
+uint32_t ChunksFor(uint32_t bytes) {
+  return (bytes + ChunkPool::kChunkSize - 1) / ChunkPool::kChunkSize + 1;
+}
+
 uint32_t TimerCapacity(const TcpConfig& c) {
   if (c.max_timers != 0) return c.max_timers;
   // Two per TCB (retransmission, keepalive/FIN-WAIT-2), one per half-open.
@@ -35,6 +45,16 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
       chunks_(config.buffer_chunks),
       tcbs_(config.max_connections),
       tcb_ids_(config.max_connections),
+      orphan_ring_(OrphanRingSize(config.max_connections), kNoIndex),
+      orphan_mask_(OrphanRingSize(config.max_connections) - 1),
+      max_orphans_(config.max_orphans != 0
+                       ? config.max_orphans
+                       : std::max<uint32_t>(config.max_connections / 2, 1)),
+      buffer_reserve_(config.buffer_reserve_chunks != 0
+                          ? config.buffer_reserve_chunks
+                          : config.buffer_chunks / 4),
+      rcv_guard_(buffer_reserve_ + ChunksFor(config.rcv_buffer)),
+      snd_guard_(buffer_reserve_ + ChunksFor(config.snd_buffer)),
       half_open_(config.max_half_open),
       half_open_ids_(config.max_half_open),
       time_wait_(config.max_time_wait),
@@ -79,8 +99,12 @@ uint32_t TcpStack::StateCount(TcpState s) const {
   return state_count_[static_cast<size_t>(s)];
 }
 
+uint32_t TcpStack::ReclaimAndAllocTcb() {
+  return ReclaimOrphan() ? tcb_ids_.Alloc() : kNoIndex;
+}
+
 uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
-  const uint32_t index = tcb_ids_.Alloc();
+  const uint32_t index = AllocTcb();
   if (index == kNoIndex) return kNoIndex;
   Tcb& t = tcbs_[index];
   const uint32_t generation = t.generation + 1;
@@ -112,9 +136,10 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
   t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
   t.ssthresh = 0xffffffff;
   t.last_rx_ns = now_ns;
-  // No challenge ACK yet: the first one may go at once (unsigned
-  // arithmetic, so this holds for a clock that starts at 0 too).
-  t.last_challenge_ns = now_ns - config_.challenge_ack_interval_ns;
+  t.last_progress_ns = now_ns;
+  // No ACK to an invalid segment yet: the first one may go at once
+  // (unsigned arithmetic, so this holds for a clock that starts at 0 too).
+  t.last_oow_ack_ns = now_ns - config_.challenge_ack_interval_ns;
   SetState(t, TcpState::kEstablished);
   if (config_.keepalive) ArmAux(t, index, now_ns + config_.keepalive_idle_ns);
   return index;
@@ -122,6 +147,7 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
 
 void TcpStack::FreeTcb(uint32_t index) {
   Tcb& t = tcbs_[index];
+  if (t.flags & tcb_flags::kFinQueued) Unorphan(t);
   CancelTimer(t.rto_timer);
   CancelTimer(t.aux_timer);
   t.snd_queue.Clear(chunks_);
@@ -138,6 +164,78 @@ void TcpStack::CloseTcb(uint32_t index, CloseReason reason, bool notify) {
     Event(AppEvent::Kind::kClosed, t, reason);
   }
   FreeTcb(index);
+}
+
+void TcpStack::Orphan(Tcb& t, uint32_t index) {
+  if (orphan_tail_ - orphan_head_ > orphan_mask_) {
+    // Full: pack the orphans to the front. The ring holds twice the TCBs,
+    // so at least half its slots are holes and the next pack is that many
+    // orphans away.
+    uint32_t to = orphan_head_;
+    for (uint32_t from = orphan_head_; from != orphan_tail_; ++from) {
+      const uint32_t i = orphan_ring_[from & orphan_mask_];
+      if (i == kNoIndex) continue;
+      orphan_ring_[to & orphan_mask_] = i;
+      tcbs_[i].orphan_slot = to & orphan_mask_;
+      ++to;
+    }
+    for (uint32_t k = to; k != orphan_tail_; ++k) {
+      orphan_ring_[k & orphan_mask_] = kNoIndex;
+    }
+    orphan_tail_ = to;
+  }
+  t.orphan_slot = orphan_tail_ & orphan_mask_;
+  orphan_ring_[t.orphan_slot] = index;
+  ++orphan_tail_;
+  ++orphans_;
+}
+
+bool TcpStack::ReclaimOrphan() {
+  while (orphan_head_ != orphan_tail_ &&
+         orphan_ring_[orphan_head_ & orphan_mask_] == kNoIndex) {
+    ++orphan_head_;
+  }
+  if (orphan_head_ == orphan_tail_) return false;
+  const uint32_t index = orphan_ring_[orphan_head_ & orphan_mask_];
+  counters_.Add(Mib::kAbortOnMemory);
+  // The RST answers no segment of a burst being processed.
+  const uint16_t reply_to = reply_to_;
+  reply_to_ = OutSegment::kNoReply;
+  SendRst(tcbs_[index]);
+  reply_to_ = reply_to;
+  CloseTcb(index, CloseReason::kReclaimed, /*notify=*/true);
+  return true;
+}
+
+void TcpStack::SweepIdle(uint64_t now_ns) {
+  if (config_.idle_timeout_ns == 0 || now_ns < next_sweep_ns_) return;
+  // Every TCB is looked at once per quarter of the timeout, so one times
+  // out between 1 and 1.25 timeouts after its last progress. The work is
+  // spread over steps of 16 TCBs; a clock that jumped (a stalled loop, a
+  // test) does at most one full pass.
+  constexpr uint32_t kStep = 16;
+  const uint32_t capacity = static_cast<uint32_t>(tcbs_.size());
+  const uint64_t pass_ns = config_.idle_timeout_ns / 4;
+  const uint64_t steps_per_pass = (capacity + kStep - 1) / kStep;
+  const uint64_t step_ns = std::max<uint64_t>(pass_ns / steps_per_pass, 1);
+  uint64_t steps =
+      next_sweep_ns_ == 0 ? 1 : (now_ns - next_sweep_ns_) / step_ns + 1;
+  steps = std::min(steps, steps_per_pass);
+  next_sweep_ns_ = now_ns + step_ns;
+  for (uint64_t n = steps * kStep; n > 0; --n) {
+    const uint32_t index = sweep_cursor_;
+    sweep_cursor_ = sweep_cursor_ + 1 == capacity ? 0 : sweep_cursor_ + 1;
+    Tcb& t = tcbs_[index];
+    if (!(t.flags & tcb_flags::kInUse) ||
+        (t.state != TcpState::kEstablished &&
+         t.state != TcpState::kCloseWait) ||
+        now_ns - t.last_progress_ns < config_.idle_timeout_ns) {
+      continue;
+    }
+    counters_.Add(Mib::kIdleTimeouts);
+    SendRst(t);
+    CloseTcb(index, CloseReason::kIdleTimeout, /*notify=*/true);
+  }
 }
 
 void TcpStack::Event(AppEvent::Kind kind, const Tcb& t, CloseReason r) {
@@ -176,10 +274,10 @@ uint32_t TcpStack::Send(ConnId id, const uint8_t* data, uint32_t len) {
       (t->state != TcpState::kEstablished && t->state != TcpState::kCloseWait)) {
     return 0;
   }
-  const uint32_t space = t->snd_queue.size() >= config_.snd_buffer
-                             ? 0
-                             : config_.snd_buffer - t->snd_queue.size();
-  const uint32_t n = t->snd_queue.Append(chunks_, data, std::min(len, space));
+  const uint32_t n = t->snd_queue.Append(
+      chunks_, data,
+      std::min(len, QueueRoom(t->snd_queue.size(), config_.snd_buffer,
+                              snd_guard_)));
   if (n > 0) MarkDirty(*t, id.index);
   return n;
 }
@@ -243,8 +341,12 @@ void TcpStack::Close(ConnId id, uint64_t now_ns) {
     case TcpState::kTimeWait:
       return;
   }
+  // The application lets go: the connection is an orphan from now on,
+  // and the oldest goes when there are too many.
   t->flags |= tcb_flags::kFinQueued;
+  Orphan(*t, id.index);
   MarkDirty(*t, id.index);
+  if (orphans_ > max_orphans_) ReclaimOrphan();  // the oldest: not this one
 }
 
 void TcpStack::Abort(ConnId id, uint64_t) {

@@ -76,7 +76,9 @@ struct Segment {
 };
 
 // A segment to transmit. Payload bytes, if any, come from the connection's
-// send queue (CopyPayload).
+// send queue (CopyPayload), so output() is drained before the application
+// API or the next InputBurst can free that connection; nothing inside one
+// call frees a TCB after putting its payload out.
 struct OutSegment {
   flow::FlowKey key;            // local = source of this segment
   SeqNum seq;
@@ -146,7 +148,8 @@ class TcpStack {
   bool TupleFree(const flow::FlowKey& key) const;
 
   // Fires due timers (retransmissions, SYN-ACK retries, keepalive,
-  // FIN-WAIT-2) and expires TIME-WAIT records, within the per-loop budget.
+  // FIN-WAIT-2), expires TIME-WAIT records, and checks a share of the
+  // connections for the idle timeout, within the per-loop budget.
   void AdvanceTimers(uint64_t now_ns);
 
   // Moves up to `limit` connections from the accept queues to the
@@ -163,6 +166,11 @@ class TcpStack {
   uint32_t Readable(ConnId id) const;
   void Close(ConnId id, uint64_t now_ns);
   void Abort(ConnId id, uint64_t now_ns);
+  // Forgets the connection without a word, as a client that vanished does
+  // (synwave load --abandon): nothing is sent, and for 2 MSL a silent
+  // record drops whatever the peer still sends for the tuple (counted
+  // tcp_abandoned) and keeps the tuple from reuse. kClosed (kAbandoned).
+  void Abandon(ConnId id, uint64_t now_ns);
   bool IsOpen(ConnId id) const;
   TcpState StateOf(ConnId id) const;
   uint64_t& AppData(ConnId id);
@@ -185,6 +193,13 @@ class TcpStack {
   uint32_t time_wait_in_use() const { return time_wait_.in_use(); }
   uint32_t buffer_chunks_in_use() const { return chunks_.in_use(); }
   uint32_t timers_in_use() const { return timers_.size(); }
+  // Connections the application has closed that are not gone yet.
+  uint32_t orphans_in_use() const { return orphans_; }
+  // True while the buffer pool is under pressure: no more free chunks than
+  // the reserve (buffer_reserve_chunks), so queues keep to one chunk.
+  bool memory_pressure() const {
+    return chunks_.capacity() - chunks_.in_use() <= buffer_reserve_;
+  }
   const flow::FlowTable& table() const { return table_; }
   const TcpConfig& config() const { return config_; }
 
@@ -273,6 +288,33 @@ class TcpStack {
                   bool* fin_acked);
   void ProcessText(Tcb& t, uint32_t index, const Segment& seg, uint64_t now_ns);
   void ChallengeAck(Tcb& t, uint64_t now_ns);
+  // The per-connection limit on ACKs to invalid segments (RFC 5961 7,
+  // Linux's tcp_invalid_ratelimit): true if one may go now (and notes it).
+  bool OowAckAllowed(uint64_t& last_ns, uint64_t now_ns) const {
+    if (now_ns - last_ns < config_.challenge_ack_interval_ns) return false;
+    last_ns = now_ns;
+    return true;
+  }
+  bool OowAckAllowedMs(uint32_t& last_ms, uint64_t now_ns) const {
+    const auto now_ms = static_cast<uint32_t>(now_ns / kMillisecond);
+    if (now_ms - last_ms < config_.challenge_ack_interval_ns / kMillisecond) {
+      return false;
+    }
+    last_ms = now_ms;
+    return true;
+  }
+  // Segments whose ACK goes whatever the limit: data or a FIN that starts
+  // at or below RCV.NXT, i.e. a retransmission whose ACK was lost or a
+  // zero-window probe (the peer recovers by our answer; data cannot be an
+  // ACK loop, Linux's reason for exempting it). A pure ACK, or text beyond
+  // the window, is what a blind sender or a loop produces.
+  static bool AnswerAlways(const Segment& seg, SeqNum rcv_nxt) {
+    return seg.SegLen() > 0 && !(seg.flags & wire::tcp_flags::kSyn) &&
+           seg.seq <= rcv_nxt;
+  }
+  // The ACK to an invalid segment `seg` on a connection, within the limit;
+  // counts `skipped` when the limit holds it back.
+  void SendOowAck(Tcb& t, const Segment& seg, uint64_t now_ns, Mib skipped);
 
   // SYN-RECEIVED on the TCB of an active open (simultaneous open).
   void OnSynReceivedActive(const flow::FlowKey& key, uint32_t hash,
@@ -335,11 +377,16 @@ class TcpStack {
 
   // --- time_wait.cc --------------------------------------------------------
   void EnterTimeWait(uint32_t index, uint64_t now_ns);
+  // A TIME-WAIT record for TCB `index` (recycling the oldest when the pool
+  // is full), on the FIFO and in the table; kNoIndex without a pool.
+  uint32_t NewTimeWaitRecord(const Tcb& t, uint64_t now_ns);
   void OnTimeWait(const flow::FlowKey& key, uint32_t hash, uint32_t index,
                   const Segment& seg, uint64_t now_ns);
   void OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash, uint32_t index,
                      const Segment& seg, uint64_t now_ns);
   void SendTimeWaitAck(const TimeWaitRecord& r, uint64_t now_ns);
+  // The same for an invalid segment: within the rate limit.
+  void SendTimeWaitOowAck(TimeWaitRecord& r, uint64_t now_ns);
   void ExpireTimeWait(uint64_t now_ns);
 
   // --- output.cc -----------------------------------------------------------
@@ -431,6 +478,45 @@ class TcpStack {
   // --- stack.cc ------------------------------------------------------------
   uint32_t Hash(const flow::FlowKey& key) const { return hasher_(key); }
   void SetState(Tcb& t, TcpState s);
+  // A TCB slot for a new connection; when the pool is full, the oldest
+  // orphan is reset to make room. kNoIndex when there is none to reclaim.
+  uint32_t AllocTcb() {
+    const uint32_t index = tcb_ids_.Alloc();
+    return index != kNoIndex ? index : ReclaimAndAllocTcb();
+  }
+  uint32_t ReclaimAndAllocTcb();
+  // Orphans: the application closed `t`. They sit on a ring in the order
+  // they were orphaned; a freed one leaves a hole (one store, no neighbour
+  // touched) that the oldest-first walk skips, and a full ring is packed
+  // (amortized: it has room for twice the TCBs).
+  void Orphan(Tcb& t, uint32_t index);
+  void Unorphan(const Tcb& t) {
+    orphan_ring_[t.orphan_slot] = kNoIndex;
+    --orphans_;
+  }
+  // Resets the oldest orphan (RST, TCPAbortOnMemory). False if none.
+  bool ReclaimOrphan();
+  // Checks a share of the TCBs for the idle timeout (all of them over a
+  // quarter of the timeout, whatever the loop rate).
+  void SweepIdle(uint64_t now_ns);
+  // How many more bytes a queue holding `used` may take, up to `cap`: as
+  // many as leave the reserve of free chunks untouched, and always enough
+  // to fill one chunk (the floor every connection keeps under pressure).
+  // `guard` is the reserve plus the chunks `cap` spans: with that many
+  // free, the buffer's own limit is all there is (the common case, one
+  // compare).
+  uint32_t QueueRoom(uint32_t used, uint32_t cap, uint32_t guard) const {
+    const uint32_t room = cap > used ? cap - used : 0;
+    const uint32_t free = chunks_.capacity() - chunks_.in_use();
+    if (free >= guard) return room;
+    // Below the guard the headroom is under `cap`: 32 bits suffice.
+    const uint32_t headroom =
+        free > buffer_reserve_ ? (free - buffer_reserve_) * ChunkPool::kChunkSize
+                               : 0;
+    const uint32_t floor =
+        used < ChunkPool::kChunkSize ? ChunkPool::kChunkSize - used : 0;
+    return std::min(room, std::max(headroom, floor));
+  }
   // A TCB from a SYN-queue entry (or cookie), in ESTABLISHED.
   uint32_t NewTcb(const HalfOpen& h, uint64_t now_ns);
   void FreeTcb(uint32_t index);
@@ -471,6 +557,17 @@ class TcpStack {
 
   std::vector<Tcb> tcbs_;
   flow::IndexPool tcb_ids_;
+  std::vector<uint32_t> orphan_ring_;  // TCB indices; kNoIndex: a hole
+  uint32_t orphan_mask_;               // ring size - 1 (a power of two)
+  uint32_t orphan_head_ = 0;           // oldest slot (free-running)
+  uint32_t orphan_tail_ = 0;           // next slot to fill
+  uint32_t orphans_ = 0;
+  uint32_t max_orphans_;
+  uint32_t buffer_reserve_;          // chunks (memory pressure below)
+  uint32_t rcv_guard_;               // QueueRoom's guards (chunks)
+  uint32_t snd_guard_;
+  uint32_t sweep_cursor_ = 0;        // next TCB the idle sweep looks at
+  uint64_t next_sweep_ns_ = 0;
   std::vector<HalfOpen> half_open_;
   flow::IndexPool half_open_ids_;
   TimeWaitPool time_wait_;

@@ -49,6 +49,9 @@ enum class CloseReason : uint8_t {
   kFinWait2Timeout,
   kRefused,       // an active open was answered with RST (RFC 9293 3.10.7.3)
   kConnectTimeout,  // an active open got no answer after the SYN retries
+  kIdleTimeout,   // no progress for idle_timeout: RST sent
+  kReclaimed,     // an orphan reset to make room (max_orphans, TCBs full)
+  kAbandoned,     // the application abandoned it (Abandon): nothing sent
 };
 
 std::string_view CloseReasonName(CloseReason r);
@@ -110,8 +113,10 @@ struct Tcb {
   uint64_t rtt_start_ns = 0;
 
   uint64_t last_rx_ns = 0;          // keepalive idle reference
-  uint64_t last_challenge_ns = 0;   // RFC 5961 per-connection limit
+  uint64_t last_progress_ns = 0;    // new data in, or ours acknowledged
+  uint64_t last_oow_ack_ns = 0;     // ACK to an invalid segment (limit)
   uint64_t peer_l2 = 0;             // opaque next-hop hint (the engine's)
+  uint32_t orphan_slot = 0;         // on the orphan ring (kFinQueued)
 
   timer::TimerWheel::Handle rto_timer = timer::TimerWheel::kInvalidHandle;
   timer::TimerWheel::Handle aux_timer = timer::TimerWheel::kInvalidHandle;
@@ -137,6 +142,7 @@ struct HalfOpen {
   uint8_t retries = 0;
   bool timestamps = false;
   bool sack_ok = false;
+  uint32_t last_oow_ack_ms = 0;  // ACK to an invalid segment (limit)
 };
 static_assert(sizeof(HalfOpen) <= 64);
 

@@ -37,17 +37,12 @@ void TimeWaitPool::Unlink(uint32_t index) {
   r.prev = r.next = flow::kNoIndex;
 }
 
-void TcpStack::EnterTimeWait(uint32_t index, uint64_t now_ns) {
-  Tcb& t = tcbs_[index];
+uint32_t TcpStack::NewTimeWaitRecord(const Tcb& t, uint64_t now_ns) {
   uint32_t r_index = time_wait_.Alloc();
   if (r_index == kNoIndex) {
     // Pool full: recycle the oldest record (ARCHITECTURE.md "Memory").
     r_index = time_wait_.RecycleOldest();
-    if (r_index == kNoIndex) {  // no TIME-WAIT pool at all
-      counters_.Add(Mib::kConnectionsClosed);
-      CloseTcb(index, CloseReason::kNormal, /*notify=*/true);
-      return;
-    }
+    if (r_index == kNoIndex) return kNoIndex;  // no TIME-WAIT pool at all
     const TimeWaitRecord& old = time_wait_[r_index];
     table_.Erase(old.key, old.hash);
     counters_.Add(Mib::kTimeWaitOverflow);
@@ -61,16 +56,44 @@ void TcpStack::EnterTimeWait(uint32_t index, uint64_t now_ns) {
   r.ts_recent = t.ts_recent;
   r.ts_offset = t.ts_offset;
   r.timestamps = (t.flags & tcb_flags::kTimestamps) != 0;
-  r.rcv_wnd = WindowField(t);
   r.expires_ns = now_ns + 2 * config_.msl_ns;
+  r.last_oow_ack_ms = static_cast<uint32_t>(
+      (now_ns - config_.challenge_ack_interval_ns) / kMillisecond);
   time_wait_.PushBack(r_index);
   table_.Update(t.key, t.hash, Encode(Kind::kTimeWait, r_index));
+  return r_index;
+}
+
+void TcpStack::EnterTimeWait(uint32_t index, uint64_t now_ns) {
+  Tcb& t = tcbs_[index];
+  const uint32_t r_index = NewTimeWaitRecord(t, now_ns);
+  if (r_index == kNoIndex) {
+    counters_.Add(Mib::kConnectionsClosed);
+    CloseTcb(index, CloseReason::kNormal, /*notify=*/true);
+    return;
+  }
+  time_wait_[r_index].rcv_wnd = WindowField(t);
   counters_.Add(Mib::kTimeWaitEntered);
   counters_.Add(Mib::kConnectionsClosed);
   if (t.flags & tcb_flags::kAccepted) {
     Event(AppEvent::Kind::kClosed, t, CloseReason::kNormal);
   }
   FreeTcb(index);
+}
+
+void TcpStack::Abandon(ConnId id, uint64_t now_ns) {
+  Tcb* t = Lookup(id);
+  if (t == nullptr) return;
+  const uint32_t r_index = NewTimeWaitRecord(*t, now_ns);
+  if (r_index == kNoIndex) {
+    CloseTcb(id.index, CloseReason::kAbandoned, /*notify=*/true);
+    return;
+  }
+  time_wait_[r_index].silent = true;
+  if (t->flags & tcb_flags::kAccepted) {
+    Event(AppEvent::Kind::kClosed, *t, CloseReason::kAbandoned);
+  }
+  FreeTcb(id.index);
 }
 
 void TcpStack::SendTimeWaitAck(const TimeWaitRecord& r, uint64_t now_ns) {
@@ -85,6 +108,10 @@ void TcpStack::OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash,
                              uint32_t index, const Segment& seg,
                              uint64_t now_ns) {
   TimeWaitRecord& r = time_wait_[index];
+  if (r.silent) {
+    counters_.Count(Drop::kAbandoned);
+    return;
+  }
   // RFC 9293 MAY-2 / RFC 6191: a SYN may reopen the tuple if it is from a
   // newer incarnation. As Linux's tcp_timewait_state_process: the SYN must
   // pass PAWS (its TSval not older than TS.Recent) and be newer by sequence
@@ -113,7 +140,7 @@ void TcpStack::OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash,
   } else {
     counters_.Count(Drop::kTimeWaitAck);
   }
-  SendTimeWaitAck(r, now_ns);
+  SendTimeWaitOowAck(r, now_ns);
 }
 
 // Any other segment for a tuple in TIME-WAIT (RFC 9293 3.10.7.4, TIME-WAIT
@@ -121,11 +148,15 @@ void TcpStack::OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash,
 void TcpStack::OnTimeWait(const flow::FlowKey&, uint32_t, uint32_t index,
                           const Segment& seg, uint64_t now_ns) {
   TimeWaitRecord& r = time_wait_[index];
+  if (r.silent) {
+    counters_.Count(Drop::kAbandoned);
+    return;
+  }
   if (r.timestamps && seg.options.has_timestamps &&
       TsVal(seg.options.ts_val) < r.ts_recent) {
     counters_.Add(Mib::kPawsEstab);
     counters_.Count(Drop::kPaws);
-    SendTimeWaitAck(r, now_ns);
+    SendTimeWaitOowAck(r, now_ns);
     return;
   }
   // An acceptable segment that carries nothing (a bare ACK at RCV.NXT) is
@@ -136,12 +167,24 @@ void TcpStack::OnTimeWait(const flow::FlowKey&, uint32_t, uint32_t index,
     counters_.Count(Drop::kTimeWaitIgnored);
     return;
   }
-  // A retransmitted FIN: acknowledge it and restart the 2 MSL timeout.
-  if (seg.flags & tf::kFin) {
+  counters_.Count(Drop::kTimeWaitAck);
+  // The peer's FIN again (it ends at RCV.NXT): acknowledge it (always: our
+  // last ACK was lost) and restart the 2 MSL timeout. Anything else is an
+  // invalid segment, whose ACK is rate-limited.
+  if ((seg.flags & tf::kFin) && seg.seq + seg.SegLen() == r.rcv_nxt) {
     r.expires_ns = now_ns + 2 * config_.msl_ns;
     time_wait_.MoveToBack(index);
+    SendTimeWaitAck(r, now_ns);
+    return;
   }
-  counters_.Count(Drop::kTimeWaitAck);
+  SendTimeWaitOowAck(r, now_ns);
+}
+
+void TcpStack::SendTimeWaitOowAck(TimeWaitRecord& r, uint64_t now_ns) {
+  if (!OowAckAllowedMs(r.last_oow_ack_ms, now_ns)) {
+    counters_.Add(Mib::kAckSkippedTimeWait);
+    return;
+  }
   SendTimeWaitAck(r, now_ns);
 }
 

@@ -36,6 +36,10 @@ struct TimeWaitRecord {
   uint32_t next = flow::kNoIndex;
   uint16_t rcv_wnd = 0;            // window field to put in ACKs
   bool timestamps = false;
+  // A connection the application abandoned (TcpStack::Abandon): the
+  // record answers nothing, so the peer sees a host that vanished.
+  bool silent = false;
+  uint32_t last_oow_ack_ms = 0;    // ACK to an invalid segment (limit)
 };
 static_assert(sizeof(TimeWaitRecord) <= 64);
 

@@ -50,6 +50,10 @@ void TcpStack::UpdateRtt(Tcb& t, uint64_t rtt_us) {
 }
 
 void TcpStack::AdvanceTimers(uint64_t now_ns) {
+  // The idle sweep first: it frees TCBs, and a payload segment a timer
+  // puts in output() (a retransmission) must find its TCB when the engine
+  // copies the payload out.
+  SweepIdle(now_ns);
   timers_.Advance(now_ns, config_.timer_budget,
                   [&](timer::TimerWheel::Handle, uint64_t cookie) {
                     OnTimer(cookie, now_ns);
@@ -105,8 +109,11 @@ void TcpStack::OnRto(uint32_t index, uint64_t now_ns) {
   const bool probing = t.snd_wnd == 0 && t.snd_queue.size() > 0;
   if (t.snd_una == t.snd_max && !probing) return;
   counters_.Add(Mib::kTimeouts);
-  if (++t.retries > config_.max_retransmits) {
+  const bool orphan = (t.flags & tcb_flags::kFinQueued) != 0;
+  if (++t.retries > (orphan ? config_.orphan_retries : config_.max_retransmits)) {
     counters_.Add(Mib::kAbortOnTimeout);
+    // An orphan's peer may be alive behind a shut window: tell it.
+    if (orphan) SendRst(t);
     CloseTcb(index, CloseReason::kTimeout, /*notify=*/true);
     return;
   }

@@ -172,6 +172,9 @@ class TcpFsmTest : public ::testing::Test {
     c.syn_backlog = 8;
     c.accept_backlog = 8;
     c.timestamps = true;
+    // Off unless a test is about it (tcp_hardening_test): the other tests
+    // wait through keepalive and 2 MSL on connections that make no progress.
+    c.idle_timeout_ns = 0;
     return c;
   }
 

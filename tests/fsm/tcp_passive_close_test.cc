@@ -128,14 +128,18 @@ TEST_F(PassiveCloseTest, Item25_LastAckRetransmitsFinWithBackoff) {
 }
 
 // Item 25 in LAST-ACK: ... and given up after the retry limit.
+// LAST-ACK is an orphan (the application closed): its FIN goes
+// orphan_retries more times, then a RST (the peer may be alive behind lost
+// ACKs) and the connection is gone.
 TEST_F(PassiveCloseTest, Item25_LastAckRetryLimitDropsConnection) {
   TcpConfig c = DefaultConfig();
-  c.max_retransmits = 1;
+  c.orphan_retries = 1;
   Init(c);
   MakeLastAck();
   Advance(1 * kSecond);
   ExpectSent(kFA, p_.nxt - 1, p_.snd);
   Advance(2 * kSecond);
+  ExpectSent(kRA, p_.nxt, p_.snd);
   ExpectNothingSent();
   ExpectClosedEvent(CloseReason::kTimeout);
   ExpectNoLeaks();

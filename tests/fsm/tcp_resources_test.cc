@@ -82,6 +82,7 @@ TEST_F(ResourcesTest, EveryPathReleasesEverything) {
   c.syn_backlog = 64;
   c.accept_backlog = 64;
   c.max_retransmits = 3;
+  c.orphan_retries = 3;  // closed connections give up as fast
   Init(c);
   uint16_t port = 41000;
   auto next = [&] { return PeerOnPort(port++); };

@@ -314,6 +314,7 @@ TEST_F(SynReceivedTest, Item21_AcksInSynReceivedCarryTimestampsAndScaledWindow) 
   EXPECT_TRUE(ack.seg.options.has_timestamps);
   EXPECT_EQ(ack.seg.options.ts_ecr, p_.ts_val);
   EXPECT_EQ(ack.seg.window, 65535 >> 7);
+  Advance(500 * kMs);  // ACKs to invalid segments: one per 500 ms
   Inject(MakeSeg(kS, p_.snd + 5).Ts(p_.ts_val, 0));
   ack = ExpectAck();
   EXPECT_TRUE(ack.seg.options.has_timestamps);

@@ -231,6 +231,8 @@ TEST_P(SynchronizedTimestampTest, Item21_AcksCarryTimestamps) {
   Inject(MakeSeg(kA, p_.snd + 200'000, p_.rcv).Ts(p_.ts_val, p_.ts_ecr));
   Sent ack = ExpectAck();
   EXPECT_TRUE(ack.seg.options.has_timestamps);
+  Advance(500 * kMs);  // ACKs to invalid segments: one per 500 ms
+  Discard();           // (a retransmission of our FIN, in some states)
   Inject(MakeSeg(kR, p_.snd + 5));
   ack = ExpectAck();
   EXPECT_TRUE(ack.seg.options.has_timestamps);

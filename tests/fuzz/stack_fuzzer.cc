@@ -144,6 +144,13 @@ TcpConfig MakeConfig(uint8_t c0, uint8_t c1) {
   c.syn_ack_retries = (c1 & cfg1::kNoSynRetries) ? 0 : 2;
   c.syn_retries = (c1 & cfg1::kNoSynRetries) ? 0 : 2;
   c.max_retransmits = (c1 & cfg1::kOneRetransmit) ? 1 : 3;
+  // The limits on what clients may hold, from the same bits (the program
+  // format has no room for more): closed connections give up as fast as
+  // open ones, two orphans at most with few TIME-WAIT records, and an idle
+  // timeout on every other configuration.
+  c.orphan_retries = c.max_retransmits;
+  c.max_orphans = (c1 & cfg1::kFewTimeWait) ? 2 : 0;
+  c.idle_timeout_ns = ((c0 ^ c1) & 1) ? 8 * kSecond : 0;
   c.msl_ns = 2 * kSecond;
   c.fin_wait2_timeout_ns = 10 * kSecond;
   c.keepalive = (c0 & cfg0::kKeepalive) != 0;

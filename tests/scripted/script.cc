@@ -624,6 +624,10 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
   if (key == "syn_ack_retries") return u8(&t.syn_ack_retries);
   if (key == "syn_retries") return u8(&t.syn_retries);
   if (key == "max_retransmits") return u8(&t.max_retransmits);
+  if (key == "orphan_retries") return u8(&t.orphan_retries);
+  if (key == "max_orphans") return u32(&t.max_orphans);
+  if (key == "idle_timeout") return secs(&t.idle_timeout_ns);
+  if (key == "buffer_reserve_chunks") return u32(&t.buffer_reserve_chunks);
   if (key == "msl") return secs(&t.msl_ns);
   if (key == "fin_wait2_timeout") return secs(&t.fin_wait2_timeout_ns);
   if (key == "keepalive") return flag(&t.keepalive);
