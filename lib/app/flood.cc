@@ -30,8 +30,8 @@ engine::AppOps Flood::ops() {
 }
 
 void Flood::SetSchedule(uint64_t start_ns, uint64_t stop_ns) {
-  start_ns_ = start_ns;
-  stop_ns_ = stop_ns;
+  start_ns_.store(start_ns, std::memory_order_relaxed);
+  stop_ns_.store(stop_ns, std::memory_order_release);  // stop last: it opens
 }
 
 void Flood::OnPoll(void* ctx, engine::Link& link, tcp::TcpStack*,
@@ -62,7 +62,10 @@ void Flood::OnPublish(void* ctx, engine::CoreCounters& counters) {
 // Spoofed SYNs, written into freshly allocated mbufs in one bulk
 // allocation per burst; paced by a token schedule when pps > 0.
 void Flood::Send(engine::Link& link, uint64_t now_ns) {
-  if (now_ns < start_ns_ || now_ns >= stop_ns_) return;
+  const uint64_t stop_ns = stop_ns_.load(std::memory_order_acquire);
+  if (now_ns >= stop_ns || now_ns < start_ns_.load(std::memory_order_relaxed)) {
+    return;
+  }
   const wire::MacAddress* mac =
       link.ResolveNextHop(wire::Ipv4Address{config_.target_ip}, now_ns);
   if (mac == nullptr) return;

@@ -17,6 +17,7 @@
 #ifndef SYNWAVE_APP_FLOOD_H_
 #define SYNWAVE_APP_FLOOD_H_
 
+#include <atomic>
 #include <cstdint>
 
 #include "engine/app.h"
@@ -59,7 +60,8 @@ class Flood {
   engine::AppOps ops();
 
   // Sending starts at `start_ns` and stops at `stop_ns` (on the worker's
-  // clock); nothing is sent before this is called.
+  // clock); nothing is sent before this is called. Any thread may call it
+  // while the worker runs.
   void SetSchedule(uint64_t start_ns, uint64_t stop_ns);
 
   const FloodConfig& config() const { return config_; }
@@ -82,8 +84,8 @@ class Flood {
   FloodConfig config_;
   size_t counter_base_;  // index of flood_syns_out in the per-core set
   uint64_t counts_[static_cast<size_t>(FloodCounter::kCount)] = {};
-  uint64_t start_ns_ = 0;
-  uint64_t stop_ns_ = 0;     // nothing before SetSchedule
+  std::atomic<uint64_t> start_ns_{0};
+  std::atomic<uint64_t> stop_ns_{0};  // nothing before SetSchedule
   uint64_t next_ns_ = 0;     // the token schedule (pps > 0)
   uint32_t pool_checks_ = 0;
   bool pool_low_ = false;

@@ -56,9 +56,9 @@ engine::AppOps Generator::ops() {
 }
 
 void Generator::SetSchedule(uint64_t start_ns, uint64_t stop_ns) {
-  start_ns_ = start_ns;
-  stop_ns_ = stop_ns;
-  scheduled_ = true;
+  stop_ns_.store(stop_ns, std::memory_order_relaxed);
+  start_ns_.store(start_ns, std::memory_order_relaxed);
+  scheduled_.store(true, std::memory_order_release);
 }
 
 void Generator::OnEvent(void* ctx, tcp::TcpStack& stack,
@@ -88,26 +88,22 @@ uint64_t Generator::IntendedStart(uint64_t k) const {
   } else {
     t = ramp_s + (static_cast<double>(k) - ramp_conns) / cps;
   }
-  return start_ns_ + static_cast<uint64_t>(t * 1e9);
+  return start_ns_.load(std::memory_order_relaxed) +
+         static_cast<uint64_t>(t * 1e9);
 }
 
 void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
                      uint64_t now_ns) {
-  if (config_.opens_per_poll == 0) {
-    done_.store(true, std::memory_order_relaxed);  // nothing to open at all
-    return;
+  // A new second of the timeline: record into the other histogram from
+  // now, and say so (the run loop then reads the finished one).
+  if (const uint32_t req = second_req_.load(std::memory_order_acquire);
+      req != second_) {
+    second_ = req;
+    second_ack_.store(req, std::memory_order_release);
   }
-  if (!scheduled_ || stopped_ || now_ns < start_ns_ || tuple_space_ == 0) {
-    return;
-  }
-  // Unpaced opening ends at stop_ns; a paced schedule still opens the
-  // connections that fell due before it (below).
-  if (config_.cps == 0 && now_ns >= stop_ns_) {
-    done_.store(true, std::memory_order_relaxed);
-    return;
-  }
-  // The servers' next hops: nothing opens until they are resolved (the
-  // first SYN would otherwise wait for ARP and its retransmission).
+  // The servers' next hops first, from the first poll: nothing opens until
+  // they are resolved (the first SYN would otherwise wait for ARP and its
+  // retransmission), and the run loop starts the schedule only then.
   uint64_t peer_l2[8] = {};
   const size_t num_servers = std::min<size_t>(config_.servers.size(), 8);
   for (size_t s = 0; s < num_servers; ++s) {
@@ -116,22 +112,45 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     if (mac == nullptr) return;
     peer_l2[s] = engine::PeerL2(*mac);
   }
-  if (!resolved_) {
-    // The schedule starts once the servers are reachable: the ARP exchange
-    // is set-up, not latency of the first connections.
-    resolved_ = true;
-    if (next_k_ == 0 && now_ns > start_ns_) {
-      const uint64_t shift = now_ns - start_ns_;
-      start_ns_ = now_ns;
-      if (stop_ns_ != ~uint64_t{0}) stop_ns_ += shift;
+  if (!resolved_.load(std::memory_order_relaxed)) {
+    resolved_.store(true, std::memory_order_release);
+  }
+  if (config_.opens_per_poll == 0) {
+    done_.store(true, std::memory_order_relaxed);  // nothing to open at all
+    return;
+  }
+  if (!scheduled_.load(std::memory_order_acquire) || stopped_ ||
+      tuple_space_ == 0) {
+    return;
+  }
+  uint64_t start_ns = start_ns_.load(std::memory_order_relaxed);
+  uint64_t stop_ns = stop_ns_.load(std::memory_order_relaxed);
+  if (!started_) {
+    // A schedule set before the servers were resolved (a test's virtual
+    // clock) starts when they are: the ARP exchange is set-up, not latency
+    // of the first connections.
+    started_ = true;
+    if (next_k_ == 0 && now_ns > start_ns) {
+      const uint64_t shift = now_ns - start_ns;
+      start_ns = now_ns;
+      if (stop_ns != ~uint64_t{0}) stop_ns += shift;
+      start_ns_.store(start_ns, std::memory_order_relaxed);
+      stop_ns_.store(stop_ns, std::memory_order_relaxed);
     }
+  }
+  if (now_ns < start_ns) return;
+  // Unpaced opening ends at stop_ns; a paced schedule still opens the
+  // connections that fell due before it (below).
+  if (config_.cps == 0 && now_ns >= stop_ns) {
+    done_.store(true, std::memory_order_relaxed);
+    return;
   }
   for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
     if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;
     uint64_t intended = now_ns;
     if (config_.cps > 0) {
       intended = IntendedStart(next_k_);
-      if (intended >= stop_ns_) {
+      if (intended >= stop_ns) {
         done_.store(true, std::memory_order_relaxed);
         break;
       }
@@ -244,6 +263,7 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
            ev.reason == tcp::CloseReason::kReclaimed)) {
         ++stats_.completed;
         total_us_.Record((now_ns - t.intended_ns) / 1000);
+        second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
         break;
       }
       switch (ev.reason) {

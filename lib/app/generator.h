@@ -131,8 +131,13 @@ class Generator {
   engine::AppOps ops();
 
   // Opening starts at `start_ns` and stops at `stop_ns` (on the worker's
-  // clock); connections already open finish either way.
+  // clock); connections already open finish either way. Any thread may set
+  // it while the worker runs (the run loop does, once the servers are
+  // resolved, so that the run is timed from the schedule's start).
   void SetSchedule(uint64_t start_ns, uint64_t stop_ns);
+  // True once every server's next hop has answered ARP (any thread may
+  // ask). The worker resolves them from its first poll, scheduled or not.
+  bool resolved() const { return resolved_.load(std::memory_order_acquire); }
   // Ends opening now (stop_ns = 0).
   void StopOpening() { stopped_ = true; }
   // True once the schedule has nothing more to open (any thread may ask).
@@ -145,6 +150,20 @@ class Generator {
     return first_byte_us_;
   }
   const engine::LatencyHistogram& total_us() const { return total_us_; }
+
+  // The timeline's per-second latency: total latencies also go into one of
+  // two histograms, the second's. The run loop (another thread) asks for a
+  // new second with NextSecond(), which returns the new second's number;
+  // once SecondTaken(n) holds, the worker records into the other histogram,
+  // and Second(n - 1) is the finished second's, the caller's to read and
+  // then Reset() before it asks for the second after.
+  uint32_t NextSecond() {
+    return second_req_.fetch_add(1, std::memory_order_release) + 1;
+  }
+  bool SecondTaken(uint32_t n) const {
+    return second_ack_.load(std::memory_order_acquire) == n;
+  }
+  engine::LatencyHistogram& Second(uint32_t n) { return second_us_[n & 1]; }
 
  private:
   struct Track {
@@ -186,12 +205,19 @@ class Generator {
   engine::LatencyHistogram connect_us_;
   engine::LatencyHistogram first_byte_us_;
   engine::LatencyHistogram total_us_;
+  engine::LatencyHistogram second_us_[2];
+  std::atomic<uint32_t> second_req_{0};  // run loop -> worker
+  std::atomic<uint32_t> second_ack_{0};  // worker -> run loop
+  uint32_t second_ = 0;                  // the worker's current second
 
-  uint64_t start_ns_ = 0;
-  uint64_t stop_ns_ = ~uint64_t{0};
-  bool scheduled_ = false;
+  // Set by SetSchedule from another thread: stop first, then start, with
+  // `scheduled_` published last (release), read with acquire.
+  std::atomic<uint64_t> start_ns_{0};
+  std::atomic<uint64_t> stop_ns_{~uint64_t{0}};
+  std::atomic<bool> scheduled_{false};
   bool stopped_ = false;
-  bool resolved_ = false;
+  std::atomic<bool> resolved_{false};
+  bool started_ = false;          // the first Open after the schedule began
   std::atomic<bool> done_{false};
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;

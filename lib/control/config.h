@@ -42,6 +42,8 @@ struct LoadSettings {
   uint32_t keepalive_requests = 1;           // requests per connection
   double drain_s = 1;                        // after --duration: let open
                                              // connections finish
+  double wait_server_s = 30;                 // for the servers' ARP answers
+                                             // before the schedule; 0: ever
   // --flood: spoofed SYNs to the first server from these sources.
   bool flood = false;
   uint32_t flood_src_first = 0;              // host order

@@ -159,6 +159,10 @@ ABSL_FLAG(
 ABSL_FLAG(double, drain, sc::Defaults().load.drain_s,
           "load: seconds after --duration for open connections to finish "
           "(and TIME-WAIT records to expire) before the report");
+ABSL_FLAG(double, wait_server, sc::Defaults().load.wait_server_s,
+          "load: seconds to wait for the servers (their next hops) to answer "
+          "ARP before the schedule starts; the run is timed from then. "
+          "Past it synwave gives up and exits 1 (0: wait for ever)");
 
 namespace synwave::control {
 namespace {
@@ -443,6 +447,10 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   load.drain_s = absl::GetFlag(FLAGS_drain);
   if (!(load.drain_s >= 0) || load.drain_s > 1e6) {
     return Bad("drain", "must be >= 0 seconds");
+  }
+  load.wait_server_s = absl::GetFlag(FLAGS_wait_server);
+  if (!(load.wait_server_s >= 0) || load.wait_server_s > 1e6) {
+    return Bad("wait-server", "must be >= 0 seconds");
   }
   if (std::string ips = absl::GetFlag(FLAGS_client_ips); !ips.empty()) {
     if (absl::Status s = AddressRange("client-ips", ips, &load.client_ip_first,

@@ -1,5 +1,7 @@
 #include "control/run.h"
 
+#include "control/timeline.h"
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -86,10 +88,17 @@ int RunServe(const Config& config, Side& side,
   const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;
   CounterTotals before;
+  Timeline timeline(Timeline::Kind::kServe, {});
+  timeline.Sample(0, side.Totals(), nullptr);
+  double last_sample = 0;
   while (!g_stop.load(std::memory_order_relaxed)) {
     SleepMs(20);
     const double elapsed = Since(start);
     const double interval = Since(last_stats);
+    if (elapsed - last_sample >= 1.0) {
+      timeline.Sample(elapsed, side.Totals(), nullptr);
+      last_sample = elapsed;
+    }
     if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
       CounterTotals totals = side.Totals();
       std::printf("%s\n",
@@ -100,6 +109,7 @@ int RunServe(const Config& config, Side& side,
     }
     if (config.duration_s > 0 && elapsed >= config.duration_s) break;
   }
+  timeline.Sample(Since(start), side.Totals(), nullptr);
   g_stop.store(true);
   engine::WaitForSlots();
   // With the workers gone and the port stopped (its queues release their
@@ -113,11 +123,64 @@ int RunServe(const Config& config, Side& side,
   if (config.json_path.empty()) return 0;
   nlohmann::json report = CountersJson(totals);
   report["pools"]["mbufs"] = mbufs_in_use;
+  report["timeline"] = timeline.json();
   return WriteReport(config.json_path, report);
 }
 
+namespace {
+
+// Until every generator's servers have answered ARP (the generators resolve
+// them from their first poll), or --wait-server runs out, or a signal.
+// Returns the wait in seconds, or an error saying what did not answer.
+absl::StatusOr<double> WaitForServers(const Config& config, Side& client) {
+  const auto launched = std::chrono::steady_clock::now();
+  bool announced = false;
+  for (;;) {
+    bool resolved = true;
+    for (auto& g : client.generators) resolved &= g->resolved();
+    if (resolved) return Since(launched);
+    const double waited = Since(launched);
+    std::string servers;
+    for (const app::LoadTarget& t : config.load.servers) {
+      absl::StrAppend(&servers, servers.empty() ? "" : ", ",
+                      wire::Ipv4Address{t.ip}.ToString());
+    }
+    if (g_stop.load(std::memory_order_relaxed)) {
+      return absl::CancelledError(
+          absl::StrCat("stopped while waiting for ", servers, " to answer ARP"));
+    }
+    if (config.load.wait_server_s > 0 && waited >= config.load.wait_server_s) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no answer to ARP for ", servers, " (or their next hop) in ",
+          config.load.wait_server_s, " s (--wait-server)"));
+    }
+    if (!announced && waited >= 1) {
+      std::printf("synwave load: waiting for %s to answer ARP\n",
+                  servers.c_str());
+      std::fflush(stdout);
+      announced = true;
+    }
+    SleepMs(10);
+  }
+}
+
+}  // namespace
+
 int RunLoad(const Config& config, Side& client, Side* server,
             std::vector<engine::LcoreSlot>& slots) {
+  Launch(slots);
+  // The schedule starts once the servers are reachable, and the run is
+  // timed from there: duration, drain and rates count no ARP wait.
+  const absl::StatusOr<double> wait_s = WaitForServers(config, client);
+  if (!wait_s.ok()) {
+    g_stop.store(true);
+    engine::WaitForSlots();
+    client.Stop();
+    if (server != nullptr) server->Stop();
+    std::fprintf(stderr, "synwave: %s\n",
+                 std::string(wait_s.status().message()).c_str());
+    return 1;
+  }
   const engine::TscClock clock;
   const uint64_t start_ns = clock.NowNs();
   const uint64_t stop_ns =
@@ -126,13 +189,20 @@ int RunLoad(const Config& config, Side& client, Side* server,
           : ~uint64_t{0};
   for (auto& g : client.generators) g->SetSchedule(start_ns, stop_ns);
   for (auto& f : client.floods) f->SetSchedule(start_ns, stop_ns);
-  Launch(slots);
 
   const double stats_interval =
       config.stats_interval_s > 0 ? config.stats_interval_s : 1.0;
   const auto start = std::chrono::steady_clock::now();
   auto last = start;
-  CounterTotals before;
+  CounterTotals before = client.Totals();
+  std::vector<app::Generator*> generators;
+  for (auto& g : client.generators) generators.push_back(g.get());
+  Timeline timeline(Timeline::Kind::kLoad, generators);
+  {
+    const CounterTotals s = server != nullptr ? server->Totals() : CounterTotals{};
+    timeline.Sample(0, before, server != nullptr ? &s : nullptr);
+  }
+  double last_sample = 0;
   double cps_max = 0;
   double load_elapsed = 0;
   bool draining = false;
@@ -154,6 +224,10 @@ int RunLoad(const Config& config, Side& client, Side* server,
     if (server != nullptr) sample_peaks(1, s);
     const double elapsed = Since(start);
     const double interval = Since(last);
+    if (elapsed - last_sample >= 1.0) {
+      timeline.Sample(elapsed, c, server != nullptr ? &s : nullptr);
+      last_sample = elapsed;
+    }
     const bool load_over =
         config.duration_s > 0 && elapsed >= config.duration_s;
     if (interval >= stats_interval || (load_over && !draining)) {
@@ -191,6 +265,11 @@ int RunLoad(const Config& config, Side& client, Side* server,
     }
   }
   if (!draining) load_elapsed = Since(start);
+  {
+    const CounterTotals c = client.Totals();
+    const CounterTotals s = server != nullptr ? server->Totals() : CounterTotals{};
+    timeline.Sample(Since(start), c, server != nullptr ? &s : nullptr);
+  }
   g_stop.store(true);
   engine::WaitForSlots();
 
@@ -226,6 +305,8 @@ int RunLoad(const Config& config, Side& client, Side* server,
   std::fflush(stdout);
   if (config.json_path.empty()) return 0;
   nlohmann::json report = LoadJson(load_elapsed, ct, cps_max, lat);
+  report["wait_s"] = *wait_s;
+  report["timeline"] = timeline.json();
   nlohmann::json counters = CountersJson(ct);
   report["counters"] = counters["counters"];
   report["states"] = counters["states"];

@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace synwave::engine {
@@ -136,6 +137,52 @@ class BasicLatencyHistogram {
 
   friend bool operator==(const BasicLatencyHistogram&,
                          const BasicLatencyHistogram&) = default;
+
+  // The histogram in a form that can be written out and added up elsewhere
+  // (the JSON report, merged across hosts): its non-empty buckets by index,
+  // and the exact figures. Import(Export()) gives back an equal histogram.
+  struct Snapshot {
+    int sub_bucket_bits = kSubBucketBits;
+    std::vector<std::pair<uint32_t, uint64_t>> buckets;  // index, count
+    uint64_t count = 0;
+    uint64_t saturated = 0;
+    uint64_t sum = 0;  // saturating at 2^64 - 1 (mean() stays exact below)
+    uint64_t min = 0;
+    uint64_t max = 0;
+  };
+  Snapshot Export() const {
+    Snapshot s;
+    for (size_t i = 0; i < kBucketCount; ++i) {
+      if (counts_[i] != 0) s.buckets.emplace_back(static_cast<uint32_t>(i), counts_[i]);
+    }
+    s.count = count_;
+    s.saturated = saturated_;
+    s.sum = sum_ > std::numeric_limits<uint64_t>::max()
+                ? std::numeric_limits<uint64_t>::max()
+                : static_cast<uint64_t>(sum_);
+    s.min = min();
+    s.max = max_;
+    return s;
+  }
+  // False (and this histogram unchanged) if `s` has another layout, a
+  // bucket out of range, or counts that do not add up to its count.
+  bool Import(const Snapshot& s) {
+    if (s.sub_bucket_bits != kSubBucketBits) return false;
+    uint64_t total = 0;
+    for (const auto& [index, n] : s.buckets) {
+      if (index >= kBucketCount) return false;
+      total += n;
+    }
+    if (total != s.count) return false;
+    Reset();
+    for (const auto& [index, n] : s.buckets) counts_[index] += n;
+    count_ = s.count;
+    saturated_ = s.saturated;
+    sum_ = s.sum;
+    if (s.count != 0) min_ = s.min;
+    max_ = s.max;
+    return true;
+  }
 
  private:
   static constexpr uint64_t kSubBuckets = uint64_t{1} << kSubBucketBits;
