@@ -8,12 +8,15 @@ packages=(
   # build
   meson ninja-build g++ pkg-config
   libdpdk-dev libabsl-dev libtomlplusplus-dev nlohmann-json3-dev
+  libcpp-httplib-dev help2man
   libgtest-dev libgmock-dev libbenchmark-dev
   # libFuzzer (clang) for the fuzz targets
   clang libclang-rt-14-dev
   # tools the integration tests drive against the kernel
   iproute2 iputils-ping iputils-arping ethtool tcpdump hping3 curl
   iptables procps python3-scapy
+  # live metrics (dpdk-telemetry.py, an exposition parser) and plots
+  dpdk-dev python3-prometheus-client python3-matplotlib
   # instruction counts for benchmarks
   valgrind
 )

@@ -1,5 +1,7 @@
 #include "control/config.h"
 
+#include "control/metrics.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -13,6 +15,14 @@
 namespace synwave::control {
 
 absl::Status Validate(const Config& config) {
+  if (!config.metrics.empty()) {
+    std::string host;
+    int port = 0;
+    if (absl::Status st = ParseHostPort(config.metrics, &host, &port);
+        !st.ok()) {
+      return st;
+    }
+  }
   if (config.mode == Mode::kLoad && config.load.servers.empty()) {
     return absl::InvalidArgumentError(
         "--server: load needs a server to connect to (e.g. --server=198.18.0.1:80)");

@@ -75,6 +75,8 @@ struct Config {
   double duration_s = 0;                     // seconds; 0: until a signal
   double stats_interval_s = 0;               // seconds; 0: no periodic line
   std::string json_path;                     // final report; empty: none
+  std::string metrics;                       // ADDR:PORT of the Prometheus
+                                             // exposition; empty: none
   uint16_t burst = 32;                       // frames per rx burst, 1-64
   uint32_t arp_timeout_s = 60;               // neighbour reachable time
 

@@ -65,6 +65,9 @@ ABSL_FLAG(double, duration, sc::Defaults().duration_s,
 ABSL_FLAG(double, stats_interval, sc::Defaults().stats_interval_s,
           "seconds between statistics lines; 0 prints only the final counters");
 ABSL_FLAG(std::string, json, "", "write the final report as JSON to this path");
+ABSL_FLAG(std::string, metrics, "",
+          "serve a Prometheus text exposition of the live counters, states "
+          "and pools at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9100)");
 ABSL_FLAG(std::string, config, "",
           "TOML file whose keys are flag names; flags on the command line win");
 ABSL_FLAG(int32_t, burst, sc::Defaults().burst, "frames per RX burst (1-64)");
@@ -305,6 +308,7 @@ absl::Status EndpointFromFlags(Mode mode, Config& c) {
   }
   c.stats_interval_s = absl::GetFlag(FLAGS_stats_interval);
   c.json_path = absl::GetFlag(FLAGS_json);
+  c.metrics = absl::GetFlag(FLAGS_metrics);
   c.burst = Saturate<uint16_t>(absl::GetFlag(FLAGS_burst));
   c.arp_timeout_s = Saturate<uint32_t>(absl::GetFlag(FLAGS_arp_timeout));
   return absl::OkStatus();

@@ -1,5 +1,6 @@
 #include "control/run.h"
 
+#include "control/metrics.h"
 #include "control/timeline.h"
 
 #include <atomic>
@@ -50,6 +51,20 @@ double Since(std::chrono::steady_clock::time_point t) {
       .count();
 }
 
+// --metrics: the Prometheus exposition for the length of a run.
+absl::Status StartMetricsServer(const Config& config, MetricsServer* server) {
+  if (config.metrics.empty()) return absl::OkStatus();
+  std::string host;
+  int port = 0;
+  if (absl::Status s = ParseHostPort(config.metrics, &host, &port); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = server->Start(host, port); !s.ok()) return s;
+  std::printf("metrics: http://%s:%d/metrics\n", host.c_str(), server->port());
+  std::fflush(stdout);
+  return absl::OkStatus();
+}
+
 int WriteReport(const std::string& path, const nlohmann::json& report) {
   if (absl::Status s = WriteJson(path, report); !s.ok()) {
     std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
@@ -72,6 +87,7 @@ absl::Status StartEal(const Config& config) {
     return absl::InvalidArgumentError(
         absl::StrCat("--port/--eal: ", s.message()));
   }
+  RegisterTelemetry();
   return absl::OkStatus();
 }
 
@@ -84,6 +100,13 @@ unsigned Side::Stop() {
 
 int RunServe(const Config& config, Side& side,
              std::vector<engine::LcoreSlot>& slots) {
+  const MetricsSides metrics_sides({{"serve", side.counters}});
+  MetricsServer metrics;
+  if (absl::Status s = StartMetricsServer(config, &metrics); !s.ok()) {
+    side.Stop();
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   Launch(slots);
   const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;
@@ -168,6 +191,21 @@ absl::StatusOr<double> WaitForServers(const Config& config, Side& client) {
 
 int RunLoad(const Config& config, Side& client, Side* server,
             std::vector<engine::LcoreSlot>& slots) {
+  std::vector<MetricsSide> sides;
+  if (server != nullptr) {
+    sides.push_back({"client", client.counters});
+    sides.push_back({"server", server->counters});
+  } else {
+    sides.push_back({"load", client.counters});
+  }
+  const MetricsSides metrics_sides(std::move(sides));
+  MetricsServer metrics;
+  if (absl::Status s = StartMetricsServer(config, &metrics); !s.ok()) {
+    client.Stop();
+    if (server != nullptr) server->Stop();
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   Launch(slots);
   // The schedule starts once the servers are reachable, and the run is
   // timed from there: duration, drain and rates count no ARP wait.

@@ -17,11 +17,13 @@ struct Registry {
   std::vector<std::string> name;
   std::vector<std::string> help;
   std::vector<std::string> gauge;
+  std::vector<std::string> gauge_help;
 
   Registry() {
     name.reserve(kMaxCounters);
     help.reserve(kMaxCounters);
     gauge.reserve(kMaxGauges);
+    gauge_help.reserve(kMaxGauges);
     name.resize(kNumEngineCounters);
     help.resize(kNumEngineCounters);
     size_t i = 0;
@@ -47,13 +49,18 @@ struct Registry {
       help[kTcpDropBase + d] = tcp::DropHelp(static_cast<tcp::Drop>(d));
     }
     gauge.resize(kNumEngineGauges);
+    gauge_help.resize(kNumEngineGauges);
     size_t g = 0;
-#define SYNWAVE_X(e, n, h) gauge[g++] = n;
+#define SYNWAVE_X(e, n, h) \
+  gauge_help[g] = h;       \
+  gauge[g++] = n;
     SYNWAVE_ENGINE_GAUGES(SYNWAVE_X)
 #undef SYNWAVE_X
     for (int s = 0; s < tcp::kNumTcpStates; ++s) {
-      gauge[StateGaugeIndex(static_cast<tcp::TcpState>(s))] =
-          std::string(tcp::StateName(static_cast<tcp::TcpState>(s)));
+      const auto state = static_cast<tcp::TcpState>(s);
+      gauge[StateGaugeIndex(state)] = std::string(tcp::StateName(state));
+      gauge_help[StateGaugeIndex(state)] =
+          "connections in " + std::string(tcp::StateName(state));
     }
   }
 };
@@ -103,6 +110,7 @@ size_t RegisterGaugeBlock(std::span<const CounterInfo> gauges) {
       Fail("empty or duplicate gauge name", g.name);
     }
     r.gauge.emplace_back(g.name);
+    r.gauge_help.emplace_back(g.help);
   }
   return first;
 }
@@ -126,6 +134,12 @@ std::string_view GaugeName(size_t index) {
   const Registry& r = GetRegistry();
   return index < r.gauge.size() ? std::string_view(r.gauge[index])
                                 : std::string_view();
+}
+
+std::string_view GaugeHelp(size_t index) {
+  const Registry& r = GetRegistry();
+  return index < r.gauge_help.size() ? std::string_view(r.gauge_help[index])
+                                     : std::string_view();
 }
 
 }  // namespace synwave::engine

@@ -149,6 +149,12 @@ size_t NumGauges();
 std::string_view CounterName(size_t index);
 std::string_view CounterHelp(size_t index);
 std::string_view GaugeName(size_t index);
+std::string_view GaugeHelp(size_t index);
+// True for the gauges that count connections per TCP state.
+constexpr bool IsStateGauge(size_t index) {
+  return index >= static_cast<size_t>(Gauge::kStateBase) &&
+         index < kNumEngineGauges;
+}
 
 // A plain array a worker counts into during one burst.
 struct CounterDeltas {
