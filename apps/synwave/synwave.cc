@@ -73,7 +73,8 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
   }
   for (uint16_t q = 0; q < queues; ++q) {
     const engine::QueueBinding qb{side.port->id(), q, side.port->pool(),
-                                  side.port->mac(), side.port->offloads()};
+                                  side.port->mac(), side.port->offloads(),
+                                  side.capture};
     auto worker = std::make_unique<engine::Worker>(wc, qb, &side.counters[q]);
     if (!load) {
       side.responders.push_back(
@@ -119,25 +120,37 @@ std::vector<engine::LcoreSlot> OneWorkerEach(const Side& side) {
 int Serve(const Config& config) {
   absl::StatusOr<port::Port> port = OpenPort(config);
   if (!port.ok()) return PortError(port.status());
+  absl::StatusOr<std::unique_ptr<engine::Capture>> capture =
+      control::OpenCapture(config);
+  if (!capture.ok()) return PortError(capture.status());
   Side side;
   side.port.emplace(std::move(*port));
+  side.capture = capture->get();
   std::printf("%s\n", control::ServeStartLine(config, *side.port).c_str());
   std::fflush(stdout);
   BuildWorkers(side, config, /*load=*/false);
   std::vector<engine::LcoreSlot> slots = OneWorkerEach(side);
-  return control::RunServe(config, side, slots);
+  const int rc = control::RunServe(config, side, slots);
+  control::CloseCapture(config, capture->get());
+  return rc;
 }
 
 int Load(const Config& config) {
   absl::StatusOr<port::Port> port = OpenPort(config);
   if (!port.ok()) return PortError(port.status());
+  absl::StatusOr<std::unique_ptr<engine::Capture>> capture =
+      control::OpenCapture(config);
+  if (!capture.ok()) return PortError(capture.status());
   Side side;
   side.port.emplace(std::move(*port));
+  side.capture = capture->get();
   std::printf("%s\n", control::LoadStartLine(config, *side.port).c_str());
   std::fflush(stdout);
   BuildWorkers(side, config, /*load=*/true);
   std::vector<engine::LcoreSlot> slots = OneWorkerEach(side);
-  return control::RunLoad(config, side, nullptr, slots);
+  const int rc = control::RunLoad(config, side, nullptr, slots);
+  control::CloseCapture(config, capture->get());
+  return rc;
 }
 
 // Both ends in one process on a net_ring pair: with two or more lcores,
@@ -163,9 +176,14 @@ int Loopback(const Config& config) {
   pc.mac = wire::MacAddress::Parse("02:00:00:00:00:02");
   absl::StatusOr<port::Port> sport = port::Port::OpenById(ring->second, pc);
   if (!sport.ok()) return PortError(sport.status());
+  // --pcap in loopback: both ports, one file (an interface each).
+  absl::StatusOr<std::unique_ptr<engine::Capture>> capture =
+      control::OpenCapture(config);
+  if (!capture.ok()) return PortError(capture.status());
   Side client, server;
   client.port.emplace(std::move(*cport));
   server.port.emplace(std::move(*sport));
+  client.capture = server.capture = capture->get();
 
   Config sc = config;
   sc.mode = control::Mode::kServe;
@@ -200,7 +218,9 @@ int Loopback(const Config& config) {
                                                  server_cpus, server_ip.address)
                           .c_str());
   std::fflush(stdout);
-  return control::RunLoad(cc, client, &server, slots);
+  const int rc = control::RunLoad(cc, client, &server, slots);
+  control::CloseCapture(config, capture->get());
+  return rc;
 }
 
 int Run(const Config& config) {

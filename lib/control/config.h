@@ -22,6 +22,7 @@
 #include "app/flood.h"
 #include "app/generator.h"
 #include "app/responder.h"
+#include "engine/capture.h"
 #include "engine/worker.h"
 #include "tcp/config.h"
 #include "wire/addresses.h"
@@ -77,6 +78,7 @@ struct Config {
   std::string json_path;                     // final report; empty: none
   std::string metrics;                       // ADDR:PORT of the Prometheus
                                              // exposition; empty: none
+  engine::CaptureConfig pcap;                // --pcap; path empty: none
   uint16_t burst = 32;                       // frames per rx burst, 1-64
   uint32_t arp_timeout_s = 60;               // neighbour reachable time
 

@@ -65,6 +65,16 @@ ABSL_FLAG(double, duration, sc::Defaults().duration_s,
 ABSL_FLAG(double, stats_interval, sc::Defaults().stats_interval_s,
           "seconds between statistics lines; 0 prints only the final counters");
 ABSL_FLAG(std::string, json, "", "write the final report as JSON to this path");
+ABSL_FLAG(std::string, pcap, "",
+          "write the port's received and sent frames to this pcapng file "
+          "(copied off the hot path; frames the writer cannot keep up with "
+          "are counted as drop_capture)");
+ABSL_FLAG(int64_t, pcap_snaplen, sc::Defaults().pcap.snaplen,
+          "bytes of each frame --pcap keeps");
+ABSL_FLAG(int64_t, pcap_count, 0,
+          "frames --pcap writes at most (0: no limit)");
+ABSL_FLAG(int64_t, pcap_bytes, 0,
+          "bytes of frames --pcap writes at most (0: no limit)");
 ABSL_FLAG(std::string, metrics, "",
           "serve a Prometheus text exposition of the live counters, states "
           "and pools at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9100)");
@@ -309,6 +319,16 @@ absl::Status EndpointFromFlags(Mode mode, Config& c) {
   c.stats_interval_s = absl::GetFlag(FLAGS_stats_interval);
   c.json_path = absl::GetFlag(FLAGS_json);
   c.metrics = absl::GetFlag(FLAGS_metrics);
+  c.pcap.path = absl::GetFlag(FLAGS_pcap);
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.pcap.snaplen,
+      IntFlag<uint32_t>(FLAGS_pcap_snaplen, "pcap-snaplen", 64, 65535));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.pcap.max_packets,
+      IntFlag<uint64_t>(FLAGS_pcap_count, "pcap-count", 0, int64_t{1} << 50));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.pcap.max_bytes,
+      IntFlag<uint64_t>(FLAGS_pcap_bytes, "pcap-bytes", 0, int64_t{1} << 50));
   c.burst = Saturate<uint16_t>(absl::GetFlag(FLAGS_burst));
   c.arp_timeout_s = Saturate<uint32_t>(absl::GetFlag(FLAGS_arp_timeout));
   return absl::OkStatus();

@@ -91,6 +91,21 @@ absl::Status StartEal(const Config& config) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<engine::Capture>> OpenCapture(
+    const Config& config) {
+  if (config.pcap.path.empty()) return std::unique_ptr<engine::Capture>();
+  return engine::Capture::Open(config.pcap);
+}
+
+void CloseCapture(const Config& config, engine::Capture* capture) {
+  if (capture == nullptr) return;
+  capture->Close();
+  std::printf("pcap: %lu frames written to %s\n",
+              static_cast<unsigned long>(capture->written_packets()),
+              config.pcap.path.c_str());
+  std::fflush(stdout);
+}
+
 unsigned Side::Stop() {
   for (auto& w : workers) w->PublishCounters();
   workers.clear();

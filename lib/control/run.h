@@ -21,6 +21,7 @@
 #include "app/responder.h"
 #include "control/config.h"
 #include "control/report.h"
+#include "engine/capture.h"
 #include "engine/counters.h"
 #include "engine/lcore.h"
 #include "engine/worker.h"
@@ -40,6 +41,7 @@ struct Side {
   std::vector<std::unique_ptr<engine::Worker>> workers;
   std::optional<flow::ToeplitzIpv4Tcp> rss;  // load on RSS ports
   std::vector<uint16_t> reta;
+  engine::Capture* capture = nullptr;        // --pcap, shared by the sides
 
   CounterTotals Totals() const { return SumCounters(counters); }
   // Publishes the workers' last counters, drops them and stops the port.
@@ -50,6 +52,13 @@ struct Side {
 // Starts the EAL for `config`: its worker CPUs, devices and raw arguments
 // (port/eal.h). Errors are usage errors naming --port/--eal.
 absl::Status StartEal(const Config& config);
+
+// --pcap: the capture of every port's frames (null without --pcap), opened
+// once the ports are configured. Errors name --pcap.
+absl::StatusOr<std::unique_ptr<engine::Capture>> OpenCapture(
+    const Config& config);
+// After the run: writes what is queued, closes the file and says so.
+void CloseCapture(const Config& config, engine::Capture* capture);
 
 // serve: runs `slots` until --duration or a signal, with a statistics line
 // every --stats-interval, then prints the final counters and writes the

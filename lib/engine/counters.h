@@ -65,6 +65,9 @@ namespace synwave::engine {
     "no room for a new neighbour entry")                                     \
   X(kDropNoNeighbor, "drop_no_neighbor",                                     \
     "segment not sent: next hop unresolved (ARP sent)")                      \
+  X(kCaptureFrames, "capture_frames", "frames copied to the --pcap writer")   \
+  X(kDropCapture, "drop_capture", "frames not captured: the --pcap pool "     \
+    "or ring was full (the writer fell behind)")                             \
   X(kBusyCycles, "busy_cycles", "TSC cycles of loop iterations that "        \
     "received or sent something")                                            \
   X(kTcpCycles, "tcp_cycles", "TSC cycles in the TCP stage (lookup, state "  \

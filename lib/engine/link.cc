@@ -1,5 +1,7 @@
 #include "engine/link.h"
 
+#include "engine/capture.h"
+
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
@@ -119,6 +121,10 @@ void Link::FinishTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec) {
 
 bool Link::FlushTx() {
   if (num_tx_ == 0) return false;
+  if (queue_.capture != nullptr) {
+    queue_.capture->Take(queue_.port_id, queue_.queue_id, tx_, num_tx_,
+                         /*sent=*/true, deltas_);
+  }
   uint64_t bytes = 0;
   for (uint16_t i = 0; i < num_tx_; ++i) bytes += rte_pktmbuf_pkt_len(tx_[i]);
   const uint16_t sent =

@@ -34,6 +34,8 @@ namespace synwave::engine {
 
 inline constexpr uint16_t kMaxBurst = 64;
 
+class Capture;
+
 // The queue pair a worker owns.
 struct QueueBinding {
   uint16_t port_id = 0;
@@ -41,6 +43,7 @@ struct QueueBinding {
   rte_mempool* pool = nullptr;  // for frames the worker originates
   wire::MacAddress mac;         // the port's address
   port::Offloads offloads;
+  Capture* capture = nullptr;   // --pcap: frames in and out copied there
 };
 
 // What the link layer needs from the worker's frozen config.

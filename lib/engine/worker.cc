@@ -1,5 +1,7 @@
 #include "engine/worker.h"
 
+#include "engine/capture.h"
+
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_cycles.h>
@@ -98,6 +100,9 @@ void Worker::PollOnce(uint64_t now_ns) {
   rte_mbuf* rx[kMaxBurst];
   const QueueBinding& q = link_.queue();
   const uint16_t n = rte_eth_rx_burst(q.port_id, q.queue_id, rx, config_.burst);
+  if (q.capture != nullptr) {
+    q.capture->Take(q.port_id, q.queue_id, rx, n, /*sent=*/false, &deltas_);
+  }
 
   // Stage 2: filter and parse the whole burst before acting on any of it.
   wire::PacketInfo* const info = info_;  // members: not cleared per poll
