@@ -25,6 +25,7 @@
 #include "control/flags.h"
 #include "control/report.h"
 #include "control/run.h"
+#include "control/tools.h"
 #include "engine/lcore.h"
 #include "engine/worker.h"
 #include "port/eal.h"
@@ -49,10 +50,12 @@ int PortError(const absl::Status& s) {
 
 engine::WorkerConfig WorkerConfigWithSecrets(const Config& config) {
   engine::WorkerConfig wc = control::MakeWorkerConfig(config);
-  // Random per process start, the same (read-only) on every core.
+  // The same (read-only) on every core: --secret-file's, shared with other
+  // front ends, or a random one per process start. The flow table's hash
+  // seed is always this process's own.
   std::random_device rd;
-  wc.secret =
-      tcp::SipKey{(uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()};
+  wc.secret = config.secret.value_or(tcp::SipKey{
+      (uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd()});
   wc.hash_seed = (uint64_t{rd()} << 32) | rd();
   return wc;
 }
@@ -245,6 +248,8 @@ int Run(const Config& config) {
 }
 
 int Main(int argc, char** argv) {
+  // report merge, plot, secret: no port, no EAL.
+  if (control::IsTool(argc, argv)) return control::RunTool(argc, argv);
   absl::StatusOr<control::Invocation> inv =
       control::ParseInvocation(argc, argv);
   if (!inv.ok()) return UsageError(inv.status());

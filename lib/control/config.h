@@ -79,6 +79,9 @@ struct Config {
   std::string metrics;                       // ADDR:PORT of the Prometheus
                                              // exposition; empty: none
   engine::CaptureConfig pcap;                // --pcap; path empty: none
+  // --secret-file: the cookie and ISN secret shared with other front ends;
+  // none: a random one per process start.
+  std::optional<tcp::SipKey> secret;
   uint16_t burst = 32;                       // frames per rx burst, 1-64
   uint32_t arp_timeout_s = 60;               // neighbour reachable time
 

@@ -1,5 +1,7 @@
 #include "control/flags.h"
 
+#include "control/secret.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -75,6 +77,10 @@ ABSL_FLAG(int64_t, pcap_count, 0,
           "frames --pcap writes at most (0: no limit)");
 ABSL_FLAG(int64_t, pcap_bytes, 0,
           "bytes of frames --pcap writes at most (0: no limit)");
+ABSL_FLAG(std::string, secret_file, "",
+          "the SYN cookie and ISN secret, shared by front ends behind ECMP "
+          "so that each accepts the others' cookies (create it with: "
+          "synwave secret generate PATH; default: a random secret per run)");
 ABSL_FLAG(std::string, metrics, "",
           "serve a Prometheus text exposition of the live counters, states "
           "and pools at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9100)");
@@ -194,6 +200,13 @@ commands:
             latency percentiles at the end
   loopback  load and serve in one process over an in-memory link (no NIC,
             no hugepages): half the --lcores generate, half serve
+  report merge A.json B.json ... -o ALL.json
+            merge the JSON reports of load runs on several hosts (sums,
+            exact merged percentiles, timelines by wall-clock second)
+  plot REPORT.json -o PICTURE.png
+            draw a run's timeline (needs python3-matplotlib)
+  secret generate PATH
+            write a new cookie/ISN secret for --secret-file (mode 0600)
   version   print the version
   help      print this help
 
@@ -319,6 +332,11 @@ absl::Status EndpointFromFlags(Mode mode, Config& c) {
   c.stats_interval_s = absl::GetFlag(FLAGS_stats_interval);
   c.json_path = absl::GetFlag(FLAGS_json);
   c.metrics = absl::GetFlag(FLAGS_metrics);
+  if (std::string path = absl::GetFlag(FLAGS_secret_file); !path.empty()) {
+    absl::StatusOr<tcp::SipKey> secret = LoadSecret(path);
+    if (!secret.ok()) return secret.status();
+    c.secret = *secret;
+  }
   c.pcap.path = absl::GetFlag(FLAGS_pcap);
   SYNWAVE_ASSIGN_OR_RETURN(
       c.pcap.snaplen,

@@ -154,7 +154,46 @@ nlohmann::json LatencyJson(const engine::LatencyHistogram& h) {
                         {"p999", h.ValueAtPercentile(99.9)},
                         {"max", h.max()},
                         {"mean", h.mean()},
-                        {"count", h.count()}};
+                        {"count", h.count()},
+                        {"histogram", HistogramJson(h)}};
+}
+
+nlohmann::json HistogramJson(const engine::LatencyHistogram& h) {
+  const engine::LatencyHistogram::Snapshot s = h.Export();
+  nlohmann::json buckets = nlohmann::json::array();
+  for (const auto& [index, n] : s.buckets) buckets.push_back({index, n});
+  return nlohmann::json{{"sub_bucket_bits", s.sub_bucket_bits},
+                        {"count", s.count},
+                        {"saturated", s.saturated},
+                        {"sum", s.sum},
+                        {"min", s.min},
+                        {"max", s.max},
+                        {"buckets", std::move(buckets)}};
+}
+
+absl::StatusOr<engine::LatencyHistogram> HistogramFromJson(
+    const nlohmann::json& j) {
+  engine::LatencyHistogram::Snapshot s;
+  try {
+    s.sub_bucket_bits = j.at("sub_bucket_bits").get<int>();
+    s.count = j.at("count").get<uint64_t>();
+    s.saturated = j.at("saturated").get<uint64_t>();
+    s.sum = j.at("sum").get<uint64_t>();
+    s.min = j.at("min").get<uint64_t>();
+    s.max = j.at("max").get<uint64_t>();
+    for (const nlohmann::json& b : j.at("buckets")) {
+      s.buckets.emplace_back(b.at(0).get<uint32_t>(), b.at(1).get<uint64_t>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a latency histogram: ", e.what()));
+  }
+  engine::LatencyHistogram h;
+  if (!h.Import(s)) {
+    return absl::InvalidArgumentError(
+        "a latency histogram with another layout or inconsistent counts");
+  }
+  return h;
 }
 
 std::string FormatLoadSummary(double duration_s, const CounterTotals& c,

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "app/counters.h"
 #include "control/config.h"
 #include "engine/counters.h"
@@ -81,8 +82,14 @@ struct LoadLatencies {
   engine::LatencyHistogram total;
 };
 
-// {"p50","p90","p99","p999","max","mean","count"} in microseconds.
+// {"p50","p90","p99","p999","max","mean","count","histogram"} in
+// microseconds; "histogram" (HistogramJson) lets reports be merged exactly.
 nlohmann::json LatencyJson(const engine::LatencyHistogram& h);
+
+// A histogram's non-empty buckets and exact figures, and back.
+nlohmann::json HistogramJson(const engine::LatencyHistogram& h);
+absl::StatusOr<engine::LatencyHistogram> HistogramFromJson(
+    const nlohmann::json& j);
 
 // The load summary: connections, rates and latency percentiles, as text
 // and as the JSON members "duration_s", "connections", "cps", "latency_us".

@@ -236,6 +236,10 @@ int RunLoad(const Config& config, Side& client, Side* server,
   }
   const engine::TscClock clock;
   const uint64_t start_ns = clock.NowNs();
+  const int64_t start_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   const uint64_t stop_ns =
       config.duration_s > 0
           ? start_ns + static_cast<uint64_t>(config.duration_s * 1e9)
@@ -359,6 +363,7 @@ int RunLoad(const Config& config, Side& client, Side* server,
   if (config.json_path.empty()) return 0;
   nlohmann::json report = LoadJson(load_elapsed, ct, cps_max, lat);
   report["wait_s"] = *wait_s;
+  report["start_unix_ms"] = start_unix_ms;
   report["timeline"] = timeline.json();
   nlohmann::json counters = CountersJson(ct);
   report["counters"] = counters["counters"];

@@ -79,7 +79,8 @@ void Timeline::Sample(double elapsed_s, const CounterTotals& client,
     CollectLatencies(&second);
     e["latency_us"] = {{"count", second.count()},
                        {"p50", second.ValueAtPercentile(50)},
-                       {"p99", second.ValueAtPercentile(99)}};
+                       {"p99", second.ValueAtPercentile(99)},
+                       {"histogram", HistogramJson(second)}};
     const uint64_t flood = client[app::FloodCounter::kSynsOut];
     if (flood != 0) {
       e["flood_syns_out"] =

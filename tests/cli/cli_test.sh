@@ -101,9 +101,28 @@ check load-bad-ramp 2 "^synwave: --ramp:" -- load "${NULLDEV[@]}" --server=198.1
 check load-bad-close 2 "^synwave: --close: 'later' is not server, client or rst" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --close=later
 check serve-no-rst-close 2 "^synwave: --close: 'rst' is not server or client" -- serve "${NULLDEV[@]}" --close=rst
 check loopback-bad-cps 2 "^synwave: --cps:" -- loopback --cps=abc
-# A load run against nobody (net_null swallows every frame) ends cleanly
-# after its duration: the server never answers ARP, nothing is opened.
-check load-nobody 0 "" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --duration=0.5 --drain=0.2
+# A load run against nobody (net_null swallows every frame): the server
+# never answers ARP, so after --wait-server the run gives up, exit 1, with
+# one line that says which server and which flag.
+check load-nobody 1 "^synwave: no answer to ARP for 198.18.20.1 .*--wait-server" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --duration=0.5 --drain=0.2 --wait-server=0.5
+check bad-wait-server 2 "^synwave: --wait-server:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --wait-server=-1
+
+# Live metrics, capture and the shared secret: bad values are one line.
+check bad-metrics 2 "^synwave: --metrics: 'nowhere' is not ADDR:PORT" -- serve "${NULLDEV[@]}" --metrics=nowhere
+check bad-pcap-dir 2 "^synwave: --pcap: cannot write" -- serve "${NULLDEV[@]}" --pcap=/nonexistent/dir/x.pcapng --duration=0.1
+check bad-pcap-snaplen 2 "^synwave: --pcap-snaplen:" -- serve "${NULLDEV[@]}" --pcap=x --pcap-snaplen=10
+check missing-secret 2 "^synwave: --secret-file: cannot read .*synwave secret generate" -- serve "${NULLDEV[@]}" --secret-file="$WORK/none"
+check secret-generate 0 "" -- secret generate "$WORK/secret"
+[ "$(stat -c %a "$WORK/secret")" = 600 ] || { echo "FAIL the secret's mode is $(stat -c %a "$WORK/secret")"; failures=$((failures + 1)); }
+check secret-exists 2 "^synwave: secret: cannot create .*it exists" -- secret generate "$WORK/secret"
+check secret-serve 0 "" -- serve "${NULLDEV[@]}" --secret-file="$WORK/secret" --duration=0.1
+chmod 644 "$WORK/secret"
+check secret-readable 2 "^synwave: --secret-file: .*readable by others.*chmod 600" -- serve "${NULLDEV[@]}" --secret-file="$WORK/secret"
+check secret-usage 2 "^synwave: secret:" -- secret
+echo '{}' >"$WORK/empty.json"
+check merge-no-output 2 "^synwave: report merge: no -o OUTPUT" -- report merge "$WORK/empty.json" "$WORK/empty.json"
+check merge-not-load 2 "^synwave: .*empty.json: not the report of a load run" -- report merge "$WORK/empty.json" "$WORK/empty.json" -o "$WORK/all.json"
+check merge-missing 2 "^synwave: report merge: cannot read" -- report merge "$WORK/none.json" "$WORK/empty.json" -o "$WORK/all.json"
 
 if [ "$failures" != 0 ]; then
   echo "$failures check(s) failed"

@@ -364,5 +364,42 @@ TEST_F(SynCookieTest, BurstCookiesEqualSingleOnes) {
   EXPECT_EQ(batched.counters().Get(Mib::kChallengeAck), 1u);
 }
 
+// Front ends behind ECMP share one secret (--secret-file): a cookie one
+// host sent is valid on another (here: two stacks, syncookies=always, the
+// same key; the other's hash seed and clock base may differ), and one with
+// another key is not.
+TEST_F(SynCookieTest, CookieOfAnotherHostWithTheSameSecretIsValid) {
+  const TcpConfig c = CookieConfig(SynCookieMode::kAlways);
+  const SipKey shared{0xfeedfacecafebeefull, 0x0123456789abcdefull};
+  TcpStack a(c, shared, /*hash_seed=*/1, kT0);
+  TcpStack b(c, shared, /*hash_seed=*/2, kT0);
+  TcpStack stranger(c, SipKey{5, 6}, /*hash_seed=*/1, kT0);
+  for (TcpStack* s : {&a, &b, &stranger}) {
+    ASSERT_TRUE(s->Listen(kLocalIp, kLocalPort));
+  }
+  const flow::FlowKey key{kLocalIp, kRemoteIp, kLocalPort, 40000};
+  Segment syn;
+  syn.seq = SeqNum(kPeerIss);
+  syn.flags = kS;
+  syn.window = 65535;
+  syn.options.has_mss = true;
+  syn.options.mss = 1460;
+  a.Input(key, syn, kT0);
+  ASSERT_EQ(a.output().size(), 1u);
+  ASSERT_TRUE(a.output()[0].syn_cookie);
+  Segment ack;
+  ack.seq = SeqNum(kPeerIss + 1);
+  ack.ack = a.output()[0].seq + 1;
+  ack.flags = kA;
+  ack.window = 65535;
+  b.Input(key, ack, kT0 + 10 * kMs);
+  EXPECT_EQ(b.counters().Get(Mib::kSyncookiesRecv), 1u);
+  EXPECT_EQ(b.connections_in_use(), 1u);
+  EXPECT_TRUE(b.output().empty());
+  stranger.Input(key, ack, kT0 + 10 * kMs);
+  EXPECT_EQ(stranger.counters().Get(Mib::kSyncookiesFailed), 1u);
+  EXPECT_EQ(stranger.connections_in_use(), 0u);
+}
+
 }  // namespace
 }  // namespace synwave::tcp::fsm_test
