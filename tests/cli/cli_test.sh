@@ -80,6 +80,16 @@ check config-file-run 0 "" -- serve --config="$WORK/ok.toml" --duration=0.3
 # The example config shipped in config/ is valid as it stands.
 check example-config 0 "" -- serve --config="${SOURCE_ROOT:?}/config/synwave.toml" \
   --port=net_null0 --lcores=0 --duration=0.2 --stats-interval=0
+# So are the files for each use, with the device and the EAL overridden (a
+# load against nobody then gives up on ARP: every key was taken).
+NOHUGE="--no-huge -m 512 --no-shconf --no-pci"
+check config-serve 0 "" -- serve --config="$SOURCE_ROOT/config/serve.toml" \
+  --port=net_null0 --lcores=0 --eal="$NOHUGE" --duration=0.2 --stats-interval=0
+for use in load flood; do
+  check "config-$use" 1 "^synwave: no answer to ARP for 198.18.1.1" -- load \
+    --config="$SOURCE_ROOT/config/$use.toml" --port=net_null0 --lcores=0 \
+    --eal="$NOHUGE" --wait-server=0.2 --json="$WORK/$use.json" --stats-interval=0
+done
 
 printf 'ip = "not-an-ip"\n' >"$WORK/bad.toml"
 check config-bad-value 2 "^synwave: --ip: 'not-an-ip'" -- serve --config="$WORK/bad.toml" --port=net_null0 --lcores=0
