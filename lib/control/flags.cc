@@ -2,6 +2,8 @@
 
 #include "control/secret.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/command_line.h"
+#include "tcp/time_wait.h"
 
 namespace synwave::control {
 namespace {
@@ -112,8 +115,14 @@ ABSL_FLAG(int64_t, max_connections, sc::Defaults().tcp.max_connections,
           "TCBs per worker");
 ABSL_FLAG(int64_t, max_half_open, sc::Defaults().tcp.max_half_open,
           "SYN-queue entries per worker");
-ABSL_FLAG(int64_t, max_time_wait, sc::Defaults().tcp.max_time_wait,
-          "TIME-WAIT records per worker (the oldest is recycled when full)");
+ABSL_FLAG(int64_t, max_time_wait, -1,
+          "TIME-WAIT records per worker (the oldest is recycled when full); "
+          "-1: as many as --time-wait-memory allows");
+ABSL_FLAG(std::string, time_wait_memory, "auto",
+          "memory for TIME-WAIT records, all workers together, split evenly: "
+          "bytes with an optional K, M or G (binary units), or auto (1/128 of "
+          "the machine's memory); about 85 bytes per record, flow-table share "
+          "included");
 ABSL_FLAG(double, msl, sc::Seconds(sc::Defaults().tcp.msl_ns),
           "maximum segment lifetime, seconds (TIME-WAIT lasts 2 MSL)");
 ABSL_FLAG(double, fin_timeout,
@@ -279,6 +288,43 @@ absl::Status AddressRange(const char* flag, const std::string& text,
   }
 
 // --port, --ip, --gateway, --mac, --lcores, --eal and the run's length.
+uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return uint64_t{1} << 30;  // unknown: 1 GiB
+  return uint64_t(pages) * uint64_t(page_size);
+}
+
+// "auto", or bytes with an optional binary K/M/G suffix.
+absl::StatusOr<uint64_t> MemorySize(const std::string& text,
+                                    const char* flag) {
+  if (text == "auto") return PhysicalMemoryBytes() / 128;
+  std::string digits = text;
+  uint64_t unit = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K': case 'k': unit = uint64_t{1} << 10; break;
+      case 'M': case 'm': unit = uint64_t{1} << 20; break;
+      case 'G': case 'g': unit = uint64_t{1} << 30; break;
+      default: break;
+    }
+    if (unit != 1) digits.pop_back();
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n > (uint64_t{1} << 50) / unit) {
+    return Bad(flag, absl::StrCat("'", text,
+                                  "' is not a size (e.g. 512M, 4G or auto)"));
+  }
+  return n * unit;
+}
+
+// How many TCP stacks the run creates: one per worker lcore, and in a
+// loopback at least one for each end.
+uint32_t TcpStacks(Mode mode, const Config& c) {
+  const uint32_t lcores = static_cast<uint32_t>(std::max<size_t>(1, c.lcores.size()));
+  return mode == Mode::kLoopback ? std::max<uint32_t>(2, lcores) : lcores;
+}
+
 absl::Status EndpointFromFlags(Mode mode, Config& c) {
   c.ports = SplitRepeated(absl::GetFlag(FLAGS_port));
   if (std::string ip = absl::GetFlag(FLAGS_ip); !ip.empty()) {
@@ -382,9 +428,20 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
   SYNWAVE_ASSIGN_OR_RETURN(
       t.max_half_open,
       IntFlag<uint32_t>(FLAGS_max_half_open, "max-half-open", 1, 1 << 24));
-  SYNWAVE_ASSIGN_OR_RETURN(
-      t.max_time_wait,
-      IntFlag<uint32_t>(FLAGS_max_time_wait, "max-time-wait", 0, 1 << 24));
+  if (absl::GetFlag(FLAGS_max_time_wait) != -1) {
+    if (absl::GetFlag(FLAGS_time_wait_memory) != "auto") {
+      return Bad("max-time-wait",
+                 "give either a record count or --time-wait-memory, not both");
+    }
+    SYNWAVE_ASSIGN_OR_RETURN(
+        t.max_time_wait,
+        IntFlag<uint32_t>(FLAGS_max_time_wait, "max-time-wait", 0, 1 << 24));
+  } else {
+    absl::StatusOr<uint64_t> budget =
+        MemorySize(absl::GetFlag(FLAGS_time_wait_memory), "time-wait-memory");
+    if (!budget.ok()) return budget.status();
+    t.max_time_wait = tcp::TimeWaitRecordsFor(*budget, TcpStacks(mode, c));
+  }
   SYNWAVE_ASSIGN_OR_RETURN(t.msl_ns, SecondsFlag(FLAGS_msl, "msl"));
   SYNWAVE_ASSIGN_OR_RETURN(t.fin_wait2_timeout_ns,
                            SecondsFlag(FLAGS_fin_timeout, "fin-timeout"));

@@ -2,6 +2,9 @@
 // EAL argument building, the command-line/config-file contract (flags
 // win over the file, errors name the flag), and synwave's flags: their
 // defaults are the typed config's, each range is checked once.
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/eal.h"
+#include "tcp/time_wait.h"
 
 ABSL_FLAG(std::string, test_port, "", "repeatable string flag");
 ABSL_FLAG(double, test_duration, 0, "a number");
@@ -25,6 +29,8 @@ ABSL_FLAG(std::string, test_name, "default", "a string");
 ABSL_DECLARE_FLAG(int32_t, burst);
 ABSL_DECLARE_FLAG(int32_t, keepalive_probes);
 ABSL_DECLARE_FLAG(int64_t, max_time_wait);
+ABSL_DECLARE_FLAG(std::string, time_wait_memory);
+ABSL_DECLARE_FLAG(std::string, lcores);
 ABSL_DECLARE_FLAG(std::string, close);
 
 namespace synwave::control {
@@ -330,7 +336,12 @@ TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
   EXPECT_EQ(c->tcp.syn_backlog, t.syn_backlog);
   EXPECT_EQ(c->tcp.max_connections, t.max_connections);
   EXPECT_EQ(c->tcp.max_half_open, t.max_half_open);
-  EXPECT_EQ(c->tcp.max_time_wait, t.max_time_wait);
+  // TIME-WAIT is sized from memory (--time-wait-memory=auto), not a count.
+  EXPECT_EQ(c->tcp.max_time_wait,
+            tcp::TimeWaitRecordsFor(
+                uint64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE) / 128,
+                std::max<uint32_t>(2, c->lcores.size())));
+  EXPECT_GT(c->tcp.max_time_wait, 0u);
   EXPECT_EQ(c->tcp.msl_ns, t.msl_ns);
   EXPECT_EQ(c->tcp.fin_wait2_timeout_ns, t.fin_wait2_timeout_ns);
   EXPECT_EQ(c->tcp.keepalive, t.keepalive);
@@ -357,10 +368,51 @@ TEST(FlagsTest, RangesAreCheckedBeforeNarrowing) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "--keepalive-probes: must be 1..255");
   absl::SetFlag(&FLAGS_keepalive_probes, 9);
-  absl::SetFlag(&FLAGS_max_time_wait, -1);
+  absl::SetFlag(&FLAGS_max_time_wait, -2);
   c = ConfigFromFlags(Mode::kLoopback);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "--max-time-wait: -1 is outside 0..16777216");
+  EXPECT_EQ(c.status().message(), "--max-time-wait: -2 is outside 0..16777216");
+}
+
+// --time-wait-memory is a budget for all workers together; a count given
+// with --max-time-wait wins, and giving both is an error.
+TEST(FlagsTest, TimeWaitSizedFromMemory) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_lcores, "0,1");
+  absl::SetFlag(&FLAGS_time_wait_memory, "170M");
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // 170 MiB over 2 stacks at about 85 bytes a record: about a million each.
+  const double per_record = tcp::kTimeWaitBytesPerRecord;
+  EXPECT_GT(per_record, 80.0);
+  EXPECT_LT(per_record, 90.0);
+  EXPECT_EQ(c->tcp.max_time_wait,
+            static_cast<uint32_t>((170.0 * (1 << 20) / 2) / per_record));
+  absl::SetFlag(&FLAGS_time_wait_memory, "4096");
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, static_cast<uint32_t>(2048 / per_record));
+  absl::SetFlag(&FLAGS_time_wait_memory, "1024G");  // capped per stack
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, 1u << 24);
+  for (const char* bad : {"", "12X", "-5M", "lots", "M"}) {
+    absl::SetFlag(&FLAGS_time_wait_memory, bad);
+    c = ConfigFromFlags(Mode::kLoopback);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()),
+                StartsWith("--time-wait-memory: '"));
+  }
+  absl::SetFlag(&FLAGS_time_wait_memory, "auto");
+  absl::SetFlag(&FLAGS_max_time_wait, 100);
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, 100u);
+  absl::SetFlag(&FLAGS_time_wait_memory, "1G");
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              StartsWith("--max-time-wait: give either"));
 }
 
 TEST(FlagsTest, OneCloseForBothEnds) {
