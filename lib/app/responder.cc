@@ -141,14 +141,18 @@ void Responder::Serve(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
     if (s.to_send > 0) {
       // The send buffer is full: read no further requests until it drains
       // (kSent). The client's bytes wait in our receive queue.
-      if (!s.paused && stack.Readable(id) > 0) {
+      const bool unread = stack.Readable(id) > 0;
+      // A client that pipelined (more requests unread, or more than one
+      // response owed) while the pool is down to its reserve is reset: it
+      // would hold its chunks while the reserve is for clients that read.
+      if ((unread || s.to_send > total_bytes_) && stack.memory_pressure()) {
+        Count(ServeCounter::kResetUnderPressure);
+        stack.Abort(id, now_ns);
+        return;
+      }
+      if (!s.paused && unread) {
         s.paused = true;
         Count(ServeCounter::kReadsPaused);
-        if (stack.memory_pressure()) {
-          Count(ServeCounter::kResetUnderPressure);
-          stack.Abort(id, now_ns);
-          return;
-        }
       }
       break;
     }

@@ -22,12 +22,13 @@
 // until they can (serve_reads_paused): what it sent stays in its receive
 // queue, our window closes, and one client holds at most its send and
 // receive buffers (--snd-buffer, --rcv-buffer), however many requests it
-// pipelines. Reading resumes when the send side drains. A connection that
-// pauses while the buffer pool is under pressure (TcpStack::memory_pressure:
-// the pool is down to its reserve) is reset instead
+// pipelines. Reading resumes when the send side drains. A connection whose
+// responses do not fit while it pipelined (more requests unread, or more
+// than one response owed) and the buffer pool is under pressure
+// (TcpStack::memory_pressure: down to its reserve) is reset instead
 // (serve_reset_under_pressure): it would hold its chunks while sending
 // nothing, and the reserve is for clients that read. An ordinary client,
-// whose request is answered before it sends the next, never pauses.
+// whose request is answered before it sends the next, is never reset.
 //
 // Per-connection state fits in the 64-bit AppData slot of the TCB, so the
 // responder allocates nothing. Its counters are the serve_* block
@@ -54,8 +55,9 @@ namespace synwave::app {
     "connection resumed: its send side drained")                             \
   X(kHeaderTooLarge, "serve_header_too_large", "requests refused: over "     \
     "8 KiB without an end (431 and close, or RST when responses were owed)") \
-  X(kResetUnderPressure, "serve_reset_under_pressure", "connections reset "  \
-    "as their reading paused while the buffer pool was under pressure")
+  X(kResetUnderPressure, "serve_reset_under_pressure", "connections reset: "\
+    "pipelined requests whose responses did not fit while the buffer pool "  \
+    "was under pressure")
 
 enum class ServeCounter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
