@@ -165,14 +165,18 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
   std::string line = absl::StrFormat(
       "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
       "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
-      "rx %.0f pkt/s  tx %.0f pkt/s",
+      "rx %.0f pkt/s  tx %.0f pkt/s  port-drops %d",
       elapsed_s, rate(LoadCounter::kAttempted), rate(LoadCounter::kCompleted),
       failed, delta(LoadCounter::kFailedRefused),
       delta(LoadCounter::kFailedTimeout), delta(LoadCounter::kFailedReset),
       delta(LoadCounter::kFailedOther),
       c[tcp::Mib::kSynRetrans] - b[tcp::Mib::kSynRetrans],
       c[LoadGauge::kOpen], c[engine::Gauge::kTimeWaitInUse],
-      server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets));
+      server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets),
+      c.PortDrops());
+  if (c[LoadCounter::kAbandoned] != 0) {
+    absl::StrAppendFormat(&line, "  abandoned %d", delta(LoadCounter::kAbandoned));
+  }
   if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(&line, "  flood syn %.0f/s synack-back %.0f/s rst-back %.0f/s",
                           rate(FloodCounter::kSynsOut), rate(FloodCounter::kSynAcksIn),

@@ -15,17 +15,20 @@ require_tools ip arping "$PY"
 "$PY" -c 'import scapy' 2>/dev/null || skip_or_fail "python3-scapy missing"
 
 start_tap_endpoint swt_hostile 198.18.14.1/24 198.18.14.2/24 --listen=8080
+# The endpoint's MAC, from its answer to ARP.
+SW_MAC=$(arping -c 1 -w 2 -I "$IFACE" "$TARGET_IP" |
+  sed -n 's/.*reply from [0-9.]* \[\([0-9A-Fa-f:]*\)\].*/\1/p' | head -1)
+[ -n "$SW_MAC" ] || fail "no ARP answer from $TARGET_IP"
 
-"$PY" - "$IFACE" "$KERNEL_IP" "$TARGET_IP" <<'PYEOF' || fail "hostile frames were answered"
+"$PY" - "$IFACE" "$KERNEL_IP" "$TARGET_IP" "$SW_MAC" <<'PYEOF' || fail "hostile frames were answered"
 import sys, time
 from scapy.all import (Ether, IP, TCP, ICMP, AsyncSniffer, sendp,
-                       get_if_hwaddr, getmacbyip, conf)
+                       get_if_hwaddr, conf)
 conf.verb = 0
-iface, src, dst = sys.argv[1:4]
-mac = getmacbyip(dst)
-if mac is None:
-    sys.exit("no ARP answer for " + dst)
+iface, src, dst, mac = sys.argv[1:5]
 own = get_if_hwaddr(iface)
+# What the endpoint sends has its address as the IP source (the kernel side
+# may share its MAC), whatever it answers.
 subnet_broadcast = dst.rsplit(".", 1)[0] + ".255"
 hostile = []
 for i, smac in enumerate(["ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01"]):
@@ -38,8 +41,7 @@ for i, sip in enumerate(["127.0.0.1", subnet_broadcast]):
                    TCP(sport=41000 + i, dport=8080, flags="S", seq=2000))
     hostile.append(Ether(src=own, dst=mac) / IP(src=sip, dst=dst) /
                    ICMP(id=0x4848, seq=i))
-sniffer = AsyncSniffer(iface=iface, filter="ether src " + mac + " and not arp",
-                       store=True)
+sniffer = AsyncSniffer(iface=iface, filter="ip src host " + dst, store=True)
 sniffer.start()
 time.sleep(0.3)
 sendp(hostile, iface=iface)
@@ -50,7 +52,7 @@ if answers:
         print("answered:", p.summary(), file=sys.stderr)
     sys.exit(1)
 # An ordinary SYN from the same host is answered (the filter is not blind).
-sniffer = AsyncSniffer(iface=iface, filter="ether src " + mac + " and tcp",
+sniffer = AsyncSniffer(iface=iface, filter="tcp and ip src host " + dst,
                        store=True)
 sniffer.start()
 time.sleep(0.3)
@@ -64,12 +66,11 @@ if not synacks:
 PYEOF
 
 ip link set "$IFACE" mtu 9000
-"$PY" - "$IFACE" "$KERNEL_IP" "$TARGET_IP" <<'PYEOF' || fail "an oversized frame was answered"
+"$PY" - "$IFACE" "$KERNEL_IP" "$TARGET_IP" "$SW_MAC" <<'PYEOF' || fail "an oversized frame was answered"
 import sys, time
-from scapy.all import Ether, IP, ICMP, AsyncSniffer, sendp, get_if_hwaddr, getmacbyip, conf
+from scapy.all import Ether, IP, ICMP, AsyncSniffer, sendp, get_if_hwaddr, conf
 conf.verb = 0
-iface, src, dst = sys.argv[1:4]
-mac = getmacbyip(dst)
+iface, src, dst, mac = sys.argv[1:5]
 own = get_if_hwaddr(iface)
 frames = [Ether(src=own, dst=mac) / IP(src=src, dst=dst) / ICMP(id=0x4949, seq=i) /
           (b"x" * (size - 14 - 20 - 8))
