@@ -128,6 +128,26 @@ ABSL_FLAG(double, msl, sc::Seconds(sc::Defaults().tcp.msl_ns),
 ABSL_FLAG(double, fin_timeout,
           sc::Seconds(sc::Defaults().tcp.fin_wait2_timeout_ns),
           "seconds FIN-WAIT-2 may last after we closed");
+ABSL_FLAG(double, idle_timeout, sc::Seconds(sc::Defaults().tcp.idle_timeout_ns),
+          "seconds a connection the application holds may make no progress "
+          "(no new data in, none of ours acknowledged: a client silent after "
+          "its handshake, or keeping its window shut) before it is reset "
+          "(TCPAbortOnIdle); 0: no limit");
+ABSL_FLAG(int32_t, orphan_retries, sc::Defaults().tcp.orphan_retries,
+          "retransmissions or zero-window probes a connection we closed "
+          "(FIN-WAIT-1, CLOSING, LAST-ACK) gets before it is reset (as "
+          "Linux's tcp_orphan_retries; also the persist give-up of a shut "
+          "window), 1-50");
+ABSL_FLAG(int64_t, max_orphans, sc::Defaults().tcp.max_orphans,
+          "connections we closed that may await their peer at once, per "
+          "worker; beyond it the oldest is reset (TCPAbortOnMemory), as a new "
+          "connection finding no free TCB does (0: half of "
+          "--max-connections)");
+ABSL_FLAG(int64_t, rcv_buffer, sc::Defaults().tcp.rcv_buffer,
+          "bytes one connection may hold received and unread (its window)");
+ABSL_FLAG(int64_t, snd_buffer, sc::Defaults().tcp.snd_buffer,
+          "bytes one connection may hold queued for sending; a connection "
+          "whose responses do not fit is no longer read until they do");
 ABSL_FLAG(bool, keepalive, sc::Defaults().tcp.keepalive,
           "send keepalive probes on idle connections");
 ABSL_FLAG(double, keepalive_idle,
@@ -187,6 +207,11 @@ ABSL_FLAG(
 ABSL_FLAG(double, drain, sc::Defaults().load.drain_s,
           "load: seconds after --duration for open connections to finish "
           "(and TIME-WAIT records to expire) before the report");
+ABSL_FLAG(double, abandon, sc::Defaults().load.abandon_s,
+          "load: seconds after which a connection not yet finished is "
+          "forgotten without a RST, as a client that gives up and vanishes "
+          "(load_abandoned; what the server still sends for it is ignored); "
+          "0: never");
 ABSL_FLAG(double, wait_server, sc::Defaults().load.wait_server_s,
           "load: seconds to wait for the servers (their next hops) to answer "
           "ARP before the schedule starts; the run is timed from then. "
@@ -447,6 +472,24 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
                            SecondsFlag(FLAGS_fin_timeout, "fin-timeout"));
   SYNWAVE_ASSIGN_OR_RETURN(t.keepalive_idle_ns,
                            SecondsFlag(FLAGS_keepalive_idle, "keepalive-idle"));
+  if (const double idle = absl::GetFlag(FLAGS_idle_timeout); idle != 0) {
+    SYNWAVE_ASSIGN_OR_RETURN(t.idle_timeout_ns,
+                             SecondsFlag(FLAGS_idle_timeout, "idle-timeout"));
+  } else {
+    t.idle_timeout_ns = 0;
+  }
+  SYNWAVE_ASSIGN_OR_RETURN(t.orphan_retries,
+                           SmallIntFlag<uint8_t>(FLAGS_orphan_retries,
+                                                 "orphan-retries", 1, 50));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.max_orphans,
+      IntFlag<uint32_t>(FLAGS_max_orphans, "max-orphans", 0, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.rcv_buffer,
+      IntFlag<uint32_t>(FLAGS_rcv_buffer, "rcv-buffer", 2048, 1 << 23));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.snd_buffer,
+      IntFlag<uint32_t>(FLAGS_snd_buffer, "snd-buffer", 2048, 1 << 26));
   SYNWAVE_ASSIGN_OR_RETURN(
       t.keepalive_interval_ns,
       SecondsFlag(FLAGS_keepalive_interval, "keepalive-interval"));
@@ -546,6 +589,10 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   load.drain_s = absl::GetFlag(FLAGS_drain);
   if (!(load.drain_s >= 0) || load.drain_s > 1e6) {
     return Bad("drain", "must be >= 0 seconds");
+  }
+  load.abandon_s = absl::GetFlag(FLAGS_abandon);
+  if (!(load.abandon_s >= 0) || load.abandon_s > 1e6) {
+    return Bad("abandon", "must be >= 0 seconds");
   }
   load.wait_server_s = absl::GetFlag(FLAGS_wait_server);
   if (!(load.wait_server_s >= 0) || load.wait_server_s > 1e6) {

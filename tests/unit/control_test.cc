@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,12 @@ ABSL_DECLARE_FLAG(int64_t, max_time_wait);
 ABSL_DECLARE_FLAG(std::string, time_wait_memory);
 ABSL_DECLARE_FLAG(std::string, lcores);
 ABSL_DECLARE_FLAG(std::string, close);
+ABSL_DECLARE_FLAG(double, idle_timeout);
+ABSL_DECLARE_FLAG(int32_t, orphan_retries);
+ABSL_DECLARE_FLAG(int64_t, max_orphans);
+ABSL_DECLARE_FLAG(int64_t, rcv_buffer);
+ABSL_DECLARE_FLAG(int64_t, snd_buffer);
+ABSL_DECLARE_FLAG(double, abandon);
 
 namespace synwave::control {
 namespace {
@@ -353,6 +360,58 @@ TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
   EXPECT_EQ(c->tcp.syn_ack_retries, t.syn_ack_retries);
   EXPECT_EQ(c->tcp.syn_retries, t.syn_retries);
   EXPECT_EQ(c->tcp.syncookies, t.syncookies);
+  // Issue 11: the defences, with a front end's defaults.
+  EXPECT_EQ(c->tcp.idle_timeout_ns, t.idle_timeout_ns);
+  EXPECT_EQ(c->tcp.idle_timeout_ns, 30 * tcp::kSecond);
+  EXPECT_EQ(c->tcp.orphan_retries, t.orphan_retries);
+  EXPECT_EQ(c->tcp.orphan_retries, 8);
+  EXPECT_EQ(c->tcp.max_orphans, t.max_orphans);
+  EXPECT_EQ(c->tcp.rcv_buffer, t.rcv_buffer);
+  EXPECT_EQ(c->tcp.snd_buffer, d.tcp.snd_buffer);
+  EXPECT_EQ(c->tcp.snd_buffer, 65536u);
+  EXPECT_EQ(c->load.abandon_s, 0);
+}
+
+// Issue 11's flags: their ranges, and 0 as "no idle limit".
+TEST(FlagsTest, DefenceFlagsAreValidated) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_idle_timeout, 0.0);
+  absl::SetFlag(&FLAGS_orphan_retries, 3);
+  absl::SetFlag(&FLAGS_max_orphans, 100);
+  absl::SetFlag(&FLAGS_rcv_buffer, 4096);
+  absl::SetFlag(&FLAGS_snd_buffer, 8192);
+  absl::SetFlag(&FLAGS_abandon, 2.5);
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.idle_timeout_ns, 0u);
+  EXPECT_EQ(c->tcp.orphan_retries, 3);
+  EXPECT_EQ(c->tcp.max_orphans, 100u);
+  EXPECT_EQ(c->tcp.rcv_buffer, 4096u);
+  EXPECT_EQ(c->tcp.snd_buffer, 8192u);
+  EXPECT_EQ(MakeGeneratorConfig(*c, 0, 1).abandon_ns, 2'500'000'000u);
+  const std::pair<std::function<void()>, std::string> bad[] = {
+      {[] { absl::SetFlag(&FLAGS_idle_timeout, -1.0); },
+       "--idle-timeout: must be a positive number of seconds"},
+      {[] { absl::SetFlag(&FLAGS_orphan_retries, 0); },
+       "--orphan-retries: must be 1..50"},
+      {[] { absl::SetFlag(&FLAGS_orphan_retries, 256 + 8); },
+       "--orphan-retries: must be 1..50"},
+      {[] { absl::SetFlag(&FLAGS_max_orphans, -1); },
+       "--max-orphans: -1 is outside 0..16777216"},
+      {[] { absl::SetFlag(&FLAGS_rcv_buffer, 1000); },
+       "--rcv-buffer: 1000 is outside 2048..8388608"},
+      {[] { absl::SetFlag(&FLAGS_snd_buffer, int64_t{1} << 32); },
+       "--snd-buffer: 4294967296 is outside 2048..67108864"},
+      {[] { absl::SetFlag(&FLAGS_abandon, -1.0); },
+       "--abandon: must be >= 0 seconds"},
+  };
+  for (const auto& [set, message] : bad) {
+    absl::FlagSaver each;
+    set();
+    c = ConfigFromFlags(Mode::kLoopback);
+    ASSERT_FALSE(c.ok()) << message;
+    EXPECT_EQ(c.status().message(), message);
+  }
 }
 
 TEST(FlagsTest, RangesAreCheckedBeforeNarrowing) {
@@ -432,7 +491,9 @@ TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
   for (const char* flag :
        {"--port", "--ip", "--burst=32", "--listen=80", "--close=server", "--drain=1",
         "--max-connections=16384", "--msl=30", "--client-ports=1024-65535",
-        "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1"}) {
+        "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1",
+        "--idle-timeout=30", "--orphan-retries=8", "--max-orphans=0",
+        "--rcv-buffer=65535", "--snd-buffer=65536", "--abandon=0"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, ::testing::Not(HasSubstr("--test-name")));
