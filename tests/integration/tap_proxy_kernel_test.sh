@@ -12,8 +12,12 @@
 #      for another peer than the real client or a probe (ours pass through
 #      it for a moment) and sends no cookie (TcpExtSyncookiesSent
 #      unchanged): it never sees a spoofed SYN;
-#   4. the report: the joined flows, no unknown backend frame, the backend
-#      up with its probes answered.
+#   4. two backends (198.18.31.2 and .3): one stopped mid-run is marked
+#      down (3 refused probes) and new connections all go to the other;
+#      restarted, it is up again (2 good probes) and gets connections;
+#   5. with both stopped, a client's connection is reset within a second;
+#   6. the report: the joined flows, no unknown backend frame, the
+#      backends' probes and up/down events.
 # Safety as tap_syn_flood_test: the flood and the clients run in namespace
 # C, which holds only lo and the tap, has no default route and does not
 # forward; the SYN-ACKs to spoofed sources end there.
@@ -29,6 +33,7 @@ CLIENT_IP=198.18.30.1
 VIP=198.18.30.2
 BSIDE_IP=198.18.31.1
 BACKEND_IP=198.18.31.2
+BACKEND2_IP=198.18.31.3
 HERE=$(dirname "$0")
 
 make_netns "$NSC"
@@ -36,7 +41,7 @@ make_netns "$NSB"
 
 "$SYNWAVE" proxy --port="net_tap_${IFC},iface=${IFC}" --ip="$VIP/24" --listen=80 \
   --backend-port="net_tap_${IFB},iface=${IFB}" --backend-ip="$BSIDE_IP/24" \
-  --backend="$BACKEND_IP:8080" --lcores=1 --stats-interval=1 --duration=120 \
+  --backend="$BACKEND_IP:8080" --backend="$BACKEND2_IP:8080" --lcores=1 --stats-interval=1 --duration=120 \
   --json="$WORK/report.json" >"$WORK/synwave.log" 2>&1 &
 SYNWAVE_PID=$!
 on_exit '[ -n "$SYNWAVE_PID" ] && kill -KILL "$SYNWAVE_PID" 2>/dev/null && wait "$SYNWAVE_PID" 2>/dev/null'
@@ -49,26 +54,48 @@ ip -n "$NSC" link set "$IFC" up
 ip link set "$IFB" netns "$NSB"
 ip -n "$NSB" link set "$IFB" address 02:00:5e:00:53:02
 ip -n "$NSB" addr add "$BACKEND_IP/24" dev "$IFB"
+ip -n "$NSB" addr add "$BACKEND2_IP/24" dev "$IFB"
 ip -n "$NSB" link set "$IFB" up
 ip -n "$NSB" route add default via "$BSIDE_IP"
 
 head -c 1048576 /dev/urandom >"$WORK/big"
-FAIL_LOGS=("$WORK/backend.log" "$WORK/access.log")
-ip netns exec "$NSB" "$PY" "$HERE/proxy_backend.py" --addr "$BACKEND_IP" --port 8080 \
-  --big "$WORK/big" --log "$WORK/access.log" >"$WORK/backend.log" 2>&1 &
-for _ in $(seq 100); do
-  ip netns exec "$NSB" ss -Htln "sport = :8080" | grep -q 8080 && break
-  sleep 0.1
-done
+FAIL_LOGS=("$WORK/backend2.log" "$WORK/backend3.log")
+# start_backend N: the HTTP server on 198.18.31.N:8080, its requests in
+# $WORK/accessN.log.
+declare -A BACKEND_PID
+start_backend() {
+  local n=$1
+  ip netns exec "$NSB" "$PY" "$HERE/proxy_backend.py" --addr "198.18.31.$n" --port 8080 \
+    --big "$WORK/big" --log "$WORK/access$n.log" >>"$WORK/backend$n.log" 2>&1 &
+  BACKEND_PID[$n]=$!
+  for _ in $(seq 100); do
+    ip netns exec "$NSB" ss -Htln "src 198.18.31.$n:8080" | grep -q 8080 && return 0
+    sleep 0.1
+  done
+  fail "backend $n did not start"
+}
+stop_backend() {
+  kill -KILL "${BACKEND_PID[$1]}" 2>/dev/null || true
+  wait "${BACKEND_PID[$1]}" 2>/dev/null || true
+}
+# wait_backends STATE: until synwave's per-second line says "backends STATE".
+wait_backends() {
+  local mark
+  mark=$(wc -l <"$WORK/synwave.log")
+  for _ in $(seq 100); do
+    tail -n +"$((mark + 1))" "$WORK/synwave.log" | grep -q "backends $1 " && return 0
+    sleep 0.1
+  done
+  fail "the backends never became '$1'"
+}
+requests() { cat "$WORK/access$1.log" 2>/dev/null | wc -l; }
+start_backend 2
+start_backend 3
 
 ip netns exec "$NSC" arping -q -c 1 -w 2 -I "$IFC" "$VIP" ||
   fail "synwave did not answer ARP for the VIP"
-# The backend is up once a probe was answered (the per-second line says so).
-for _ in $(seq 50); do
-  grep -q "backends up" "$WORK/synwave.log" && break
-  sleep 0.1
-done
-grep -q "backends up" "$WORK/synwave.log" || fail "the backend never came up"
+# The backends are up once their probes were answered.
+wait_backends up,up
 
 cookies_sent() {
   ip netns exec "$NSB" awk '
@@ -83,8 +110,8 @@ got=$(ip netns exec "$NSC" curl -sS --max-time 30 "http://$VIP/big" | sha256sum 
 [ "$got" = "$want" ] || fail "download: sha256 $got, want $want"
 got=$(ip netns exec "$NSC" curl -sS --max-time 30 -H 'Expect:' --data-binary "@$WORK/big" "http://$VIP/upload")
 [ "$got" = "$want" ] || fail "upload: the backend read sha256 '$got', want $want"
-grep -q "^$CLIENT_IP GET /big" "$WORK/access.log" ||
-  fail "the backend did not see the client's address: $(head -3 "$WORK/access.log")"
+cat "$WORK/access2.log" "$WORK/access3.log" 2>/dev/null | grep -q "^$CLIENT_IP GET /big" ||
+  fail "the backend did not see the client's address: $(cat "$WORK"/access*.log | head -3)"
 echo "ok: 1 MB down and up byte-exact; the backend saw $CLIENT_IP"
 
 # 2. 200 at once.
@@ -133,14 +160,46 @@ COOKIES_AFTER=$(cookies_sent)
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$WORK/hping3.log")
 echo "ok: under a flood of ${sent:-?} SYNs, 100 fetches and 1 MB complete; backend syn-recv of spoofed peers 0, SyncookiesSent unchanged"
 
+# 4. One of two backends stopped: down, and every new connection goes to
+#    the other; restarted: up, and it takes connections again.
+stop_backend 3
+wait_backends up,down
+before2=$(requests 2)
+before3=$(requests 3)
+r=$(ip netns exec "$NSC" "$PY" "$HERE/proxy_clients.py" sequential 50 --server "$VIP")
+[ "$(json_get "$r" 'j["completed"]')" = 50 ] || fail "with backend 3 down: $r"
+[ "$(($(requests 2) - before2))" = 50 ] || fail "backend 2 got $(($(requests 2) - before2)) of 50"
+[ "$(requests 3)" = "$before3" ] || fail "the stopped backend got requests"
+start_backend 3
+wait_backends up,up
+before3=$(requests 3)
+r=$(ip netns exec "$NSC" "$PY" "$HERE/proxy_clients.py" sequential 50 --server "$VIP")
+[ "$(json_get "$r" 'j["completed"]')" = 50 ] || fail "after backend 3 came back: $r"
+[ "$(requests 3)" -gt "$before3" ] || fail "the restarted backend got no connection"
+echo "ok: backend 3 stopped: down, 50 fetches all on backend 2; restarted: up, it takes $(($(requests 3) - before3)) of 50"
+
+# 5. No backend up: the client is reset at once.
+stop_backend 2
+stop_backend 3
+wait_backends down,down
+t0=$(date +%s.%N)
+rc=0
+ip netns exec "$NSC" curl -sS --max-time 5 "http://$VIP/small" >/dev/null 2>"$WORK/curl.err" || rc=$?
+t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+[ "$rc" = 7 ] || fail "with no backend curl exited $rc ($(cat "$WORK/curl.err")), want 7 (refused)"
+awk -v t="$t" 'BEGIN { exit !(t < 1) }' || fail "the reset took $t s"
+echo "ok: no backend up: the connection was refused in $t s"
+
 stop_endpoint
 check() {
   [ "$(report "(lambda c, p: bool($1))(r['counters'], r['pools'])")" = True ] ||
     fail "$1; counters $(report '{k: v for k, v in r["counters"].items() if v and k.startswith("proxy")}')"
 }
-check 'c["proxy_established"] >= 303 and c["proxy_unknown_backend_frames"] == 0'
+check 'c["proxy_established"] >= 403 and c["proxy_unknown_backend_frames"] == 0'
 check 'c["proxy_backend_refused"] == 0 and c["proxy_backend_syn_timeouts"] == 0'
 check 'c["proxy_cookie_synacks_out"] > 1000 and c["proxy_backend0_probes_ok"] >= 1'
+check 'c["proxy_backend0_connections"] > 0 and c["proxy_backend1_connections"] > 0'
+check 'c["proxy_backend_down_events"] >= 3 and c["proxy_backend_up_events"] >= 1 and c["proxy_no_backend_rst"] >= 1'
 check 'p["mbufs"] == 0'
 echo "figures: $(report '{k: v for k, v in r["counters"].items() if v and k.startswith("proxy_") and "backend0" not in k}')"
 echo "PASS"
