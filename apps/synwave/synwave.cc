@@ -35,6 +35,9 @@
 #include "port/eal.h"
 #include "port/port.h"
 
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
 namespace synwave {
 namespace {
 
@@ -114,7 +117,8 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
 // address (the backends' answers to the clients). Each slot polls its
 // queue's workers.
 std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
-                                                 const Config& config) {
+                                                 const Config& config,
+                                                 bool handoff = true) {
   engine::WorkerConfig wc = WorkerConfigWithSecrets(config);
   const uint16_t queues = client.port->num_queues();
   client.counters = std::vector<engine::CoreCounters>(queues);
@@ -130,7 +134,9 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
     pc.client_side_mac = client.port->mac();
     pc.backend_side_mac =
         backend != nullptr ? backend->port->mac() : client.port->mac();
-    pc.probe_port = static_cast<uint16_t>(61000 + 16 * q);
+    pc.probe_port = static_cast<uint16_t>(
+        app::ProxyCore::kProbePortBase +
+        app::ProxyCore::kProbePortsPerWorker * q);
     client.proxies.push_back(std::make_unique<app::Proxy>(pc));
     app::Proxy& proxy = *client.proxies.back();
     const engine::QueueBinding cq{client.port->id(), q, client.port->pool(),
@@ -163,6 +169,36 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
       backend->workers.push_back(std::move(bw));
     }
     client.workers.push_back(std::move(cw));
+  }
+  // Several workers: a ring for each ordered pair, for the frames of a
+  // flow that arrive on another worker than its owner's (proxy.h).
+  if (queues > 1 && handoff) {
+    static int instance = 0;
+    ++instance;
+    std::vector<std::vector<rte_ring*>> ring(queues,
+                                             std::vector<rte_ring*>(queues));
+    for (uint16_t a = 0; a < queues; ++a) {
+      for (uint16_t b = 0; b < queues; ++b) {
+        if (a == b) continue;
+        const std::string name = "sw_px" + std::to_string(instance) + "_" +
+                                 std::to_string(a) + "_" + std::to_string(b);
+        ring[a][b] = rte_ring_create(name.c_str(), 1024, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (ring[a][b] == nullptr) {
+          std::fprintf(stderr, "synwave: cannot create ring %s\n",
+                       name.c_str());
+          std::exit(1);
+        }
+      }
+    }
+    for (uint16_t q = 0; q < queues; ++q) {
+      std::vector<rte_ring*> to(queues), from(queues);
+      for (uint16_t w = 0; w < queues; ++w) {
+        to[w] = ring[q][w];
+        from[w] = ring[w][q];
+      }
+      client.proxies[q]->SetHandoff(q, std::move(to), std::move(from));
+    }
   }
   return slots;
 }
@@ -330,11 +366,14 @@ int Loopback(const Config& config) {
 // the generator's port to the proxy's client side (VIP 10.0.0.1), the
 // proxy's backend side (10.1.0.1) to the server (10.1.0.2, which routes
 // the clients' addresses through the proxy). With three lcores or more,
-// a third of them each (queue q of each pair on the q-th of each third);
-// with two, the generator on one and the proxy and the server on the
-// other; with one, everything on it.
+// six lcores or more, a third of them each (queue q of each pair on the
+// q-th of each third); with two to five, the generator on the first lcore
+// and the proxy and the server on the second; with one, everything on it.
 int LoopbackProxy(const Config& config) {
   const auto lcores = static_cast<uint16_t>(config.lcores.size());
+  // Queue q of each pair is wired to queue q of the next, so a flow's
+  // frames stay on one queue end to end (its client-bound frames must go
+  // out on the generator's queue): the proxies need no hand-off here.
   const uint16_t pairs = std::max<uint16_t>(1, lcores / 3);
   absl::StatusOr<std::pair<uint16_t, uint16_t>> front =
       port::CreateRingPair("synwave_pfront", pairs);
@@ -349,7 +388,9 @@ int LoopbackProxy(const Config& config) {
 
   port::PortConfig pc;
   pc.num_queues = pairs;
-  pc.num_mbufs = pairs * 16384u;
+  // Four ports share --eal's memory: each pool holds its rings' worth
+  // (4096 frames each way per queue) and bursts in flight.
+  pc.num_mbufs = pairs * 10240u;
   const char* macs[] = {"02:00:00:00:00:01", "02:00:00:00:00:10",
                         "02:00:00:00:00:20", "02:00:00:00:00:02"};
   const uint16_t ids[] = {front->first, front->second, back->first,
@@ -380,7 +421,7 @@ int LoopbackProxy(const Config& config) {
   pxc.proxy.backend_ip = backend_side;
   pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
   std::vector<engine::LcoreSlot> proxy_slots =
-      BuildProxyWorkers(pclient, &pbackend, pxc);
+      BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);
 
   Config cc = config;
   cc.mode = control::Mode::kLoad;
@@ -400,11 +441,17 @@ int LoopbackProxy(const Config& config) {
     for (engine::Worker* w : proxy_slots[0].workers) slots[0].workers.push_back(w);
     slots[0].workers.push_back(server.workers[0].get());
     client_cpus = server_cpus = {config.lcores[0]};
-  } else if (lcores == 2) {
+  } else if (lcores < 6) {
+    // The generator on the first lcore, the proxy and the server on the
+    // second.
     slots.resize(2);
-    slots[0].workers = {client.workers[0].get()};
-    slots[1].workers = proxy_slots[0].workers;
-    slots[1].workers.push_back(server.workers[0].get());
+    for (uint16_t q = 0; q < pairs; ++q) {
+      slots[0].workers.push_back(client.workers[q].get());
+      for (engine::Worker* w : proxy_slots[q].workers) {
+        slots[1].workers.push_back(w);
+      }
+      slots[1].workers.push_back(server.workers[q].get());
+    }
     client_cpus = {config.lcores[0]};
     server_cpus = {config.lcores[1]};
   } else {

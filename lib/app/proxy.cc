@@ -1,6 +1,7 @@
 #include "app/proxy.h"
 
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 
 #include "app/counters.h"
 
@@ -12,6 +13,25 @@ Proxy::Proxy(const ProxyConfig& config)
       backend_base_(ProxyBackendCounterIndex(0, BackendCounter::kUp)),
       gauge_base_(ProxyFlowsGaugeIndex()) {
   core_.set_output(this);
+}
+
+Proxy::~Proxy() {
+  for (rte_ring* r : from_) {
+    if (r == nullptr) continue;
+    void* m;
+    while (rte_ring_sc_dequeue(r, &m) == 0) {
+      rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    }
+    rte_ring_free(r);
+  }
+}
+
+void Proxy::SetHandoff(int self, std::vector<rte_ring*> to,
+                       std::vector<rte_ring*> from) {
+  self_ = self;
+  workers_ = static_cast<int>(to.size());
+  to_ = std::move(to);
+  from_ = std::move(from);
 }
 
 engine::AppOps Proxy::ops(bool primary) {
@@ -33,30 +53,74 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-    switch (self->core_.Process(rte_pktmbuf_mtod(m, uint8_t*),
-                                rte_pktmbuf_data_len(m), infos[i], now_ns,
-                                &spec)) {
-      case ProxyAction::kDrop:
-        link.Free(m);
-        break;
-      case ProxyAction::kForwardToClient:
-        m->ol_flags = 0;  // checksums were adjusted in place
-        self->client_->Transmit(m);
-        break;
-      case ProxyAction::kForwardToBackend:
-        m->ol_flags = 0;
-        self->backend_->Transmit(m);
-        break;
-      case ProxyAction::kReplyToClient:
-        spec.ip_id = self->client_->NextIpId();
-        self->client_->WriteTcpFrame(m, spec);
-        self->client_->Transmit(m);
-        break;
-      case ProxyAction::kReplyToBackend:
-        spec.ip_id = self->backend_->NextIpId();
-        self->backend_->WriteTcpFrame(m, spec);
-        self->backend_->Transmit(m);
-        break;
+    if (self->workers_ > 1) {
+      const int owner = self->core_.Owner(infos[i], self->workers_);
+      if (owner >= 0 && owner != self->self_) {
+        if (rte_ring_sp_enqueue(self->to_[owner], m) == 0) {
+          self->core_.Count(ProxyCounter::kHandoffOut);
+        } else {
+          self->core_.Count(ProxyCounter::kHandoffFull);
+          link.Free(m);
+        }
+        continue;
+      }
+    }
+    self->Handle(m, infos[i], link, now_ns, &spec);
+  }
+}
+
+void Proxy::Handle(rte_mbuf* m, const wire::PacketInfo& info,
+                   engine::Link& link, uint64_t now_ns,
+                   wire::TcpSegmentSpec* spec) {
+  switch (core_.Process(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m),
+                        info, now_ns, spec)) {
+    case ProxyAction::kDrop:
+      link.Free(m);
+      break;
+    case ProxyAction::kForwardToClient:
+      m->ol_flags = 0;  // checksums were adjusted in place
+      client_->Transmit(m);
+      break;
+    case ProxyAction::kForwardToBackend:
+      m->ol_flags = 0;
+      backend_->Transmit(m);
+      break;
+    case ProxyAction::kReplyToClient:
+      spec->ip_id = client_->NextIpId();
+      client_->WriteTcpFrame(m, *spec);
+      client_->Transmit(m);
+      break;
+    case ProxyAction::kReplyToBackend:
+      spec->ip_id = backend_->NextIpId();
+      backend_->WriteTcpFrame(m, *spec);
+      backend_->Transmit(m);
+      break;
+  }
+}
+
+// Frames other workers handed over: parsed again (their checksums were
+// checked where they arrived) and handled here, where their flow lives.
+void Proxy::DrainHandoff(uint64_t now_ns) {
+  constexpr unsigned kBurst = engine::kMaxBurst;
+  void* got[kBurst];
+  wire::TcpSegmentSpec spec;
+  const wire::RxOffload checked{wire::RxChecksum::kGood,
+                                wire::RxChecksum::kGood};
+  for (rte_ring* r : from_) {
+    if (r == nullptr) continue;
+    const unsigned n = rte_ring_sc_dequeue_burst(r, got, kBurst, nullptr);
+    if (n == 0) continue;
+    core_.Count(ProxyCounter::kHandoffIn, n);
+    for (unsigned i = 0; i < n; ++i) {
+      auto* m = static_cast<rte_mbuf*>(got[i]);
+      wire::PacketInfo info;
+      if (wire::ParseFrame(rte_pktmbuf_mtod(m, const uint8_t*),
+                           rte_pktmbuf_data_len(m), checked,
+                           &info) != wire::Verdict::kOk) {
+        client_->Free(m);  // cannot happen: it parsed where it arrived
+        continue;
+      }
+      Handle(m, info, *client_, now_ns, &spec);
     }
   }
 }
@@ -82,6 +146,7 @@ void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
                  wire::Ipv4Address{self->core_.backend(b).addr.ip}, now_ns));
     }
   }
+  if (!self->from_.empty()) self->DrainHandoff(now_ns);
   self->core_.Poll(now_ns);
 }
 

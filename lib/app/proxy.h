@@ -15,22 +15,41 @@
 // Only the primary worker's copy of the ops polls (sweep, probes, ARP for
 // the backends) and publishes, so that nothing is done or counted twice.
 // Per-core: each worker core runs its own Proxy with its own flows and
-// probes.
+// probes. With several workers, the frames of a flow can arrive on any of
+// them (RSS hashes the client's side and the backend's side differently):
+// each frame goes to the worker that owns its flow (ProxyCore::Owner, the
+// same on every worker), handed over through a single-producer,
+// single-consumer ring per pair of workers and taken from it on the
+// owner's next poll; SYNs are answered where they arrive (cookies need no
+// state). Any device works this way, with or without symmetric RSS.
 #ifndef SYNWAVE_APP_PROXY_H_
 #define SYNWAVE_APP_PROXY_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "app/proxy_core.h"
 #include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/link.h"
 
+struct rte_mbuf;
+struct rte_ring;
+
 namespace synwave::app {
 
 class Proxy : public ProxyOutput {
  public:
   explicit Proxy(const ProxyConfig& config);
+  ~Proxy() override;
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // Several workers: this proxy is worker `self` of `to.size()`; to[w] is
+  // the ring to worker w, from[w] the ring from it (null for self). The
+  // proxy frees its `from` rings (and what is left in them) when it goes.
+  void SetHandoff(int self, std::vector<rte_ring*> to,
+                  std::vector<rte_ring*> from);
 
   // `primary`: the copy that polls and publishes (exactly one per Proxy).
   engine::AppOps ops(bool primary);
@@ -54,11 +73,18 @@ class Proxy : public ProxyOutput {
   static void OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
                      uint64_t now_ns);
   static void OnPublish(void* ctx, engine::CoreCounters& counters);
+  void Handle(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
+              uint64_t now_ns, wire::TcpSegmentSpec* spec);
+  void DrainHandoff(uint64_t now_ns);
 
   ProxyCore core_;
   engine::Link* client_ = nullptr;
   engine::Link* backend_ = nullptr;
   uint64_t next_resolve_ns_ = 0;
+  int self_ = 0;
+  int workers_ = 1;
+  std::vector<rte_ring*> to_;
+  std::vector<rte_ring*> from_;
   size_t counter_base_;
   size_t backend_base_;
   size_t gauge_base_;

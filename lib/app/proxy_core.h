@@ -111,7 +111,12 @@ namespace synwave::app {
   X(kProbesFailed, "proxy_probes_failed",                                    \
     "health probes refused (RST) or not answered within the interval")       \
   X(kBackendDown, "proxy_backend_down_events", "backends marked down")       \
-  X(kBackendUp, "proxy_backend_up_events", "backends marked up")
+  X(kBackendUp, "proxy_backend_up_events", "backends marked up")             \
+  X(kHandoffOut, "proxy_handoff_out", "frames handed to the worker that "    \
+    "owns their flow")                                                       \
+  X(kHandoffIn, "proxy_handoff_in", "frames taken from other workers")       \
+  X(kHandoffFull, "proxy_drop_handoff_full", "frames dropped: the ring to "  \
+    "their flow's worker was full")
 
 enum class ProxyCounter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -276,6 +281,10 @@ class ProxyCore {
   uint64_t count(ProxyCounter c) const {
     return counts_[static_cast<size_t>(c)];
   }
+  // Counting from outside (the hand-off, in proxy.cc).
+  void Count(ProxyCounter c, uint64_t n = 1) {
+    counts_[static_cast<size_t>(c)] += n;
+  }
   uint32_t flows_in_use() const { return pool_.in_use(); }
   const ProxyRecord* Find(uint32_t client_ip, uint16_t client_port,
                           uint16_t vport) const;
@@ -284,6 +293,20 @@ class ProxyCore {
   // a pool change moves only the flows of the backend that left (or 1/n
   // of them to one that joined). -1 when none is usable.
   int PickBackend(uint32_t client_ip, uint16_t client_port) const;
+
+  // With several workers, the one that handles a frame: SYNs (stateless)
+  // stay where they arrived (-1); a probe's answer goes to the worker whose
+  // probe port it is; everything else of a flow to one worker chosen by
+  // the client's address and port, the same from both sides. Pure: every
+  // worker computes the same owner.
+  int Owner(const wire::PacketInfo& info, int workers) const;
+  // The worker that owns the flows of a client (0 .. workers - 1).
+  static int ClientOwner(uint32_t client_ip, uint16_t client_port,
+                         int workers);
+  // The base of a worker's probe ports: probe_port + kProbePortsPerWorker *
+  // worker (the wiring sets probe_port so).
+  static constexpr uint16_t kProbePortBase = 61000;
+  static constexpr uint16_t kProbePortsPerWorker = 16;
 
   // The options a cookie SYN-ACK announces now.
   ProxyOptions Announced() const;
@@ -334,9 +357,7 @@ class ProxyCore {
     return p != 0 ? p : vport;
   }
 
-  void Count(ProxyCounter c, uint64_t n = 1) {
-    counts_[static_cast<size_t>(c)] += n;
-  }
+
   void CountBackend(int b, BackendCounter c, int64_t n = 1) {
     backends_[b].counts[static_cast<size_t>(c)] += n;
   }

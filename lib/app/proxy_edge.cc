@@ -53,6 +53,26 @@ int ProxyCore::PickBackend(uint32_t client_ip, uint16_t client_port) const {
   return best;
 }
 
+int ProxyCore::ClientOwner(uint32_t client_ip, uint16_t client_port,
+                           int workers) {
+  const uint64_t h = Mix(uint64_t{client_ip} << 16 | client_port);
+  return static_cast<int>((h >> 32) % static_cast<uint64_t>(workers));
+}
+
+int ProxyCore::Owner(const wire::PacketInfo& info, int workers) const {
+  const uint32_t dst = info.dst_ip.value;
+  if (dst == config_.vip && IsListenPort(info.dst_port)) {
+    if ((info.tcp_flags & (tf::kSyn | tf::kAck)) == tf::kSyn) return -1;
+    return ClientOwner(info.src_ip.value, info.src_port, workers);
+  }
+  if ((dst == config_.backend_side_ip || dst == config_.vip) &&
+      info.dst_port >= kProbePortBase &&
+      info.dst_port < kProbePortBase + kProbePortsPerWorker * workers) {
+    return (info.dst_port - kProbePortBase) / kProbePortsPerWorker;
+  }
+  return ClientOwner(dst, info.dst_port, workers);
+}
+
 ProxyOptions ProxyCore::Announced() const {
   ProxyOptions a;
   bool any = false;
