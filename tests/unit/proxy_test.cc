@@ -710,5 +710,41 @@ TEST_F(ProxyTest, UnknownBackendFramesAreCounted) {
   EXPECT_EQ(core_.count(ProxyCounter::kUnknownBackendFrames), 1u);
 }
 
+// Several workers: both directions of a flow have one owner, computed the
+// same way everywhere; SYNs stay where they arrive; a probe's answer goes
+// to the worker whose probe port it is.
+TEST_F(ProxyTest, BothDirectionsOfAFlowHaveOneOwner) {
+  std::map<int, int> per;
+  for (uint16_t port = 1024; port < 1224; ++port) {
+    TcpFrame c = FromClient(1, 2, tf::kAck);
+    c.tcp.src_port = port;
+    TcpFrame b = FromBackend(3, 4, tf::kAck);
+    b.tcp.dst_port = port;
+    wire::PacketInfo ci, bi;
+    std::vector<uint8_t> cf = BuildFrame(c), bf = BuildFrame(b);
+    ASSERT_EQ(wire::ParseFrame(cf.data(), cf.size(), {}, &ci), wire::Verdict::kOk);
+    ASSERT_EQ(wire::ParseFrame(bf.data(), bf.size(), {}, &bi), wire::Verdict::kOk);
+    const int owner = core_.Owner(ci, 4);
+    ASSERT_GE(owner, 0);
+    ASSERT_LT(owner, 4);
+    EXPECT_EQ(core_.Owner(bi, 4), owner) << port;
+    EXPECT_EQ(owner, ProxyCore::ClientOwner(kClient.value, port, 4));
+    ++per[owner];
+    c.tcp.flags = tf::kSyn;
+    cf = BuildFrame(c);
+    ASSERT_EQ(wire::ParseFrame(cf.data(), cf.size(), {}, &ci), wire::Verdict::kOk);
+    EXPECT_EQ(core_.Owner(ci, 4), -1);  // answered where it arrives
+  }
+  EXPECT_EQ(per.size(), 4u);  // spread over the workers
+  TcpFrame probe = FromBackend(5, 6, tf::kSyn | tf::kAck);
+  probe.ip.dst = kBackendSide;
+  probe.tcp.dst_port = ProxyCore::kProbePortBase +
+                       2 * ProxyCore::kProbePortsPerWorker + 1;
+  std::vector<uint8_t> pf = BuildFrame(probe);
+  wire::PacketInfo pi;
+  ASSERT_EQ(wire::ParseFrame(pf.data(), pf.size(), {}, &pi), wire::Verdict::kOk);
+  EXPECT_EQ(core_.Owner(pi, 4), 2);
+}
+
 }  // namespace
 }  // namespace synwave::app
