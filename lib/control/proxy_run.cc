@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "app/counters.h"
+#include "control/metrics.h"
 #include "control/timeline.h"
 
 namespace synwave::control {
@@ -123,6 +124,16 @@ int RunProxy(const Config& config, Side& client, Side* backend,
     if (backend != nullptr) t = AddTotals(t, backend->Totals());
     return t;
   };
+  std::vector<MetricsSide> sides = {{"proxy", client.counters}};
+  if (backend != nullptr) sides.push_back({"proxy_backend_side", backend->counters});
+  const MetricsSides metrics_sides(std::move(sides));
+  MetricsServer metrics;
+  if (absl::Status s = StartMetricsServer(config, &metrics); !s.ok()) {
+    if (backend != nullptr) backend->Stop();
+    client.Stop();
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   Launch(slots);
   const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;

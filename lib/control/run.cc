@@ -67,7 +67,8 @@ double Since(std::chrono::steady_clock::time_point t) {
       .count();
 }
 
-// --metrics: the Prometheus exposition for the length of a run.
+}  // namespace
+
 absl::Status StartMetricsServer(const Config& config, MetricsServer* server) {
   if (config.metrics.empty()) return absl::OkStatus();
   std::string host;
@@ -80,6 +81,8 @@ absl::Status StartMetricsServer(const Config& config, MetricsServer* server) {
   std::fflush(stdout);
   return absl::OkStatus();
 }
+
+namespace {
 
 int WriteReport(const std::string& path, const nlohmann::json& report) {
   if (absl::Status s = WriteJson(path, report); !s.ok()) {

@@ -21,6 +21,7 @@
 #include "app/proxy.h"
 #include "app/responder.h"
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/report.h"
 #include "engine/capture.h"
 #include "engine/counters.h"
@@ -69,6 +70,9 @@ void Launch(std::vector<engine::LcoreSlot>& slots);
 bool StopRequested();
 void StopSlots();
 void SleepMs(int ms);
+// --metrics: the Prometheus exposition for the length of a run (nothing
+// without --metrics); says where on stdout.
+absl::Status StartMetricsServer(const Config& config, MetricsServer* server);
 
 // serve: runs `slots` until --duration or a signal, with a statistics line
 // every --stats-interval, then prints the final counters and writes the
