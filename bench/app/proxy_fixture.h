@@ -155,16 +155,18 @@ class ProxyFixture {
   app::ProxyCore core_;
 };
 
-// One burst through Process; returns how many were forwarded or answered.
+// One burst through PrepareSyns and Process; returns how many were forwarded or answered.
 inline size_t ProcessBurst(app::ProxyCore& core, ProxyFrames& f,
                            uint64_t now_ns) {
   size_t done = 0;
   wire::TcpSegmentSpec spec;
+  core.PrepareSyns(f.info, kProxyBurst, now_ns);  // as app::Proxy does
   for (size_t i = 0; i < kProxyBurst; ++i) {
     f.Restore(i);
     done += core.Process(f.bytes[i].data(),
                          static_cast<uint16_t>(f.bytes[i].size()), f.info[i],
-                         now_ns, &spec) != app::ProxyAction::kDrop;
+                         now_ns, &spec, static_cast<int>(i)) !=
+            app::ProxyAction::kDrop;
   }
   return done;
 }

@@ -50,6 +50,7 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
                      uint64_t now_ns) {
   auto* self = static_cast<Proxy*>(ctx);
   wire::TcpSegmentSpec spec;
+  self->core_.PrepareSyns(infos, n, now_ns);
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -65,15 +66,15 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
         continue;
       }
     }
-    self->Handle(m, infos[i], link, now_ns, &spec);
+    self->Handle(m, infos[i], link, now_ns, &spec, i);
   }
 }
 
 void Proxy::Handle(rte_mbuf* m, const wire::PacketInfo& info,
                    engine::Link& link, uint64_t now_ns,
-                   wire::TcpSegmentSpec* spec) {
+                   wire::TcpSegmentSpec* spec, int slot) {
   switch (core_.Process(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m),
-                        info, now_ns, spec)) {
+                        info, now_ns, spec, slot)) {
     case ProxyAction::kDrop:
       link.Free(m);
       break;
@@ -120,7 +121,7 @@ void Proxy::DrainHandoff(uint64_t now_ns) {
         client_->Free(m);  // cannot happen: it parsed where it arrived
         continue;
       }
-      Handle(m, info, *client_, now_ns, &spec);
+      Handle(m, info, *client_, now_ns, &spec, -1);
     }
   }
 }

@@ -263,9 +263,18 @@ class ProxyCore {
   // bytes from `frame` for a reply written over it). The frame's checksums
   // were verified. On kForward* the frame was rewritten in place with
   // correct checksums; on kReply* `spec` says what to write over it.
+  // `slot`: the frame's place in the burst given to PrepareSyns (its SYN
+  // cookie is ready), or -1.
   ProxyAction Process(uint8_t* frame, uint16_t len,
                       const wire::PacketInfo& info, uint64_t now_ns,
-                      wire::TcpSegmentSpec* spec);
+                      wire::TcpSegmentSpec* spec, int slot = -1);
+
+  // Before a burst of up to kMaxPrepared frames: the cookies of its SYNs,
+  // hashed together in vector lanes (SynCookies::MakeBatch, as the stack
+  // does), for Process(..., slot) of the same burst at the same time.
+  static constexpr uint16_t kMaxPrepared = 64;
+  void PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
+                   uint64_t now_ns);
 
   // Periodic work: backend SYN retransmissions, linger and idle timeouts
   // (a slice of the records every millisecond), health probes.
@@ -320,7 +329,7 @@ class ProxyCore {
   // proxy_edge.cc: the handshakes.
   ProxyAction ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
                         const flow::FlowKey& key, uint64_t now_ns,
-                        wire::TcpSegmentSpec* spec);
+                        wire::TcpSegmentSpec* spec, int slot);
   ProxyAction CookieAck(uint8_t* frame, const wire::PacketInfo& info,
                         const flow::FlowKey& key, uint32_t hash,
                         uint64_t now_ns, wire::TcpSegmentSpec* spec);
@@ -375,6 +384,12 @@ class ProxyCore {
   uint64_t next_sweep_ns_ = 0;
   uint64_t next_probe_ns_ = 0;
   uint32_t probe_seq_ = 0x5eed0001;
+  // PrepareSyns' burst: for slot i, the index of its cookie (or 0xff).
+  uint16_t prepared_n_ = 0;
+  uint64_t prepared_ns_ = 0;
+  uint8_t syn_index_[kMaxPrepared];
+  wire::SeqNum prepared_cookie_[kMaxPrepared];
+  uint32_t prepared_aux_[kMaxPrepared];
 };
 
 }  // namespace synwave::app

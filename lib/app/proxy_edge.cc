@@ -119,9 +119,39 @@ ProxyAction ProxyCore::NoBackendAnswer(const uint8_t* frame,
   return ProxyAction::kReplyToClient;
 }
 
+void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
+                            uint64_t now_ns) {
+  flow::FlowKey keys[kMaxPrepared];
+  SeqNum seqs[kMaxPrepared];
+  uint16_t mss[kMaxPrepared];
+  n = std::min(n, kMaxPrepared);
+  unsigned m = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    const wire::PacketInfo& in = infos[i];
+    syn_index_[i] = 0xff;
+    if (in.dst_ip.value != config_.vip ||
+        (in.tcp_flags & (tf::kSyn | tf::kAck | tf::kRst)) != tf::kSyn ||
+        !IsListenPort(in.dst_port)) {
+      continue;
+    }
+    keys[m] = flow::FlowKey{config_.vip, in.src_ip.value, in.dst_port,
+                            in.src_port};
+    seqs[m] = in.seq;
+    mss[m] = in.options.has_mss ? in.options.mss : 0;
+    syn_index_[i] = static_cast<uint8_t>(m++);
+  }
+  prepared_n_ = n;
+  prepared_ns_ = now_ns;
+  if (m > 0) {
+    cookies_.MakeBatch(keys, seqs, mss, m,
+                       tcp::SynCookies::Counter(now_ns, config_.cookies),
+                       prepared_cookie_, prepared_aux_);
+  }
+}
+
 ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
                                  const flow::FlowKey& key, uint64_t now_ns,
-                                 wire::TcpSegmentSpec* spec) {
+                                 wire::TcpSegmentSpec* spec, int slot) {
   Count(ProxyCounter::kSynIn);
   if (PickBackend(key.remote_ip, key.remote_port) < 0) {
     return NoBackendAnswer(frame, info, spec);
@@ -129,9 +159,16 @@ ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
   const ProxyOptions a = Announced();
   const wire::TcpOptions& o = info.options;
   uint32_t aux;
-  const SeqNum isn =
-      cookies_.Make(key, info.seq, o.has_mss ? o.mss : 0,
-                    tcp::SynCookies::Counter(now_ns, config_.cookies), &aux);
+  SeqNum isn;
+  if (slot >= 0 && slot < prepared_n_ && syn_index_[slot] != 0xff &&
+      prepared_ns_ == now_ns) {
+    isn = prepared_cookie_[syn_index_[slot]];  // PrepareSyns made it
+    aux = prepared_aux_[syn_index_[slot]];
+  } else {
+    isn = cookies_.Make(key, info.seq, o.has_mss ? o.mss : 0,
+                        tcp::SynCookies::Counter(now_ns, config_.cookies),
+                        &aux);
+  }
   *spec = wire::TcpSegmentSpec{};
   spec->src_mac = config_.client_side_mac;
   spec->dst_mac = reinterpret_cast<const wire::EthernetHeader*>(frame)->Src();

@@ -186,7 +186,7 @@ void ProxyCore::FreeRecord(uint32_t idx) {
 
 ProxyAction ProxyCore::Process(uint8_t* frame, uint16_t,
                                const wire::PacketInfo& info, uint64_t now_ns,
-                               wire::TcpSegmentSpec* spec) {
+                               wire::TcpSegmentSpec* spec, int slot) {
   const uint32_t dst = info.dst_ip.value;
   const uint8_t f = info.tcp_flags;
   if (dst == config_.vip && IsListenPort(info.dst_port)) {
@@ -196,7 +196,7 @@ ProxyAction ProxyCore::Process(uint8_t* frame, uint16_t,
     const uint32_t idx = table_.Find(key, hash);
     if (idx == kNone) {
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kSyn) {
-        return ClientSyn(frame, info, key, now_ns, spec);
+        return ClientSyn(frame, info, key, now_ns, spec, slot);
       }
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kAck) {
         return CookieAck(frame, info, key, hash, now_ns, spec);
@@ -217,7 +217,7 @@ ProxyAction ProxyCore::Process(uint8_t* frame, uint16_t,
       // A new connection on the tuple of a closing flow: a SYN gets a
       // cookie, a valid cookie ACK replaces the old record.
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kSyn) {
-        return ClientSyn(frame, info, key, now_ns, spec);
+        return ClientSyn(frame, info, key, now_ns, spec, slot);
       }
       if ((f & (tf::kSyn | tf::kAck | tf::kRst | tf::kFin)) == tf::kAck &&
           cookies_.Check(key, info.seq - 1, info.ack - 1,

@@ -52,6 +52,41 @@ TEST_F(ProxyTest, CookieSynAckHasZeroWindowAndNoState) {
   EXPECT_EQ(core_.count(ProxyCounter::kCookieSynAcks), 1u);
 }
 
+// A burst's cookies made together (PrepareSyns, vector lanes) are the
+// ones made one at a time; frames that are not SYNs to a VIP port are left
+// alone.
+TEST_F(ProxyTest, PreparedCookiesEqualSingleOnes) {
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<wire::PacketInfo> infos;
+  for (uint32_t k = 0; k < 20; ++k) {
+    TcpFrame syn = FromClient(kIc + k * 1000, 0, k == 7 ? tf::kAck : tf::kSyn);
+    syn.tcp.src_port = static_cast<uint16_t>(2000 + k);
+    syn.tcp.options.has_mss = true;
+    syn.tcp.options.mss = static_cast<uint16_t>(536 + 50 * k);
+    syn.tcp.options.has_timestamps = true;
+    syn.tcp.options.ts_val = k;
+    frames.push_back(BuildFrame(syn));
+    wire::PacketInfo info;
+    ASSERT_EQ(wire::ParseFrame(frames.back().data(), frames.back().size(), {},
+                               &info),
+              wire::Verdict::kOk);
+    infos.push_back(info);
+  }
+  core_.PrepareSyns(infos.data(), static_cast<uint16_t>(infos.size()), kT0);
+  for (size_t k = 0; k < frames.size(); ++k) {
+    if (k == 7) continue;
+    std::vector<uint8_t> a = frames[k], b = frames[k];
+    wire::TcpSegmentSpec batch, single;
+    ASSERT_EQ(core_.Process(a.data(), a.size(), infos[k], kT0, &batch,
+                            static_cast<int>(k)),
+              ProxyAction::kReplyToClient);
+    ASSERT_EQ(core_.Process(b.data(), b.size(), infos[k], kT0, &single),
+              ProxyAction::kReplyToClient);
+    EXPECT_EQ(batch.seq, single.seq) << k;
+    EXPECT_EQ(batch.options.ts_val, single.options.ts_val) << k;
+  }
+}
+
 TEST_F(ProxyTest, ClientWithoutTimestampsGetsNoWscaleNorSack) {
   TcpFrame syn = FromClient(kIc, 0, tf::kSyn);
   syn.tcp.options.has_mss = true;
