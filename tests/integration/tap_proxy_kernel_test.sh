@@ -45,13 +45,18 @@ HERE=$(dirname "$0")
 # parts 1 and 2 only.
 LCORES=${LCORES:-1}
 QUICK=${QUICK:-0}
+# PROBE_INTERVAL=0 with BACKEND_RMEM=67108864: no probes, so the cookie
+# SYN-ACKs announce the default window scale (7) while the backend, with a
+# 64 MiB receive buffer, uses 11: its windows are rescaled on the way.
+PROBE_INTERVAL=${PROBE_INTERVAL:-1}
+BACKEND_RMEM=${BACKEND_RMEM:-}
 
 make_netns "$NSC"
 make_netns "$NSB"
 
 "$SYNWAVE" proxy --port="net_tap_${IFC},iface=${IFC}" --ip="$VIP/24" --listen=80 \
   --backend-port="net_tap_${IFB},iface=${IFB}" --backend-ip="$BSIDE_IP/24" \
-  --backend="$BACKEND_IP:8080" --backend="$BACKEND2_IP:8080" --lcores="$LCORES" --stats-interval=1 --duration=120 \
+  --backend="$BACKEND_IP:8080" --backend="$BACKEND2_IP:8080" --lcores="$LCORES" --probe-interval="$PROBE_INTERVAL" --stats-interval=1 --duration=120 \
   --json="$WORK/report.json" >"$WORK/synwave.log" 2>&1 &
 SYNWAVE_PID=$!
 on_exit '[ -n "$SYNWAVE_PID" ] && kill -KILL "$SYNWAVE_PID" 2>/dev/null && wait "$SYNWAVE_PID" 2>/dev/null'
@@ -67,6 +72,9 @@ ip -n "$NSB" addr add "$BACKEND_IP/24" dev "$IFB"
 ip -n "$NSB" addr add "$BACKEND2_IP/24" dev "$IFB"
 ip -n "$NSB" link set "$IFB" up
 ip -n "$NSB" route add default via "$BSIDE_IP"
+if [ -n "$BACKEND_RMEM" ]; then
+  ip netns exec "$NSB" sysctl -qw net.ipv4.tcp_rmem="4096 131072 $BACKEND_RMEM"
+fi
 
 head -c 1048576 /dev/urandom >"$WORK/big"
 FAIL_LOGS=("$WORK/backend2.log" "$WORK/backend3.log")
@@ -137,7 +145,7 @@ if [ "$QUICK" = 1 ]; then
       fail "hand-off: $(report '{k: v for k, v in r["counters"].items() if "handoff" in k}')"
   fi
   echo "figures: $(report '{k: v for k, v in r["counters"].items() if v and k.startswith("proxy_") and "backend" not in k}')"
-  echo "PASS (quick, lcores $LCORES)"
+  echo "PASS (quick, lcores $LCORES, probe interval $PROBE_INTERVAL${BACKEND_RMEM:+, backend rmem $BACKEND_RMEM})"
   exit 0
 fi
 
