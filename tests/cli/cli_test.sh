@@ -91,6 +91,11 @@ for use in load flood; do
     --eal="$NOHUGE" --wait-server=0.2 --json="$WORK/$use.json" --stats-interval=0
 done
 
+# The proxy's, one-armed on net_null (its backend-port overridden).
+check config-proxy 0 "" -- proxy --config="$SOURCE_ROOT/config/proxy.toml" \
+  --port=net_null0 --backend-port=net_null0 --ip=10.9.0.10/24 --lcores=0 \
+  --eal="$NOHUGE" --duration=0.2 --stats-interval=0
+
 printf 'ip = "not-an-ip"\n' >"$WORK/bad.toml"
 check config-bad-value 2 "^synwave: --ip: 'not-an-ip'" -- serve --config="$WORK/bad.toml" --port=net_null0 --lcores=0
 check config-overridden-bad-value 0 "" -- serve --config="$WORK/bad.toml" "${NULLDEV[@]}" --duration=0.2
