@@ -55,15 +55,15 @@ struct CsumDelta {
   }
 };
 
+// Big-endian 32-bit fields at any alignment (one load and a bswap).
 uint32_t Load32(const uint8_t* p) {
-  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 |
-         p[3];
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
 }
 void Store32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
+  v = __builtin_bswap32(v);
+  std::memcpy(p, &v, 4);
 }
 
 // Adds `add` (mod 2^32) to the 32-bit field at tcp + off.
