@@ -21,6 +21,10 @@
 # by the SYN-ACKs it sent. The benchmark picks its own iteration count, so
 # this row varies slightly from run to run.
 #
+# Then synwave proxy's paths (ProxyCore::Process, burst 32): a forwarded
+# data segment client -> backend and backend -> client, and a SYN answered
+# with a cookie (bench/app/proxy_cost).
+#
 #   bench/callgrind.sh [BUILD_DIR]
 #     BURSTS="32 1"   bursts to count
 #     PATHS=all       or a list of names (segment_cost --list)
@@ -28,6 +32,7 @@
 #     TOP=25          functions shown per profile
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
+#     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     OUT=BUILD_DIR/callgrind   where the callgrind.out files are kept
 # Or: ninja -C BUILD_DIR callgrind
 set -euo pipefail
@@ -93,6 +98,26 @@ if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
     per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
     SEGMENTS[worker-syn-cookie.b$burst]=$segments
     printf '%-20s %5s %9s %14s %10s\n' worker-syn-cookie "$burst" "$segments" "$ir" "$per"
+  done
+fi
+
+# synwave proxy's paths (bench/app/proxy_cost, ProxyCore::Process only):
+# a forwarded data segment each way and a cookie SYN-ACK, burst 32.
+PROXY_EXE=$BUILD/bench/app/proxy_cost
+if [ "${PROXY:-1}" != 0 ] && [ -x "$PROXY_EXE" ]; then
+  for path in $("$PROXY_EXE" --list); do
+    base=$OUT/$path.b32
+    valgrind --tool=callgrind --collect-atstart=no \
+      --toggle-collect='synwave::bench::MeasureProxy*' \
+      --callgrind-out-file="$base.out" \
+      "$PROXY_EXE" --path="$path" >"$base.log" 2>&1 ||
+      { echo "callgrind: proxy_cost $path failed, see $base.log" >&2; exit 1; }
+    segments=$(awk -v p="$path" '$1 == p {print $3}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$segments" ] && [ -n "$ir" ] || { echo "callgrind: no result for $path" >&2; exit 1; }
+    SEGMENTS[$path.b32]=$segments
+    printf '%-20s %5s %9s %14s %10s\n' "$path" 32 "$segments" "$ir" \
+      "$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')"
   done
 fi
 

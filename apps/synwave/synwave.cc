@@ -6,13 +6,16 @@
 //   synwave --help
 //   synwave serve --port=DEVARGS --ip=A.B.C.D/N [--gateway=A.B.C.D] ...
 //   synwave load --port=DEVARGS --ip=A.B.C.D/N --server=IP:PORT ...
-//   synwave loopback [load and serve flags]
+//   synwave loopback [load and serve flags] [--proxy]
+//   synwave proxy --port=DEVARGS --ip=VIP/N --backend-ip=A.B.C.D/N
+//                 --backend=IP:PORT ... [--backend-port=DEVARGS]
 //
 // Exit codes: 0 success, 1 runtime failure, 2 bad usage (a bad flag value,
 // a missing device, an address that does not parse), with a one-line error
 // naming the flag.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -23,6 +26,7 @@
 #include "app/counters.h"
 #include "control/config.h"
 #include "control/flags.h"
+#include "control/proxy_run.h"
 #include "control/report.h"
 #include "control/run.h"
 #include "control/tools.h"
@@ -30,6 +34,9 @@
 #include "engine/worker.h"
 #include "port/eal.h"
 #include "port/port.h"
+
+#include <rte_lcore.h>
+#include <rte_ring.h>
 
 namespace synwave {
 namespace {
@@ -103,6 +110,99 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
   }
 }
 
+// The proxy's workers: for each queue, a worker on the client side's port
+// (the VIP) and, with a second port, one on the backend side's, the proxy
+// an application of both (proxy.h). One-armed, the client side's worker
+// also takes the backend side's address and, for TCP only, every other
+// address (the backends' answers to the clients). Each slot polls its
+// queue's workers.
+std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
+                                                 const Config& config,
+                                                 bool handoff = true) {
+  engine::WorkerConfig wc = WorkerConfigWithSecrets(config);
+  const uint16_t queues = client.port->num_queues();
+  client.counters = std::vector<engine::CoreCounters>(queues);
+  if (backend != nullptr) {
+    backend->counters = std::vector<engine::CoreCounters>(queues);
+  }
+  const uint32_t bip = config.proxy.backend_ip->address.value;
+  std::vector<engine::LcoreSlot> slots(queues);
+  for (uint16_t q = 0; q < queues; ++q) {
+    app::ProxyConfig pc = control::MakeProxyConfig(config);
+    pc.secret = wc.secret;
+    pc.hash_seed = wc.hash_seed;
+    pc.client_side_mac = client.port->mac();
+    pc.backend_side_mac =
+        backend != nullptr ? backend->port->mac() : client.port->mac();
+    pc.probe_port = static_cast<uint16_t>(
+        app::ProxyCore::kProbePortBase +
+        app::ProxyCore::kProbePortsPerWorker * q);
+    client.proxies.push_back(std::make_unique<app::Proxy>(pc));
+    app::Proxy& proxy = *client.proxies.back();
+    const engine::QueueBinding cq{client.port->id(), q, client.port->pool(),
+                                  client.port->mac(), client.port->offloads(),
+                                  client.capture};
+    auto cw = std::make_unique<engine::Worker>(wc, cq, &client.counters[q]);
+    const int cslot = cw->AddApp(proxy.ops(/*primary=*/true));
+    cw->ClaimAddresses(config.ip->address.value, config.ip->address.value,
+                       cslot);
+    if (backend == nullptr) {
+      cw->ClaimAddresses(bip, bip, cslot);
+      cw->ClaimAddresses(0, 0xffffffff, cslot, /*answer_arp=*/false);
+      proxy.SetLinks(&cw->link(), &cw->link());
+      slots[q].workers = {cw.get()};
+    } else {
+      engine::WorkerConfig bc = wc;
+      bc.ip = *config.proxy.backend_ip;
+      bc.gateway.reset();
+      const engine::QueueBinding bq{backend->port->id(), q,
+                                    backend->port->pool(),
+                                    backend->port->mac(),
+                                    backend->port->offloads(),
+                                    backend->capture};
+      auto bw = std::make_unique<engine::Worker>(bc, bq, &backend->counters[q]);
+      const int bslot = bw->AddApp(proxy.ops(/*primary=*/false));
+      bw->ClaimAddresses(bip, bip, bslot);
+      bw->ClaimAddresses(0, 0xffffffff, bslot, /*answer_arp=*/false);
+      proxy.SetLinks(&cw->link(), &bw->link());
+      slots[q].workers = {cw.get(), bw.get()};
+      backend->workers.push_back(std::move(bw));
+    }
+    client.workers.push_back(std::move(cw));
+  }
+  // Several workers: a ring for each ordered pair, for the frames of a
+  // flow that arrive on another worker than its owner's (proxy.h).
+  if (queues > 1 && handoff) {
+    static int instance = 0;
+    ++instance;
+    std::vector<std::vector<rte_ring*>> ring(queues,
+                                             std::vector<rte_ring*>(queues));
+    for (uint16_t a = 0; a < queues; ++a) {
+      for (uint16_t b = 0; b < queues; ++b) {
+        if (a == b) continue;
+        const std::string name = "sw_px" + std::to_string(instance) + "_" +
+                                 std::to_string(a) + "_" + std::to_string(b);
+        ring[a][b] = rte_ring_create(name.c_str(), 1024, rte_socket_id(),
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (ring[a][b] == nullptr) {
+          std::fprintf(stderr, "synwave: cannot create ring %s\n",
+                       name.c_str());
+          std::exit(1);
+        }
+      }
+    }
+    for (uint16_t q = 0; q < queues; ++q) {
+      std::vector<rte_ring*> to(queues), from(queues);
+      for (uint16_t w = 0; w < queues; ++w) {
+        to[w] = ring[q][w];
+        from[w] = ring[w][q];
+      }
+      client.proxies[q]->SetHandoff(q, std::move(to), std::move(from));
+    }
+  }
+  return slots;
+}
+
 absl::StatusOr<port::Port> OpenPort(const Config& config) {
   port::PortConfig pc;
   pc.devargs = config.ports.front();
@@ -156,10 +256,46 @@ int Load(const Config& config) {
   return rc;
 }
 
+int Proxy(const Config& config) {
+  absl::StatusOr<port::Port> port = OpenPort(config);
+  if (!port.ok()) return PortError(port.status());
+  std::optional<port::Port> bport;
+  if (!config.proxy.backend_port.empty() &&
+      config.proxy.backend_port != config.ports.front()) {
+    port::PortConfig pc;
+    pc.devargs = config.proxy.backend_port;
+    pc.num_queues = static_cast<uint16_t>(config.lcores.size());
+    absl::StatusOr<port::Port> b = port::Port::Open(pc);
+    if (!b.ok()) return PortError(b.status());
+    bport.emplace(std::move(*b));
+  }
+  absl::StatusOr<std::unique_ptr<engine::Capture>> capture =
+      control::OpenCapture(config);
+  if (!capture.ok()) return PortError(capture.status());
+  Side client, backend;
+  client.port.emplace(std::move(*port));
+  client.capture = backend.capture = capture->get();
+  if (bport) backend.port.emplace(std::move(*bport));
+  Side* bside = backend.port ? &backend : nullptr;
+  std::printf("%s\n", control::ProxyStartLine(
+                          config, *client.port,
+                          bside != nullptr ? &*bside->port : nullptr)
+                          .c_str());
+  std::fflush(stdout);
+  std::vector<engine::LcoreSlot> slots =
+      BuildProxyWorkers(client, bside, config);
+  const int rc = control::RunProxy(config, client, bside, slots);
+  control::CloseCapture(config, capture->get());
+  return rc;
+}
+
+int LoopbackProxy(const Config& config);
+
 // Both ends in one process on a net_ring pair: with two or more lcores,
 // half generate and half serve (queue q of the client port is wired to
 // queue q of the server port); with one, that lcore polls both.
 int Loopback(const Config& config) {
+  if (config.proxy.loopback) return LoopbackProxy(config);
   const auto lcores = static_cast<uint16_t>(config.lcores.size());
   const uint16_t pairs = std::max<uint16_t>(1, lcores / 2);
   absl::StatusOr<std::pair<uint16_t, uint16_t>> ring =
@@ -226,6 +362,123 @@ int Loopback(const Config& config) {
   return rc;
 }
 
+// generator -> proxy -> server in one process over two net_ring pairs:
+// the generator's port to the proxy's client side (VIP 10.0.0.1), the
+// proxy's backend side (10.1.0.1) to the server (10.1.0.2, which routes
+// the clients' addresses through the proxy). With three lcores or more,
+// six lcores or more, a third of them each (queue q of each pair on the
+// q-th of each third); with two to five, the generator on the first lcore
+// and the proxy and the server on the second; with one, everything on it.
+int LoopbackProxy(const Config& config) {
+  const auto lcores = static_cast<uint16_t>(config.lcores.size());
+  // Queue q of each pair is wired to queue q of the next, so a flow's
+  // frames stay on one queue end to end (its client-bound frames must go
+  // out on the generator's queue): the proxies need no hand-off here.
+  const uint16_t pairs = std::max<uint16_t>(1, lcores / 3);
+  absl::StatusOr<std::pair<uint16_t, uint16_t>> front =
+      port::CreateRingPair("synwave_pfront", pairs);
+  if (!front.ok()) return PortError(front.status());
+  absl::StatusOr<std::pair<uint16_t, uint16_t>> back =
+      port::CreateRingPair("synwave_pback", pairs);
+  if (!back.ok()) return PortError(back.status());
+  const wire::Ipv4Prefix vip{wire::Ipv4Address{0x0a000001}, 16};
+  const wire::Ipv4Prefix client_ip{wire::Ipv4Address{0x0a000002}, 16};
+  const wire::Ipv4Prefix backend_side{wire::Ipv4Address{0x0a010001}, 16};
+  const wire::Ipv4Prefix server_ip{wire::Ipv4Address{0x0a010002}, 16};
+
+  port::PortConfig pc;
+  pc.num_queues = pairs;
+  // Four ports share --eal's memory: each pool holds its rings' worth
+  // (4096 frames each way per queue) and bursts in flight.
+  pc.num_mbufs = pairs * 10240u;
+  const char* macs[] = {"02:00:00:00:00:01", "02:00:00:00:00:10",
+                        "02:00:00:00:00:20", "02:00:00:00:00:02"};
+  const uint16_t ids[] = {front->first, front->second, back->first,
+                          back->second};
+  Side client, pclient, pbackend, server;
+  Side* sides[] = {&client, &pclient, &pbackend, &server};
+  for (int i = 0; i < 4; ++i) {
+    pc.mac = wire::MacAddress::Parse(macs[i]);
+    absl::StatusOr<port::Port> p = port::Port::OpenById(ids[i], pc);
+    if (!p.ok()) return PortError(p.status());
+    sides[i]->port.emplace(std::move(*p));
+  }
+  absl::StatusOr<std::unique_ptr<engine::Capture>> capture =
+      control::OpenCapture(config);
+  if (!capture.ok()) return PortError(capture.status());
+  for (Side* s : sides) s->capture = capture->get();
+
+  Config sc = config;
+  sc.mode = control::Mode::kServe;
+  sc.ip = server_ip;
+  sc.gateway = backend_side.address;
+  BuildWorkers(server, sc, /*load=*/false);
+
+  Config pxc = config;
+  pxc.mode = control::Mode::kProxy;
+  pxc.ip = vip;
+  pxc.gateway.reset();
+  pxc.proxy.backend_ip = backend_side;
+  pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
+  std::vector<engine::LcoreSlot> proxy_slots =
+      BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);
+
+  Config cc = config;
+  cc.mode = control::Mode::kLoad;
+  cc.ip = client_ip;
+  cc.gateway.reset();
+  if (cc.load.servers.empty()) {
+    cc.load.servers.push_back(
+        app::LoadTarget{vip.address.value, config.listen_ports.front()});
+  }
+  BuildWorkers(client, cc, /*load=*/true);
+
+  std::vector<engine::LcoreSlot> slots;
+  std::vector<unsigned> client_cpus, server_cpus;
+  if (lcores == 1) {
+    slots.resize(1);
+    slots[0].workers = {client.workers[0].get()};
+    for (engine::Worker* w : proxy_slots[0].workers) slots[0].workers.push_back(w);
+    slots[0].workers.push_back(server.workers[0].get());
+    client_cpus = server_cpus = {config.lcores[0]};
+  } else if (lcores < 6) {
+    // The generator on the first lcore, the proxy and the server on the
+    // second.
+    slots.resize(2);
+    for (uint16_t q = 0; q < pairs; ++q) {
+      slots[0].workers.push_back(client.workers[q].get());
+      for (engine::Worker* w : proxy_slots[q].workers) {
+        slots[1].workers.push_back(w);
+      }
+      slots[1].workers.push_back(server.workers[q].get());
+    }
+    client_cpus = {config.lcores[0]};
+    server_cpus = {config.lcores[1]};
+  } else {
+    slots.resize(3 * pairs);
+    for (uint16_t q = 0; q < pairs; ++q) {
+      slots[q].workers = {client.workers[q].get()};
+      slots[pairs + q].workers = proxy_slots[q].workers;
+      slots[2 * pairs + q].workers = {server.workers[q].get()};
+      client_cpus.push_back(config.lcores[q]);
+      server_cpus.push_back(config.lcores[2 * pairs + q]);
+    }
+  }
+  std::printf("%s (through a synwave proxy, VIP %s, backend %s)\n",
+              control::LoopbackStartLine(cc, pairs, client_cpus, server_cpus,
+                                         server_ip.address)
+                  .c_str(),
+              vip.address.ToString().c_str(),
+              server_ip.address.ToString().c_str());
+  std::fflush(stdout);
+  // The proxy's backend side is stopped first: the client side owns the
+  // proxies its workers call.
+  const int rc =
+      control::RunLoad(cc, client, &server, slots, {&pbackend, &pclient});
+  control::CloseCapture(config, capture->get());
+  return rc;
+}
+
 int Run(const Config& config) {
   if (absl::Status s = control::StartEal(config); !s.ok()) return UsageError(s);
   // Every application's counters, before anything sizes a report.
@@ -240,6 +493,9 @@ int Run(const Config& config) {
       break;
     case control::Mode::kLoopback:
       rc = Loopback(config);
+      break;
+    case control::Mode::kProxy:
+      rc = Proxy(config);
       break;
   }
   // The ports (and their pools) are gone before the EAL is torn down.

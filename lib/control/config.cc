@@ -14,7 +14,73 @@
 
 namespace synwave::control {
 
+namespace {
+
+// The proxy's own rules (--port and --ip are checked with every mode's).
+absl::Status ValidateProxy(const Config& config) {
+  const ProxySettings& p = config.proxy;
+  if (!p.backend_ip) {
+    return absl::InvalidArgumentError(
+        "--backend-ip: the proxy needs its backend-side address (e.g. "
+        "--backend-ip=10.9.0.1/24)");
+  }
+  if (p.backends.empty()) {
+    return absl::InvalidArgumentError(
+        "--backend: the proxy needs a backend (e.g. --backend=10.9.0.2:80)");
+  }
+  if (p.backends.size() > static_cast<size_t>(app::kMaxProxyBackends)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--backend: at most ", app::kMaxProxyBackends, " backends"));
+  }
+  if (config.listen_ports.empty()) {
+    return absl::InvalidArgumentError("--listen: the proxy needs a VIP port");
+  }
+  for (size_t i = 0; i < p.backends.size(); ++i) {
+    const app::ProxyBackend& b = p.backends[i];
+    const wire::Ipv4Address a{b.ip};
+    if (!p.backend_ip->Contains(a) || a == p.backend_ip->address) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: ", a.ToString(), " is not another host on the subnet "
+          "of --backend-ip=", p.backend_ip->ToString()));
+    }
+    if (b.port != 0 && config.listen_ports.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: with several --listen ports give backends without a "
+          "port (", a.ToString(), "): each VIP port goes to the same port"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (p.backends[j].ip == b.ip && p.backends[j].port == b.port) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--backend: ", a.ToString(), " is given twice"));
+      }
+    }
+  }
+  if (config.ip && p.backend_ip->address == config.ip->address) {
+    return absl::InvalidArgumentError(
+        "--backend-ip: must differ from the VIP (--ip)");
+  }
+  if (!(p.linger_s > 0) || p.linger_s > 3600) {
+    return absl::InvalidArgumentError("--proxy-linger: must be 0..3600 s, not 0");
+  }
+  if (!(p.idle_timeout_s > 0) || p.idle_timeout_s > 1e6) {
+    return absl::InvalidArgumentError(
+        "--proxy-idle-timeout: must be a positive number of seconds");
+  }
+  if (!(p.probe_interval_s >= 0) || p.probe_interval_s > 3600) {
+    return absl::InvalidArgumentError("--probe-interval: must be 0..3600 s");
+  }
+  if (p.max_flows < 1 || p.max_flows > (1u << 24)) {
+    return absl::InvalidArgumentError("--max-flows: must be 1..16777216");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Validate(const Config& config) {
+  if (config.mode == Mode::kProxy) {
+    if (absl::Status s = ValidateProxy(config); !s.ok()) return s;
+  }
   if (!config.metrics.empty()) {
     std::string host;
     int port = 0;
@@ -120,6 +186,7 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
   w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
   w.listen_ports = config.listen_ports;
   w.tcp = config.tcp;
+  if (config.mode == Mode::kProxy) w.listen_ports.clear();  // no stack
   if (config.mode == Mode::kLoad) {
     w.listen_ports.clear();
     w.tcp_active = true;
@@ -127,6 +194,40 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
     w.local_ip_last = config.load.client_ip_last;
   }
   return w;
+}
+
+app::ProxyConfig MakeProxyConfig(const Config& config) {
+  const ProxySettings& p = config.proxy;
+  app::ProxyConfig pc;
+  pc.vip = config.ip ? config.ip->address.value : 0;
+  pc.backend_side_ip = p.backend_ip ? p.backend_ip->address.value : 0;
+  pc.listen_ports = config.listen_ports;
+  pc.backends = p.backends;
+  pc.max_flows = p.max_flows;
+  pc.no_backend = p.no_backend;
+  pc.linger_ns = static_cast<uint64_t>(p.linger_s * 1e9);
+  pc.idle_timeout_ns = static_cast<uint64_t>(p.idle_timeout_s * 1e9);
+  pc.probe_interval_ns = static_cast<uint64_t>(p.probe_interval_s * 1e9);
+  return pc;
+}
+
+absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text) {
+  app::ProxyBackend b;
+  if (text.find(':') == absl::string_view::npos) {
+    const std::optional<wire::Ipv4Address> a =
+        wire::Ipv4Address::Parse(std::string(text));
+    if (!a) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", text, "' is not IP or IP:PORT"));
+    }
+    b.ip = a->value;
+    return b;
+  }
+  absl::StatusOr<app::LoadTarget> t = ParseServer(text);
+  if (!t.ok()) return t.status();
+  b.ip = t->ip;
+  b.port = t->port;
+  return b;
 }
 
 app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,

@@ -21,6 +21,7 @@
 #include "app/close_mode.h"
 #include "app/flood.h"
 #include "app/generator.h"
+#include "app/proxy_core.h"
 #include "app/responder.h"
 #include "engine/capture.h"
 #include "engine/worker.h"
@@ -65,7 +66,21 @@ inline constexpr uint32_t kLoopbackClientLast = 0x0a0001fe;   // 10.0.1.254
 inline constexpr uint32_t kLoopbackFloodFirst = 0x0a800001;   // 10.128.0.1
 inline constexpr uint32_t kLoopbackFloodLast = 0x0afffffe;    // 10.255.255.254
 
-enum class Mode : uint8_t { kServe, kLoad, kLoopback };
+// `synwave proxy`, and `synwave loopback --proxy`.
+struct ProxySettings {
+  std::string backend_port;                  // devargs; empty: --port's
+                                             // device (one-armed)
+  std::optional<wire::Ipv4Prefix> backend_ip;  // our backend-side address
+  std::vector<app::ProxyBackend> backends;   // --backend, repeatable
+  app::NoBackend no_backend = app::NoBackend::kRst;
+  uint32_t max_flows = 65536;                // records per worker
+  double linger_s = 2;                       // after both FINs were acked
+  double idle_timeout_s = 300;               // a flow without segments
+  double probe_interval_s = 1;               // health probes; 0: none
+  bool loopback = false;                     // loopback --proxy
+};
+
+enum class Mode : uint8_t { kServe, kLoad, kLoopback, kProxy };
 
 // The TCP settings a run starts from: the library's (tcp/config.h), with a
 // front end's bound on what one connection may queue for sending (64 KiB:
@@ -105,6 +120,7 @@ struct Config {
   tcp::TcpConfig tcp = FrontEndTcp();
 
   LoadSettings load;
+  ProxySettings proxy;
 };
 
 // Checks what a Config must satisfy however it was built: the cross-field
@@ -126,6 +142,14 @@ app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
                                          uint16_t queues);
 app::FloodConfig MakeFloodConfig(const Config& config, uint16_t queue,
                                  uint16_t queues);
+
+// The proxy's per-core config (its secret and hash seed are the wiring's;
+// the MACs are the ports').
+app::ProxyConfig MakeProxyConfig(const Config& config);
+
+// "10.0.0.5:8080", or "10.0.0.5" (the backend port is the VIP port the
+// client connected to).
+absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text);
 
 // Client addresses: "10.0.0.2-10.0.0.200", a prefix "10.0.1.0/24" (its
 // host addresses) or one address. Host order, first <= last.

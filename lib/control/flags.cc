@@ -217,6 +217,32 @@ ABSL_FLAG(double, wait_server, sc::Defaults().load.wait_server_s,
           "ARP before the schedule starts; the run is timed from then. "
           "Past it synwave gives up and exits 1 (0: wait for ever)");
 
+// proxy
+ABSL_FLAG(std::string, backend_port, "",
+          "proxy: the DPDK device on the backends' side (default: --port's, "
+          "one-armed)");
+ABSL_FLAG(std::string, backend_ip, "",
+          "proxy: our address and prefix on the backends' side, A.B.C.D/N; "
+          "the backends route the clients' addresses through it");
+ABSL_FLAG(std::string, backend, "",
+          "proxy: a backend, IP:PORT, or IP for the VIP port itself "
+          "(repeatable, at most 8; flows are spread by rendezvous hashing)");
+ABSL_FLAG(std::string, no_backend, "rst",
+          "proxy: with no backend up, answer a SYN with rst or drop it");
+ABSL_FLAG(int64_t, max_flows, sc::Defaults().proxy.max_flows,
+          "proxy: flow records per worker");
+ABSL_FLAG(double, proxy_linger, sc::Defaults().proxy.linger_s,
+          "proxy: seconds a flow's record stays after both FINs were "
+          "acknowledged (or a RST), so that retransmissions still translate");
+ABSL_FLAG(double, proxy_idle_timeout, sc::Defaults().proxy.idle_timeout_s,
+          "proxy: seconds without a segment after which a flow is dropped");
+ABSL_FLAG(double, probe_interval, sc::Defaults().proxy.probe_interval_s,
+          "proxy: seconds between health probes of each backend (down after "
+          "3 failed, up after 2 good; 0: no probes, always up)");
+ABSL_FLAG(bool, proxy, false,
+          "loopback: generator -> synwave proxy -> server, over two net_ring "
+          "pairs in one process");
+
 namespace synwave::control {
 namespace {
 
@@ -233,7 +259,12 @@ commands:
             and/or --concurrency; one line per second, a summary with
             latency percentiles at the end
   loopback  load and serve in one process over an in-memory link (no NIC,
-            no hugepages): half the --lcores generate, half serve
+            no hugepages): half the --lcores generate, half serve;
+            --proxy puts a synwave proxy between them
+  proxy     a SYN-flood-resistant front end for real TCP backends: cookie
+            handshakes on --ip's --listen ports, then each client is joined
+            to a --backend (via --backend-port/--backend-ip) with sequence
+            translation; the backends see the clients' addresses
   report merge A.json B.json ... -o ALL.json
             merge the JSON reports of load runs on several hosts (sums,
             exact merged percentiles, timelines by wall-clock second)
@@ -248,7 +279,8 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 )";
 
 // Flags that may be given more than once (values accumulate).
-const std::set<std::string> kRepeatable = {"port", "listen", "server"};
+const std::set<std::string> kRepeatable = {"port", "listen", "server",
+                                           "backend"};
 
 absl::Status Bad(absl::string_view flag, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
@@ -618,6 +650,39 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   return absl::OkStatus();
 }
 
+// proxy: the backend side, the backends, the flows' times.
+absl::Status ProxyFromFlags(Config& c) {
+  ProxySettings& p = c.proxy;
+  p.loopback = absl::GetFlag(FLAGS_proxy);
+  p.backend_port = absl::GetFlag(FLAGS_backend_port);
+  if (std::string ip = absl::GetFlag(FLAGS_backend_ip); !ip.empty()) {
+    p.backend_ip = wire::Ipv4Prefix::Parse(ip);
+    if (!p.backend_ip) {
+      return Bad("backend-ip",
+                 absl::StrCat("'", ip, "' is not an address like 10.9.0.1/24"));
+    }
+  }
+  for (const std::string& s : SplitRepeated(absl::GetFlag(FLAGS_backend))) {
+    absl::StatusOr<app::ProxyBackend> b = ParseBackend(s);
+    if (!b.ok()) return Bad("backend", b.status().message());
+    p.backends.push_back(*b);
+  }
+  const std::string nb = absl::GetFlag(FLAGS_no_backend);
+  if (nb == "rst") {
+    p.no_backend = app::NoBackend::kRst;
+  } else if (nb == "drop") {
+    p.no_backend = app::NoBackend::kDrop;
+  } else {
+    return Bad("no-backend", absl::StrCat("'", nb, "' is not rst or drop"));
+  }
+  SYNWAVE_ASSIGN_OR_RETURN(
+      p.max_flows, IntFlag<uint32_t>(FLAGS_max_flows, "max-flows", 1, 1 << 24));
+  p.linger_s = absl::GetFlag(FLAGS_proxy_linger);
+  p.idle_timeout_s = absl::GetFlag(FLAGS_proxy_idle_timeout);
+  p.probe_interval_s = absl::GetFlag(FLAGS_probe_interval);
+  return absl::OkStatus();
+}
+
 #undef SYNWAVE_ASSIGN_OR_RETURN
 
 }  // namespace
@@ -629,6 +694,7 @@ absl::StatusOr<Config> ConfigFromFlags(Mode mode) {
   if (absl::Status s = ServeFromFlags(mode, c); !s.ok()) return s;
   if (absl::Status s = LoadFromFlags(mode, c); !s.ok()) return s;
   if (absl::Status s = TcpFromFlags(c); !s.ok()) return s;
+  if (absl::Status s = ProxyFromFlags(c); !s.ok()) return s;
   if (absl::Status s = Validate(c); !s.ok()) return s;
   return c;
 }
@@ -661,6 +727,8 @@ absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
     mode = Mode::kLoad;
   } else if (command == "loopback") {
     mode = Mode::kLoopback;
+  } else if (command == "proxy") {
+    mode = Mode::kProxy;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown command '", command, "' (see synwave --help)"));

@@ -1,6 +1,7 @@
 #include "control/run.h"
 
 #include "control/metrics.h"
+#include "control/proxy_run.h"
 #include "control/timeline.h"
 
 #include <atomic>
@@ -24,11 +25,24 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
+}  // namespace
+
 void Launch(std::vector<engine::LcoreSlot>& slots) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   engine::LaunchSlots(slots, g_stop);
 }
+
+bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
+
+void StopSlots() {
+  g_stop.store(true);
+  engine::WaitForSlots();
+}
+
+namespace {
+
+}  // namespace
 
 // Sleeps `ms` on the monotonic clock until an absolute deadline, so that
 // signals cannot stretch the sleep: net_tap has the kernel signal the
@@ -46,12 +60,15 @@ void SleepMs(int ms) {
   }
 }
 
+namespace {
+
 double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
       .count();
 }
 
-// --metrics: the Prometheus exposition for the length of a run.
+}  // namespace
+
 absl::Status StartMetricsServer(const Config& config, MetricsServer* server) {
   if (config.metrics.empty()) return absl::OkStatus();
   std::string host;
@@ -64,6 +81,8 @@ absl::Status StartMetricsServer(const Config& config, MetricsServer* server) {
   std::fflush(stdout);
   return absl::OkStatus();
 }
+
+namespace {
 
 int WriteReport(const std::string& path, const nlohmann::json& report) {
   if (absl::Status s = WriteJson(path, report); !s.ok()) {
@@ -79,6 +98,10 @@ absl::Status StartEal(const Config& config) {
   port::EalOptions eal;
   eal.worker_cpus = config.lcores;
   eal.devices = config.ports;
+  if (!config.proxy.backend_port.empty() &&
+      config.proxy.backend_port != config.ports.front()) {
+    eal.devices.push_back(config.proxy.backend_port);
+  }
   eal.extra_args = config.eal_args;
   eal.available_cpus = AvailableCpus();
   absl::StatusOr<std::vector<std::string>> eal_args = port::BuildEalArgs(eal);
@@ -214,7 +237,13 @@ absl::StatusOr<double> WaitForServers(const Config& config, Side& client) {
 }  // namespace
 
 int RunLoad(const Config& config, Side& client, Side* server,
-            std::vector<engine::LcoreSlot>& slots) {
+            std::vector<engine::LcoreSlot>& slots,
+            const std::vector<Side*>& proxy) {
+  auto proxy_totals = [&] {
+    CounterTotals t;
+    for (Side* s : proxy) t = AddTotals(t, s->Totals());
+    return t;
+  };
   std::vector<MetricsSide> sides;
   if (server != nullptr) {
     sides.push_back({"client", client.counters});
@@ -323,9 +352,12 @@ int RunLoad(const Config& config, Side& client, Side* server,
     const uint64_t pending =
         c[engine::Gauge::kTimeWaitInUse] + s[engine::Gauge::kTimeWaitInUse] +
         s[engine::Gauge::kHalfOpenInUse] + s[engine::Gauge::kTcbsInUse];
+    const uint64_t proxy_flows =
+        proxy.empty() ? 0 : proxy_totals().g[app::ProxyFlowsGaugeIndex()];
     bool opening = false;
     for (auto& g : client.generators) opening |= !g->done_opening();
-    if ((!opening && c[app::LoadGauge::kOpen] == 0 && pending == 0) ||
+    if ((!opening && c[app::LoadGauge::kOpen] == 0 && pending == 0 &&
+         proxy_flows == 0) ||
         elapsed >= config.duration_s + config.load.drain_s) {
       break;
     }
@@ -349,6 +381,12 @@ int RunLoad(const Config& config, Side& client, Side* server,
   if (server != nullptr) {
     for (auto& w : server->workers) w->PublishCounters();
   }
+  for (Side* s : proxy) {
+    for (auto& w : s->workers) w->PublishCounters();
+  }
+  const CounterTotals pt = proxy_totals();
+  unsigned proxy_mbufs = 0;
+  for (Side* s : proxy) proxy_mbufs += s->Stop();
   const CounterTotals ct = client.Totals();
   const CounterTotals st =
       server != nullptr ? server->Totals() : CounterTotals{};
@@ -369,6 +407,16 @@ int RunLoad(const Config& config, Side& client, Side* server,
         "returned %u\n",
         st[engine::Gauge::kTcbsInUse], st[engine::Gauge::kHalfOpenInUse],
         st[engine::Gauge::kTimeWaitInUse], server_mbufs);
+  }
+  if (!proxy.empty()) {
+    std::printf("proxy: flows %lu, joined %lu, unknown backend frames %lu, "
+                "early data dropped %lu, mbufs not returned %u\n",
+                pt.g[app::ProxyFlowsGaugeIndex()],
+                pt.v[app::CounterIndex(app::ProxyCounter::kEstablished)],
+                pt.v[app::CounterIndex(
+                    app::ProxyCounter::kUnknownBackendFrames)],
+                pt.v[app::CounterIndex(app::ProxyCounter::kEarlyDataDropped)],
+                proxy_mbufs);
   }
   std::fflush(stdout);
   if (config.json_path.empty()) return 0;
@@ -393,6 +441,11 @@ int RunLoad(const Config& config, Side& client, Side* server,
     s["pools"]["mbufs"] = server_mbufs;
     s["pool_peaks"] = peaks(1);
     report["server"] = s;
+  }
+  if (!proxy.empty()) {
+    nlohmann::json p = CountersJson(pt);
+    p["pools"]["mbufs"] = proxy_mbufs;
+    report["proxy"] = p;
   }
   return WriteReport(config.json_path, report);
 }

@@ -18,8 +18,10 @@
 #include "absl/status/status.h"
 #include "app/flood.h"
 #include "app/generator.h"
+#include "app/proxy.h"
 #include "app/responder.h"
 #include "control/config.h"
+#include "control/metrics.h"
 #include "control/report.h"
 #include "engine/capture.h"
 #include "engine/counters.h"
@@ -38,6 +40,7 @@ struct Side {
   std::vector<std::unique_ptr<app::Responder>> responders;
   std::vector<std::unique_ptr<app::Generator>> generators;
   std::vector<std::unique_ptr<app::Flood>> floods;
+  std::vector<std::unique_ptr<app::Proxy>> proxies;  // proxy: one per queue
   std::vector<std::unique_ptr<engine::Worker>> workers;
   std::optional<flow::ToeplitzIpv4Tcp> rss;  // load on RSS ports
   std::vector<uint16_t> reta;
@@ -61,6 +64,17 @@ absl::StatusOr<std::unique_ptr<engine::Capture>> OpenCapture(
 // After the run: writes what is queued, closes the file and says so.
 void CloseCapture(const Config& config, engine::Capture* capture);
 
+// The run loop's pieces, for the modes' loops (proxy_run.cc): starts the
+// slots with SIGINT/SIGTERM handlers, tells whether a stop was asked,
+// stops and joins the slots, sleeps on the monotonic clock.
+void Launch(std::vector<engine::LcoreSlot>& slots);
+bool StopRequested();
+void StopSlots();
+void SleepMs(int ms);
+// --metrics: the Prometheus exposition for the length of a run (nothing
+// without --metrics); says where on stdout.
+absl::Status StartMetricsServer(const Config& config, MetricsServer* server);
+
 // serve: runs `slots` until --duration or a signal, with a statistics line
 // every --stats-interval, then prints the final counters and writes the
 // JSON report. Returns the exit code.
@@ -71,8 +85,12 @@ int RunServe(const Config& config, Side& side,
 // `slots` for --duration and the drain, then prints the load summary and
 // writes the JSON report (with the server side's in loopback). Returns the
 // exit code.
+// `proxy`, when not empty, are the proxy's sides in `loopback --proxy`:
+// its flows are waited for in the drain and its counters reported
+// ("proxy").
 int RunLoad(const Config& config, Side& client, Side* server,
-            std::vector<engine::LcoreSlot>& slots);
+            std::vector<engine::LcoreSlot>& slots,
+            const std::vector<Side*>& proxy = {});
 
 }  // namespace synwave::control
 

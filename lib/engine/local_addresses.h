@@ -33,8 +33,12 @@ class LocalAddresses {
 
   // Adds [first, last] (host order, inclusive) for `owner`. Ranges owned by
   // an application go before those of kStack and kNoOwner. False when the
-  // table is full, the range is empty or the owner is kNotLocal.
-  bool Add(uint32_t first, uint32_t last, uint8_t owner) {
+  // table is full, the range is empty or the owner is kNotLocal. A range
+  // added with `answer_arp` false only routes TCP to its owner (a SYN
+  // proxy's backend side takes frames for its clients' addresses): it is
+  // not local to IsLocal, so ARP and ICMP echo for it are not answered.
+  bool Add(uint32_t first, uint32_t last, uint8_t owner,
+           bool answer_arp = true) {
     if (size_ == kCapacity || last < first || owner == kNotLocal) return false;
     uint32_t at = size_;
     if (owner != kStack && owner != kNoOwner) {
@@ -45,7 +49,7 @@ class LocalAddresses {
       }
     }
     for (uint32_t i = size_ + 1; i > at; --i) ranges_[i] = ranges_[i - 1];
-    ranges_[at] = Range{first, last - first, owner};
+    ranges_[at] = Range{first, last - first, owner, answer_arp};
     ++size_;
     return true;
   }
@@ -56,7 +60,15 @@ class LocalAddresses {
     while (ip - r->first > r->span) ++r;  // the last range holds every ip
     return r->owner;
   }
-  bool IsLocal(uint32_t ip) const { return Find(ip) != kNotLocal; }
+  // Ours to answer ARP and ICMP echo for (ranges added with answer_arp).
+  bool IsLocal(uint32_t ip) const {
+    for (uint32_t i = 0; i < size_; ++i) {
+      if (ranges_[i].answer_arp && ip - ranges_[i].first <= ranges_[i].span) {
+        return true;
+      }
+    }
+    return false;
+  }
 
   uint32_t size() const { return size_; }
 
@@ -65,9 +77,10 @@ class LocalAddresses {
     uint32_t first;
     uint32_t span;  // last - first: one unsigned compare tests membership
     uint8_t owner;
+    bool answer_arp;
   };
   // size_ ranges, then the catch-all that ends every scan.
-  Range ranges_[kCapacity + 1] = {{0, 0xffffffff, kNotLocal}};
+  Range ranges_[kCapacity + 1] = {{0, 0xffffffff, kNotLocal, false}};
   uint32_t size_ = 0;
 };
 

@@ -85,11 +85,12 @@ int Worker::AddApp(const AppOps& app) {
   return num_apps_++;
 }
 
-bool Worker::ClaimAddresses(uint32_t first, uint32_t last, int slot) {
+bool Worker::ClaimAddresses(uint32_t first, uint32_t last, int slot,
+                            bool answer_arp) {
   if (slot < 0 || slot >= num_apps_ || apps_[slot].on_frames == nullptr) {
     return false;
   }
-  return locals_.Add(first, last, static_cast<uint8_t>(slot));
+  return locals_.Add(first, last, static_cast<uint8_t>(slot), answer_arp);
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
@@ -132,7 +133,12 @@ void Worker::PollOnce(uint64_t now_ns) {
         HandleArp(rx[i], info[i], now_ns);
         break;
       case wire::PacketKind::kIcmp:
-        HandleIcmp(rx[i], info[i]);
+        if (locals_.IsLocal(info[i].dst_ip.value)) {
+          HandleIcmp(rx[i], info[i]);
+        } else {
+          deltas_.Add(Counter::kDropIpNotForUs);  // a TCP-only claim
+          Drop(rx[i]);
+        }
         break;
       case wire::PacketKind::kTcp: {
         deltas_.Add(Counter::kTcpSegmentsIn);

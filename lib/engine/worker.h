@@ -93,7 +93,10 @@ class Worker {
   // application `slot` (which must have on_frames): answered to ARP and
   // ICMP echo, and their TCP goes to the application, not to the stack.
   // False when the address table is full or the slot cannot take frames.
-  bool ClaimAddresses(uint32_t first, uint32_t last, int slot);
+  // With `answer_arp` false the range only routes TCP to the application
+  // (LocalAddresses::Add): ARP and ICMP echo for it are not answered.
+  bool ClaimAddresses(uint32_t first, uint32_t last, int slot,
+                      bool answer_arp = true);
 
   // One loop iteration at time `now_ns` (any monotonic nanosecond clock).
   void PollOnce(uint64_t now_ns);

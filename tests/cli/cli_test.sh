@@ -91,6 +91,11 @@ for use in load flood; do
     --eal="$NOHUGE" --wait-server=0.2 --json="$WORK/$use.json" --stats-interval=0
 done
 
+# The proxy's, one-armed on net_null (its backend-port overridden).
+check config-proxy 0 "" -- proxy --config="$SOURCE_ROOT/config/proxy.toml" \
+  --port=net_null0 --backend-port=net_null0 --ip=10.9.0.10/24 --lcores=0 \
+  --eal="$NOHUGE" --duration=0.2 --stats-interval=0
+
 printf 'ip = "not-an-ip"\n' >"$WORK/bad.toml"
 check config-bad-value 2 "^synwave: --ip: 'not-an-ip'" -- serve --config="$WORK/bad.toml" --port=net_null0 --lcores=0
 check config-overridden-bad-value 0 "" -- serve --config="$WORK/bad.toml" "${NULLDEV[@]}" --duration=0.2
@@ -133,6 +138,35 @@ echo '{}' >"$WORK/empty.json"
 check merge-no-output 2 "^synwave: report merge: no -o OUTPUT" -- report merge "$WORK/empty.json" "$WORK/empty.json"
 check merge-not-load 2 "^synwave: .*empty.json: not the report of a load run" -- report merge "$WORK/empty.json" "$WORK/empty.json" -o "$WORK/all.json"
 check merge-missing 2 "^synwave: report merge: cannot read" -- report merge "$WORK/none.json" "$WORK/empty.json" -o "$WORK/all.json"
+
+# synwave proxy: its flags' errors name the flag; a one-armed run on
+# net_null writes a report with the proxy's members (the backend never
+# answers ARP: its first probe fails and it is down).
+PROXY=(proxy "${NULLDEV[@]}" --backend-ip=198.18.20.1/24)
+check proxy-no-backend-ip 2 "^synwave: --backend-ip: the proxy needs" -- proxy "${NULLDEV[@]}" --backend=198.18.20.3:80
+check proxy-bad-backend-ip 2 "^synwave: --backend-ip: 'x'" -- "${PROXY[@]}" --backend-ip=x --backend=198.18.20.3:80
+check proxy-no-backend 2 "^synwave: --backend: the proxy needs a backend" -- "${PROXY[@]}"
+check proxy-bad-backend 2 "^synwave: --backend: 'nowhere' is not IP or IP:PORT" -- "${PROXY[@]}" --backend=nowhere
+check proxy-off-subnet 2 "^synwave: --backend: 10.1.1.1 is not another host on the subnet" -- "${PROXY[@]}" --backend=10.1.1.1:80
+check proxy-port-and-listens 2 "^synwave: --backend: with several --listen ports" -- "${PROXY[@]}" --backend=198.18.20.3:80 --listen=80 --listen=443
+check proxy-twice 2 "^synwave: --backend: 198.18.20.3 is given twice" -- "${PROXY[@]}" --backend=198.18.20.3:80 --backend=198.18.20.3:80
+check proxy-vip-is-backend-ip 2 "^synwave: --backend-ip: must differ" -- proxy "${NULLDEV[@]}" --backend-ip=198.18.20.2/24 --backend=198.18.20.3:80
+check proxy-bad-no-backend 2 "^synwave: --no-backend: 'maybe' is not rst or drop" -- "${PROXY[@]}" --backend=198.18.20.3:80 --no-backend=maybe
+check proxy-bad-max-flows 2 "^synwave: --max-flows:" -- "${PROXY[@]}" --backend=198.18.20.3:80 --max-flows=0
+check proxy-bad-linger 2 "^synwave: --proxy-linger:" -- "${PROXY[@]}" --backend=198.18.20.3:80 --proxy-linger=0
+check proxy-run 0 "" -- "${PROXY[@]}" --backend=198.18.20.3:8080 --backend=198.18.20.4 --duration=1.5 --json="$WORK/proxy.json" --stats-interval=0.5
+grep -q "synwave proxy: VIP 198.18.20.2/24.*one-armed" "$WORK/out" || { echo "FAIL proxy start line: $(head -1 "$WORK/out")"; failures=$((failures + 1)); }
+grep -q "syn .*/s  cookies-ok .*backends down,down" "$WORK/out" || { echo "FAIL proxy stats line: $(grep -m1 '^\[' "$WORK/out")"; failures=$((failures + 1)); }
+/usr/bin/python3 - "$WORK/proxy.json" <<'PYEOF' || { echo "FAIL proxy report"; failures=$((failures + 1)); }
+import json, sys
+r = json.load(open(sys.argv[1]))
+b = r["proxy"]["backends"]
+assert [x["address"] for x in b] == ["198.18.20.3", "198.18.20.4"], b
+assert [x["port"] for x in b] == [8080, 0], b
+assert all(x["up"] == 0 and x["probes_failed"] >= 1 for x in b), b
+assert r["counters"]["proxy_backend_down_events"] == 2, r["counters"]
+assert r["pools"]["proxy_flows"] == 0 and r["pools"]["mbufs"] == 0
+PYEOF
 
 if [ "$failures" != 0 ]; then
   echo "$failures check(s) failed"

@@ -23,7 +23,7 @@ want() {  # want PATTERN: a file matching it was installed
 want bin/synwave
 want bin/synwave-plot
 want man1/synwave.1
-for c in serve load flood synwave; do want "etc/synwave/$c.toml"; done
+for c in serve load flood proxy synwave; do want "etc/synwave/$c.toml"; done
 man=$(find "$WORK/root" -name synwave.1 | head -1)
 if [ -n "$man" ]; then
   # roff writes a dash as \-.

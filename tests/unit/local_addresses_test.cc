@@ -80,5 +80,18 @@ TEST(LocalAddressesTest, RefusesBadRangesAndAFullTable) {
   }
 }
 
+// A SYN proxy's backend side: every address routes TCP to the proxy, but
+// only its own address is answered to ARP and ICMP echo.
+TEST(LocalAddressesTest, TcpOnlyClaimRoutesButIsNotLocal) {
+  LA t;
+  ASSERT_TRUE(t.Add(0x0a090001, 0x0a090001, LA::kNoOwner));
+  ASSERT_TRUE(t.Add(0x0a090001, 0x0a090001, 2));
+  ASSERT_TRUE(t.Add(0, 0xffffffff, 2, /*answer_arp=*/false));
+  EXPECT_EQ(t.Find(0xc6336407), 2);  // a client's address
+  EXPECT_FALSE(t.IsLocal(0xc6336407));
+  EXPECT_EQ(t.Find(0x0a090001), 2);
+  EXPECT_TRUE(t.IsLocal(0x0a090001));
+}
+
 }  // namespace
 }  // namespace synwave::engine

@@ -1,0 +1,96 @@
+// Proxy: `synwave proxy` as an application of the worker (engine/app.h),
+// the DPDK side of ProxyCore (proxy_core.h, where the design is).
+//
+// The proxy has a client side (the VIP, on --port) and a backend side
+// (--backend-ip, on --backend-port), each a Link. With two ports, one
+// lcore polls two workers, one per port, and the proxy is an application
+// of both: their frames come to on_frames, and what it sends goes out on
+// the link of the side it is for. With one port (one-armed) both sides
+// are the same link. Its worker(s) give it:
+//   - the VIP (ARP answered), whose TCP is the clients';
+//   - on the backend side, every other address without ARP
+//     (Worker::ClaimAddresses(..., answer_arp=false)): the backends answer
+//     the clients' own addresses, routed through --backend-ip, and those
+//     frames must reach the proxy; the backend-side address answers ARP.
+// Only the primary worker's copy of the ops polls (sweep, probes, ARP for
+// the backends) and publishes, so that nothing is done or counted twice.
+// Per-core: each worker core runs its own Proxy with its own flows and
+// probes. With several workers, the frames of a flow can arrive on any of
+// them (RSS hashes the client's side and the backend's side differently):
+// each frame goes to the worker that owns its flow (ProxyCore::Owner, the
+// same on every worker), handed over through a single-producer,
+// single-consumer ring per pair of workers and taken from it on the
+// owner's next poll; SYNs are answered where they arrive (cookies need no
+// state). Any device works this way, with or without symmetric RSS.
+#ifndef SYNWAVE_APP_PROXY_H_
+#define SYNWAVE_APP_PROXY_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "app/proxy_core.h"
+#include "engine/app.h"
+#include "engine/counters.h"
+#include "engine/link.h"
+
+struct rte_mbuf;
+struct rte_ring;
+
+namespace synwave::app {
+
+class Proxy : public ProxyOutput {
+ public:
+  explicit Proxy(const ProxyConfig& config);
+  ~Proxy() override;
+  Proxy(const Proxy&) = delete;
+  Proxy& operator=(const Proxy&) = delete;
+
+  // Several workers: this proxy is worker `self` of `to.size()`; to[w] is
+  // the ring to worker w, from[w] the ring from it (null for self). The
+  // proxy frees its `from` rings (and what is left in them) when it goes.
+  void SetHandoff(int self, std::vector<rte_ring*> to,
+                  std::vector<rte_ring*> from);
+
+  // `primary`: the copy that polls and publishes (exactly one per Proxy).
+  engine::AppOps ops(bool primary);
+
+  // The links of the two sides (the same one when one-armed); before the
+  // first poll.
+  void SetLinks(engine::Link* client_side, engine::Link* backend_side) {
+    client_ = client_side;
+    backend_ = backend_side;
+  }
+
+  ProxyCore& core() { return core_; }
+  const ProxyCore& core() const { return core_; }
+
+  void Send(bool to_backend, const wire::TcpSegmentSpec& spec) override;
+
+ private:
+  static void OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
+                       const wire::PacketInfo* infos, uint16_t n,
+                       uint64_t now_ns);
+  static void OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
+                     uint64_t now_ns);
+  static void OnPublish(void* ctx, engine::CoreCounters& counters);
+  // `slot`: the frame's place in the burst PrepareSyns saw, or -1.
+  void Handle(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
+              uint64_t now_ns, wire::TcpSegmentSpec* spec, int slot);
+  void DrainHandoff(uint64_t now_ns);
+
+  ProxyCore core_;
+  engine::Link* client_ = nullptr;
+  engine::Link* backend_ = nullptr;
+  uint64_t next_resolve_ns_ = 0;
+  int self_ = 0;
+  int workers_ = 1;
+  std::vector<rte_ring*> to_;
+  std::vector<rte_ring*> from_;
+  size_t counter_base_;
+  size_t backend_base_;
+  size_t gauge_base_;
+};
+
+}  // namespace synwave::app
+
+#endif  // SYNWAVE_APP_PROXY_H_

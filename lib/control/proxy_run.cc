@@ -1,0 +1,180 @@
+#include "control/proxy_run.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "app/counters.h"
+#include "control/metrics.h"
+#include "control/timeline.h"
+
+namespace synwave::control {
+namespace {
+
+using app::ProxyCounter;
+
+uint64_t Get(const CounterTotals& t, ProxyCounter c) {
+  return t.v[app::CounterIndex(c)];
+}
+uint64_t Get(const CounterTotals& t, int b, app::BackendCounter c) {
+  return t.v[app::ProxyBackendCounterIndex(b, c)];
+}
+
+double Since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+}  // namespace
+
+CounterTotals AddTotals(const CounterTotals& a, const CounterTotals& b) {
+  CounterTotals t = a;
+  for (size_t i = 0; i < t.v.size() && i < b.v.size(); ++i) t.v[i] += b.v[i];
+  for (size_t i = 0; i < t.g.size() && i < b.g.size(); ++i) t.g[i] += b.g[i];
+  return t;
+}
+
+std::string ProxyStartLine(const Config& config, const port::Port& client,
+                           const port::Port* backend) {
+  std::vector<std::string> backends;
+  for (const app::ProxyBackend& b : config.proxy.backends) {
+    backends.push_back(
+        b.port != 0
+            ? absl::StrCat(wire::Ipv4Address{b.ip}.ToString(), ":", b.port)
+            : wire::Ipv4Address{b.ip}.ToString());
+  }
+  return absl::StrFormat(
+      "synwave proxy: VIP %s port %s mac %s, TCP %s; backend side %s on %s "
+      "mac %s%s; backends %s; %u worker(s) on CPU %s, no-backend %s",
+      config.ip->ToString(), client.name(), client.mac().ToString(),
+      absl::StrJoin(config.listen_ports, ","),
+      config.proxy.backend_ip->ToString(),
+      backend != nullptr ? backend->name() : client.name(),
+      backend != nullptr ? backend->mac().ToString() : client.mac().ToString(),
+      backend != nullptr ? "" : " (one-armed)", absl::StrJoin(backends, ","),
+      config.lcores.size(), absl::StrJoin(config.lcores, ","),
+      config.proxy.no_backend == app::NoBackend::kRst ? "rst" : "drop");
+}
+
+std::string FormatProxyLine(double elapsed_s, double interval_s,
+                            const CounterTotals& now,
+                            const CounterTotals& before) {
+  auto rate = [&](auto x) {
+    const uint64_t d = Get(now, x) - Get(before, x);
+    return interval_s > 0 ? static_cast<double>(d) / interval_s : 0.0;
+  };
+  auto pkt_rate = [&](engine::Counter c) {
+    return interval_s > 0
+               ? static_cast<double>(now[c] - before[c]) / interval_s
+               : 0.0;
+  };
+  std::string up;
+  for (int b = 0; b < app::kMaxProxyBackends; ++b) {
+    if (Get(now, b, app::BackendCounter::kProbesOk) +
+            Get(now, b, app::BackendCounter::kProbesFailed) +
+            Get(now, b, app::BackendCounter::kConnections) +
+            Get(now, b, app::BackendCounter::kUp) ==
+        0) {
+      continue;
+    }
+    absl::StrAppend(&up, up.empty() ? "" : ",",
+                    Get(now, b, app::BackendCounter::kUp) > 0 ? "up" : "down");
+  }
+  return absl::StrFormat(
+      "[%7.1fs] rx %.0f pkt/s  tx %.0f pkt/s  syn %.0f/s  cookies-ok %.0f/s  "
+      "joined %.0f/s  to-backend %.0f/s  to-client %.0f/s  flows %d  "
+      "early-drop %d  unknown-backend %d  refused %d  syn-timeouts %d  "
+      "backends %s  drops %d",
+      elapsed_s, pkt_rate(engine::Counter::kRxPackets),
+      pkt_rate(engine::Counter::kTxPackets), rate(ProxyCounter::kSynIn),
+      rate(ProxyCounter::kCookiesValid), rate(ProxyCounter::kEstablished),
+      rate(ProxyCounter::kToBackend), rate(ProxyCounter::kToClient),
+      now.g[app::ProxyFlowsGaugeIndex()],
+      Get(now, ProxyCounter::kEarlyDataDropped),
+      Get(now, ProxyCounter::kUnknownBackendFrames),
+      Get(now, ProxyCounter::kBackendRefused),
+      Get(now, ProxyCounter::kBackendSynTimeouts), up.empty() ? "-" : up,
+      now.Drops());
+}
+
+nlohmann::json ProxyJson(const Config& config, const CounterTotals& totals) {
+  nlohmann::json backends = nlohmann::json::array();
+  for (size_t b = 0; b < config.proxy.backends.size(); ++b) {
+    const app::ProxyBackend& a = config.proxy.backends[b];
+    const int i = static_cast<int>(b);
+    backends.push_back(
+        {{"address", wire::Ipv4Address{a.ip}.ToString()},
+         {"port", a.port},
+         {"up", Get(totals, i, app::BackendCounter::kUp)},
+         {"connections", Get(totals, i, app::BackendCounter::kConnections)},
+         {"open", Get(totals, i, app::BackendCounter::kOpen)},
+         {"probes_ok", Get(totals, i, app::BackendCounter::kProbesOk)},
+         {"probes_failed", Get(totals, i, app::BackendCounter::kProbesFailed)}});
+  }
+  return nlohmann::json{{"flows", totals.g[app::ProxyFlowsGaugeIndex()]},
+                        {"backends", backends}};
+}
+
+int RunProxy(const Config& config, Side& client, Side* backend,
+             std::vector<engine::LcoreSlot>& slots) {
+  auto totals = [&] {
+    CounterTotals t = client.Totals();
+    if (backend != nullptr) t = AddTotals(t, backend->Totals());
+    return t;
+  };
+  std::vector<MetricsSide> sides = {{"proxy", client.counters}};
+  if (backend != nullptr) sides.push_back({"proxy_backend_side", backend->counters});
+  const MetricsSides metrics_sides(std::move(sides));
+  MetricsServer metrics;
+  if (absl::Status s = StartMetricsServer(config, &metrics); !s.ok()) {
+    if (backend != nullptr) backend->Stop();
+    client.Stop();
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  Launch(slots);
+  const auto start = std::chrono::steady_clock::now();
+  auto last_stats = start;
+  CounterTotals before = totals();
+  while (!StopRequested()) {
+    SleepMs(20);
+    const double elapsed = Since(start);
+    const double interval = Since(last_stats);
+    if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
+      CounterTotals now = totals();
+      std::printf("%s\n",
+                  FormatProxyLine(elapsed, interval, now, before).c_str());
+      std::fflush(stdout);
+      before = std::move(now);
+      last_stats = std::chrono::steady_clock::now();
+    }
+    if (config.duration_s > 0 && elapsed >= config.duration_s) break;
+  }
+  StopSlots();
+  for (auto& w : client.workers) w->PublishCounters();
+  if (backend != nullptr) {
+    for (auto& w : backend->workers) w->PublishCounters();
+  }
+  const CounterTotals t = totals();
+  unsigned mbufs_in_use = 0;
+  // The backend side's workers go first: the client side owns the proxies
+  // that they call.
+  if (backend != nullptr) mbufs_in_use += backend->Stop();
+  mbufs_in_use += client.Stop();
+  std::printf("final counters:\n%s", FormatCounterTable(t).c_str());
+  if (mbufs_in_use != 0) std::printf("mbufs not returned: %u\n", mbufs_in_use);
+  std::fflush(stdout);
+  if (config.json_path.empty()) return 0;
+  nlohmann::json report = CountersJson(t);
+  report["pools"]["mbufs"] = mbufs_in_use;
+  report["proxy"] = ProxyJson(config, t);
+  if (absl::Status s = WriteJson(config.json_path, report); !s.ok()) {
+    std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace synwave::control

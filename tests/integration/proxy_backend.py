@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""An HTTP/1.0 backend for the proxy tests (Python's http.server).
+
+GET /big answers the file given with --big; GET /any-other answers "ok";
+POST answers the SHA-256 (hex) of the body it read. Every request's client
+address goes to --log, one line each, so a test can see which address the
+backend saw. The listen backlog is large: the test opens 200 connections
+at once.
+"""
+import argparse
+import hashlib
+import http.server
+import threading
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--addr", required=True)
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--big", required=True)
+ap.add_argument("--log", required=True)
+args = ap.parse_args()
+BIG = open(args.big, "rb").read()
+LOCK = threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, fmt, *a):
+        with LOCK, open(args.log, "a") as f:
+            f.write("%s %s\n" % (self.client_address[0], self.requestline))
+
+    def reply(self, body):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(BIG if self.path == "/big" else b"ok\n")
+
+    def do_POST(self):
+        n = int(self.headers["Content-Length"])
+        h = hashlib.sha256()
+        while n > 0:
+            chunk = self.rfile.read(min(n, 65536))
+            if not chunk:
+                break
+            h.update(chunk)
+            n -= len(chunk)
+        self.reply(h.hexdigest().encode())
+
+
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024
+    daemon_threads = True
+
+
+Server((args.addr, args.port), Handler).serve_forever()
