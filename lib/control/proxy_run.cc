@@ -138,9 +138,16 @@ int RunProxy(const Config& config, Side& client, Side* backend,
   const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;
   CounterTotals before = totals();
+  Timeline timeline(Timeline::Kind::kProxy, {});
+  timeline.Sample(0, before, nullptr);
+  double next_sample = 1;
   while (!StopRequested()) {
     SleepMs(20);
     const double elapsed = Since(start);
+    if (elapsed >= next_sample) {
+      timeline.Sample(elapsed, totals(), nullptr);
+      next_sample += 1;
+    }
     const double interval = Since(last_stats);
     if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
       CounterTotals now = totals();
@@ -158,6 +165,7 @@ int RunProxy(const Config& config, Side& client, Side* backend,
     for (auto& w : backend->workers) w->PublishCounters();
   }
   const CounterTotals t = totals();
+  timeline.Sample(Since(start), t, nullptr);
   unsigned mbufs_in_use = 0;
   // The backend side's workers go first: the client side owns the proxies
   // that they call.
@@ -170,6 +178,8 @@ int RunProxy(const Config& config, Side& client, Side* backend,
   nlohmann::json report = CountersJson(t);
   report["pools"]["mbufs"] = mbufs_in_use;
   report["proxy"] = ProxyJson(config, t);
+  report["duration_s"] = Since(start);
+  report["timeline"] = timeline.json();
   if (absl::Status s = WriteJson(config.json_path, report); !s.ok()) {
     std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
     return 1;

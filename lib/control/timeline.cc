@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "app/counters.h"
+#include "app/proxy_core.h"
 #include "tcp/counters.h"
 
 namespace synwave::control {
@@ -93,6 +94,21 @@ void Timeline::Sample(double elapsed_s, const CounterTotals& client,
       e["cookies_sent"] =
           delta(*server, server_before_, tcp::Mib::kSyncookiesSent);
     }
+  } else if (kind_ == Kind::kProxy) {
+    using PC = app::ProxyCounter;
+    auto d = [&](PC c) {
+      const size_t i = app::CounterIndex(c);
+      return client.v[i] - client_before_.v[i];
+    };
+    e["syn_in"] = d(PC::kSynIn);
+    e["cookies_sent"] = d(PC::kCookieSynAcks);
+    e["cookies_recv"] = d(PC::kCookiesValid) + d(PC::kCookiesValidProbe);
+    e["cookies_invalid"] = d(PC::kCookiesInvalid);
+    e["accepted"] = d(PC::kEstablished);  // joined to a backend
+    e["failed"] = d(PC::kBackendRefused) + d(PC::kBackendSynTimeouts) +
+                  d(PC::kNoBackendRst) + d(PC::kNoBackendDrop);
+    e["closed"] = d(PC::kClosed) + d(PC::kIdleTimeouts);
+    e["flows"] = client.g[app::ProxyFlowsGaugeIndex()];
   } else {
     e["accepted"] = delta(client, client_before_, tcp::Mib::kPassiveOpens);
     e["cookies_sent"] =

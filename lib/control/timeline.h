@@ -25,7 +25,7 @@ namespace synwave::control {
 
 class Timeline {
  public:
-  enum class Kind { kLoad, kServe };
+  enum class Kind { kLoad, kServe, kProxy };
   Timeline(Kind kind, std::vector<app::Generator*> generators);
 
   // One second (or the interval since the last sample): `elapsed_s` since

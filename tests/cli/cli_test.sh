@@ -166,7 +166,19 @@ assert [x["port"] for x in b] == [8080, 0], b
 assert all(x["up"] == 0 and x["probes_failed"] >= 1 for x in b), b
 assert r["counters"]["proxy_backend_down_events"] == 2, r["counters"]
 assert r["pools"]["proxy_flows"] == 0 and r["pools"]["mbufs"] == 0
+# A timeline of its own: one entry a second (and the end), proxy fields.
+tl = [e for e in r["timeline"] if e.get("interval_s")]
+assert len(tl) >= 1, r["timeline"]
+for k in ("syn_in", "cookies_sent", "cookies_recv", "accepted", "failed", "flows", "rx_packets"):
+    assert k in tl[0], (k, tl[0])
 PYEOF
+# ... and synwave plot draws it as a proxy run.
+if /usr/bin/python3 "$SOURCE_ROOT/scripts/synwave-plot" "$WORK/proxy.json" -o "$WORK/proxy.png" >"$WORK/plot.out" 2>&1; then
+  grep -q "^flows: proxy records in use" "$WORK/plot.out" && grep -q "^per second: cookie SYN-ACKs" "$WORK/plot.out" && [ -s "$WORK/proxy.png" ] ||
+    { echo "FAIL proxy plot: $(cat "$WORK/plot.out")"; failures=$((failures + 1)); }
+else
+  echo "FAIL synwave-plot on the proxy report: $(cat "$WORK/plot.out")"; failures=$((failures + 1))
+fi
 
 if [ "$failures" != 0 ]; then
   echo "$failures check(s) failed"
