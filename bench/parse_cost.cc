@@ -39,7 +39,13 @@ namespace synwave::bench {
   X(Ipv4AckOffload, "ipv4-ack-offload",                                      \
     "IPv4 pure ACK with timestamps, good-checksum flags")                    \
   X(Ipv4Data1460Software, "ipv4-data1460-sw",                                \
-    "IPv4 segment with 1448 payload bytes and timestamps, software checksums")
+    "IPv4 segment with 1448 payload bytes and timestamps, software checksums") \
+  X(Ipv6SynSoftware, "ipv6-syn-sw",                                          \
+    "the IPv4 SYN's TCP over IPv6; checksum in software")                    \
+  X(Ipv6SynOffload, "ipv6-syn-offload",                                      \
+    "the same IPv6 SYN with the NIC's good-checksum flags")                  \
+  X(Ipv6AckOffload, "ipv6-ack-offload",                                      \
+    "IPv6 pure ACK with timestamps, good-checksum flags")
 
 enum class ParseCase : uint8_t {
 #define SYNWAVE_X(e, name, what) k##e,
@@ -129,7 +135,8 @@ testutil::TcpFields Segment(ParseCase c, uint16_t i) {
   t.src_port = static_cast<uint16_t>(40000 + i);
   t.dst_port = 80;
   t.seq = 0x01020304u + i;
-  if (c == ParseCase::kIpv4SynSoftware || c == ParseCase::kIpv4SynOffload) {
+  if (c == ParseCase::kIpv4SynSoftware || c == ParseCase::kIpv4SynOffload ||
+      c == ParseCase::kIpv6SynSoftware || c == ParseCase::kIpv6SynOffload) {
     t.flags = wire::tcp_flags::kSyn;
     t.window = 64240;
     t.options = SynOptions(i);
@@ -151,10 +158,22 @@ testutil::TcpFields Segment(ParseCase c, uint16_t i) {
 
 void Build(ParseCase c, Burst* b) {
   b->offload = (c == ParseCase::kIpv4SynSoftware ||
-                c == ParseCase::kIpv4Data1460Software)
+                c == ParseCase::kIpv4Data1460Software ||
+                c == ParseCase::kIpv6SynSoftware)
                    ? kSoftware
                    : kGood;
+  const bool ipv6 = c == ParseCase::kIpv6SynSoftware ||
+                    c == ParseCase::kIpv6SynOffload ||
+                    c == ParseCase::kIpv6AckOffload;
   for (uint16_t i = 0; i < kBurst; ++i) {
+    if (ipv6) {
+      testutil::Tcp6Frame f;
+      f.ip.src = *wire::Ipv6Address::Parse("2001:db8::10");
+      f.ip.dst = *wire::Ipv6Address::Parse("2001:db8::20");
+      f.tcp = Segment(c, i);
+      b->frames.push_back(testutil::BuildFrame(f));
+      continue;
+    }
     testutil::TcpFrame f;
     f.ip.src = wire::Ipv4Address::FromOctets(192, 168, 1, 10);
     f.ip.dst = wire::Ipv4Address::FromOctets(192, 168, 1, 20);

@@ -99,7 +99,7 @@ struct Ipv6Address {
   // The two halves as big-endian numbers (hashing, prefix arithmetic).
   uint64_t High() const { return LoadWord(0); }
   uint64_t Low() const { return LoadWord(8); }
-  static Ipv6Address FromWords(uint64_t high, uint64_t low) {
+  static constexpr Ipv6Address FromWords(uint64_t high, uint64_t low) {
     Ipv6Address a;
     for (int i = 0; i < 8; ++i) {
       a.bytes[i] = static_cast<uint8_t>(high >> (56 - 8 * i));
