@@ -227,8 +227,8 @@ int main(int argc, char** argv) {
       }
       return 0;
     } else {
-      std::fprintf(stderr,
-                   "usage: parse_cost [--case=NAME|all] [--rounds=N] [--list]\n");
+      std::fprintf(stderr, "usage: parse_cost [--case=NAME|all] [--rounds=N] "
+                           "[--list]\n");
       return 2;
     }
   }

@@ -1,5 +1,6 @@
 // Test helper: builds Ethernet frames (ARP, IPv4 + TCP, IPv4 + ICMP, IPv6 +
-// TCP, IPv6 + ICMPv6, with IPv6 extension headers) from plain structs, with correct lengths and checksums unless told otherwise.
+// TCP, IPv6 + ICMPv6, with IPv6 extension headers) from plain structs, with
+// correct lengths and checksums unless told otherwise.
 //
 // Tests of the parser and of the engine need many slightly different frames;
 // describing one by its fields ("a SYN with MSS 1460 and a bad checksum") is
@@ -254,8 +255,8 @@ inline std::vector<uint8_t> BuildFrame(const ArpFrame& frame) {
 // bytes in all (a fragment header's body is its 6 bytes after the first two).
 struct Ipv6Extension {
   uint8_t type = wire::kIpProtoDestinationOptions;
-  std::vector<uint8_t> body;              // after the next-header byte and length
-  std::optional<uint8_t> length;          // default: from the padded body
+  std::vector<uint8_t> body;      // after the next-header and length bytes
+  std::optional<uint8_t> length;  // default: from the padded body
 };
 
 struct Ipv6Fields {
@@ -307,7 +308,8 @@ inline std::vector<uint8_t> BuildIpv6Frame(const EthernetFields& eth,
     std::vector<uint8_t> body = e.body;
     body.resize((body.size() + 2 + 7) / 8 * 8 - 2, 0);
     ext.push_back(next);
-    ext.push_back(e.length.value_or(static_cast<uint8_t>((body.size() + 2) / 8 - 1)));
+    ext.push_back(
+        e.length.value_or(static_cast<uint8_t>((body.size() + 2) / 8 - 1)));
     ext.insert(ext.end(), body.begin(), body.end());
   }
   std::vector<uint8_t> f = EthernetHeaderBytes(eth, wire::kEtherTypeIpv6);
@@ -369,12 +371,10 @@ inline std::vector<uint8_t> EchoBody(uint16_t id, uint16_t sequence,
 // A Neighbor Solicitation (flags 0) or Advertisement (na_flags bits) body for
 // `target`, with a link-layer address option of `option_type` when
 // `link_address` is set.
-inline std::vector<uint8_t> NdBody(const wire::Ipv6Address& target,
-                                   uint8_t flags = 0,
-                                   std::optional<wire::MacAddress> link_address =
-                                       std::nullopt,
-                                   uint8_t option_type =
-                                       wire::kNdOptionSourceLinkAddress) {
+inline std::vector<uint8_t> NdBody(
+    const wire::Ipv6Address& target, uint8_t flags = 0,
+    std::optional<wire::MacAddress> link_address = std::nullopt,
+    uint8_t option_type = wire::kNdOptionSourceLinkAddress) {
   using namespace frame_builder_internal;
   std::vector<uint8_t> b = {flags, 0, 0, 0};
   b.insert(b.end(), target.bytes.begin(), target.bytes.end());

@@ -135,7 +135,8 @@ class FlowHasher6 {
  public:
   constexpr explicit FlowHasher6(uint64_t seed) {
     uint64_t state = seed;
-    for (int i = 0; i < 3; ++i) flow_internal::SplitMix64(state);  // FlowHasher's
+    // Skip FlowHasher's three subkeys.
+    for (int i = 0; i < 3; ++i) flow_internal::SplitMix64(state);
     for (uint64_t& k : k_) k = flow_internal::SplitMix64(state);
   }
 

@@ -124,14 +124,16 @@ static_assert(sizeof(TcpHeader) == 20);
 inline constexpr uint16_t kIpv6HeaderLength = 40;
 
 struct __attribute__((packed)) Ipv6Header {
-  Be32 version_class_flow;  // version (4 bits), traffic class (8), flow label (20)
-  Be16 payload_length;      // bytes after this header, extension headers included
+  Be32 version_class_flow;  // version (4 bits), class (8), flow label (20)
+  Be16 payload_length;      // bytes after this header, extensions included
   uint8_t next_header;
   uint8_t hop_limit;
   uint8_t src[16];
   uint8_t dst[16];
 
-  uint8_t Version() const { return static_cast<uint8_t>(version_class_flow.get() >> 28); }
+  uint8_t Version() const {
+    return static_cast<uint8_t>(version_class_flow.get() >> 28);
+  }
   Ipv6Address Src() const { return Ipv6Address::FromBytes(src); }
   Ipv6Address Dst() const { return Ipv6Address::FromBytes(dst); }
 };

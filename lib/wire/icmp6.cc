@@ -101,9 +101,10 @@ NdSpec AdvertisementFor(const uint8_t* ns_frame, const PacketInfo& info,
     return a;
   }
   a.dst_ip = from;
-  a.dst_mac = info.nd_link_address_offset != 0
-                  ? MacAddress::FromBytes(ns_frame + info.nd_link_address_offset)
-                  : reinterpret_cast<const EthernetHeader*>(ns_frame)->Src();
+  a.dst_mac =
+      info.nd_link_address_offset != 0
+          ? MacAddress::FromBytes(ns_frame + info.nd_link_address_offset)
+          : reinterpret_cast<const EthernetHeader*>(ns_frame)->Src();
   a.flags = na_flags::kSolicited | na_flags::kOverride;
   return a;
 }

@@ -368,7 +368,8 @@ Verdict ParseIcmp6(const uint8_t* l3, const uint8_t* l4, uint16_t l4_len,
       // and a host does not forward.
       if (rh->segments_left != 0) return Verdict::kIpv6RoutingSegmentsLeft;
     } else {
-      const Verdict v = WalkIpv6Options(ext + 2, static_cast<uint16_t>(len - 2));
+      const Verdict v =
+          WalkIpv6Options(ext + 2, static_cast<uint16_t>(len - 2));
       if (v != Verdict::kOk) return v;
     }
     next = h->next_header;

@@ -36,7 +36,8 @@ enum class PacketKind : uint8_t {
   kArp,
   kIcmp,   // ICMP over IPv4
   kTcp,    // over either family
-  kIcmp6,  // ICMPv6: echo request or reply, neighbor solicitation or advertisement
+  kIcmp6,  // ICMPv6: echo request or reply, neighbor solicitation or
+           // advertisement
 };
 
 enum class IpFamily : uint8_t {
@@ -61,7 +62,7 @@ struct PacketInfo {
   PacketKind kind = PacketKind::kArp;
   IpFamily family = IpFamily::kIpv4;
   uint8_t tcp_flags = 0;        // tcp_flags bits (kTcp)
-  uint16_t l3_offset = 0;       // bytes from frame start to ARP/IPv4/IPv6 header
+  uint16_t l3_offset = 0;       // bytes from frame start to ARP/IP header
   uint16_t l4_offset = 0;       // to the ICMP/TCP header, past IPv6 extensions
   uint16_t l4_length = 0;       // ICMP message or TCP header + payload
   uint16_t payload_offset = 0;  // TCP payload (kTcp)
@@ -72,8 +73,8 @@ struct PacketInfo {
   // kIcmp6 neighbor solicitation (advertisement): where the Ethernet address
   // of its source (target) link-layer address option starts, 0 if none.
   uint16_t nd_link_address_offset = 0;
-  Ipv4Address src_ip;           // IPv4 (ARP: sender protocol address); 0 for IPv6
-  Ipv4Address dst_ip;           // IPv4 (ARP: target protocol address); 0 for IPv6
+  Ipv4Address src_ip;  // IPv4 (ARP: sender protocol address); IPv6: 0
+  Ipv4Address dst_ip;  // IPv4 (ARP: target protocol address); IPv6: 0
   SeqNum seq;                   // kTcp
   SeqNum ack;                   // kTcp
   TcpOptions options;           // kTcp

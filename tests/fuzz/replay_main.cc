@@ -95,7 +95,8 @@ Seeds SeedFrames() {
     return e;
   };
   ext6.ip.extensions = {ext(wire::kIpProtoHopByHop, {5, 2, 0, 0}),
-                        ext(wire::kIpProtoDestinationOptions, {1, 4, 0, 0, 0, 0}),
+                        ext(wire::kIpProtoDestinationOptions,
+                            {1, 4, 0, 0, 0, 0}),
                         ext(wire::kIpProtoRouting, {4, 0, 0, 0, 0, 0}),
                         ext(wire::kIpProtoDestinationOptions, {0x1e, 1, 7, 0})};
   seeds.emplace_back("tcp6_data_ext_headers", tu::BuildFrame(ext6));

@@ -92,8 +92,8 @@ TEST(Tcp6FrameTest, OffloadLeavesThePseudoHeaderSumForTheNic) {
   // What the NIC does: sum the segment starting from that value.
   const uint16_t seed = LoadBe16(tcp + 16);
   StoreBe16(tcp + 16, 0);
-  const uint16_t nic = static_cast<uint16_t>(
-      ~FoldSum(PartialSum(tcp, l4_len, seed)));
+  const uint16_t nic =
+      static_cast<uint16_t>(~FoldSum(PartialSum(tcp, l4_len, seed)));
   StoreBe16(tcp + 16, nic);
   PacketInfo info;
   EXPECT_EQ(VerdictName(ParseFrame(f.data(), static_cast<uint32_t>(f.size()),

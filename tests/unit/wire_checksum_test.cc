@@ -163,7 +163,8 @@ TEST(ChecksumTest, Ipv6PseudoHeaderSumMatchesReference) {
     const uint8_t protocol = static_cast<uint8_t>(rng());
     EXPECT_EQ(FoldSum(Ipv6PseudoHeaderSum(a.data(), a.data() + 16, protocol,
                                           length)),
-              ReferenceIpv6PseudoSum(a.data(), a.data() + 16, protocol, length));
+              ReferenceIpv6PseudoSum(a.data(), a.data() + 16, protocol,
+                                     length));
   }
   // All ones everywhere: the sum must still fold to the reference.
   const std::vector<uint8_t> ones(32, 0xff);

@@ -1,8 +1,6 @@
 // Tests for the ICMPv6 builders: the frames they write are byte for byte the
 // ones scapy writes for the same messages (scapy_ipv6_frames.h), parse back
 // with our parser, and answer what RFC 4861 7.2.4 and RFC 4443 4.2 say.
-#include "wire/icmp6.h"
-
 #include <cstring>
 #include <vector>
 
@@ -10,6 +8,7 @@
 #include "scapy_ipv6_frames.h"
 #include "testing/frame_builder.h"
 #include "wire/headers.h"
+#include "wire/icmp6.h"
 #include "wire/parse.h"
 
 namespace synwave::wire {

@@ -94,8 +94,9 @@ Icmp6Frame Na() {
   f.ip.dst = V6("fe80::1");
   f.ip.hop_limit = kNdHopLimit;
   f.icmp.type = kIcmpv6NeighborAdvertisement;
-  f.icmp.body = NdBody(V6("fd00::2"), na_flags::kSolicited | na_flags::kOverride,
-                       kPeerMac, kNdOptionTargetLinkAddress);
+  f.icmp.body =
+      NdBody(V6("fd00::2"), na_flags::kSolicited | na_flags::kOverride,
+             kPeerMac, kNdOptionTargetLinkAddress);
   return f;
 }
 
@@ -219,9 +220,9 @@ std::vector<VerdictCase> AllIpv6Cases() {
     add("Max", Verdict::kIpv6BadPayloadLength, BuildFrame(f));
   }
   // kIpv6BadSource
-  for (auto [name, src] : {std::pair{"Multicast", "ff02::1"},
-                           std::pair{"Loopback", "::1"},
-                           std::pair{"V4Mapped", "::ffff:10.0.0.1"}}) {
+  for (auto [name, src] :
+       {std::pair{"Multicast", "ff02::1"}, std::pair{"Loopback", "::1"},
+        std::pair{"V4Mapped", "::ffff:10.0.0.1"}}) {
     Tcp6Frame f = Syn6();
     f.ip.src = V6(src);
     add(std::string("Tcp") + name, Verdict::kIpv6BadSource, BuildFrame(f));
@@ -314,10 +315,9 @@ std::vector<VerdictCase> AllIpv6Cases() {
     add("SrhNotLastSegment", Verdict::kIpv6RoutingSegmentsLeft, BuildFrame(f));
   }
   // kIpv6ProtoUnsupported
-  for (auto [name, proto] : {std::pair{"Udp", uint8_t{17}},
-                             std::pair{"NoNextHeader", uint8_t{59}},
-                             std::pair{"Esp", uint8_t{50}},
-                             std::pair{"IcmpV4", uint8_t{1}}}) {
+  for (auto [name, proto] :
+       {std::pair{"Udp", uint8_t{17}}, std::pair{"NoNextHeader", uint8_t{59}},
+        std::pair{"Esp", uint8_t{50}}, std::pair{"IcmpV4", uint8_t{1}}}) {
     Tcp6Frame f = Syn6();
     f.ip.next_header = proto;
     add(name, Verdict::kIpv6ProtoUnsupported, BuildFrame(f));
@@ -398,8 +398,8 @@ std::vector<VerdictCase> AllIpv6Cases() {
     na.ip.dst = V6("ff02::1");
     add("SolicitedNaToGroup", Verdict::kNdInvalid, BuildFrame(na));
     na = Na();
-    na.icmp.body = NdBody(V6("ff02::1:ff00:2"), 0, kPeerMac,
-                          kNdOptionTargetLinkAddress);
+    na.icmp.body =
+        NdBody(V6("ff02::1:ff00:2"), 0, kPeerMac, kNdOptionTargetLinkAddress);
     add("NaMulticastTarget", Verdict::kNdInvalid, BuildFrame(na));
   }
   // kNdBadOption
@@ -600,9 +600,9 @@ TEST(ParseIpv6Test, Ipv4AfterIpv6SaysIpv4) {
             Verdict::kOk);
   EXPECT_EQ(info.family, IpFamily::kIpv4);
   ASSERT_EQ(Parse(BuildFrame(Echo6()), kSoftware, &info), Verdict::kOk);
-  ASSERT_EQ(Parse(testutil::BuildFrame(testutil::IcmpFrame{}), kSoftware,
-                  &info),
-            Verdict::kOk);
+  ASSERT_EQ(
+      Parse(testutil::BuildFrame(testutil::IcmpFrame{}), kSoftware, &info),
+      Verdict::kOk);
   EXPECT_EQ(info.family, IpFamily::kIpv4);
   EXPECT_EQ(info.kind, PacketKind::kIcmp);
 }
@@ -636,15 +636,15 @@ TEST(ParseIpv6TruncationTest, EveryPrefixFails) {
   t.ip.extensions = {Ext(kIpProtoHopByHop, {5, 2, 0, 0}),
                      Ext(kIpProtoDestinationOptions, {1, 4})};
   t.tcp.payload = {1, 2, 3, 4, 5};
-  const std::vector<uint8_t> frames[] = {
-      BuildFrame(t), BuildFrame(Ns()), BuildFrame(Na()), BuildFrame(Echo6())};
+  const std::vector<uint8_t> frames[] = {BuildFrame(t), BuildFrame(Ns()),
+                                         BuildFrame(Na()), BuildFrame(Echo6())};
   for (const std::vector<uint8_t>& f : frames) {
     for (RxOffload offload : {kSoftware, kAllGood}) {
       PacketInfo info;
       ASSERT_EQ(ParsePrefix(f.data(), f.size(), offload, &info), Verdict::kOk);
       for (size_t len = 0; len < f.size(); ++len) {
         const Verdict v = ParsePrefix(f.data(), len, offload, &info);
-        const Verdict expected = len < 14   ? Verdict::kEthTruncated
+        const Verdict expected = len < 14    ? Verdict::kEthTruncated
                                  : len < kL4 ? Verdict::kIpv6Truncated
                                              : Verdict::kIpv6BadPayloadLength;
         EXPECT_EQ(VerdictName(v), VerdictName(expected)) << "prefix " << len;

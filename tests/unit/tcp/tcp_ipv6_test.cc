@@ -183,9 +183,9 @@ TEST(SynCookie6Test, RejectsAnotherTupleAndAnotherClientIsn) {
                          kKey.local_port};
   EXPECT_EQ(cookies.Check(swapped, kPeerIsn, cookie, 7), 0);
   for (uint32_t bit = 0; bit < 32; ++bit) {
-    EXPECT_EQ(cookies.Check(kKey, SeqNum(kPeerIsn.value() ^ (1u << bit)),
-                            cookie, 7),
-              0)
+    EXPECT_EQ(
+        cookies.Check(kKey, SeqNum(kPeerIsn.value() ^ (1u << bit)), cookie, 7),
+        0)
         << "ISN bit " << bit;
   }
 }
@@ -256,7 +256,7 @@ TEST(MssForMtuTest, ClampsToTheFamilysLimits) {
   using wire::IpFamily;
   EXPECT_EQ(MssForMtu(IpFamily::kIpv6, 1000), 1220);  // below RFC 8200's 1280
   EXPECT_EQ(MssForMtu(IpFamily::kIpv6, 0), 1220);
-  EXPECT_EQ(MssForMtu(IpFamily::kIpv4, 0), 28);       // RFC 791's 68
+  EXPECT_EQ(MssForMtu(IpFamily::kIpv4, 0), 28);  // RFC 791's 68
   EXPECT_EQ(MssForMtu(IpFamily::kIpv4, 100000), 65495);
   EXPECT_EQ(MssForMtu(IpFamily::kIpv6, 100000), 65475);
 }
