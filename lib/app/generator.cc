@@ -69,7 +69,9 @@ void Generator::OnEvent(void* ctx, tcp::TcpStack& stack,
 void Generator::OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
                        uint64_t now_ns) {
   if (stack == nullptr) return;  // wired without TCP: nothing to open
-  static_cast<Generator*>(ctx)->Open(*stack, link, now_ns);
+  auto* g = static_cast<Generator*>(ctx);
+  if (g->config_.abandon_ns != 0) g->SweepAbandoned(*stack, now_ns);
+  g->Open(*stack, link, now_ns);
 }
 
 void Generator::OnPublish(void* ctx, engine::CoreCounters& counters) {
@@ -178,6 +180,7 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     t.intended_ns = intended;
     t.generation = id.generation;
     t.requests_left = static_cast<uint16_t>(config_.requests_per_connection);
+    t.open = true;
     ++stats_.open;
   }
 }
@@ -254,6 +257,11 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
     case tcp::AppEvent::Kind::kClosed:
       --stats_.open;
       t.generation = ~t.generation;  // stale from now on
+      t.open = false;
+      if (ev.reason == tcp::CloseReason::kAbandoned) {
+        ++stats_.abandoned;
+        break;
+      }
       // Every response is in: the connection counts as completed however
       // it ended on our side (a close=rst abort, or an orphan reset to
       // make room for new connections).
@@ -283,7 +291,7 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
         case tcp::CloseReason::kUnreadData:
         case tcp::CloseReason::kFinWait2Timeout:
         case tcp::CloseReason::kReclaimed:
-        case tcp::CloseReason::kAbandoned:  // only the generator abandons
+        case tcp::CloseReason::kAbandoned:  // counted above
           ++stats_.failed_other;
           break;
       }
@@ -341,6 +349,22 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
   }
 }
 
+void Generator::SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns) {
+  const auto slots = static_cast<uint32_t>(tracks_.size());
+  if (slots == 0) return;
+  // 256 slots a poll: a pool of 16,384 is walked in 64 polls, well under a
+  // millisecond on a busy worker.
+  for (uint32_t n = std::min<uint32_t>(256, slots); n > 0; --n) {
+    const uint32_t i = abandon_cursor_;
+    abandon_cursor_ = i + 1 == slots ? 0 : i + 1;
+    Track& t = tracks_[i];
+    if (!t.open || now_ns < t.intended_ns + config_.abandon_ns) continue;
+    const tcp::ConnId id{i, t.generation};
+    if (!stack.IsOpen(id)) continue;
+    stack.Abandon(id, now_ns);  // kClosed (kAbandoned) follows
+  }
+}
+
 void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                              uint64_t now_ns) {
   ++stats_.responses;
@@ -376,6 +400,7 @@ void Generator::Publish(engine::CoreCounters& counters) const {
   put(LoadCounter::kTuplesBusy, stats_.tuples_busy);
   put(LoadCounter::kRequests, stats_.requests);
   put(LoadCounter::kResponses, stats_.responses);
+  put(LoadCounter::kAbandoned, stats_.abandoned);
   counters.StoreGauge(open_gauge_, stats_.open);
 }
 

@@ -63,7 +63,9 @@ namespace synwave::app {
   X(kTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "     \
     "use or in TIME-WAIT")                                                   \
   X(kRequests, "load_requests", "requests the generator sent")             \
-  X(kResponses, "load_responses", "complete responses received")
+  X(kResponses, "load_responses", "complete responses received")           \
+  X(kAbandoned, "load_abandoned", "generator connections forgotten "       \
+    "without a RST after --abandon seconds (later segments ignored)")
 
 enum class LoadCounter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -102,6 +104,10 @@ struct GeneratorConfig {
   uint32_t requests_per_connection = 1;
   uint32_t max_connections = 0;  // the stack's TCB pool
   uint32_t opens_per_poll = 64;  // bound on work per loop iteration
+  // A connection not finished this long after its (intended) start is
+  // forgotten without a word (TcpStack::Abandon), as a client that gives
+  // up and vanishes does; 0: never.
+  uint64_t abandon_ns = 0;
   // Which tuples belong to this worker (see the header comment).
   uint16_t queue_id = 0;
   uint16_t num_queues = 1;
@@ -121,6 +127,7 @@ struct GeneratorStats {
   uint64_t tuples_busy = 0;    // tuple skipped: in use or in TIME-WAIT
   uint64_t requests = 0;
   uint64_t responses = 0;
+  uint64_t abandoned = 0;      // forgotten after abandon_ns
   uint64_t open = 0;           // gauge: connections now open
 };
 
@@ -177,6 +184,7 @@ class Generator {
     uint8_t phase = 0;            // Phase
     bool first_byte = false;
     bool have_cl = false;
+    bool open = false;            // a connection of ours uses this slot
   };
   enum Phase : uint8_t { kHeader, kBody, kDone };
 
@@ -187,6 +195,9 @@ class Generator {
   static void OnPublish(void* ctx, engine::CoreCounters& counters);
   void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now_ns);
   void Open(tcp::TcpStack& stack, engine::Link& link, uint64_t now_ns);
+  // Abandons connections older than abandon_ns: a share of the slots per
+  // poll (all of them over a few thousand polls), no timer per connection.
+  void SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns);
   uint64_t IntendedStart(uint64_t k) const;
   bool NextTuple(tcp::TcpStack& stack, flow::FlowKey* key);
   void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
@@ -221,6 +232,7 @@ class Generator {
   std::atomic<bool> done_{false};
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;
+  uint32_t abandon_cursor_ = 0;
   uint64_t tuple_space_ = 0;
   uint32_t num_ips_ = 1;
   uint32_t num_ports_ = 1;

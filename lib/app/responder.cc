@@ -2,43 +2,45 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "app/counters.h"
+#include "app/http_framer.h"
 
 namespace synwave::app {
-namespace {
 
-// AppData layout: bits 0-31 response bytes still to queue; bits 32-34 the
-// position in "\r\n\r\n" matched so far; bit 35 a response was completed;
-// bit 36 the peer closed; bits 37-47 responses queued (saturating at 2047);
-// bits 48-63 raw-mode request bytes seen.
-struct ConnState {
+// AppData layout: bits 0-31 response bytes still to queue; bits 32-50 the
+// request framing (HTTP: the HttpFramer's state; raw mode: request bytes
+// seen); bit 51 reading is paused; bit 52 the peer closed; bits 53-63
+// responses queued (saturating at 2047).
+struct Responder::ConnState {
   uint32_t to_send = 0;
-  uint8_t match = 0;
-  bool responded = false;
+  uint32_t framing = 0;    // 19 bits
+  bool paused = false;
   bool peer_closed = false;
   uint32_t responses = 0;  // 11 bits
-  uint32_t seen = 0;       // 16 bits
+
+  static constexpr uint32_t kFramingMask =
+      (uint32_t{1} << HttpFramer::kStateBits) - 1;
 
   static ConnState Load(uint64_t v) {
     ConnState s;
     s.to_send = static_cast<uint32_t>(v);
-    s.match = static_cast<uint8_t>((v >> 32) & 0x7);
-    s.responded = (v >> 35) & 1;
-    s.peer_closed = (v >> 36) & 1;
-    s.responses = static_cast<uint32_t>((v >> 37) & 0x7ff);
-    s.seen = static_cast<uint32_t>(v >> 48);
+    s.framing = static_cast<uint32_t>(v >> 32) & kFramingMask;
+    s.paused = (v >> 51) & 1;
+    s.peer_closed = (v >> 52) & 1;
+    s.responses = static_cast<uint32_t>(v >> 53);
     return s;
   }
   uint64_t Store() const {
-    return uint64_t{to_send} | (uint64_t{match} << 32) |
-           (uint64_t{responded} << 35) | (uint64_t{peer_closed} << 36) |
-           (uint64_t{std::min<uint32_t>(responses, 0x7ff)} << 37) |
-           (uint64_t{seen & 0xffff} << 48);
+    return uint64_t{to_send} | (uint64_t{framing & kFramingMask} << 32) |
+           (uint64_t{paused} << 51) | (uint64_t{peer_closed} << 52) |
+           (uint64_t{std::min<uint32_t>(responses, 0x7ff)} << 53);
   }
 };
 
-constexpr uint8_t kBlankLine[4] = {'\r', '\n', '\r', '\n'};
+namespace {
 
 // A fixed body pattern, sent in slices.
 const uint8_t* Body() {
@@ -50,9 +52,15 @@ const uint8_t* Body() {
   return body;
 }
 
+constexpr char kTooLarge[] =
+    "HTTP/1.1 431 Request Header Fields Too Large\r\nServer: synwave\r\n"
+    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
 }  // namespace
 
 Responder::Responder(const ResponderConfig& config) : config_(config) {
+  RegisterCounters();
+  counter_base_ = CounterIndex(ServeCounter::kRequests);
   if (config_.request_bytes == 0) {
     header_ = absl::StrCat(
         "HTTP/1.1 200 OK\r\nServer: synwave\r\nContent-Length: ",
@@ -64,18 +72,38 @@ Responder::Responder(const ResponderConfig& config) : config_(config) {
   config_.requests_per_connection =
       std::clamp<uint32_t>(config_.requests_per_connection, 1, 0x7ff);
   total_bytes_ = static_cast<uint32_t>(header_.size()) + config_.response_bytes;
+  // Requests are read only while no response is owed, and one read may
+  // complete at most max_read_ / 3 requests (the shortest, "X\n\n", is 3
+  // bytes; a raw request at least 1): their bytes must fit in to_send.
+  const uint32_t min_request = config_.request_bytes != 0
+                                   ? config_.request_bytes
+                                   : 3;
+  const uint64_t fit =
+      total_bytes_ == 0
+          ? ~uint64_t{0}
+          : uint64_t{std::numeric_limits<uint32_t>::max()} / total_bytes_ *
+                min_request;
+  max_read_ = static_cast<uint32_t>(std::clamp<uint64_t>(fit, 1, 2048));
 }
 
 engine::AppOps Responder::ops() {
   engine::AppOps ops;
   ops.ctx = this;
   ops.on_event = &Responder::OnEvent;
+  ops.on_publish = &Responder::OnPublish;
   return ops;
 }
 
 void Responder::OnEvent(void* ctx, tcp::TcpStack& stack,
                         const tcp::AppEvent& ev, uint64_t now_ns) {
   static_cast<Responder*>(ctx)->Handle(stack, ev, now_ns);
+}
+
+void Responder::OnPublish(void* ctx, engine::CoreCounters& counters) {
+  const auto* r = static_cast<const Responder*>(ctx);
+  for (size_t c = 0; c < std::size(r->counts_); ++c) {
+    counters.Store(r->counter_base_ + c, r->counts_[c]);
+  }
 }
 
 void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
@@ -88,17 +116,16 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
     case tcp::AppEvent::Kind::kConnected:
       break;  // the responder only accepts
     case tcp::AppEvent::Kind::kData:
-      Consume(stack, ev.conn, now_ns);
-      break;
     case tcp::AppEvent::Kind::kSent:
-      Pump(stack, ev.conn, now_ns);
+      Serve(stack, ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kPeerClosed: {
       ConnState s = ConnState::Load(stack.AppData(ev.conn));
       s.peer_closed = true;
       stack.AppData(ev.conn) = s.Store();
-      // Finish the response in flight, then close our side.
-      if (s.to_send == 0) stack.Close(ev.conn, now_ns);
+      // Finish what was asked (responses in flight, requests not yet
+      // read), then close our side.
+      Serve(stack, ev.conn, now_ns);
       break;
     }
     case tcp::AppEvent::Kind::kClosed:
@@ -106,48 +133,95 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
   }
 }
 
-// Reads what arrived and starts a response for each complete request.
-void Responder::Consume(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
+void Responder::Serve(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
   ConnState s = ConnState::Load(stack.AppData(id));
   uint8_t buf[2048];
-  uint32_t n;
-  while ((n = stack.Read(id, buf, sizeof(buf))) > 0) {
-    for (uint32_t i = 0; i < n; ++i) {
-      bool complete;
-      if (config_.request_bytes != 0) {
-        complete = ++s.seen == config_.request_bytes;
-        if (complete) s.seen = 0;
-      } else {
-        // Match "\r\n\r\n" across reads; a mismatch may restart the match.
-        if (buf[i] == kBlankLine[s.match]) {
-          ++s.match;
-        } else {
-          s.match = buf[i] == '\r' ? 1 : 0;
-        }
-        complete = s.match == 4;
-        if (complete) s.match = 0;
+  for (;;) {
+    Pump(stack, id, s);
+    if (s.to_send > 0) {
+      // The send buffer is full: read no further requests until it drains
+      // (kSent). The client's bytes wait in our receive queue.
+      const bool unread = stack.Readable(id) > 0;
+      // A client that pipelined (more requests unread, or more than one
+      // response owed) while the pool is down to its reserve is reset: it
+      // would hold its chunks while the reserve is for clients that read.
+      if ((unread || s.to_send > total_bytes_) && stack.memory_pressure()) {
+        Count(ServeCounter::kResetUnderPressure);
+        stack.Abort(id, now_ns);
+        return;
       }
-      if (complete) {
-        ++requests_;
-        s.to_send += total_bytes_;
-        if (total_bytes_ == 0) {  // nothing to answer with
-          s.responded = true;
-          ++s.responses;
-        }
+      if (!s.paused && unread) {
+        s.paused = true;
+        Count(ServeCounter::kReadsPaused);
       }
+      break;
     }
+    if (s.paused) {
+      s.paused = false;
+      Count(ServeCounter::kReadsResumed);
+    }
+    const uint32_t n = stack.Read(id, buf, max_read_);
+    if (n == 0) break;
+    if (!Frame(stack, id, s, buf, n, now_ns)) return;  // refused: closed
   }
   stack.AppData(id) = s.Store();
-  Pump(stack, id, now_ns);
+  // Done: everything answered and nothing left to read, and either the
+  // peer closed or (close=server) the connection had its responses. Bytes
+  // after the last request that start no request (a CR, a CRLF) do not
+  // keep it open.
+  if (s.to_send == 0 && stack.Readable(id) == 0 &&
+      (s.peer_closed ||
+       (config_.close == CloseMode::kServer &&
+        s.responses >= config_.requests_per_connection))) {
+    stack.Close(id, now_ns);
+  }
 }
 
-// Queues as much of the pending responses as the send buffer takes, and
-// closes once done if this side closes (or the peer already did).
-void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
-  ConnState s = ConnState::Load(stack.AppData(id));
+bool Responder::Frame(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s,
+                      const uint8_t* buf, uint32_t n, uint64_t now_ns) {
+  uint32_t requests = 0;
+  if (config_.request_bytes != 0) {
+    // Raw mode: every request_bytes bytes.
+    const uint32_t total = s.framing + n;
+    requests = total / config_.request_bytes;
+    s.framing = total % config_.request_bytes;
+  } else {
+    HttpFramer framer = HttpFramer::FromState(s.framing);
+    for (uint32_t i = 0; i < n; ++i) {
+      const HttpFramer::Result r = framer.Feed(buf[i]);
+      if (r == HttpFramer::Result::kRequest) {
+        ++requests;
+      } else if (r == HttpFramer::Result::kTooLarge) [[unlikely]] {
+        Count(ServeCounter::kHeaderTooLarge);
+        // Answered only when nothing else is owed (the common case: one
+        // oversized request); else the client gets a RST.
+        const uint32_t len = sizeof(kTooLarge) - 1;
+        if (requests == 0 && s.to_send == 0 &&
+            stack.Send(id, reinterpret_cast<const uint8_t*>(kTooLarge), len) ==
+                len) {
+          s.framing = framer.state();
+          stack.AppData(id) = s.Store();
+          stack.Close(id, now_ns);  // RST if more is unread: it is refused
+        } else {
+          stack.Abort(id, now_ns);
+        }
+        return false;
+      }
+    }
+    s.framing = framer.state();
+  }
+  counts_[static_cast<size_t>(ServeCounter::kRequests)] += requests;
+  s.to_send += requests * total_bytes_;
+  if (total_bytes_ == 0) s.responses += requests;  // nothing to answer with
+  return true;
+}
+
+// Queues as much of the pending responses as the send buffer takes.
+void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s) {
   while (s.to_send > 0) {
     // Position within the current response: header bytes first, then body.
-    const uint32_t pos = total_bytes_ - ((s.to_send - 1) % total_bytes_ + 1);  // to_send > 0 implies total_bytes_ > 0
+    // (to_send > 0 implies total_bytes_ > 0.)
+    const uint32_t pos = total_bytes_ - ((s.to_send - 1) % total_bytes_ + 1);
     const uint8_t* src;
     uint32_t len;
     if (pos < header_.size()) {
@@ -161,19 +235,10 @@ void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
     const uint32_t sent = stack.Send(id, src, len);
     s.to_send -= sent;
     if (sent > 0 && (s.to_send % total_bytes_) == 0) {
-      ++responses_;
+      Count(ServeCounter::kResponses);
       ++s.responses;
-      s.responded = true;
     }
     if (sent < len) break;  // send buffer full: continue on kSent
-  }
-  stack.AppData(id) = s.Store();
-  if (s.to_send == 0 &&
-      (s.peer_closed ||
-       (config_.close == CloseMode::kServer &&
-        s.responses >= config_.requests_per_connection &&
-        stack.Readable(id) == 0 && s.match == 0 && s.seen == 0))) {
-    stack.Close(id, now_ns);
   }
 }
 

@@ -149,6 +149,7 @@ app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
   gc.close = load.close;
   gc.requests_per_connection = load.keepalive_requests;
   gc.max_connections = config.tcp.max_connections;
+  gc.abandon_ns = static_cast<uint64_t>(load.abandon_s * 1e9);
   // --flood with --cps=0 --concurrency=0: the flood alone.
   if (load.flood && load.cps == 0 && load.concurrency == 0) {
     gc.opens_per_poll = 0;

@@ -43,6 +43,8 @@ struct LoadSettings {
   uint32_t keepalive_requests = 1;           // requests per connection
   double drain_s = 1;                        // after --duration: let open
                                              // connections finish
+  double abandon_s = 0;                      // forget unfinished connections
+                                             // after this; 0: never
   double wait_server_s = 30;                 // for the servers' ARP answers
                                              // before the schedule; 0: ever
   // --flood: spoofed SYNs to the first server from these sources.
@@ -64,6 +66,16 @@ inline constexpr uint32_t kLoopbackFloodFirst = 0x0a800001;   // 10.128.0.1
 inline constexpr uint32_t kLoopbackFloodLast = 0x0afffffe;    // 10.255.255.254
 
 enum class Mode : uint8_t { kServe, kLoad, kLoopback };
+
+// The TCP settings a run starts from: the library's (tcp/config.h), with a
+// front end's bound on what one connection may queue for sending (64 KiB:
+// ample for the responses a run sends, and 32 buffer chunks rather than
+// 128 for a client that never reads).
+inline tcp::TcpConfig FrontEndTcp() {
+  tcp::TcpConfig t;
+  t.snd_buffer = 65536;
+  return t;
+}
 
 struct Config {
   Mode mode = Mode::kServe;
@@ -90,7 +102,7 @@ struct Config {
   // A run answers with 64 body bytes (the library's default is none); its
   // close is --close, like load.close.
   app::ResponderConfig responder{.response_bytes = 64};
-  tcp::TcpConfig tcp;
+  tcp::TcpConfig tcp = FrontEndTcp();
 
   LoadSettings load;
 };

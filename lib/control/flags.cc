@@ -2,6 +2,8 @@
 
 #include "control/secret.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/command_line.h"
+#include "tcp/time_wait.h"
 
 namespace synwave::control {
 namespace {
@@ -112,13 +115,39 @@ ABSL_FLAG(int64_t, max_connections, sc::Defaults().tcp.max_connections,
           "TCBs per worker");
 ABSL_FLAG(int64_t, max_half_open, sc::Defaults().tcp.max_half_open,
           "SYN-queue entries per worker");
-ABSL_FLAG(int64_t, max_time_wait, sc::Defaults().tcp.max_time_wait,
-          "TIME-WAIT records per worker (the oldest is recycled when full)");
+ABSL_FLAG(int64_t, max_time_wait, -1,
+          "TIME-WAIT records per worker (the oldest is recycled when full); "
+          "-1: as many as --time-wait-memory allows");
+ABSL_FLAG(std::string, time_wait_memory, "auto",
+          "memory for TIME-WAIT records, all workers together, split evenly: "
+          "bytes with an optional K, M or G (binary units), or auto (1/128 of "
+          "the machine's memory); about 85 bytes per record, flow-table share "
+          "included");
 ABSL_FLAG(double, msl, sc::Seconds(sc::Defaults().tcp.msl_ns),
           "maximum segment lifetime, seconds (TIME-WAIT lasts 2 MSL)");
 ABSL_FLAG(double, fin_timeout,
           sc::Seconds(sc::Defaults().tcp.fin_wait2_timeout_ns),
           "seconds FIN-WAIT-2 may last after we closed");
+ABSL_FLAG(double, idle_timeout, sc::Seconds(sc::Defaults().tcp.idle_timeout_ns),
+          "seconds a connection the application holds may make no progress "
+          "(no new data in, none of ours acknowledged: a client silent after "
+          "its handshake, or keeping its window shut) before it is reset "
+          "(TCPAbortOnIdle); 0: no limit");
+ABSL_FLAG(int32_t, orphan_retries, sc::Defaults().tcp.orphan_retries,
+          "retransmissions or zero-window probes a connection we closed "
+          "(FIN-WAIT-1, CLOSING, LAST-ACK) gets before it is reset (as "
+          "Linux's tcp_orphan_retries; also the persist give-up of a shut "
+          "window), 1-50");
+ABSL_FLAG(int64_t, max_orphans, sc::Defaults().tcp.max_orphans,
+          "connections we closed that may await their peer at once, per "
+          "worker; beyond it the oldest is reset (TCPAbortOnMemory), as a new "
+          "connection finding no free TCB does (0: half of "
+          "--max-connections)");
+ABSL_FLAG(int64_t, rcv_buffer, sc::Defaults().tcp.rcv_buffer,
+          "bytes one connection may hold received and unread (its window)");
+ABSL_FLAG(int64_t, snd_buffer, sc::Defaults().tcp.snd_buffer,
+          "bytes one connection may hold queued for sending; a connection "
+          "whose responses do not fit is no longer read until they do");
 ABSL_FLAG(bool, keepalive, sc::Defaults().tcp.keepalive,
           "send keepalive probes on idle connections");
 ABSL_FLAG(double, keepalive_idle,
@@ -178,6 +207,11 @@ ABSL_FLAG(
 ABSL_FLAG(double, drain, sc::Defaults().load.drain_s,
           "load: seconds after --duration for open connections to finish "
           "(and TIME-WAIT records to expire) before the report");
+ABSL_FLAG(double, abandon, sc::Defaults().load.abandon_s,
+          "load: seconds after which a connection not yet finished is "
+          "forgotten without a RST, as a client that gives up and vanishes "
+          "(load_abandoned; what the server still sends for it is ignored); "
+          "0: never");
 ABSL_FLAG(double, wait_server, sc::Defaults().load.wait_server_s,
           "load: seconds to wait for the servers (their next hops) to answer "
           "ARP before the schedule starts; the run is timed from then. "
@@ -279,6 +313,43 @@ absl::Status AddressRange(const char* flag, const std::string& text,
   }
 
 // --port, --ip, --gateway, --mac, --lcores, --eal and the run's length.
+uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return uint64_t{1} << 30;  // unknown: 1 GiB
+  return uint64_t(pages) * uint64_t(page_size);
+}
+
+// "auto", or bytes with an optional binary K/M/G suffix.
+absl::StatusOr<uint64_t> MemorySize(const std::string& text,
+                                    const char* flag) {
+  if (text == "auto") return PhysicalMemoryBytes() / 128;
+  std::string digits = text;
+  uint64_t unit = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K': case 'k': unit = uint64_t{1} << 10; break;
+      case 'M': case 'm': unit = uint64_t{1} << 20; break;
+      case 'G': case 'g': unit = uint64_t{1} << 30; break;
+      default: break;
+    }
+    if (unit != 1) digits.pop_back();
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n > (uint64_t{1} << 50) / unit) {
+    return Bad(flag, absl::StrCat("'", text,
+                                  "' is not a size (e.g. 512M, 4G or auto)"));
+  }
+  return n * unit;
+}
+
+// How many TCP stacks the run creates: one per worker lcore, and in a
+// loopback at least one for each end.
+uint32_t TcpStacks(Mode mode, const Config& c) {
+  const uint32_t lcores = static_cast<uint32_t>(std::max<size_t>(1, c.lcores.size()));
+  return mode == Mode::kLoopback ? std::max<uint32_t>(2, lcores) : lcores;
+}
+
 absl::Status EndpointFromFlags(Mode mode, Config& c) {
   c.ports = SplitRepeated(absl::GetFlag(FLAGS_port));
   if (std::string ip = absl::GetFlag(FLAGS_ip); !ip.empty()) {
@@ -382,14 +453,43 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
   SYNWAVE_ASSIGN_OR_RETURN(
       t.max_half_open,
       IntFlag<uint32_t>(FLAGS_max_half_open, "max-half-open", 1, 1 << 24));
-  SYNWAVE_ASSIGN_OR_RETURN(
-      t.max_time_wait,
-      IntFlag<uint32_t>(FLAGS_max_time_wait, "max-time-wait", 0, 1 << 24));
+  if (absl::GetFlag(FLAGS_max_time_wait) != -1) {
+    if (absl::GetFlag(FLAGS_time_wait_memory) != "auto") {
+      return Bad("max-time-wait",
+                 "give either a record count or --time-wait-memory, not both");
+    }
+    SYNWAVE_ASSIGN_OR_RETURN(
+        t.max_time_wait,
+        IntFlag<uint32_t>(FLAGS_max_time_wait, "max-time-wait", 0, 1 << 24));
+  } else {
+    absl::StatusOr<uint64_t> budget =
+        MemorySize(absl::GetFlag(FLAGS_time_wait_memory), "time-wait-memory");
+    if (!budget.ok()) return budget.status();
+    t.max_time_wait = tcp::TimeWaitRecordsFor(*budget, TcpStacks(mode, c));
+  }
   SYNWAVE_ASSIGN_OR_RETURN(t.msl_ns, SecondsFlag(FLAGS_msl, "msl"));
   SYNWAVE_ASSIGN_OR_RETURN(t.fin_wait2_timeout_ns,
                            SecondsFlag(FLAGS_fin_timeout, "fin-timeout"));
   SYNWAVE_ASSIGN_OR_RETURN(t.keepalive_idle_ns,
                            SecondsFlag(FLAGS_keepalive_idle, "keepalive-idle"));
+  if (const double idle = absl::GetFlag(FLAGS_idle_timeout); idle != 0) {
+    SYNWAVE_ASSIGN_OR_RETURN(t.idle_timeout_ns,
+                             SecondsFlag(FLAGS_idle_timeout, "idle-timeout"));
+  } else {
+    t.idle_timeout_ns = 0;
+  }
+  SYNWAVE_ASSIGN_OR_RETURN(t.orphan_retries,
+                           SmallIntFlag<uint8_t>(FLAGS_orphan_retries,
+                                                 "orphan-retries", 1, 50));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.max_orphans,
+      IntFlag<uint32_t>(FLAGS_max_orphans, "max-orphans", 0, 1 << 24));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.rcv_buffer,
+      IntFlag<uint32_t>(FLAGS_rcv_buffer, "rcv-buffer", 2048, 1 << 23));
+  SYNWAVE_ASSIGN_OR_RETURN(
+      t.snd_buffer,
+      IntFlag<uint32_t>(FLAGS_snd_buffer, "snd-buffer", 2048, 1 << 26));
   SYNWAVE_ASSIGN_OR_RETURN(
       t.keepalive_interval_ns,
       SecondsFlag(FLAGS_keepalive_interval, "keepalive-interval"));
@@ -489,6 +589,10 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   load.drain_s = absl::GetFlag(FLAGS_drain);
   if (!(load.drain_s >= 0) || load.drain_s > 1e6) {
     return Bad("drain", "must be >= 0 seconds");
+  }
+  load.abandon_s = absl::GetFlag(FLAGS_abandon);
+  if (!(load.abandon_s >= 0) || load.abandon_s > 1e6) {
+    return Bad("abandon", "must be >= 0 seconds");
   }
   load.wait_server_s = absl::GetFlag(FLAGS_wait_server);
   if (!(load.wait_server_s >= 0) || load.wait_server_s > 1e6) {

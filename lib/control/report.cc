@@ -87,6 +87,34 @@ CounterTotals SumCounters(std::span<const engine::CoreCounters> cores) {
   return t;
 }
 
+void AddPortStats(const port::PortStats& stats, CounterTotals& totals) {
+  using engine::Counter;
+  totals.v[static_cast<size_t>(Counter::kPortIMissed)] += stats.imissed;
+  totals.v[static_cast<size_t>(Counter::kPortIErrors)] += stats.ierrors;
+  totals.v[static_cast<size_t>(Counter::kPortRxNoMbuf)] += stats.rx_nombuf;
+  totals.v[static_cast<size_t>(Counter::kPortOErrors)] += stats.oerrors;
+}
+
+nlohmann::json PortXstatsJson(const port::PortStats& stats) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, value] : stats.xstats) j[name] = value;
+  return j;
+}
+
+std::string FormatPortXstats(const port::PortStats& stats) {
+  std::string out;
+  for (const auto& [name, value] : stats.xstats) {
+    absl::StrAppendFormat(&out, "  %s %d\n", name, value);
+  }
+  return out.empty() ? out : absl::StrCat("port extended statistics:\n", out);
+}
+
+uint64_t CounterTotals::PortDrops() const {
+  using engine::Counter;
+  return (*this)[Counter::kPortIMissed] + (*this)[Counter::kPortIErrors] +
+         (*this)[Counter::kPortRxNoMbuf];
+}
+
 std::string FormatStatsLine(double elapsed_s, double interval_s,
                             const CounterTotals& now,
                             const CounterTotals& before) {
@@ -102,12 +130,18 @@ std::string FormatStatsLine(double elapsed_s, double interval_s,
                      : 0.0;
   return absl::StrFormat(
       "[%7.1fs] rx %.0f pkt/s  tx %.0f pkt/s  accepted %.0f/s  estab %d  "
-      "time-wait %d  closed %d  retrans %d  arp-in %d  icmp-echo %d  drops %d",
+      "time-wait %d  orphans %d  closed %d  retrans %d  idle-resets %d  "
+      "orphan-resets %d  arp-in %d  icmp-echo %d  drops %d  port-drops %d "
+      "(missed %d, errors %d, nombuf %d)",
       elapsed_s, rate(Counter::kRxPackets), rate(Counter::kTxPackets), opens,
       now[engine::Gauge::kCurrEstab], now[engine::Gauge::kTimeWaitInUse],
-      now[tcp::Mib::kConnectionsClosed], now[tcp::Mib::kRetransSegs],
+      now[engine::Gauge::kOrphansInUse], now[tcp::Mib::kConnectionsClosed],
+      now[tcp::Mib::kRetransSegs], now[tcp::Mib::kIdleTimeouts],
+      now[tcp::Mib::kAbortOnTimeout] + now[tcp::Mib::kAbortOnMemory],
       now[Counter::kArpRequestsIn] + now[Counter::kArpRepliesIn],
-      now[Counter::kIcmpEchoIn], now.Drops());
+      now[Counter::kIcmpEchoIn], now.Drops(), now.PortDrops(),
+      now[Counter::kPortIMissed], now[Counter::kPortIErrors],
+      now[Counter::kPortRxNoMbuf]);
 }
 
 namespace {
@@ -131,14 +165,18 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
   std::string line = absl::StrFormat(
       "[%7.1fs] new %.0f/s  completed %.0f/s  failed %d (refused %d, timeout "
       "%d, reset %d, other %d)  syn-retrans %d  open %d  time-wait %d/%d  "
-      "rx %.0f pkt/s  tx %.0f pkt/s",
+      "rx %.0f pkt/s  tx %.0f pkt/s  port-drops %d",
       elapsed_s, rate(LoadCounter::kAttempted), rate(LoadCounter::kCompleted),
       failed, delta(LoadCounter::kFailedRefused),
       delta(LoadCounter::kFailedTimeout), delta(LoadCounter::kFailedReset),
       delta(LoadCounter::kFailedOther),
       c[tcp::Mib::kSynRetrans] - b[tcp::Mib::kSynRetrans],
       c[LoadGauge::kOpen], c[engine::Gauge::kTimeWaitInUse],
-      server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets));
+      server_time_wait, rate(Counter::kRxPackets), rate(Counter::kTxPackets),
+      c.PortDrops());
+  if (c[LoadCounter::kAbandoned] != 0) {
+    absl::StrAppendFormat(&line, "  abandoned %d", delta(LoadCounter::kAbandoned));
+  }
   if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(&line, "  flood syn %.0f/s synack-back %.0f/s rst-back %.0f/s",
                           rate(FloodCounter::kSynsOut), rate(FloodCounter::kSynAcksIn),

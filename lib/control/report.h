@@ -58,9 +58,18 @@ struct CounterTotals {
     return g[engine::StateGaugeIndex(s)];
   }
   uint64_t Drops() const;  // sum of every drop_ counter
+  uint64_t PortDrops() const;  // the port's: imissed, ierrors, rx_nombuf
 };
 
 CounterTotals SumCounters(std::span<const engine::CoreCounters> cores);
+
+// Adds a port's own counters (port_imissed, ...) to `totals`.
+void AddPortStats(const port::PortStats& stats, CounterTotals& totals);
+
+// The port's extended statistics that explain its drops, {name: value};
+// and as lines for the final table ("" when there are none).
+nlohmann::json PortXstatsJson(const port::PortStats& stats);
+std::string FormatPortXstats(const port::PortStats& stats);
 
 // One line per interval: elapsed seconds, rates over the interval and drops.
 std::string FormatStatsLine(double elapsed_s, double interval_s,

@@ -106,6 +106,12 @@ void CloseCapture(const Config& config, engine::Capture* capture) {
   std::fflush(stdout);
 }
 
+CounterTotals Side::Totals() const {
+  CounterTotals t = SumCounters(counters);
+  if (port) AddPortStats(port->Stats(), t);
+  return t;
+}
+
 unsigned Side::Stop() {
   for (auto& w : workers) w->PublishCounters();
   workers.clear();
@@ -154,14 +160,17 @@ int RunServe(const Config& config, Side& side,
   // mbufs), every mbuf must be back in the pool: anything else is a leak.
   for (auto& w : side.workers) w->PublishCounters();
   const CounterTotals totals = side.Totals();
+  const port::PortStats port_stats = side.port->Stats(/*xstats=*/true);
   const unsigned mbufs_in_use = side.Stop();
-  std::printf("final counters:\n%s", FormatCounterTable(totals).c_str());
+  std::printf("final counters:\n%s%s", FormatCounterTable(totals).c_str(),
+              FormatPortXstats(port_stats).c_str());
   if (mbufs_in_use != 0) std::printf("mbufs not returned: %u\n", mbufs_in_use);
   std::fflush(stdout);
   if (config.json_path.empty()) return 0;
   nlohmann::json report = CountersJson(totals);
   report["pools"]["mbufs"] = mbufs_in_use;
   report["timeline"] = timeline.json();
+  report["port_xstats"] = PortXstatsJson(port_stats);
   return WriteReport(config.json_path, report);
 }
 
@@ -343,10 +352,12 @@ int RunLoad(const Config& config, Side& client, Side* server,
   const CounterTotals ct = client.Totals();
   const CounterTotals st =
       server != nullptr ? server->Totals() : CounterTotals{};
+  const port::PortStats client_port = client.port->Stats(/*xstats=*/true);
   const unsigned client_mbufs = client.Stop();
   const unsigned server_mbufs = server != nullptr ? server->Stop() : 0;
 
-  std::printf("%s", FormatLoadSummary(load_elapsed, ct, cps_max, lat).c_str());
+  std::printf("%s%s", FormatLoadSummary(load_elapsed, ct, cps_max, lat).c_str(),
+              FormatPortXstats(client_port).c_str());
   std::printf(
       "client pools: tcbs %lu, half-open %lu, time-wait %lu, mbufs not "
       "returned %u\n",
@@ -370,6 +381,7 @@ int RunLoad(const Config& config, Side& client, Side* server,
   report["states"] = counters["states"];
   report["pools"] = counters["pools"];
   report["pools"]["mbufs"] = client_mbufs;
+  report["port_xstats"] = PortXstatsJson(client_port);
   auto peaks = [&](int i) {
     return nlohmann::json{{"tcbs", peak[i][0]},
                           {"half_open", peak[i][1]},

@@ -43,7 +43,8 @@ struct Side {
   std::vector<uint16_t> reta;
   engine::Capture* capture = nullptr;        // --pcap, shared by the sides
 
-  CounterTotals Totals() const { return SumCounters(counters); }
+  // The workers' counters summed, with the port's own (port_*) read now.
+  CounterTotals Totals() const;
   // Publishes the workers' last counters, drops them and stops the port.
   // Returns how many mbufs did not come back to its pool (a leak).
   unsigned Stop();

@@ -53,6 +53,8 @@ namespace synwave::engine {
   X(kDropArpConflict, "drop_arp_address_conflict",                           \
     "ARP from another host claiming our IP address")                         \
   X(kDropIpNotForUs, "drop_ip_not_for_us", "IPv4 for another address")       \
+  X(kDropIpv4SubnetBroadcastSource, "drop_ipv4_subnet_broadcast_source",     \
+    "source is our subnet's directed broadcast (RFC 1122 3.2.1.3)")          \
   X(kDropIcmpNotEcho, "drop_icmp_not_echo_request",                          \
     "ICMP other than an echo request")                                       \
   X(kDropTcpNoHandler, "drop_tcp_no_handler",                                \
@@ -68,6 +70,16 @@ namespace synwave::engine {
   X(kCaptureFrames, "capture_frames", "frames copied to the --pcap writer")   \
   X(kDropCapture, "drop_capture", "frames not captured: the --pcap pool "     \
     "or ring was full (the writer fell behind)")                             \
+  X(kPortIMissed, "port_imissed", "frames the port dropped: its RX queue "  \
+    "was full (rte_eth_stats imissed; read from the port, not counted by "   \
+    "the workers)")                                                          \
+  X(kPortIErrors, "port_ierrors", "frames the port received in error, "     \
+    "e.g. larger than one mbuf without scattered RX (rte_eth_stats "         \
+    "ierrors)")                                                              \
+  X(kPortRxNoMbuf, "port_rx_nombuf", "frames the port dropped: no mbuf to "  \
+    "receive into (rte_eth_stats rx_nombuf)")                                \
+  X(kPortOErrors, "port_oerrors", "frames the port failed to send "         \
+    "(rte_eth_stats oerrors)")                                               \
   X(kBusyCycles, "busy_cycles", "TSC cycles of loop iterations that "        \
     "received or sent something")                                            \
   X(kTcpCycles, "tcp_cycles", "TSC cycles in the TCP stage (lookup, state "  \
@@ -98,6 +110,8 @@ inline constexpr size_t kNumDeltaCounters = kTcpMibBase;
   X(kTcbsInUse, "tcbs", "TCBs in use")                                 \
   X(kHalfOpenInUse, "half_open", "SYN-queue entries in use")           \
   X(kTimeWaitInUse, "time_wait", "TIME-WAIT records in use")           \
+  X(kOrphansInUse, "orphans", "connections the application closed, "   \
+    "not gone yet (FIN-WAIT-1/2, CLOSING, LAST-ACK)")                   \
   X(kBufferChunksInUse, "buffer_chunks", "2 KiB buffer chunks in use") \
   X(kTimersInUse, "timers", "timers armed")
 

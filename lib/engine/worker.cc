@@ -50,6 +50,9 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
       counters_(counters),
       link_(MakeLinkConfig(config), queue, &deltas_) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
+  if (config_.ip.length <= 30) {
+    subnet_broadcast_ = config_.ip.Broadcast().value;
+  }
   if (!config_.listen_ports.empty() || config_.tcp_active) {
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
                                              config_.hash_seed, 0);
@@ -241,6 +244,7 @@ void Worker::PublishCounters() {
   gauge(Gauge::kTcbsInUse, stack_->connections_in_use());
   gauge(Gauge::kHalfOpenInUse, stack_->half_open_in_use());
   gauge(Gauge::kTimeWaitInUse, stack_->time_wait_in_use());
+  gauge(Gauge::kOrphansInUse, stack_->orphans_in_use());
   gauge(Gauge::kBufferChunksInUse, stack_->buffer_chunks_in_use());
   gauge(Gauge::kTimersInUse, stack_->timers_in_use());
   for (int s = 0; s < tcp::kNumTcpStates; ++s) {
@@ -364,6 +368,14 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   if (info->family == wire::IpFamily::kIpv6) [[unlikely]] {
     // The parser knows IPv6; the engine does not speak it yet.
     deltas_.AddDrop(wire::Verdict::kIpv6Disabled);
+    Drop(m);
+    return LocalAddresses::kNotLocal;
+  }
+  // The parser refused the sources no host may have; this one is only
+  // invalid on our subnet. An answer would go to every host on it.
+  if (info->src_ip.value == subnet_broadcast_ && subnet_broadcast_ != 0)
+      [[unlikely]] {
+    deltas_.Add(Counter::kDropIpv4SubnetBroadcastSource);
     Drop(m);
     return LocalAddresses::kNotLocal;
   }

@@ -144,6 +144,9 @@ class Worker {
                     uint64_t now_ns) = nullptr;
   void* event_ctx_ = nullptr;
   uint32_t idle_polls_ = 0;
+  // Our subnet's directed broadcast, never a source (RFC 1122 3.2.1.3);
+  // 0 for /31 and /32 prefixes, which have none (RFC 3021).
+  uint32_t subnet_broadcast_ = 0;
 
   // Per-burst scratch, kept here so that nothing is cleared per poll.
   wire::PacketInfo info_[kMaxBurst];

@@ -130,6 +130,13 @@ class FlowTable {
   uint32_t bucket_count() const { return bucket_count_; }
   // Bytes of memory held, including this object.
   size_t memory_bytes() const { return sizeof(*this) + block_bytes_; }
+  // Bytes per unit of capacity, for sizing a table from a memory budget:
+  // a bucket line, its displacement bytes and its overflow byte, shared by
+  // the slots a full table uses (kMaxLoadPercent of kSlotsPerBucket).
+  static constexpr double BytesPerEntry() {
+    return (sizeof(Bucket) + kSlotsPerBucket + 1) * 100.0 /
+           (kSlotsPerBucket * kMaxLoadPercent);
+  }
 
   // Probe-length figures, for tests and telemetry. O(bucket_count()).
   struct ProbeStats {

@@ -216,6 +216,40 @@ unsigned Port::AvailableMbufs() const {
   return pool_ == nullptr ? 0 : rte_mempool_avail_count(pool_);
 }
 
+PortStats Port::Stats(bool xstats) const {
+  PortStats out;
+  if (!started_) return out;
+  rte_eth_stats st{};
+  if (rte_eth_stats_get(id_, &st) == 0) {
+    out.ipackets = st.ipackets;
+    out.imissed = st.imissed;
+    out.ierrors = st.ierrors;
+    out.rx_nombuf = st.rx_nombuf;
+    out.oerrors = st.oerrors;
+  }
+  if (!xstats) return out;
+  const int n = rte_eth_xstats_get_names(id_, nullptr, 0);
+  if (n <= 0) return out;
+  std::vector<rte_eth_xstat_name> names(n);
+  std::vector<rte_eth_xstat> values(n);
+  if (rte_eth_xstats_get_names(id_, names.data(), n) != n ||
+      rte_eth_xstats_get(id_, values.data(), n) != n) {
+    return out;
+  }
+  for (const rte_eth_xstat& v : values) {
+    if (v.value == 0 || v.id >= static_cast<uint64_t>(n)) continue;
+    const std::string name = names[v.id].name;
+    for (const char* word : {"error", "miss", "drop", "nombuf", "no_mbuf",
+                             "discard", "truncat", "oversize", "jabber"}) {
+      if (name.find(word) != std::string::npos) {
+        out.xstats.emplace_back(name, v.value);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 void Port::Stop() {
   if (!started_) return;
   started_ = false;

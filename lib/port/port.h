@@ -33,6 +33,19 @@ struct Offloads {
   bool tx_tcp_checksum = false;
 };
 
+// The port's own counters (rte_eth_stats): frames it dropped or failed
+// before any worker saw them, and the extended statistics (xstats) that
+// explain them: every non-zero one whose name speaks of errors, misses,
+// drops or missing buffers.
+struct PortStats {
+  uint64_t ipackets = 0;
+  uint64_t imissed = 0;
+  uint64_t ierrors = 0;
+  uint64_t rx_nombuf = 0;
+  uint64_t oerrors = 0;
+  std::vector<std::pair<std::string, uint64_t>> xstats;
+};
+
 struct PortConfig {
   std::string devargs;          // as given to --port
   uint16_t num_queues = 1;      // one RX and one TX queue per worker
@@ -69,6 +82,12 @@ class Port {
   // nothing is in flight, which is what the leak checks compare.
   unsigned AvailableMbufs() const;
   unsigned pool_size() const { return pool_size_; }
+
+  // The device's counters now (zeros once stopped); with `xstats`, also
+  // the extended statistics that explain its drops (slower: names are
+  // read each time). Any thread; the values race benignly with the RX
+  // queues.
+  PortStats Stats(bool xstats = false) const;
 
   // The RSS hash key and redirection table the device uses, so software
   // can tell which queue a tuple lands on. NotFound when the port spreads

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "flow/flow_key.h"
+#include "flow/flow_table.h"
 #include "flow/index_pool.h"
 #include "wire/seq_num.h"
 
@@ -42,6 +43,23 @@ struct TimeWaitRecord {
   uint32_t last_oow_ack_ms = 0;    // ACK to an invalid segment (limit)
 };
 static_assert(sizeof(TimeWaitRecord) <= 64);
+
+// What one TIME-WAIT record costs in memory: the record, its slot on the
+// pool's free stack, and its share of the flow table (which is sized for
+// TCBs, SYN-queue entries and TIME-WAIT records together). Used to turn a
+// memory budget (--time-wait-memory) into a record count.
+inline constexpr double kTimeWaitBytesPerRecord =
+    sizeof(TimeWaitRecord) + sizeof(uint32_t) +
+    flow::FlowTable::BytesPerEntry();
+
+// The TIME-WAIT records per stack that `budget_bytes` holds when `stacks`
+// stacks share it evenly, at most 2^24 per stack.
+inline uint32_t TimeWaitRecordsFor(uint64_t budget_bytes, uint32_t stacks) {
+  const double per_stack =
+      static_cast<double>(budget_bytes) / (stacks == 0 ? 1 : stacks);
+  const double records = per_stack / kTimeWaitBytesPerRecord;
+  return records >= double(1u << 24) ? 1u << 24 : static_cast<uint32_t>(records);
+}
 
 class TimeWaitPool {
  public:

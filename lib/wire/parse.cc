@@ -170,6 +170,9 @@ Verdict ParseIpv4(const uint8_t* l3, uint32_t l3_len, RxOffload offload,
   if (src.IsZero() || src.IsLimitedBroadcast() || src.IsMulticast()) {
     return Verdict::kIpv4BadSource;
   }
+  // RFC 1122 3.2.1.3 (g): a loopback address never arrives on a wire. (The
+  // subnet's directed broadcast needs the configured prefix: the engine.)
+  if (src.IsLoopback()) return Verdict::kIpv4LoopbackSource;
   // A datagram from our own address to itself (LAND): never a real peer.
   if (src == ip->Dst()) return Verdict::kIpv4Land;
   info->l3_offset = kEthernetHeaderLength;
@@ -396,6 +399,11 @@ Verdict ParseFrame(const uint8_t* frame, uint32_t len, RxOffload offload,
                    PacketInfo* info) {
   if (len < kEthernetHeaderLength) return Verdict::kEthTruncated;
   const auto* eth = reinterpret_cast<const EthernetHeader*>(frame);
+  // IEEE 802 4.2.2: a source address is an individual address. A frame from
+  // a group address (broadcast, multicast) is forged or broken, and an
+  // answer to it (a SYN-ACK, an echo reply) would reach every host on the
+  // LAN: a flood of them becomes a broadcast storm.
+  if (eth->src[0] & 0x01) return Verdict::kEthSrcGroup;
   const uint16_t ether_type = eth->ether_type.get();
   const uint8_t* l3 = frame + kEthernetHeaderLength;
   const uint32_t l3_len = len - kEthernetHeaderLength;

@@ -15,6 +15,8 @@ namespace synwave::wire {
 #define SYNWAVE_WIRE_VERDICTS(X)                                              \
   X(kOk, "ok", "frame accepted")                                              \
   X(kEthTruncated, "eth_truncated", "frame shorter than an Ethernet header")  \
+  X(kEthSrcGroup, "eth_src_group",                                            \
+    "source MAC is a group address (broadcast or multicast): never answered") \
   X(kEthTypeUnsupported, "eth_type_unsupported",                              \
     "EtherType other than IPv4, IPv6 or ARP (VLAN tags included)")            \
   X(kArpTruncated, "arp_truncated", "ARP body shorter than 28 bytes")         \
@@ -30,6 +32,8 @@ namespace synwave::wire {
   X(kIpv4BadChecksum, "ipv4_bad_checksum", "IPv4 header checksum wrong")      \
   X(kIpv4BadSource, "ipv4_bad_source",                                        \
     "source is multicast, broadcast or 0.0.0.0")                              \
+  X(kIpv4LoopbackSource, "ipv4_loopback_source",                             \
+    "source in 127.0.0.0/8 from the wire (RFC 1122 3.2.1.3)")                 \
   X(kIpv4Land, "ipv4_land", "source address equals destination (LAND)")       \
   X(kIpv4ProtoUnsupported, "ipv4_proto_unsupported",                          \
     "IP protocol other than ICMP or TCP")                                     \

@@ -168,6 +168,55 @@ TEST_F(WorkerTest, DropsIcmpThatIsNotAnEchoRequest) {
   EXPECT_EQ(h_.Count(Counter::kDropIcmpNotEcho), 1u);
 }
 
+// Issue 11, findings 4 and 5: a request from a group MAC, from 127.0.0.0/8
+// or from our subnet's directed broadcast gets no answer (it would reach
+// every host on the LAN), each counted under its own reason; the same
+// echo from an ordinary neighbour is answered.
+TEST_F(WorkerTest, NeverAnswersInvalidSources) {
+  IcmpFrame broadcast_mac = Echo();
+  broadcast_mac.eth.src = MacAddress::Broadcast();
+  h_.Inject(testutil::BuildFrame(broadcast_mac));
+  IcmpFrame multicast_mac = Echo();
+  multicast_mac.eth.src = MacAddress{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x07}};
+  h_.Inject(testutil::BuildFrame(multicast_mac));
+  IcmpFrame loopback = Echo();
+  loopback.ip.src = Ipv4Address::FromOctets(127, 0, 0, 1);
+  h_.Inject(testutil::BuildFrame(loopback));
+  IcmpFrame subnet_broadcast = Echo();
+  subnet_broadcast.ip.src = Ipv4Address::FromOctets(198, 18, 0, 255);
+  h_.Inject(testutil::BuildFrame(subnet_broadcast));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kEthSrcGroup)), 2u);
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv4LoopbackSource)), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropIpv4SubnetBroadcastSource), 1u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoIn), 0u);
+  // The subnet's network address and its last host are ordinary sources.
+  IcmpFrame last_host = Echo();
+  last_host.ip.src = Ipv4Address::FromOctets(198, 18, 0, 254);
+  h_.Inject(testutil::BuildFrame(last_host));
+  EXPECT_EQ(h_.Poll(now_).size(), 1u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoOut), 1u);
+}
+
+class PointToPointTest : public WorkerTest {
+ protected:
+  static WorkerConfig P2p() {
+    WorkerConfig c = Config();
+    c.ip.length = 31;
+    return c;
+  }
+  PointToPointTest() : WorkerTest(P2p()) {}
+};
+
+// RFC 3021: a /31 has no broadcast address; its other end is a host.
+TEST_F(PointToPointTest, AnswersTheOtherAddressOfASlash31) {
+  IcmpFrame f = Echo();
+  f.ip.src = Ipv4Address::FromOctets(198, 18, 0, 3);
+  h_.Inject(testutil::BuildFrame(f));
+  EXPECT_EQ(h_.Poll(now_).size(), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropIpv4SubnetBroadcastSource), 0u);
+}
+
 TEST_F(WorkerTest, DropsFramesForOtherHosts) {
   IcmpFrame other_mac = Echo();
   other_mac.eth.dst = MacAddress{{0x02, 0, 0, 0, 0, 0x77}};

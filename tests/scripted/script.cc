@@ -582,6 +582,12 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
     c->generator.requests_per_connection = c->responder.requests_per_connection;
     return absl::OkStatus();
   }
+  if (key == "abandon") {
+    auto n = ParseSeconds(v);
+    if (!n) return bad();
+    c->generator.abandon_ns = static_cast<uint64_t>(*n);
+    return absl::OkStatus();
+  }
   if (key == "connections") {
     if (auto s = u32(&c->connections); !s.ok()) return s;
     return c->connections == 0 ? bad() : absl::OkStatus();
@@ -694,6 +700,7 @@ std::optional<uint64_t> LoadStat(const app::GeneratorStats& s,
   if (name == "requests") return s.requests;
   if (name == "responses") return s.responses;
   if (name == "open") return s.open;
+  if (name == "abandoned") return s.abandoned;
   return std::nullopt;
 }
 
@@ -741,7 +748,7 @@ absl::Status ParseExpect(Cursor& c, bool client, Event* e) {
         return Invalid(
             "expected `expect app attempted|connected|completed|"
             "failed_refused|failed_timeout|failed_reset|failed_other|"
-            "tuples_busy|requests|responses|open OP N`");
+            "tuples_busy|requests|responses|open|abandoned OP N`");
       }
       if (!client && e->name != "requests" && e->name != "responses") {
         return Invalid(

@@ -2,7 +2,11 @@
 // EAL argument building, the command-line/config-file contract (flags
 // win over the file, errors name the flag), and synwave's flags: their
 // defaults are the typed config's, each range is checked once.
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/eal.h"
+#include "tcp/time_wait.h"
 
 ABSL_FLAG(std::string, test_port, "", "repeatable string flag");
 ABSL_FLAG(double, test_duration, 0, "a number");
@@ -25,7 +30,15 @@ ABSL_FLAG(std::string, test_name, "default", "a string");
 ABSL_DECLARE_FLAG(int32_t, burst);
 ABSL_DECLARE_FLAG(int32_t, keepalive_probes);
 ABSL_DECLARE_FLAG(int64_t, max_time_wait);
+ABSL_DECLARE_FLAG(std::string, time_wait_memory);
+ABSL_DECLARE_FLAG(std::string, lcores);
 ABSL_DECLARE_FLAG(std::string, close);
+ABSL_DECLARE_FLAG(double, idle_timeout);
+ABSL_DECLARE_FLAG(int32_t, orphan_retries);
+ABSL_DECLARE_FLAG(int64_t, max_orphans);
+ABSL_DECLARE_FLAG(int64_t, rcv_buffer);
+ABSL_DECLARE_FLAG(int64_t, snd_buffer);
+ABSL_DECLARE_FLAG(double, abandon);
 
 namespace synwave::control {
 namespace {
@@ -330,7 +343,12 @@ TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
   EXPECT_EQ(c->tcp.syn_backlog, t.syn_backlog);
   EXPECT_EQ(c->tcp.max_connections, t.max_connections);
   EXPECT_EQ(c->tcp.max_half_open, t.max_half_open);
-  EXPECT_EQ(c->tcp.max_time_wait, t.max_time_wait);
+  // TIME-WAIT is sized from memory (--time-wait-memory=auto), not a count.
+  EXPECT_EQ(c->tcp.max_time_wait,
+            tcp::TimeWaitRecordsFor(
+                uint64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE) / 128,
+                std::max<uint32_t>(2, c->lcores.size())));
+  EXPECT_GT(c->tcp.max_time_wait, 0u);
   EXPECT_EQ(c->tcp.msl_ns, t.msl_ns);
   EXPECT_EQ(c->tcp.fin_wait2_timeout_ns, t.fin_wait2_timeout_ns);
   EXPECT_EQ(c->tcp.keepalive, t.keepalive);
@@ -342,6 +360,58 @@ TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
   EXPECT_EQ(c->tcp.syn_ack_retries, t.syn_ack_retries);
   EXPECT_EQ(c->tcp.syn_retries, t.syn_retries);
   EXPECT_EQ(c->tcp.syncookies, t.syncookies);
+  // Issue 11: the defences, with a front end's defaults.
+  EXPECT_EQ(c->tcp.idle_timeout_ns, t.idle_timeout_ns);
+  EXPECT_EQ(c->tcp.idle_timeout_ns, 30 * tcp::kSecond);
+  EXPECT_EQ(c->tcp.orphan_retries, t.orphan_retries);
+  EXPECT_EQ(c->tcp.orphan_retries, 8);
+  EXPECT_EQ(c->tcp.max_orphans, t.max_orphans);
+  EXPECT_EQ(c->tcp.rcv_buffer, t.rcv_buffer);
+  EXPECT_EQ(c->tcp.snd_buffer, d.tcp.snd_buffer);
+  EXPECT_EQ(c->tcp.snd_buffer, 65536u);
+  EXPECT_EQ(c->load.abandon_s, 0);
+}
+
+// Issue 11's flags: their ranges, and 0 as "no idle limit".
+TEST(FlagsTest, DefenceFlagsAreValidated) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_idle_timeout, 0.0);
+  absl::SetFlag(&FLAGS_orphan_retries, 3);
+  absl::SetFlag(&FLAGS_max_orphans, 100);
+  absl::SetFlag(&FLAGS_rcv_buffer, 4096);
+  absl::SetFlag(&FLAGS_snd_buffer, 8192);
+  absl::SetFlag(&FLAGS_abandon, 2.5);
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.idle_timeout_ns, 0u);
+  EXPECT_EQ(c->tcp.orphan_retries, 3);
+  EXPECT_EQ(c->tcp.max_orphans, 100u);
+  EXPECT_EQ(c->tcp.rcv_buffer, 4096u);
+  EXPECT_EQ(c->tcp.snd_buffer, 8192u);
+  EXPECT_EQ(MakeGeneratorConfig(*c, 0, 1).abandon_ns, 2'500'000'000u);
+  const std::pair<std::function<void()>, std::string> bad[] = {
+      {[] { absl::SetFlag(&FLAGS_idle_timeout, -1.0); },
+       "--idle-timeout: must be a positive number of seconds"},
+      {[] { absl::SetFlag(&FLAGS_orphan_retries, 0); },
+       "--orphan-retries: must be 1..50"},
+      {[] { absl::SetFlag(&FLAGS_orphan_retries, 256 + 8); },
+       "--orphan-retries: must be 1..50"},
+      {[] { absl::SetFlag(&FLAGS_max_orphans, -1); },
+       "--max-orphans: -1 is outside 0..16777216"},
+      {[] { absl::SetFlag(&FLAGS_rcv_buffer, 1000); },
+       "--rcv-buffer: 1000 is outside 2048..8388608"},
+      {[] { absl::SetFlag(&FLAGS_snd_buffer, int64_t{1} << 32); },
+       "--snd-buffer: 4294967296 is outside 2048..67108864"},
+      {[] { absl::SetFlag(&FLAGS_abandon, -1.0); },
+       "--abandon: must be >= 0 seconds"},
+  };
+  for (const auto& [set, message] : bad) {
+    absl::FlagSaver each;
+    set();
+    c = ConfigFromFlags(Mode::kLoopback);
+    ASSERT_FALSE(c.ok()) << message;
+    EXPECT_EQ(c.status().message(), message);
+  }
 }
 
 TEST(FlagsTest, RangesAreCheckedBeforeNarrowing) {
@@ -357,10 +427,51 @@ TEST(FlagsTest, RangesAreCheckedBeforeNarrowing) {
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(), "--keepalive-probes: must be 1..255");
   absl::SetFlag(&FLAGS_keepalive_probes, 9);
-  absl::SetFlag(&FLAGS_max_time_wait, -1);
+  absl::SetFlag(&FLAGS_max_time_wait, -2);
   c = ConfigFromFlags(Mode::kLoopback);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), "--max-time-wait: -1 is outside 0..16777216");
+  EXPECT_EQ(c.status().message(), "--max-time-wait: -2 is outside 0..16777216");
+}
+
+// --time-wait-memory is a budget for all workers together; a count given
+// with --max-time-wait wins, and giving both is an error.
+TEST(FlagsTest, TimeWaitSizedFromMemory) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_lcores, "0,1");
+  absl::SetFlag(&FLAGS_time_wait_memory, "170M");
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // 170 MiB over 2 stacks at about 85 bytes a record: about a million each.
+  const double per_record = tcp::kTimeWaitBytesPerRecord;
+  EXPECT_GT(per_record, 80.0);
+  EXPECT_LT(per_record, 90.0);
+  EXPECT_EQ(c->tcp.max_time_wait,
+            static_cast<uint32_t>((170.0 * (1 << 20) / 2) / per_record));
+  absl::SetFlag(&FLAGS_time_wait_memory, "4096");
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, static_cast<uint32_t>(2048 / per_record));
+  absl::SetFlag(&FLAGS_time_wait_memory, "1024G");  // capped per stack
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, 1u << 24);
+  for (const char* bad : {"", "12X", "-5M", "lots", "M"}) {
+    absl::SetFlag(&FLAGS_time_wait_memory, bad);
+    c = ConfigFromFlags(Mode::kLoopback);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()),
+                StartsWith("--time-wait-memory: '"));
+  }
+  absl::SetFlag(&FLAGS_time_wait_memory, "auto");
+  absl::SetFlag(&FLAGS_max_time_wait, 100);
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tcp.max_time_wait, 100u);
+  absl::SetFlag(&FLAGS_time_wait_memory, "1G");
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()),
+              StartsWith("--max-time-wait: give either"));
 }
 
 TEST(FlagsTest, OneCloseForBothEnds) {
@@ -380,7 +491,9 @@ TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
   for (const char* flag :
        {"--port", "--ip", "--burst=32", "--listen=80", "--close=server", "--drain=1",
         "--max-connections=16384", "--msl=30", "--client-ports=1024-65535",
-        "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1"}) {
+        "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1",
+        "--idle-timeout=30", "--orphan-retries=8", "--max-orphans=0",
+        "--rcv-buffer=65535", "--snd-buffer=65536", "--abandon=0"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, ::testing::Not(HasSubstr("--test-name")));

@@ -9,6 +9,7 @@
 #include "app/counters.h"
 #include "app/flood.h"
 #include "app/generator.h"
+#include "app/responder.h"
 #include "control/report.h"
 #include "engine/counters.h"
 #include "gmock/gmock.h"
@@ -39,7 +40,7 @@ TEST(CounterRegistryTest, EngineCountersHaveFixedIndicesAndNames) {
 // The names and help texts scripts and the JSON report rely on, in order.
 TEST(CounterRegistryTest, ApplicationBlocksKeepTheirNamesAndHelp) {
   app::RegisterCounters();
-  std::vector<std::string> load, flood;
+  std::vector<std::string> load, flood, serve;
   for (size_t c = 0; c < static_cast<size_t>(app::LoadCounter::kCount); ++c) {
     load.emplace_back(engine::CounterName(
         app::CounterIndex(static_cast<app::LoadCounter>(c))));
@@ -48,12 +49,22 @@ TEST(CounterRegistryTest, ApplicationBlocksKeepTheirNamesAndHelp) {
     flood.emplace_back(engine::CounterName(
         app::CounterIndex(static_cast<app::FloodCounter>(c))));
   }
+  for (size_t c = 0; c < static_cast<size_t>(app::ServeCounter::kCount); ++c) {
+    serve.emplace_back(engine::CounterName(
+        app::CounterIndex(static_cast<app::ServeCounter>(c))));
+  }
+  EXPECT_THAT(serve, ElementsAreArray({"serve_requests", "serve_responses",
+                                       "serve_reads_paused",
+                                       "serve_reads_resumed",
+                                       "serve_header_too_large",
+                                       "serve_reset_under_pressure"}));
   EXPECT_THAT(load,
               ElementsAreArray({"load_attempted", "load_connected",
                                 "load_completed", "load_failed_refused",
                                 "load_failed_timeout", "load_failed_reset",
                                 "load_failed_other", "load_tuples_busy",
-                                "load_requests", "load_responses"}));
+                                "load_requests", "load_responses",
+                                "load_abandoned"}));
   EXPECT_THAT(flood, ElementsAreArray({"flood_syns_out", "flood_synacks_in",
                                        "flood_rsts_in", "flood_other_in",
                                        "flood_throttled"}));
@@ -66,11 +77,13 @@ TEST(CounterRegistryTest, ApplicationBlocksKeepTheirNamesAndHelp) {
       "legitimate traffic");
   EXPECT_EQ(engine::GaugeName(app::GaugeIndex(app::LoadGauge::kOpen)),
             "load_open");
-  // After the engine's, load before flood, each block contiguous.
+  // After the engine's, load, flood, serve, each block contiguous.
   EXPECT_GE(app::CounterIndex(app::LoadCounter::kAttempted),
             engine::kNumEngineCounters);
   EXPECT_GT(app::CounterIndex(app::FloodCounter::kSynsOut),
             app::CounterIndex(app::LoadCounter::kResponses));
+  EXPECT_GT(app::CounterIndex(app::ServeCounter::kRequests),
+            app::CounterIndex(app::FloodCounter::kThrottled));
   EXPECT_GE(app::GaugeIndex(app::LoadGauge::kOpen), engine::kNumEngineGauges);
 }
 

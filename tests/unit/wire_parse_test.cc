@@ -115,6 +115,26 @@ std::vector<VerdictCase> AllVerdictCases() {
     add("ThirteenBytes", Verdict::kEthTruncated, f);
   }
 
+  // kEthSrcGroup: broadcast and multicast sources, whatever follows them
+  // (issue 11, finding 4); a locally administered unicast source is fine.
+  {
+    TcpFrame f = Syn();
+    f.eth.src = MacAddress::Broadcast();
+    add("SourceBroadcastSyn", Verdict::kEthSrcGroup, BuildFrame(f));
+    f.eth.src = MacAddress{{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}};
+    add("SourceIpv4MulticastSyn", Verdict::kEthSrcGroup, BuildFrame(f));
+    f.eth.src = MacAddress{{0x33, 0x33, 0x00, 0x00, 0x00, 0x01}};
+    add("SourceIpv6MulticastSyn", Verdict::kEthSrcGroup, BuildFrame(f));
+    IcmpFrame echo;
+    echo.eth.src = MacAddress::Broadcast();
+    add("SourceBroadcastEcho", Verdict::kEthSrcGroup, BuildFrame(echo));
+    ArpFrame arp;
+    arp.eth.src = MacAddress{{0x03, 0, 0, 0, 0, 1}};
+    add("SourceGroupArp", Verdict::kEthSrcGroup, BuildFrame(arp));
+    f.eth.src = MacAddress{{0x02, 0xff, 0xff, 0xff, 0xff, 0xff}};
+    add("SourceLocalUnicast", Verdict::kOk, BuildFrame(f));
+  }
+
   // kEthTypeUnsupported
   {
     TcpFrame f = Syn();
@@ -214,6 +234,16 @@ std::vector<VerdictCase> AllVerdictCases() {
     TcpFrame f = Syn();
     f.ip.src = src;
     add(name, Verdict::kIpv4BadSource, BuildFrame(f));
+  }
+
+  // kIpv4LoopbackSource: all of 127.0.0.0/8 (issue 11, finding 5).
+  for (auto [name, src] :
+       {std::pair{"SourceLoopback", Ipv4Address::FromOctets(127, 0, 0, 1)},
+        std::pair{"SourceLoopbackHigh",
+                  Ipv4Address::FromOctets(127, 255, 255, 254)}}) {
+    TcpFrame f = Syn();
+    f.ip.src = src;
+    add(name, Verdict::kIpv4LoopbackSource, BuildFrame(f));
   }
 
   // kIpv4Land: from our own address to itself.
@@ -348,6 +378,7 @@ TEST(VerdictNameTest, EachReasonHasItsCounterName) {
   const std::pair<Verdict, std::string_view> expected[] = {
       {Verdict::kOk, "ok"},
       {Verdict::kEthTruncated, "eth_truncated"},
+      {Verdict::kEthSrcGroup, "eth_src_group"},
       {Verdict::kEthTypeUnsupported, "eth_type_unsupported"},
       {Verdict::kArpTruncated, "arp_truncated"},
       {Verdict::kArpUnsupported, "arp_unsupported"},
@@ -358,6 +389,7 @@ TEST(VerdictNameTest, EachReasonHasItsCounterName) {
       {Verdict::kIpv4Fragment, "ipv4_fragment"},
       {Verdict::kIpv4BadChecksum, "ipv4_bad_checksum"},
       {Verdict::kIpv4BadSource, "ipv4_bad_source"},
+      {Verdict::kIpv4LoopbackSource, "ipv4_loopback_source"},
       {Verdict::kIpv4Land, "ipv4_land"},
       {Verdict::kIpv4ProtoUnsupported, "ipv4_proto_unsupported"},
       {Verdict::kIpv6Truncated, "ipv6_truncated"},

@@ -1,0 +1,115 @@
+// HttpFramer: where HTTP/1.1 requests end in a byte stream (RFC 9112), for
+// the responder, which answers every request the same way and so needs only
+// their boundaries, never their contents.
+//
+// The rules (RFC 9112):
+//   - A request is its request line and header fields, ended by an empty
+//     line (2.1). The responder's requests have no content.
+//   - Empty lines before a request line are ignored (2.2: "SHOULD ignore
+//     at least one empty line"): a bare "\r\n\r\n", or "\r\n" after a
+//     request, is not a request.
+//   - A line ends at LF; a CR just before it is part of the terminator
+//     (2.2: a recipient MAY recognize a single LF as a line terminator and
+//     ignore any preceding CR). A CR followed by anything else is a bare
+//     CR, taken as an ordinary byte (2.2: replaced by SP).
+//   - Nothing depends on how the stream was cut into segments: the same
+//     bytes give the same requests, in one segment or in many, because the
+//     whole state is carried from one byte to the next.
+//   - A request (from its first byte to its empty line) longer than
+//     kMaxHeaderBytes is refused: kTooLarge, and the framer stays refused
+//     (the caller answers 431, RFC 6585 5, and closes).
+// Bytes after the last complete request that are only line terminators
+// ("\r", "\r\n", "\r\n\r") leave the framer idle (no request under way), so
+// a server that closes after its last response is not kept waiting.
+//
+// The state is 19 bits, so that it fits in the responder's per-connection
+// word (a TCB's AppData) with the rest.
+#ifndef SYNWAVE_APP_HTTP_FRAMER_H_
+#define SYNWAVE_APP_HTTP_FRAMER_H_
+
+#include <cstdint>
+
+namespace synwave::app {
+
+class HttpFramer {
+ public:
+  // Bytes a request (request line and header fields, terminators
+  // included) may take; nginx's and Apache's default limit is 8 KiB.
+  static constexpr uint32_t kMaxHeaderBytes = 8192;
+  static constexpr int kStateBits = 19;
+
+  enum class Result : uint8_t {
+    kNone,      // nothing ended at this byte
+    kRequest,   // a request ended at this byte (its empty line)
+    kTooLarge,  // the request under way passed kMaxHeaderBytes
+  };
+
+  HttpFramer() = default;
+  static HttpFramer FromState(uint32_t state) {
+    HttpFramer f;
+    f.state_ = state & ((uint32_t{1} << kStateBits) - 1);
+    return f;
+  }
+  uint32_t state() const { return state_; }
+
+  // One byte of the stream.
+  Result Feed(uint8_t b) {
+    if (refused()) return Result::kTooLarge;
+    const uint32_t old = state_ & kFlagMask;
+    uint32_t flags = old;
+    bool ended = false;
+    if (b == '\n') {
+      if (old & kLineHasContent) {
+        flags = kInRequest;  // the next line starts, empty so far
+      } else {
+        // An empty line: the end of a request, or (before any request
+        // line) ignored.
+        ended = (old & kInRequest) != 0;
+        flags = 0;
+      }
+    } else {
+      if (old & kCrPending) flags |= kLineHasContent | kInRequest;  // bare CR
+      if (b == '\r') {
+        flags |= kCrPending;
+      } else {
+        flags = (flags & ~kCrPending) | kLineHasContent | kInRequest;
+      }
+    }
+    // A request's bytes: from its first byte to its last LF, inclusive.
+    uint32_t bytes = state_ >> kFlagBits;
+    if ((old | flags) & kInRequest) {
+      if (++bytes > kMaxHeaderBytes) {
+        state_ = kRefused;
+        return Result::kTooLarge;
+      }
+    }
+    if (ended) {
+      state_ = 0;
+      return Result::kRequest;
+    }
+    state_ = (flags & kInRequest) ? flags | (bytes << kFlagBits) : flags;
+    return Result::kNone;
+  }
+
+  // True when no request is under way: only complete requests, and at most
+  // line terminators after them, have been fed.
+  bool idle() const { return !(state_ & kInRequest); }
+  // True once a request passed kMaxHeaderBytes.
+  bool refused() const { return state_ == kRefused; }
+
+ private:
+  static constexpr uint32_t kInRequest = 1;      // a request line has begun
+  static constexpr uint32_t kLineHasContent = 2; // bytes other than CR/LF
+  static constexpr uint32_t kCrPending = 4;      // the last byte was a CR
+  static constexpr uint32_t kFlagBits = 3;
+  static constexpr uint32_t kFlagMask = 7;
+  // All flags and a count no request reaches.
+  static constexpr uint32_t kRefused = (uint32_t{1} << kStateBits) - 1;
+  static_assert(((kMaxHeaderBytes + 1) << kFlagBits) < kRefused);
+
+  uint32_t state_ = 0;
+};
+
+}  // namespace synwave::app
+
+#endif  // SYNWAVE_APP_HTTP_FRAMER_H_
