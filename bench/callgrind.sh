@@ -24,6 +24,9 @@
 # Then synwave proxy's paths (ProxyCore::Process, burst 32): a forwarded
 # data segment client -> backend and backend -> client, and a SYN answered
 # with a cookie (bench/app/proxy_cost).
+# Then the parser alone: bench/parse_cost per frame kind (IPv4 and IPv6 SYN,
+# ACK, data; software checksums or the NIC's good flags), collecting inside
+# synwave::bench::ParseMeasure* only, Ir per frame.
 #
 #   bench/callgrind.sh [BUILD_DIR]
 #     BURSTS="32 1"   bursts to count
@@ -33,6 +36,8 @@
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
+#     PARSE=1         0: leave out the parser cases
+#     CASES=all       or a list of parser cases (parse_cost --list)
 #     OUT=BUILD_DIR/callgrind   where the callgrind.out files are kept
 # Or: ninja -C BUILD_DIR callgrind
 set -euo pipefail
@@ -44,6 +49,8 @@ ROUNDS=${ROUNDS:-2}
 TOP=${TOP:-25}
 PROFILE=${PROFILE:-}
 WORKER=${WORKER:-1}
+PARSE=${PARSE:-1}
+CASES=${CASES:-all}
 EXE=$BUILD/bench/segment_cost
 OUT=${OUT:-$BUILD/callgrind}
 command -v valgrind >/dev/null || { echo "callgrind: valgrind is not installed" >&2; exit 1; }
@@ -118,6 +125,27 @@ if [ "${PROXY:-1}" != 0 ] && [ -x "$PROXY_EXE" ]; then
     SEGMENTS[$path.b32]=$segments
     printf '%-20s %5s %9s %14s %10s\n' "$path" 32 "$segments" "$ir" \
       "$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')"
+  done
+fi
+
+PARSE_EXE=$BUILD/bench/parse_cost
+if [ "$PARSE" != 0 ] && [ -x "$PARSE_EXE" ]; then
+  [ "$CASES" = all ] && CASES=$("$PARSE_EXE" --list | awk '{print $1}')
+  echo
+  printf '%-20s %9s %14s %10s\n' parse-case frames Ir Ir/frame
+  for c in $CASES; do
+    base=$OUT/parse-$c
+    valgrind --tool=callgrind --collect-atstart=no \
+      --toggle-collect='synwave::bench::ParseMeasure*' \
+      --callgrind-out-file="$base.out" \
+      "$PARSE_EXE" --case="$c" >"$base.log" 2>&1 ||
+      { echo "callgrind: parse_cost $c failed, see $base.log" >&2; exit 1; }
+    frames=$(awk -v c="$c" '$1 == c {print $2}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$frames" ] && [ -n "$ir" ] ||
+      { echo "callgrind: no result for parse $c, see $base.log" >&2; exit 1; }
+    printf '%-20s %9s %14s %10s\n' "$c" "$frames" "$ir" \
+      "$(awk -v i="$ir" -v f="$frames" 'BEGIN {printf "%.1f", i / f}')"
   done
 fi
 

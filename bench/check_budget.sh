@@ -30,14 +30,14 @@ sanitize=$(meson introspect --buildoptions "$BUILD" |
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-BURSTS=32 WORKER=0 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
+BURSTS=32 WORKER=0 PARSE=0 PROXY=1 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
   { cat "$out/err" >&2; exit 1; }
 # The table: path burst segments Ir Ir/segment, until the first empty line.
 awk 'NR > 1 && NF == 5 {print $1, $5} NF == 0 {exit}' "$out/table" >"$out/measured"
 
 if [ "$MODE" = --update ]; then
   {
-    echo "# Instructions per segment (callgrind Ir) of each bench/segment_cost path at"
+    echo "# Instructions per segment (callgrind Ir) of each segment_cost and proxy_cost path at"
     echo "# burst 32, checked by bench/check_budget.sh (meson test ir_budget) with a"
     echo "# tolerance of $TOLERANCE%. Update with: bench/check_budget.sh BUILD --update"
     echo "compiler: $compiler"

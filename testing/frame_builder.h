@@ -1,5 +1,6 @@
-// Test helper: builds Ethernet frames (ARP, IPv4 + TCP, IPv4 + ICMP) from
-// plain structs, with correct lengths and checksums unless told otherwise.
+// Test helper: builds Ethernet frames (ARP, IPv4 + TCP, IPv4 + ICMP, IPv6 +
+// TCP, IPv6 + ICMPv6, with IPv6 extension headers) from plain structs, with
+// correct lengths and checksums unless told otherwise.
 //
 // Tests of the parser and of the engine need many slightly different frames;
 // describing one by its fields ("a SYN with MSS 1460 and a bad checksum") is
@@ -249,12 +250,154 @@ inline std::vector<uint8_t> BuildFrame(const ArpFrame& frame) {
   return f;
 }
 
+// IPv6 (RFC 8200) frames. Extension headers are listed in order; each is
+// written as next header, length, then `body` zero-padded to a multiple of 8
+// bytes in all (a fragment header's body is its 6 bytes after the first two).
+struct Ipv6Extension {
+  uint8_t type = wire::kIpProtoDestinationOptions;
+  std::vector<uint8_t> body;      // after the next-header and length bytes
+  std::optional<uint8_t> length;  // default: from the padded body
+};
+
+struct Ipv6Fields {
+  wire::Ipv6Address src = *wire::Ipv6Address::Parse("fd00::1");
+  wire::Ipv6Address dst = *wire::Ipv6Address::Parse("fd00::2");
+  uint8_t traffic_class = 0;
+  uint32_t flow_label = 0;
+  uint8_t hop_limit = 64;
+  std::vector<Ipv6Extension> extensions;
+  // Overrides, for malformed frames.
+  std::optional<uint8_t> version;          // default 6
+  std::optional<uint8_t> next_header;      // default: first extension or L4
+  std::optional<uint16_t> payload_length;  // default: extensions + L4 bytes
+};
+
+struct Tcp6Frame {
+  EthernetFields eth;
+  Ipv6Fields ip;
+  TcpFields tcp;
+};
+
+// An ICMPv6 message: type, code, checksum, then `body` (for echo: id and
+// sequence then data; for ND: the rest of the message and its options).
+struct Icmp6Fields {
+  uint8_t type = wire::kIcmpv6EchoRequest;
+  uint8_t code = 0;
+  std::vector<uint8_t> body;
+  std::optional<uint16_t> checksum;  // default: correct
+};
+
+struct Icmp6Frame {
+  EthernetFields eth;
+  Ipv6Fields ip;
+  Icmp6Fields icmp;
+};
+
+// Ethernet + IPv6 (+ extensions) around arbitrary L4 bytes (copied as is).
+inline std::vector<uint8_t> BuildIpv6Frame(const EthernetFields& eth,
+                                           const Ipv6Fields& ip,
+                                           uint8_t protocol,
+                                           std::span<const uint8_t> l4) {
+  using namespace frame_builder_internal;
+  std::vector<uint8_t> ext;
+  for (size_t i = 0; i < ip.extensions.size(); ++i) {
+    const Ipv6Extension& e = ip.extensions[i];
+    const uint8_t next = i + 1 < ip.extensions.size()
+                             ? ip.extensions[i + 1].type
+                             : protocol;
+    std::vector<uint8_t> body = e.body;
+    body.resize((body.size() + 2 + 7) / 8 * 8 - 2, 0);
+    ext.push_back(next);
+    ext.push_back(
+        e.length.value_or(static_cast<uint8_t>((body.size() + 2) / 8 - 1)));
+    ext.insert(ext.end(), body.begin(), body.end());
+  }
+  std::vector<uint8_t> f = EthernetHeaderBytes(eth, wire::kEtherTypeIpv6);
+  AppendBe32(f, (uint32_t{ip.version.value_or(6)} << 28) |
+                    (uint32_t{ip.traffic_class} << 20) |
+                    (ip.flow_label & 0xfffff));
+  AppendBe16(f, ip.payload_length.value_or(
+                    static_cast<uint16_t>(ext.size() + l4.size())));
+  f.push_back(ip.next_header.value_or(
+      ip.extensions.empty() ? protocol : ip.extensions[0].type));
+  f.push_back(ip.hop_limit);
+  f.insert(f.end(), ip.src.bytes.begin(), ip.src.bytes.end());
+  f.insert(f.end(), ip.dst.bytes.begin(), ip.dst.bytes.end());
+  f.insert(f.end(), ext.begin(), ext.end());
+  f.insert(f.end(), l4.begin(), l4.end());
+  Pad(f, eth);
+  return f;
+}
+
+inline std::vector<uint8_t> BuildFrame(const Tcp6Frame& frame) {
+  // The segment is built with a placeholder checksum, then summed over the
+  // IPv6 pseudo-header unless the test overrides it.
+  TcpFields tcp = frame.tcp;
+  const std::optional<uint16_t> override_sum = tcp.checksum;
+  tcp.checksum = 0;
+  std::vector<uint8_t> s =
+      BuildTcpSegment(tcp, wire::Ipv4Address{}, wire::Ipv4Address{});
+  wire::StoreBe16(s.data() + 16,
+                  override_sum.value_or(wire::Ipv6L4Checksum(
+                      frame.ip.src, frame.ip.dst, wire::kIpProtoTcp, s.data(),
+                      s.size())));
+  return BuildIpv6Frame(frame.eth, frame.ip, wire::kIpProtoTcp, s);
+}
+
+inline std::vector<uint8_t> BuildFrame(const Icmp6Frame& frame) {
+  using namespace frame_builder_internal;
+  std::vector<uint8_t> m;
+  m.push_back(frame.icmp.type);
+  m.push_back(frame.icmp.code);
+  AppendBe16(m, 0);  // checksum, below
+  m.insert(m.end(), frame.icmp.body.begin(), frame.icmp.body.end());
+  const uint16_t sum = frame.icmp.checksum.value_or(wire::Ipv6L4Checksum(
+      frame.ip.src, frame.ip.dst, wire::kIpProtoIcmpv6, m.data(), m.size()));
+  wire::StoreBe16(m.data() + 2, sum);
+  return BuildIpv6Frame(frame.eth, frame.ip, wire::kIpProtoIcmpv6, m);
+}
+
+// ICMPv6 bodies (after type, code, checksum).
+inline std::vector<uint8_t> EchoBody(uint16_t id, uint16_t sequence,
+                                     std::span<const uint8_t> data = {}) {
+  using namespace frame_builder_internal;
+  std::vector<uint8_t> b;
+  AppendBe16(b, id);
+  AppendBe16(b, sequence);
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+// A Neighbor Solicitation (flags 0) or Advertisement (na_flags bits) body for
+// `target`, with a link-layer address option of `option_type` when
+// `link_address` is set.
+inline std::vector<uint8_t> NdBody(
+    const wire::Ipv6Address& target, uint8_t flags = 0,
+    std::optional<wire::MacAddress> link_address = std::nullopt,
+    uint8_t option_type = wire::kNdOptionSourceLinkAddress) {
+  using namespace frame_builder_internal;
+  std::vector<uint8_t> b = {flags, 0, 0, 0};
+  b.insert(b.end(), target.bytes.begin(), target.bytes.end());
+  if (link_address) {
+    b.push_back(option_type);
+    b.push_back(1);
+    AppendMac(b, *link_address);
+  }
+  return b;
+}
+
 // Recomputes, in place, the IPv4 header checksum and the TCP or ICMP
 // checksum of an IPv4 frame whose fields a test (or a mutator) has edited.
 // Uses the header's own IHL and total length; whatever does not fit in
 // `len` is left alone, so it is safe on arbitrary bytes.
+inline void RefreshIpv6Checksum(uint8_t* frame, size_t len);
+
 inline void RefreshChecksums(uint8_t* frame, size_t len) {
   if (len < kIpv4Offset + wire::kIpv4MinHeaderLength) return;
+  if (wire::LoadBe16(frame + 12) == wire::kEtherTypeIpv6) {
+    RefreshIpv6Checksum(frame, len);
+    return;
+  }
   if (wire::LoadBe16(frame + 12) != wire::kEtherTypeIpv4) return;
   uint8_t* ip = frame + kIpv4Offset;
   const size_t available = len - kIpv4Offset;
@@ -274,6 +417,39 @@ inline void RefreshChecksums(uint8_t* frame, size_t len) {
   } else if (ip[9] == wire::kIpProtoIcmp && l4_len >= 4) {
     wire::StoreBe16(l4 + 2, 0);
     wire::StoreBe16(l4 + 2, wire::InternetChecksum(l4, l4_len));
+  }
+}
+
+// The IPv6 half: the TCP or ICMPv6 checksum after up to 8 hop-by-hop,
+// routing or destination options headers, as far as the payload length and
+// `len` allow.
+inline void RefreshIpv6Checksum(uint8_t* frame, size_t len) {
+  if (len < kIpv4Offset + wire::kIpv6HeaderLength) return;
+  uint8_t* ip = frame + kIpv4Offset;
+  const size_t end = wire::kIpv6HeaderLength + wire::LoadBe16(ip + 4);
+  if (end > len - kIpv4Offset) return;
+  size_t at = wire::kIpv6HeaderLength;
+  uint8_t next = ip[6];
+  for (int i = 0; i < 8 && (next == wire::kIpProtoHopByHop ||
+                            next == wire::kIpProtoRouting ||
+                            next == wire::kIpProtoDestinationOptions);
+       ++i) {
+    if (end - at < 8) return;
+    const size_t ext_len = (size_t{ip[at + 1]} + 1) * 8;
+    if (ext_len > end - at) return;
+    next = ip[at];
+    at += ext_len;
+  }
+  uint8_t* l4 = ip + at;
+  const size_t l4_len = end - at;
+  if (next == wire::kIpProtoTcp && l4_len >= wire::kTcpMinHeaderLength) {
+    wire::StoreBe16(l4 + 16, 0);
+    wire::StoreBe16(l4 + 16, wire::Ipv6L4Checksum(ip + 8, ip + 24, next, l4,
+                                                  l4_len));
+  } else if (next == wire::kIpProtoIcmpv6 && l4_len >= 4) {
+    wire::StoreBe16(l4 + 2, 0);
+    wire::StoreBe16(l4 + 2, wire::Ipv6L4Checksum(ip + 8, ip + 24, next, l4,
+                                                 l4_len));
   }
 }
 

@@ -2,22 +2,30 @@
 
 namespace synwave::engine {
 
-NeighborTable::NeighborTable(size_t capacity, uint64_t reachable_ns,
-                             uint64_t retry_ns)
+template <typename Address>
+BasicNeighborTable<Address>::BasicNeighborTable(size_t capacity,
+                                                uint64_t reachable_ns,
+                                                uint64_t retry_ns)
     : entries_(capacity), reachable_ns_(reachable_ns), retry_ns_(retry_ns) {}
 
-NeighborTable::Entry* NeighborTable::Find(wire::Ipv4Address ip) {
+template <typename Address>
+typename BasicNeighborTable<Address>::Entry* BasicNeighborTable<Address>::Find(
+    AddressArg ip) {
   for (size_t i = 0; i < size_; ++i) {
     if (entries_[i].ip == ip) return &entries_[i];
   }
   return nullptr;
 }
 
-const NeighborTable::Entry* NeighborTable::Find(wire::Ipv4Address ip) const {
-  return const_cast<NeighborTable*>(this)->Find(ip);
+template <typename Address>
+const typename BasicNeighborTable<Address>::Entry*
+BasicNeighborTable<Address>::Find(AddressArg ip) const {
+  return const_cast<BasicNeighborTable*>(this)->Find(ip);
 }
 
-NeighborTable::Entry* NeighborTable::Add(wire::Ipv4Address ip) {
+template <typename Address>
+typename BasicNeighborTable<Address>::Entry* BasicNeighborTable<Address>::Add(
+    AddressArg ip) {
   if (size_ == entries_.size()) return nullptr;
   Entry& e = entries_[size_++];
   e = Entry{};
@@ -25,9 +33,10 @@ NeighborTable::Entry* NeighborTable::Add(wire::Ipv4Address ip) {
   return &e;
 }
 
-NeighborTable::LearnResult NeighborTable::Learn(wire::Ipv4Address ip,
-                                                const wire::MacAddress& mac,
-                                                uint64_t now_ns) {
+template <typename Address>
+typename BasicNeighborTable<Address>::LearnResult
+BasicNeighborTable<Address>::Learn(AddressArg ip, const wire::MacAddress& mac,
+                                   uint64_t now_ns) {
   LearnResult result = LearnResult::kUpdated;
   Entry* e = Find(ip);
   if (e == nullptr) {
@@ -43,8 +52,10 @@ NeighborTable::LearnResult NeighborTable::Learn(wire::Ipv4Address ip,
   return result;
 }
 
-bool NeighborTable::Merge(wire::Ipv4Address ip, const wire::MacAddress& mac,
-                          uint64_t now_ns) {
+template <typename Address>
+bool BasicNeighborTable<Address>::Merge(AddressArg ip,
+                                        const wire::MacAddress& mac,
+                                        uint64_t now_ns) {
   Entry* e = Find(ip);
   if (e == nullptr) return false;
   e->mac = mac;
@@ -53,14 +64,17 @@ bool NeighborTable::Merge(wire::Ipv4Address ip, const wire::MacAddress& mac,
   return true;
 }
 
-const wire::MacAddress* NeighborTable::Lookup(wire::Ipv4Address ip,
-                                              uint64_t now_ns) const {
+template <typename Address>
+const wire::MacAddress* BasicNeighborTable<Address>::Lookup(
+    AddressArg ip, uint64_t now_ns) const {
   const Entry* e = Find(ip);
   if (e == nullptr || Expired(*e, now_ns)) return nullptr;
   return &e->mac;
 }
 
-bool NeighborTable::ShouldRequest(wire::Ipv4Address ip, uint64_t now_ns) {
+template <typename Address>
+bool BasicNeighborTable<Address>::ShouldRequest(AddressArg ip,
+                                                uint64_t now_ns) {
   Entry* e = Find(ip);
   if (e == nullptr) {
     e = Add(ip);
@@ -75,12 +89,12 @@ bool NeighborTable::ShouldRequest(wire::Ipv4Address ip, uint64_t now_ns) {
   return true;
 }
 
-size_t NeighborTable::Expire(uint64_t now_ns) {
+template <typename Address>
+size_t BasicNeighborTable<Address>::Expire(uint64_t now_ns) {
   size_t removed = 0;
   for (size_t i = 0; i < size_;) {
     const Entry& e = entries_[i];
-    const bool pending =
-        e.request_sent && now_ns - e.requested_ns < retry_ns_;
+    const bool pending = e.request_sent && now_ns - e.requested_ns < retry_ns_;
     if (Expired(e, now_ns) && !pending) {
       entries_[i] = entries_[--size_];  // order does not matter
       ++removed;
@@ -90,5 +104,8 @@ size_t NeighborTable::Expire(uint64_t now_ns) {
   }
   return removed;
 }
+
+template class BasicNeighborTable<wire::Ipv4Address>;
+template class BasicNeighborTable<wire::Ipv6Address>;
 
 }  // namespace synwave::engine

@@ -1,5 +1,6 @@
 // NeighborTable: a small per-core IPv4 -> MAC cache with expiry, filled by
-// ARP.
+// ARP; Neighbor6Table, the same for IPv6, for Neighbor Discovery (RFC 4861:
+// solicitations and advertisements take ARP's requests and replies).
 //
 // An endpoint talks to few next hops (a gateway, or on-link peers), so the
 // table is a fixed array searched linearly: a handful of entries fit in a few
@@ -13,16 +14,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "wire/addresses.h"
 
 namespace synwave::engine {
 
-class NeighborTable {
+template <typename Address>
+class BasicNeighborTable {
  public:
+  // By value when it fits a register (IPv4), else by reference.
+  using AddressArg =
+      std::conditional_t<sizeof(Address) <= 8, Address, const Address&>;
+
   struct Entry {
-    wire::Ipv4Address ip;
+    Address ip;
     wire::MacAddress mac;
     bool resolved = false;          // false: request sent, no answer yet
     uint64_t confirmed_ns = 0;      // last ARP from this neighbour
@@ -32,23 +39,24 @@ class NeighborTable {
 
   enum class LearnResult { kUpdated, kAdded, kTableFull };
 
-  NeighborTable(size_t capacity, uint64_t reachable_ns, uint64_t retry_ns);
+  BasicNeighborTable(size_t capacity, uint64_t reachable_ns,
+                     uint64_t retry_ns);
 
   // Records ip -> mac as confirmed now, adding an entry if needed.
-  LearnResult Learn(wire::Ipv4Address ip, const wire::MacAddress& mac,
+  LearnResult Learn(AddressArg ip, const wire::MacAddress& mac,
                     uint64_t now_ns);
   // Updates the mapping only if ip is already known (RFC 826's merge step
   // for ARP packets that are not addressed to us). Returns true if updated.
-  bool Merge(wire::Ipv4Address ip, const wire::MacAddress& mac,
+  bool Merge(AddressArg ip, const wire::MacAddress& mac,
              uint64_t now_ns);
 
   // The MAC for ip, or nullptr if unknown or expired.
-  const wire::MacAddress* Lookup(wire::Ipv4Address ip, uint64_t now_ns) const;
+  const wire::MacAddress* Lookup(AddressArg ip, uint64_t now_ns) const;
 
   // True when an ARP request for ip should go out now (unknown, expired or
   // due for refresh, and none sent in the last retry interval); records that
   // one is being sent. False when the table is full and ip is not in it.
-  bool ShouldRequest(wire::Ipv4Address ip, uint64_t now_ns);
+  bool ShouldRequest(AddressArg ip, uint64_t now_ns);
 
   // Removes entries that are expired and were not requested within the
   // retry interval. Returns how many.
@@ -58,9 +66,9 @@ class NeighborTable {
   size_t capacity() const { return entries_.size(); }
 
  private:
-  Entry* Find(wire::Ipv4Address ip);
-  const Entry* Find(wire::Ipv4Address ip) const;
-  Entry* Add(wire::Ipv4Address ip);
+  Entry* Find(AddressArg ip);
+  const Entry* Find(AddressArg ip) const;
+  Entry* Add(AddressArg ip);
   bool Expired(const Entry& e, uint64_t now_ns) const {
     return !e.resolved || now_ns - e.confirmed_ns >= reachable_ns_;
   }
@@ -70,6 +78,13 @@ class NeighborTable {
   uint64_t reachable_ns_;
   uint64_t retry_ns_;
 };
+
+// Both are compiled once, in neighbor.cc.
+extern template class BasicNeighborTable<wire::Ipv4Address>;
+extern template class BasicNeighborTable<wire::Ipv6Address>;
+
+using NeighborTable = BasicNeighborTable<wire::Ipv4Address>;
+using Neighbor6Table = BasicNeighborTable<wire::Ipv6Address>;
 
 }  // namespace synwave::engine
 

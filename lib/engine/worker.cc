@@ -140,6 +140,9 @@ void Worker::PollOnce(uint64_t now_ns) {
           Drop(rx[i]);
         }
         break;
+      case wire::PacketKind::kIcmp6:  // dropped by ParseRx (ipv6_disabled)
+        Drop(rx[i]);
+        break;
       case wire::PacketKind::kTcp: {
         deltas_.Add(Counter::kTcpSegmentsIn);
         const uint8_t o = owner[i];
@@ -368,6 +371,12 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   // ARP is answered for any local target (HandleArp checks); IPv4 must be
   // for one of our addresses, whose owner takes its TCP.
   if (info->kind == wire::PacketKind::kArp) return LocalAddresses::kNoOwner;
+  if (info->family == wire::IpFamily::kIpv6) [[unlikely]] {
+    // The parser knows IPv6; the engine does not speak it yet.
+    deltas_.AddDrop(wire::Verdict::kIpv6Disabled);
+    Drop(m);
+    return LocalAddresses::kNotLocal;
+  }
   // The parser refused the sources no host may have; this one is only
   // invalid on our subnet. An answer would go to every host on it.
   if (info->src_ip.value == subnet_broadcast_ && subnet_broadcast_ != 0)

@@ -9,7 +9,9 @@
 #ifndef SYNWAVE_TCP_ISN_H_
 #define SYNWAVE_TCP_ISN_H_
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 
 #include "flow/flow_key.h"
 #include "tcp/siphash.h"
@@ -41,11 +43,44 @@ class IsnGenerator {
                         static_cast<uint32_t>(h));
   }
 
+  // The same over an IPv6 4-tuple: SipHash-2-4 of its 36 bytes (the two
+  // addresses as on the wire, then the ports as in the IPv4 message), a
+  // message of another length than any IPv4 one, so no input is shared.
+  wire::SeqNum Isn(const flow::FlowKey6& key, uint64_t now_ns) const {
+    return wire::SeqNum(static_cast<uint32_t>(now_ns / 4000) +
+                        static_cast<uint32_t>(Hash(key)));
+  }
+  uint32_t TimestampOffset(const flow::FlowKey6& key) const {
+    return static_cast<uint32_t>(Hash(key) >> 32);
+  }
+  wire::SeqNum IsnAndOffset(const flow::FlowKey6& key, uint64_t now_ns,
+                            uint32_t* offset) const {
+    const uint64_t h = Hash(key);
+    *offset = static_cast<uint32_t>(h >> 32);
+    return wire::SeqNum(static_cast<uint32_t>(now_ns / 4000) +
+                        static_cast<uint32_t>(h));
+  }
+
  private:
   uint64_t Hash(const flow::FlowKey& key) const {
     const uint64_t m0 = (uint64_t{key.local_ip} << 32) | key.remote_ip;
     const uint64_t m1 = (uint64_t{key.local_port} << 16) | key.remote_port;
     return SipHash24Words(secret_, m0, m1);
+  }
+
+  uint64_t Hash(const flow::FlowKey6& key) const {
+    siphash_internal::State s(secret_);
+    uint64_t w[4];
+    std::memcpy(w, key.local_ip.bytes.data(), 16);
+    std::memcpy(w + 2, key.remote_ip.bytes.data(), 16);
+    if constexpr (std::endian::native == std::endian::big) {
+      for (uint64_t& x : w) x = __builtin_bswap64(x);  // SipHash reads LE
+    }
+    for (uint64_t x : w) s.Compress(x);
+    // Length 36 in the top byte, the 4 tail bytes (ports) below it.
+    s.Compress((uint64_t{36} << 56) |
+               ((uint64_t{key.local_port} << 16) | key.remote_port));
+    return s.Finish();
   }
 
   SipKey secret_;

@@ -48,8 +48,10 @@
 #ifndef SYNWAVE_TCP_SYNCOOKIE_H_
 #define SYNWAVE_TCP_SYNCOOKIE_H_
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "flow/flow_key.h"
@@ -78,6 +80,16 @@ struct SynCookieParams {
 // datagrams, and a tiny MSS from a SYN is more often an attempt to make us
 // cut data into tiny segments than a real path limit.
 inline constexpr uint16_t kCookieMssTable[4] = {536, 1300, 1440, 1460};
+
+// The same for IPv6, Linux's table: the usual IPv6 MTUs less 60 bytes of
+// IPv6 and TCP headers.
+//   1220  1280, the IPv6 minimum MTU (RFC 8200 5): every path carries it,
+//         and RFC 9293 3.7.1's default when the SYN has no MSS option
+//   1420  1480: IPv6 over IPv4 tunnels (6in4, 6rd) and the like
+//   1440  1500: plain Ethernet
+//   8940  9000: jumbo frames
+// An MSS below 1220 also maps to 1220, for the reason 536 does for IPv4.
+inline constexpr uint16_t kCookieMssTable6[4] = {1220, 1420, 1440, 8940};
 
 // How MakeBatch hashes a burst. All give the same cookies; kAuto (and any
 // choice the CPU cannot run) resolves, when the SynCookies is built, to the
@@ -153,8 +165,50 @@ class SynCookies {
     return ((static_cast<uint32_t>(h) ^ c) & kMacMask) == 0 ? kCookieMssTable[index] : 0;
   }
 
+  // The same over an IPv6 4-tuple, with kCookieMssTable6. The MAC is over
+  // a 45-byte message: the two addresses as on the wire (four words, local
+  // first), then the IPv4 message's last 13 bytes (ports and client ISN,
+  // counter, MSS index). Its length differs from every other message under
+  // the secret (IPv4 cookies 21, ISNs 16 and 36).
+  wire::SeqNum Make(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+                    uint16_t peer_mss, uint32_t counter, uint32_t* aux) const {
+    const unsigned index = MssIndex6(peer_mss);
+    const uint64_t h = Hash6(key, peer_seq, counter, index);
+    *aux = static_cast<uint32_t>(h >> 32);
+    return wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter, index));
+  }
+  wire::SeqNum Make(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+                    uint16_t peer_mss, uint32_t counter) const {
+    uint32_t aux;
+    return Make(key, peer_seq, peer_mss, counter, &aux);
+  }
+  uint16_t Check(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+                 wire::SeqNum cookie, uint32_t counter_now,
+                 uint32_t* aux) const {
+    const uint32_t c = cookie.value();
+    const unsigned index = c & kIndexMask;
+    const uint32_t counter = counter_now - ((counter_now ^ (c >> 2)) & 1);
+    const uint64_t h = Hash6(key, peer_seq, counter, index);
+    *aux = static_cast<uint32_t>(h >> 32);
+    return ((static_cast<uint32_t>(h) ^ c) & kMacMask) == 0
+               ? kCookieMssTable6[index]
+               : 0;
+  }
+  uint16_t Check(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+                 wire::SeqNum cookie, uint32_t counter_now) const {
+    uint32_t aux;
+    return Check(key, peer_seq, cookie, counter_now, &aux);
+  }
+  uint32_t Mac(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+               uint32_t counter, unsigned mss_index) const {
+    return static_cast<uint32_t>(Hash6(key, peer_seq, counter, mss_index));
+  }
+
   static uint16_t MssForIndex(unsigned i) {
     return kCookieMssTable[i & kIndexMask];
+  }
+  static uint16_t MssForIndex6(unsigned i) {
+    return kCookieMssTable6[i & kIndexMask];
   }
 
   // Index of the largest table entry <= peer_mss (0 for no option or for an
@@ -162,6 +216,11 @@ class SynCookies {
   static unsigned MssIndex(uint16_t peer_mss) {
     unsigned i = 3;
     while (i > 0 && kCookieMssTable[i] > peer_mss) --i;
+    return i;
+  }
+  static unsigned MssIndex6(uint16_t peer_mss) {
+    unsigned i = 3;
+    while (i > 0 && kCookieMssTable6[i] > peer_mss) --i;
     return i;
   }
 
@@ -219,6 +278,24 @@ class SynCookies {
     s.Compress(Word0(key));
     s.Compress(Word1(key, peer_seq));
     s.Compress(LastWord(counter, mss_index));
+    return s.Finish();
+  }
+
+  static constexpr uint64_t kMessageBytes6 = 45;
+
+  uint64_t Hash6(const flow::FlowKey6& key, wire::SeqNum peer_seq,
+                 uint32_t counter, unsigned mss_index) const {
+    siphash_internal::State s = initial_;
+    uint64_t w[4];
+    std::memcpy(w, key.local_ip.bytes.data(), 16);
+    std::memcpy(w + 2, key.remote_ip.bytes.data(), 16);
+    if constexpr (std::endian::native == std::endian::big) {
+      for (uint64_t& x : w) x = __builtin_bswap64(x);  // SipHash reads LE
+    }
+    for (uint64_t x : w) s.Compress(x);
+    s.Compress((uint64_t{key.local_port} << 48) |
+               (uint64_t{key.remote_port} << 32) | peer_seq.value());
+    s.Compress((kMessageBytes6 << 56) | (uint64_t{mss_index} << 32) | counter);
     return s.Finish();
   }
 

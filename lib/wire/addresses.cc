@@ -1,4 +1,4 @@
-// Text forms of MacAddress, Ipv4Address and Ipv4Prefix.
+// Text forms of MacAddress, Ipv4Address, Ipv6Address and their prefixes.
 //
 // The parsers are strict on purpose: they read operator config and test
 // fixtures, where "10.0.0.01" or "aa:bb:cc:dd:ee:f" is far more likely a typo
@@ -94,6 +94,134 @@ std::optional<Ipv4Prefix> Ipv4Prefix::Parse(std::string_view text) {
   std::optional<uint32_t> length = ParseDecimal(text.substr(slash + 1), 32);
   if (!length) return std::nullopt;
   return Ipv4Prefix{*address, static_cast<uint8_t>(*length)};
+}
+
+namespace {
+
+// Parses "g:g:...:g" (1-4 hex digits each) into `out`, at most `max` groups;
+// with `v4_tail` the last piece may be a dotted quad, which fills two
+// groups. An empty text is zero groups. Returns the number of groups, or -1.
+int ParseGroups(std::string_view text, bool v4_tail, int max, uint16_t* out) {
+  if (text.empty()) return 0;
+  int n = 0;
+  while (true) {
+    const size_t colon = text.find(':');
+    const std::string_view piece = text.substr(0, colon);
+    const bool last = colon == std::string_view::npos;
+    if (last && v4_tail && piece.find('.') != std::string_view::npos) {
+      const std::optional<Ipv4Address> v4 = Ipv4Address::Parse(piece);
+      if (!v4 || n + 2 > max) return -1;
+      out[n++] = static_cast<uint16_t>(v4->value >> 16);
+      out[n++] = static_cast<uint16_t>(v4->value);
+      return n;
+    }
+    if (piece.empty() || piece.size() > 4 || n + 1 > max) return -1;
+    uint16_t g = 0;
+    for (char c : piece) {
+      const int h = HexValue(c);
+      if (h < 0) return -1;
+      g = static_cast<uint16_t>((g << 4) | h);
+    }
+    out[n++] = g;
+    if (last) return n;
+    text.remove_prefix(colon + 1);
+  }
+}
+
+}  // namespace
+
+std::string Ipv6Address::ToString() const {
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) {
+    g[i] = static_cast<uint16_t>((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  }
+  // RFC 5952 4.2: the longest run of zero groups, the first if tied, and
+  // only a run of at least two.
+  int best = -1;
+  int best_len = 1;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  std::string s;
+  char buf[8];
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      s += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!s.empty() && s.back() != ':') s += ':';
+    std::snprintf(buf, sizeof(buf), "%x", g[i]);
+    s += buf;
+  }
+  return s;
+}
+
+std::optional<Ipv6Address> Ipv6Address::Parse(std::string_view text) {
+  uint16_t head[8];
+  uint16_t tail[8];
+  int num_head;
+  int num_tail = 0;
+  const size_t gap = text.find("::");
+  if (gap == std::string_view::npos) {
+    num_head = ParseGroups(text, /*v4_tail=*/true, 8, head);
+    if (num_head != 8) return std::nullopt;
+  } else {
+    const std::string_view after = text.substr(gap + 2);
+    // One "::" only, and it stands for at least one group.
+    if (after.find("::") != std::string_view::npos) return std::nullopt;
+    const std::string_view before = text.substr(0, gap);
+    num_head = ParseGroups(before, /*v4_tail=*/false, 7, head);
+    if (num_head < 0) return std::nullopt;
+    num_tail = ParseGroups(after, /*v4_tail=*/true, 7 - num_head, tail);
+    if (num_tail < 0) return std::nullopt;
+  }
+  uint16_t g[8] = {};
+  for (int i = 0; i < num_head; ++i) g[i] = head[i];
+  for (int i = 0; i < num_tail; ++i) g[8 - num_tail + i] = tail[i];
+  Ipv6Address a;
+  for (int i = 0; i < 8; ++i) {
+    a.bytes[2 * i] = static_cast<uint8_t>(g[i] >> 8);
+    a.bytes[2 * i + 1] = static_cast<uint8_t>(g[i]);
+  }
+  return a;
+}
+
+bool Ipv6Prefix::Contains(const Ipv6Address& a) const {
+  const auto mask = [](int bits) -> uint64_t {
+    if (bits <= 0) return 0;
+    if (bits >= 64) return ~uint64_t{0};
+    return ~uint64_t{0} << (64 - bits);
+  };
+  const uint64_t high_mask = mask(length);
+  const uint64_t low_mask = mask(int{length} - 64);
+  return ((a.High() ^ address.High()) & high_mask) == 0 &&
+         ((a.Low() ^ address.Low()) & low_mask) == 0;
+}
+
+std::string Ipv6Prefix::ToString() const {
+  return address.ToString() + "/" + std::to_string(length);
+}
+
+std::optional<Ipv6Prefix> Ipv6Prefix::Parse(std::string_view text) {
+  const size_t slash = text.find('/');
+  std::optional<Ipv6Address> address =
+      Ipv6Address::Parse(text.substr(0, slash));
+  if (!address) return std::nullopt;
+  if (slash == std::string_view::npos) return Ipv6Prefix{*address, 128};
+  std::optional<uint32_t> length = ParseDecimal(text.substr(slash + 1), 128);
+  if (!length) return std::nullopt;
+  return Ipv6Prefix{*address, static_cast<uint8_t>(*length)};
 }
 
 }  // namespace synwave::wire

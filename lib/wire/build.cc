@@ -58,4 +58,52 @@ size_t WriteTcpFrameHeaders(uint8_t* frame, const TcpSegmentSpec& spec,
   return kEthernetHeaderLength + kIpv4MinHeaderLength + tcp_header_len;
 }
 
+size_t Tcp6FrameHeaderLength(const Tcp6SegmentSpec& spec) {
+  return kEthernetHeaderLength + kIpv6HeaderLength + kTcpMinHeaderLength +
+         TcpOptionsLength(spec.options);
+}
+
+size_t WriteTcp6FrameHeaders(uint8_t* frame, const Tcp6SegmentSpec& spec,
+                             ChecksumMode tcp_mode) {
+  auto* eth = reinterpret_cast<EthernetHeader*>(frame);
+  spec.dst_mac.CopyTo(eth->dst);
+  spec.src_mac.CopyTo(eth->src);
+  eth->ether_type.set(kEtherTypeIpv6);
+
+  uint8_t* tcp_bytes = frame + kEthernetHeaderLength + kIpv6HeaderLength;
+  auto* tcp = reinterpret_cast<TcpHeader*>(tcp_bytes);
+  const size_t options_len =
+      EmitTcpOptions(spec.options, tcp_bytes + kTcpMinHeaderLength);
+  const auto tcp_header_len =
+      static_cast<uint16_t>(kTcpMinHeaderLength + options_len);
+  const auto l4_len =
+      static_cast<uint16_t>(tcp_header_len + spec.payload_length);
+
+  auto* ip = reinterpret_cast<Ipv6Header*>(frame + kEthernetHeaderLength);
+  ip->version_class_flow.set((uint32_t{6} << 28) | (spec.flow_label & 0xfffff));
+  ip->payload_length.set(l4_len);
+  ip->next_header = kIpProtoTcp;
+  ip->hop_limit = spec.hop_limit;
+  spec.src_ip.CopyTo(ip->src);
+  spec.dst_ip.CopyTo(ip->dst);
+
+  tcp->src_port.set(spec.src_port);
+  tcp->dst_port.set(spec.dst_port);
+  tcp->seq.set(spec.seq.value());
+  tcp->ack.set(spec.ack.value());
+  tcp->SetHeaderLength(static_cast<uint8_t>(tcp_header_len));
+  tcp->flags = spec.flags;
+  tcp->window.set(spec.window);
+  tcp->checksum.set(0);
+  tcp->urgent_pointer.set(0);
+  if (tcp_mode == ChecksumMode::kSoftware) {
+    tcp->checksum.set(
+        Ipv6L4Checksum(ip->src, ip->dst, kIpProtoTcp, tcp, l4_len));
+  } else {
+    tcp->checksum.set(
+        FoldSum(Ipv6PseudoHeaderSum(ip->src, ip->dst, kIpProtoTcp, l4_len)));
+  }
+  return kEthernetHeaderLength + kIpv6HeaderLength + tcp_header_len;
+}
+
 }  // namespace synwave::wire

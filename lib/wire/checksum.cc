@@ -122,4 +122,15 @@ uint32_t PartialSum(const void* data, size_t len, uint32_t initial) {
   return static_cast<uint32_t>((total & 0xffffffffu) + (total >> 32));
 }
 
+uint32_t Ipv6PseudoHeaderSum(const uint8_t* src, const uint8_t* dst,
+                             uint8_t protocol, uint32_t l4_length) {
+  uint16_t folded = FoldSum(Add64(NativeSum(src, 16), NativeSum(dst, 16)));
+  if constexpr (std::endian::native == std::endian::little) {
+    folded = __builtin_bswap16(folded);
+  }
+  // At most 0xffff + 2 * 0xffff + 0xff: no carry out of 32 bits.
+  return uint32_t{folded} + (l4_length >> 16) + (l4_length & 0xffff) +
+         protocol;
+}
+
 }  // namespace synwave::wire

@@ -1,5 +1,6 @@
 // Internet checksums (RFC 1071): IPv4 header, TCP with the IPv4
-// pseudo-header, ICMP, and incremental update (RFC 1624).
+// pseudo-header, ICMP, the IPv6 pseudo-header (TCP, ICMPv6), and incremental
+// update (RFC 1624).
 //
 // Used where the port has no checksum offload (net_tap, net_ring) and for
 // ICMP, which no NIC offloads. Sums are accumulated as 32-bit partial sums
@@ -61,6 +62,34 @@ inline uint16_t TcpChecksum(Ipv4Address src, Ipv4Address dst,
                             const void* segment, size_t len) {
   uint32_t sum = PseudoHeaderSum(src, dst, 6, static_cast<uint16_t>(len));
   return static_cast<uint16_t>(~FoldSum(PartialSum(segment, len, sum)));
+}
+
+// Partial sum of the IPv6 pseudo-header (RFC 8200 8.1): the 16-byte source
+// and destination addresses (network order, as in the header), the
+// upper-layer length as 32 bits, three zero bytes and the next header value.
+uint32_t Ipv6PseudoHeaderSum(const uint8_t* src, const uint8_t* dst,
+                             uint8_t protocol, uint32_t l4_length);
+inline uint32_t Ipv6PseudoHeaderSum(const Ipv6Address& src,
+                                    const Ipv6Address& dst, uint8_t protocol,
+                                    uint32_t l4_length) {
+  return Ipv6PseudoHeaderSum(src.bytes.data(), dst.bytes.data(), protocol,
+                             l4_length);
+}
+
+// Checksum of an upper-layer message over IPv6 (TCP, ICMPv6: RFC 4443 2.3)
+// with its pseudo-header; as TcpChecksum, 0 over a correct received message.
+inline uint16_t Ipv6L4Checksum(const uint8_t* src, const uint8_t* dst,
+                               uint8_t protocol, const void* data,
+                               size_t len) {
+  const uint32_t sum =
+      Ipv6PseudoHeaderSum(src, dst, protocol, static_cast<uint32_t>(len));
+  return static_cast<uint16_t>(~FoldSum(PartialSum(data, len, sum)));
+}
+inline uint16_t Ipv6L4Checksum(const Ipv6Address& src, const Ipv6Address& dst,
+                               uint8_t protocol, const void* data,
+                               size_t len) {
+  return Ipv6L4Checksum(src.bytes.data(), dst.bytes.data(), protocol, data,
+                        len);
 }
 
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), for a 16-bit field changing from

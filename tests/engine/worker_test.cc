@@ -273,6 +273,25 @@ TEST_F(WorkerTest, CountsEveryMalformedFrameOnce) {
   EXPECT_EQ(h_.Count(Counter::kRxPackets), 3u);
 }
 
+// The parser accepts IPv6 but the engine has no IPv6 address yet: a valid
+// IPv6 echo request and SYN sent to our MAC are counted under
+// ipv6_disabled, freed, and answered by nothing.
+TEST_F(WorkerTest, DropsValidIpv6UnderIpv6Disabled) {
+  testutil::Icmp6Frame echo;
+  echo.eth.dst = h_.mac();
+  echo.eth.src = h_.peer_mac();
+  echo.icmp.body = testutil::EchoBody(1, 1);
+  h_.Inject(testutil::BuildFrame(echo));
+  testutil::Tcp6Frame syn;
+  syn.eth.dst = h_.mac();
+  syn.eth.src = h_.peer_mac();
+  h_.Inject(testutil::BuildFrame(syn));
+  EXPECT_TRUE(h_.Poll(now_).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv6Disabled)), 2u);
+  EXPECT_EQ(h_.Count(Counter::kTcpSegmentsIn), 0u);
+  EXPECT_EQ(h_.Count(Counter::kDropIpNotForUs), 0u);
+}
+
 // Next-hop resolution.
 
 bool IsArpRequestFor(const Frame& f, Ipv4Address target) {

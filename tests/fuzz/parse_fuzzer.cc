@@ -5,7 +5,9 @@
 // what the rest of the endpoint relies on when the verdict is kOk: every
 // offset and length lies inside the frame, the payload inside the L4 message,
 // the checksums that were not offloaded really are right, and the options in
-// PacketInfo are the ones in the header. It runs each input under every
+// PacketInfo are the ones in the header; for IPv6, that the extension headers
+// skipped fit the payload, the addresses are ones we may answer, and neighbor
+// discovery messages passed RFC 4861's checks. It runs each input under every
 // RxOffload combination, because kGood skips the checksums and so lets the
 // fuzzer reach the TCP option parser without forging a checksum. The option
 // codec is also fuzzed directly, with an Emit -> Parse round trip.
@@ -40,13 +42,91 @@ constexpr RxChecksum kStates[] = {RxChecksum::kUnknown, RxChecksum::kGood,
                                   RxChecksum::kBad};
 
 bool SamePacket(const PacketInfo& a, const PacketInfo& b) {
-  return a.kind == b.kind && a.tcp_flags == b.tcp_flags &&
+  return a.kind == b.kind && a.family == b.family &&
+         a.tcp_flags == b.tcp_flags &&
+         (a.kind != PacketKind::kIcmp6 ||
+          a.nd_link_address_offset == b.nd_link_address_offset) &&
          a.l3_offset == b.l3_offset && a.l4_offset == b.l4_offset &&
          a.l4_length == b.l4_length && a.payload_offset == b.payload_offset &&
          a.payload_length == b.payload_length && a.src_port == b.src_port &&
          a.dst_port == b.dst_port && a.window == b.window &&
          a.src_ip == b.src_ip && a.dst_ip == b.dst_ip && a.seq == b.seq &&
          a.ack == b.ack && a.options == b.options;
+}
+
+// The TCP header and PacketInfo's TCP fields agree (either family).
+void CheckTcpFields(const uint8_t* l4, const PacketInfo& info) {
+  FUZZ_CHECK(info.l4_length >= kTcpMinHeaderLength);
+  const size_t header_len = info.payload_offset - info.l4_offset;
+  FUZZ_CHECK(info.payload_offset >= info.l4_offset + kTcpMinHeaderLength);
+  FUZZ_CHECK(header_len == static_cast<size_t>(l4[12] >> 4) * 4);
+  FUZZ_CHECK(size_t{info.payload_offset} + info.payload_length ==
+             size_t{info.l4_offset} + info.l4_length);
+  FUZZ_CHECK(info.src_port == LoadBe16(l4));
+  FUZZ_CHECK(info.dst_port == LoadBe16(l4 + 2));
+  FUZZ_CHECK(info.seq.value() == LoadBe32(l4 + 4));
+  FUZZ_CHECK(info.ack.value() == LoadBe32(l4 + 8));
+  FUZZ_CHECK(info.tcp_flags == l4[13]);
+  FUZZ_CHECK(info.window == LoadBe16(l4 + 14));
+  FUZZ_CHECK(info.SegmentLength() >= info.payload_length);
+  TcpOptions again;
+  FUZZ_CHECK(ParseTcpOptions(l4 + kTcpMinHeaderLength,
+                             header_len - kTcpMinHeaderLength,
+                             &again) == Verdict::kOk);
+  FUZZ_CHECK(again == info.options);
+}
+
+// What must hold for an IPv6 frame ParseFrame accepted.
+void CheckAcceptedIpv6(const uint8_t* data, size_t size, RxOffload offload,
+                       const PacketInfo& info) {
+  FUZZ_CHECK(info.family == IpFamily::kIpv6);
+  const uint8_t* ip = data + info.l3_offset;
+  FUZZ_CHECK(size >= info.l3_offset + size_t{kIpv6HeaderLength});
+  FUZZ_CHECK((ip[0] >> 4) == 6);
+  const size_t payload = LoadBe16(ip + 4);
+  const size_t ext = info.l4_offset - info.l3_offset - kIpv6HeaderLength;
+  FUZZ_CHECK(info.l4_offset >= info.l3_offset + kIpv6HeaderLength);
+  FUZZ_CHECK(ext % 8 == 0 && ext <= kMaxIpv6ExtensionHeaders * 2048u);
+  FUZZ_CHECK(ext + info.l4_length == payload);
+  FUZZ_CHECK(size_t{info.l4_offset} + info.l4_length <= size);
+  const Ipv6Address src = Ipv6Src(data, info);
+  const Ipv6Address dst = Ipv6Dst(data, info);
+  FUZZ_CHECK(!src.IsMulticast() && !src.IsLoopback() && !src.IsV4Mapped());
+  FUZZ_CHECK(!(src == dst));
+  FUZZ_CHECK(info.src_ip.IsZero() && info.dst_ip.IsZero());
+  const uint8_t* l4 = data + info.l4_offset;
+  if (info.kind == PacketKind::kIcmp6) {
+    FUZZ_CHECK(info.l4_length >= 4);
+    // Never offloaded: always verified.
+    FUZZ_CHECK(Ipv6L4Checksum(ip + 8, ip + 24, kIpProtoIcmpv6, l4,
+                              info.l4_length) == 0);
+    const uint8_t type = l4[0];
+    if (type == kIcmpv6NeighborSolicitation ||
+        type == kIcmpv6NeighborAdvertisement) {
+      FUZZ_CHECK(ip[7] == kNdHopLimit);
+      FUZZ_CHECK(info.l4_length >= kNdMessageLength);
+      FUZZ_CHECK(l4[1] == 0);
+      if (info.nd_link_address_offset != 0) {
+        FUZZ_CHECK(info.nd_link_address_offset >=
+                   info.l4_offset + kNdMessageLength + 2);
+        FUZZ_CHECK(size_t{info.nd_link_address_offset} + 6 <=
+                   size_t{info.l4_offset} + info.l4_length);
+      }
+    } else {
+      FUZZ_CHECK(type == kIcmpv6EchoRequest || type == kIcmpv6EchoReply);
+      FUZZ_CHECK(info.l4_length >= sizeof(IcmpEchoHeader));
+      FUZZ_CHECK(!src.IsUnspecified());
+    }
+    return;
+  }
+  FUZZ_CHECK(info.kind == PacketKind::kTcp);
+  FUZZ_CHECK(!src.IsUnspecified());
+  FUZZ_CHECK(offload.l4 != RxChecksum::kBad);
+  CheckTcpFields(l4, info);
+  if (offload.l4 == RxChecksum::kUnknown) {
+    FUZZ_CHECK(Ipv6L4Checksum(ip + 8, ip + 24, kIpProtoTcp, l4,
+                              info.l4_length) == 0);
+  }
 }
 
 // What must hold for a frame ParseFrame accepted.
@@ -59,7 +139,12 @@ void CheckAccepted(const uint8_t* data, size_t size, RxOffload offload,
     FUZZ_CHECK(size >= kEthernetHeaderLength + sizeof(ArpHeader));
     return;
   }
+  if (ether_type == kEtherTypeIpv6) {
+    CheckAcceptedIpv6(data, size, offload, info);
+    return;
+  }
   FUZZ_CHECK(ether_type == kEtherTypeIpv4);
+  FUZZ_CHECK(info.family == IpFamily::kIpv4);
   const size_t ihl = info.l4_offset - info.l3_offset;
   FUZZ_CHECK(info.l4_offset >= info.l3_offset + kIpv4MinHeaderLength);
   FUZZ_CHECK(ihl <= 60 && ihl % 4 == 0);
@@ -86,27 +171,10 @@ void CheckAccepted(const uint8_t* data, size_t size, RxOffload offload,
   FUZZ_CHECK(info.kind == PacketKind::kTcp);
   FUZZ_CHECK(ip[9] == kIpProtoTcp);
   FUZZ_CHECK(offload.l4 != RxChecksum::kBad);
-  FUZZ_CHECK(info.l4_length >= kTcpMinHeaderLength);
-  const size_t header_len = info.payload_offset - info.l4_offset;
-  FUZZ_CHECK(info.payload_offset >= info.l4_offset + kTcpMinHeaderLength);
-  FUZZ_CHECK(header_len == static_cast<size_t>(l4[12] >> 4) * 4);
-  FUZZ_CHECK(size_t{info.payload_offset} + info.payload_length ==
-             size_t{info.l4_offset} + info.l4_length);
-  FUZZ_CHECK(info.src_port == LoadBe16(l4));
-  FUZZ_CHECK(info.dst_port == LoadBe16(l4 + 2));
-  FUZZ_CHECK(info.seq.value() == LoadBe32(l4 + 4));
-  FUZZ_CHECK(info.ack.value() == LoadBe32(l4 + 8));
-  FUZZ_CHECK(info.tcp_flags == l4[13]);
-  FUZZ_CHECK(info.window == LoadBe16(l4 + 14));
-  FUZZ_CHECK(info.SegmentLength() >= info.payload_length);
+  CheckTcpFields(l4, info);
   if (offload.l4 == RxChecksum::kUnknown) {
     FUZZ_CHECK(TcpChecksum(info.src_ip, info.dst_ip, l4, info.l4_length) == 0);
   }
-  TcpOptions again;
-  FUZZ_CHECK(ParseTcpOptions(l4 + kTcpMinHeaderLength,
-                             header_len - kTcpMinHeaderLength,
-                             &again) == Verdict::kOk);
-  FUZZ_CHECK(again == info.options);
 }
 
 void FuzzParseFrame(const uint8_t* data, size_t size) {

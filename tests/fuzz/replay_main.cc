@@ -80,6 +80,53 @@ Seeds SeedFrames() {
   tu::ArpFrame arp;
   arp.eth.dst = wire::MacAddress::Broadcast();
   seeds.emplace_back("arp_request", tu::BuildFrame(arp));
+
+  tu::Tcp6Frame syn6;
+  syn6.tcp = syn.tcp;
+  seeds.emplace_back("tcp6_syn_options", tu::BuildFrame(syn6));
+
+  // Every extension header the parser skips, each with an option in it.
+  tu::Tcp6Frame ext6;
+  ext6.tcp = data.tcp;
+  auto ext = [](uint8_t type, std::vector<uint8_t> body) {
+    tu::Ipv6Extension e;
+    e.type = type;
+    e.body = std::move(body);
+    return e;
+  };
+  ext6.ip.extensions = {ext(wire::kIpProtoHopByHop, {5, 2, 0, 0}),
+                        ext(wire::kIpProtoDestinationOptions,
+                            {1, 4, 0, 0, 0, 0}),
+                        ext(wire::kIpProtoRouting, {4, 0, 0, 0, 0, 0}),
+                        ext(wire::kIpProtoDestinationOptions, {0x1e, 1, 7, 0})};
+  seeds.emplace_back("tcp6_data_ext_headers", tu::BuildFrame(ext6));
+
+  tu::Tcp6Frame frag6;
+  frag6.ip.extensions = {ext(wire::kIpProtoFragment, {0, 1, 0, 0, 0, 9})};
+  seeds.emplace_back("tcp6_fragment", tu::BuildFrame(frag6));
+
+  tu::Icmp6Frame ping6;
+  ping6.icmp.body = tu::EchoBody(1, 1, std::vector<uint8_t>{0, 1, 2, 3, 4});
+  seeds.emplace_back("icmp6_echo", tu::BuildFrame(ping6));
+
+  const wire::Ipv6Address target = ping6.ip.dst;
+  const wire::MacAddress mac{{0x02, 0, 0, 0, 0, 0x01}};
+  tu::Icmp6Frame ns;
+  ns.eth.dst = target.SolicitedNode().MulticastMac();
+  ns.ip.dst = target.SolicitedNode();
+  ns.ip.hop_limit = wire::kNdHopLimit;
+  ns.icmp.type = wire::kIcmpv6NeighborSolicitation;
+  ns.icmp.body = tu::NdBody(target, 0, mac);
+  seeds.emplace_back("icmp6_ns", tu::BuildFrame(ns));
+
+  tu::Icmp6Frame na;
+  na.ip.src = target;
+  na.ip.dst = ping6.ip.src;
+  na.ip.hop_limit = wire::kNdHopLimit;
+  na.icmp.type = wire::kIcmpv6NeighborAdvertisement;
+  na.icmp.body = tu::NdBody(target, wire::na_flags::kSolicited, mac,
+                            wire::kNdOptionTargetLinkAddress);
+  seeds.emplace_back("icmp6_na", tu::BuildFrame(na));
   return seeds;
 }
 

@@ -1,5 +1,5 @@
-// NeighborTable: learning, RFC 826 merge, expiry and the ARP request rate
-// limit, on a virtual clock.
+// NeighborTable and Neighbor6Table (one template): learning, RFC 826 merge,
+// expiry and the request rate limit, on a virtual clock, for both families.
 #include "engine/neighbor.h"
 
 #include "gtest/gtest.h"
@@ -8,79 +8,108 @@ namespace synwave::engine {
 namespace {
 
 using wire::Ipv4Address;
+using wire::Ipv6Address;
 using wire::MacAddress;
 
 constexpr uint64_t kSecond = 1'000'000'000;
-const Ipv4Address kA = Ipv4Address::FromOctets(198, 18, 0, 1);
-const Ipv4Address kB = Ipv4Address::FromOctets(198, 18, 0, 3);
 const MacAddress kMacA{{0x02, 0, 0, 0, 0, 0x0a}};
 const MacAddress kMacB{{0x02, 0, 0, 0, 0, 0x0b}};
 
-TEST(NeighborTableTest, LearnedEntryIsReachableUntilItsTimeout) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  EXPECT_EQ(t.Learn(kA, kMacA, 0), NeighborTable::LearnResult::kAdded);
-  ASSERT_NE(t.Lookup(kA, 59 * kSecond), nullptr);
-  EXPECT_EQ(*t.Lookup(kA, 59 * kSecond), kMacA);
-  EXPECT_EQ(t.Lookup(kA, 60 * kSecond), nullptr);
-  EXPECT_EQ(t.Lookup(kB, 0), nullptr);
+// Two neighbours of each family. For IPv6, addresses that differ only in
+// their last byte and in a middle byte, so that a comparison of part of the
+// address would be caught.
+template <typename Table>
+struct Addresses;
+template <>
+struct Addresses<NeighborTable> {
+  static Ipv4Address A() { return Ipv4Address::FromOctets(198, 18, 0, 1); }
+  static Ipv4Address B() { return Ipv4Address::FromOctets(198, 18, 0, 3); }
+};
+template <>
+struct Addresses<Neighbor6Table> {
+  static Ipv6Address A() { return Ipv6Address::FromWords(0xfd00ull << 48, 1); }
+  static Ipv6Address B() {
+    return Ipv6Address::FromWords((0xfd00ull << 48) | (1ull << 20), 1);
+  }
+};
+
+template <typename Table>
+class NeighborTableTest : public testing::Test {
+ protected:
+  using LearnResult = typename Table::LearnResult;
+  const decltype(Addresses<Table>::A()) kA = Addresses<Table>::A();
+  const decltype(Addresses<Table>::B()) kB = Addresses<Table>::B();
+};
+
+using Tables = testing::Types<NeighborTable, Neighbor6Table>;
+TYPED_TEST_SUITE(NeighborTableTest, Tables);
+
+TYPED_TEST(NeighborTableTest, LearnedEntryIsReachableUntilItsTimeout) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  EXPECT_EQ(t.Learn(this->kA, kMacA, 0), TypeParam::LearnResult::kAdded);
+  ASSERT_NE(t.Lookup(this->kA, 59 * kSecond), nullptr);
+  EXPECT_EQ(*t.Lookup(this->kA, 59 * kSecond), kMacA);
+  EXPECT_EQ(t.Lookup(this->kA, 60 * kSecond), nullptr);
+  EXPECT_EQ(t.Lookup(this->kB, 0), nullptr);
 }
 
-TEST(NeighborTableTest, RelearningRefreshesAndUpdatesTheMac) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  t.Learn(kA, kMacA, 0);
-  EXPECT_EQ(t.Learn(kA, kMacB, 50 * kSecond),
-            NeighborTable::LearnResult::kUpdated);
-  ASSERT_NE(t.Lookup(kA, 100 * kSecond), nullptr);
-  EXPECT_EQ(*t.Lookup(kA, 100 * kSecond), kMacB);
+TYPED_TEST(NeighborTableTest, RelearningRefreshesAndUpdatesTheMac) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  t.Learn(this->kA, kMacA, 0);
+  EXPECT_EQ(t.Learn(this->kA, kMacB, 50 * kSecond),
+            TypeParam::LearnResult::kUpdated);
+  ASSERT_NE(t.Lookup(this->kA, 100 * kSecond), nullptr);
+  EXPECT_EQ(*t.Lookup(this->kA, 100 * kSecond), kMacB);
   EXPECT_EQ(t.size(), 1u);
 }
 
-TEST(NeighborTableTest, MergeUpdatesOnlyKnownEntries) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  EXPECT_FALSE(t.Merge(kA, kMacA, 0));
+TYPED_TEST(NeighborTableTest, MergeUpdatesOnlyKnownEntries) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  EXPECT_FALSE(t.Merge(this->kA, kMacA, 0));
   EXPECT_EQ(t.size(), 0u);
-  t.Learn(kA, kMacA, 0);
-  EXPECT_TRUE(t.Merge(kA, kMacB, kSecond));
-  EXPECT_EQ(*t.Lookup(kA, kSecond), kMacB);
+  t.Learn(this->kA, kMacA, 0);
+  EXPECT_TRUE(t.Merge(this->kA, kMacB, kSecond));
+  EXPECT_EQ(*t.Lookup(this->kA, kSecond), kMacB);
 }
 
-TEST(NeighborTableTest, FullTableRefusesNewEntriesButKeepsOld) {
-  NeighborTable t(1, 60 * kSecond, kSecond);
-  t.Learn(kA, kMacA, 0);
-  EXPECT_EQ(t.Learn(kB, kMacB, 0), NeighborTable::LearnResult::kTableFull);
-  EXPECT_FALSE(t.ShouldRequest(kB, 0));
-  EXPECT_NE(t.Lookup(kA, 0), nullptr);
+TYPED_TEST(NeighborTableTest, FullTableRefusesNewEntriesButKeepsOld) {
+  TypeParam t(1, 60 * kSecond, kSecond);
+  t.Learn(this->kA, kMacA, 0);
+  EXPECT_EQ(t.Learn(this->kB, kMacB, 0), TypeParam::LearnResult::kTableFull);
+  EXPECT_FALSE(t.ShouldRequest(this->kB, 0));
+  EXPECT_NE(t.Lookup(this->kA, 0), nullptr);
 }
 
-TEST(NeighborTableTest, RequestsAreRateLimitedPerAddress) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  EXPECT_TRUE(t.ShouldRequest(kA, 0));
-  EXPECT_FALSE(t.ShouldRequest(kA, kSecond - 1));
-  EXPECT_TRUE(t.ShouldRequest(kB, kSecond - 1)) << "limit is per address";
-  EXPECT_TRUE(t.ShouldRequest(kA, kSecond));
-  EXPECT_EQ(t.Lookup(kA, kSecond), nullptr) << "requested is not resolved";
+TYPED_TEST(NeighborTableTest, RequestsAreRateLimitedPerAddress) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  EXPECT_TRUE(t.ShouldRequest(this->kA, 0));
+  EXPECT_FALSE(t.ShouldRequest(this->kA, kSecond - 1));
+  EXPECT_TRUE(t.ShouldRequest(this->kB, kSecond - 1)) << "limit is per address";
+  EXPECT_TRUE(t.ShouldRequest(this->kA, kSecond));
+  EXPECT_EQ(t.Lookup(this->kA, kSecond), nullptr)
+      << "requested is not resolved";
 }
 
-TEST(NeighborTableTest, FreshEntryNeedsNoRequestAndStaleOneDoes) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  t.Learn(kA, kMacA, 0);
-  EXPECT_FALSE(t.ShouldRequest(kA, 44 * kSecond));
+TYPED_TEST(NeighborTableTest, FreshEntryNeedsNoRequestAndStaleOneDoes) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  t.Learn(this->kA, kMacA, 0);
+  EXPECT_FALSE(t.ShouldRequest(this->kA, 44 * kSecond));
   // Last quarter of the reachable time: refresh while still usable.
-  EXPECT_TRUE(t.ShouldRequest(kA, 46 * kSecond));
-  EXPECT_NE(t.Lookup(kA, 46 * kSecond), nullptr);
+  EXPECT_TRUE(t.ShouldRequest(this->kA, 46 * kSecond));
+  EXPECT_NE(t.Lookup(this->kA, 46 * kSecond), nullptr);
 }
 
-TEST(NeighborTableTest, ExpireRemovesDeadEntriesNotPendingOnes) {
-  NeighborTable t(4, 60 * kSecond, kSecond);
-  t.Learn(kA, kMacA, 0);
-  EXPECT_TRUE(t.ShouldRequest(kB, 100 * kSecond));  // pending request
-  EXPECT_EQ(t.Expire(100 * kSecond), 1u);            // A is gone, B waits
+TYPED_TEST(NeighborTableTest, ExpireRemovesDeadEntriesNotPendingOnes) {
+  TypeParam t(4, 60 * kSecond, kSecond);
+  t.Learn(this->kA, kMacA, 0);
+  EXPECT_TRUE(t.ShouldRequest(this->kB, 100 * kSecond));  // pending request
+  EXPECT_EQ(t.Expire(100 * kSecond), 1u);                 // A is gone, B waits
   EXPECT_EQ(t.size(), 1u);
-  EXPECT_EQ(t.Expire(102 * kSecond), 1u);            // B never answered
+  EXPECT_EQ(t.Expire(102 * kSecond), 1u);  // B never answered
   EXPECT_EQ(t.size(), 0u);
   // Freed slots are reused.
-  EXPECT_EQ(t.Learn(kA, kMacA, 103 * kSecond),
-            NeighborTable::LearnResult::kAdded);
+  EXPECT_EQ(t.Learn(this->kA, kMacA, 103 * kSecond),
+            TypeParam::LearnResult::kAdded);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// Tests for the Internet checksum: known vectors, the fast PartialSum against
-// a byte-at-a-time RFC 1071 reference, and RFC 1624 incremental updates.
+// Tests for the Internet checksum: known vectors (IPv4 and, from scapy
+// frames, the IPv6 pseudo-header for TCP and ICMPv6), the fast PartialSum
+// against a byte-at-a-time RFC 1071 reference, and RFC 1624 incremental
+// updates.
 #include "wire/checksum.h"
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "scapy_ipv6_frames.h"
 #include "wire/byte_order.h"
 
 namespace synwave::wire {
@@ -137,6 +140,89 @@ TEST(ChecksumTest, PseudoHeaderSum) {
   const Ipv4Address dst = Ipv4Address::FromOctets(0x9a, 0xbc, 0xde, 0xf0);
   EXPECT_EQ(PseudoHeaderSum(src, dst, 6, 40),
             0x1234u + 0x5678 + 0x9abc + 0xdef0 + 6 + 40);
+}
+
+// The IPv6 pseudo-header (RFC 8200 8.1) written out byte by byte and summed
+// with the reference: the independent form of Ipv6PseudoHeaderSum.
+uint16_t ReferenceIpv6PseudoSum(const uint8_t* src, const uint8_t* dst,
+                                uint8_t protocol, uint32_t length) {
+  uint8_t p[40] = {};
+  std::memcpy(p, src, 16);
+  std::memcpy(p + 16, dst, 16);
+  StoreBe32(p + 32, length);
+  p[39] = protocol;
+  return ReferenceFoldedSum(p, sizeof(p), 0);
+}
+
+TEST(ChecksumTest, Ipv6PseudoHeaderSumMatchesReference) {
+  std::mt19937 rng(6);
+  for (int i = 0; i < 1000; ++i) {
+    const std::vector<uint8_t> a = RandomBytes(rng, 32);
+    const uint32_t length = i < 500 ? static_cast<uint32_t>(rng() & 0xffff)
+                                    : static_cast<uint32_t>(rng());
+    const uint8_t protocol = static_cast<uint8_t>(rng());
+    EXPECT_EQ(FoldSum(Ipv6PseudoHeaderSum(a.data(), a.data() + 16, protocol,
+                                          length)),
+              ReferenceIpv6PseudoSum(a.data(), a.data() + 16, protocol,
+                                     length));
+  }
+  // All ones everywhere: the sum must still fold to the reference.
+  const std::vector<uint8_t> ones(32, 0xff);
+  EXPECT_EQ(FoldSum(Ipv6PseudoHeaderSum(ones.data(), ones.data() + 16, 0xff,
+                                        0xffffffffu)),
+            ReferenceIpv6PseudoSum(ones.data(), ones.data() + 16, 0xff,
+                                   0xffffffffu));
+}
+
+struct Ipv6Vector {
+  const char* name;
+  const uint8_t* frame;
+  size_t len;
+  size_t l4_offset;      // in the frame
+  size_t checksum_at;    // offset of the checksum in the L4 message
+  uint8_t protocol;
+  uint16_t checksum;     // what scapy wrote
+};
+
+// Frames from scapy (scapy_ipv6_frames.h): our checksum over the L4 message
+// with the field zeroed must be scapy's, and over the frame as sent 0.
+TEST(ChecksumTest, Ipv6VectorsFromScapy) {
+  using namespace testutil;
+  const Ipv6Vector vectors[] = {
+      {"echo", kScapyEcho6, sizeof(kScapyEcho6), 54, 2, 58, 0xec0b},
+      {"ns", kScapyNs, sizeof(kScapyNs), 54, 2, 58, 0x7c17},
+      {"na", kScapyNa, sizeof(kScapyNa), 54, 2, 58, 0x1b1a},
+      {"syn", kScapySyn6, sizeof(kScapySyn6), 54, 16, 6, 0x788c},
+      {"syn_ext", kScapySyn6ExtHeaders, sizeof(kScapySyn6ExtHeaders), 70, 16,
+       6, 0x1fcf},
+  };
+  for (const Ipv6Vector& v : vectors) {
+    SCOPED_TRACE(v.name);
+    const uint8_t* src = v.frame + 14 + 8;
+    const uint8_t* dst = v.frame + 14 + 24;
+    std::vector<uint8_t> l4(v.frame + v.l4_offset, v.frame + v.len);
+    ASSERT_EQ(LoadBe16(l4.data() + v.checksum_at), v.checksum);
+    EXPECT_EQ(Ipv6L4Checksum(src, dst, v.protocol, l4.data(), l4.size()), 0);
+    l4[v.checksum_at] = l4[v.checksum_at + 1] = 0;
+    EXPECT_EQ(Ipv6L4Checksum(src, dst, v.protocol, l4.data(), l4.size()),
+              v.checksum);
+    // The Ipv6Address form is the same function.
+    EXPECT_EQ(Ipv6L4Checksum(Ipv6Address::FromBytes(src),
+                             Ipv6Address::FromBytes(dst), v.protocol,
+                             l4.data(), l4.size()),
+              v.checksum);
+    // Every address byte is covered, and the next header value too.
+    for (int i = 0; i < 32; ++i) {
+      uint8_t addrs[32];
+      std::memcpy(addrs, src, 32);
+      addrs[i] ^= 0x01;
+      EXPECT_NE(Ipv6L4Checksum(addrs, addrs + 16, v.protocol, l4.data(),
+                               l4.size()),
+                v.checksum)
+          << "address byte " << i;
+    }
+    EXPECT_NE(Ipv6L4Checksum(src, dst, 17, l4.data(), l4.size()), v.checksum);
+  }
 }
 
 // The fast path reads 32, 8, 4, 2 and 1 bytes at a time from any alignment:

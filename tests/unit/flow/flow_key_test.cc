@@ -1,7 +1,8 @@
 // Tests for FlowKey and FlowHasher: the hash spreads the key sets real
 // traffic produces (one client, many ports; many clients in one /16) evenly
 // over buckets, every input bit affects every output bit, and collisions
-// depend on the seed, so an attacker cannot precompute them.
+// depend on the seed, so an attacker cannot precompute them; the same for
+// FlowKey6 and FlowHasher6 over IPv6 key sets.
 #include "flow/flow_key.h"
 
 #include <cmath>
@@ -175,6 +176,160 @@ TEST(FlowHashTest, DifferentSeedsGiveDifferentFunctions) {
   for (uint32_t port = 0; port < 1000; ++port) {
     const FlowKey k{0x0a000001, 0x0a000002, 80, static_cast<uint16_t>(port)};
     equal += a(k) == b(k);
+  }
+  EXPECT_LE(equal, 1);
+}
+
+// ---------------------------------------------------------------------------
+// IPv6.
+
+wire::Ipv6Address V6(uint64_t high, uint64_t low) {
+  return wire::Ipv6Address::FromWords(high, low);
+}
+
+double ChiSquarePerDof6(const std::vector<FlowKey6>& keys, uint32_t buckets,
+                        const FlowHasher6& hasher) {
+  std::vector<uint32_t> count(buckets);
+  for (const FlowKey6& k : keys) ++count[BucketOf(hasher(k), buckets)];
+  const double expected = double(keys.size()) / buckets;
+  double chi = 0;
+  for (uint32_t c : count) chi += (c - expected) * (c - expected) / expected;
+  return chi / (buckets - 1);
+}
+
+const wire::Ipv6Address kServer6 = V6(0xfd00000000000000ull, 1);
+
+std::vector<FlowKey6> OneClientAllPorts6() {
+  std::vector<FlowKey6> keys;
+  for (uint32_t port = 0; port < 65536; ++port) {
+    keys.push_back({kServer6, V6(0x20010db800000001ull, 0x1234),
+                    443, static_cast<uint16_t>(port)});
+  }
+  return keys;
+}
+
+// Sequential interface identifiers in one /64 (a load generator's range).
+std::vector<FlowKey6> SequentialClientsInASlash64() {
+  std::vector<FlowKey6> keys;
+  for (uint32_t i = 0; i < 65536; ++i) {
+    keys.push_back({kServer6, V6(0x20010db800000001ull, 0x10000 + i), 443,
+                    40000});
+  }
+  return keys;
+}
+
+// One host in each of many /64s (privacy addresses behind many routers):
+// only the prefix bits vary.
+std::vector<FlowKey6> ManyPrefixesSameIid() {
+  std::vector<FlowKey6> keys;
+  for (uint32_t i = 0; i < 65536; ++i) {
+    keys.push_back({kServer6, V6(0x20010db800000000ull + (uint64_t{i} << 16),
+                                 0x021122fffe334455ull),
+                    80, 50000});
+  }
+  return keys;
+}
+
+TEST(FlowKey6Test, Is36BytesAndComparesAllFields) {
+  const FlowKey6 a{V6(1, 2), V6(3, 4), 5, 6};
+  EXPECT_EQ(a, (FlowKey6{V6(1, 2), V6(3, 4), 5, 6}));
+  EXPECT_NE(a, (FlowKey6{V6(9, 2), V6(3, 4), 5, 6}));
+  EXPECT_NE(a, (FlowKey6{V6(1, 9), V6(3, 4), 5, 6}));
+  EXPECT_NE(a, (FlowKey6{V6(1, 2), V6(3, 9), 5, 6}));
+  EXPECT_NE(a, (FlowKey6{V6(1, 2), V6(3, 4), 9, 6}));
+  EXPECT_NE(a, (FlowKey6{V6(1, 2), V6(3, 4), 5, 9}));
+}
+
+TEST(FlowHash6Test, DeterministicAndBulkMatchesSingle) {
+  const FlowHasher6 h1(kSeed), h2(kSeed);
+  std::vector<FlowKey6> keys = OneClientAllPorts6();
+  keys.resize(100);
+  std::vector<uint32_t> out(keys.size());
+  h1.HashBulk(keys.data(), static_cast<uint32_t>(keys.size()), out.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(out[i], h2(keys[i]));
+  }
+}
+
+TEST(FlowHash6Test, SpreadsStructuredKeySetsEvenly) {
+  const FlowHasher6 hasher(kSeed);
+  const std::vector<std::vector<FlowKey6>> sets = {
+      OneClientAllPorts6(), SequentialClientsInASlash64(),
+      ManyPrefixesSameIid()};
+  for (size_t s = 0; s < sets.size(); ++s) {
+    for (const uint32_t buckets : {4096u, 16411u}) {
+      const double chi = ChiSquarePerDof6(sets[s], buckets, hasher);
+      EXPECT_NEAR(chi, 1.0, 0.15) << "set " << s << ", " << buckets;
+    }
+  }
+}
+
+TEST(FlowHash6Test, EveryInputBitAffectsEveryOutputBit) {
+  const FlowHasher6 hasher(kSeed);
+  std::mt19937_64 rng(6);
+  constexpr int kSamples = 2000;
+  constexpr int kBits = 288;
+  std::vector<std::vector<int>> flips(kBits, std::vector<int>(32));
+  for (int t = 0; t < kSamples; ++t) {
+    FlowKey6 k{V6(rng(), rng()), V6(rng(), rng()),
+               static_cast<uint16_t>(rng()), static_cast<uint16_t>(rng())};
+    const uint32_t h = hasher(k);
+    for (int bit = 0; bit < kBits; ++bit) {
+      FlowKey6 m = k;
+      if (bit < 128) {
+        m.local_ip.bytes[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      } else if (bit < 256) {
+        m.remote_ip.bytes[(bit - 128) / 8] ^=
+            static_cast<uint8_t>(1u << (bit % 8));
+      } else if (bit < 272) {
+        m.local_port ^= static_cast<uint16_t>(1u << (bit - 256));
+      } else {
+        m.remote_port ^= static_cast<uint16_t>(1u << (bit - 272));
+      }
+      const uint32_t d = h ^ hasher(m);
+      for (int o = 0; o < 32; ++o) flips[bit][o] += (d >> o) & 1;
+    }
+  }
+  // Sampling standard deviation 0.5 / sqrt(2000) = 0.011; 0.07 is six.
+  for (int bit = 0; bit < kBits; ++bit) {
+    for (int o = 0; o < 32; ++o) {
+      EXPECT_NEAR(double(flips[bit][o]) / kSamples, 0.5, 0.07)
+          << "input bit " << bit << " output bit " << o;
+    }
+  }
+}
+
+TEST(FlowHash6Test, CollisionsDependOnTheSeed) {
+  constexpr uint32_t kBuckets = 256;
+  const FlowHasher6 a(1), b(2);
+  const std::vector<FlowKey6> keys = OneClientAllPorts6();
+  std::vector<std::vector<uint32_t>> by_bucket(kBuckets);
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    by_bucket[BucketOf(a(keys[i]), kBuckets)].push_back(i);
+  }
+  uint64_t pairs = 0, still_colliding = 0;
+  for (const auto& members : by_bucket) {
+    for (size_t j = 1; j < members.size(); ++j) {
+      ++pairs;
+      still_colliding += BucketOf(b(keys[members[j - 1]]), kBuckets) ==
+                         BucketOf(b(keys[members[j]]), kBuckets);
+    }
+  }
+  const double rate = double(still_colliding) / pairs;
+  EXPECT_NEAR(rate, 1.0 / kBuckets, 0.5 / kBuckets) << still_colliding;
+}
+
+// An IPv4 address written as IPv4-mapped IPv6 is another key in another
+// table: the two hashers are unrelated functions even under one seed.
+TEST(FlowHash6Test, UnrelatedToTheIpv4HasherOfTheSameSeed) {
+  const FlowHasher v4(kSeed);
+  const FlowHasher6 v6(kSeed);
+  int equal = 0;
+  for (uint32_t port = 0; port < 1000; ++port) {
+    const FlowKey k{0x0a000001, 0x0a000002, 80, static_cast<uint16_t>(port)};
+    const FlowKey6 k6{V6(0, 0xffff0a000001ull), V6(0, 0xffff0a000002ull), 80,
+                      static_cast<uint16_t>(port)};
+    equal += v4(k) == v6(k6);
   }
   EXPECT_LE(equal, 1);
 }
