@@ -480,6 +480,12 @@ int LoopbackProxy(const Config& config) {
 }
 
 int Run(const Config& config) {
+  // The proxy reloads its backends on SIGHUP: caught from the start, so a
+  // reload during the EAL's and the ports' start-up is taken once the run
+  // loop begins instead of killing the process.
+  if (config.mode == control::Mode::kProxy && !config.proxy.loopback) {
+    control::CatchReload();
+  }
   if (absl::Status s = control::StartEal(config); !s.ok()) return UsageError(s);
   // Every application's counters, before anything sizes a report.
   app::RegisterCounters();

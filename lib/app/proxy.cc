@@ -138,6 +138,14 @@ void Proxy::Send(bool to_backend, const wire::TcpSegmentSpec& spec) {
 
 void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
   auto* self = static_cast<Proxy*>(ctx);
+  if (self->updates_ != nullptr) {
+    const ProxyBackendSlots* list =
+        self->updates_->current.load(std::memory_order_acquire);
+    if (list != self->seen_) {
+      self->seen_ = list;
+      self->core_.SetBackends(*list);
+    }
+  }
   // The backends' MACs, every millisecond (ARP on the backend side).
   if (now_ns >= self->next_resolve_ns_) {
     self->next_resolve_ns_ = now_ns + 1'000'000;

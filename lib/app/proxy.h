@@ -25,6 +25,7 @@
 #ifndef SYNWAVE_APP_PROXY_H_
 #define SYNWAVE_APP_PROXY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -37,6 +38,14 @@ struct rte_mbuf;
 struct rte_ring;
 
 namespace synwave::app {
+
+// A reload's backend list, published by the main lcore and taken by each
+// worker's proxy on its next poll (a safe point: between bursts): one
+// pointer, stored with release and loaded with acquire, no lock. The
+// publisher keeps every list it published until the workers have stopped.
+struct ProxyBackendUpdates {
+  std::atomic<const ProxyBackendSlots*> current{nullptr};
+};
 
 class Proxy : public ProxyOutput {
  public:
@@ -61,6 +70,11 @@ class Proxy : public ProxyOutput {
     backend_ = backend_side;
   }
 
+  // Where reloads are published (null: none); before the first poll.
+  void SetBackendUpdates(const ProxyBackendUpdates* updates) {
+    updates_ = updates;
+  }
+
   ProxyCore& core() { return core_; }
   const ProxyCore& core() const { return core_; }
 
@@ -82,6 +96,8 @@ class Proxy : public ProxyOutput {
   engine::Link* client_ = nullptr;
   engine::Link* backend_ = nullptr;
   uint64_t next_resolve_ns_ = 0;
+  const ProxyBackendUpdates* updates_ = nullptr;
+  const ProxyBackendSlots* seen_ = nullptr;  // the last list taken
   int self_ = 0;
   int workers_ = 1;
   std::vector<rte_ring*> to_;

@@ -53,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "flow/flow_key.h"
@@ -102,7 +103,7 @@ namespace synwave::app {
   X(kNoBackendMac, "proxy_drop_backend_unresolved",                          \
     "frames for a backend whose MAC is not resolved yet (dropped)")          \
   X(kTableFull, "proxy_drop_table_full",                                     \
-    "valid cookie ACKs dropped: the flow table was full")                    \
+    "valid cookie ACKs answered with a RST: the flow table was full")                    \
   X(kClosed, "proxy_closed", "flows freed after both FINs or a RST "         \
     "and the linger")                                                        \
   X(kIdleTimeouts, "proxy_idle_timeouts", "flows freed after going idle")    \
@@ -112,6 +113,8 @@ namespace synwave::app {
     "health probes refused (RST) or not answered within the interval")       \
   X(kBackendDown, "proxy_backend_down_events", "backends marked down")       \
   X(kBackendUp, "proxy_backend_up_events", "backends marked up")             \
+  X(kBackendReloads, "proxy_backend_reloads",                               \
+    "backend lists taken from a reload (SIGHUP), per worker")                \
   X(kHandoffOut, "proxy_handoff_out", "frames handed to the worker that "    \
     "owns their flow")                                                       \
   X(kHandoffIn, "proxy_handoff_in", "frames taken from other workers")       \
@@ -158,7 +161,7 @@ struct ProxyConfig {
   wire::MacAddress backend_side_mac;  // our MAC on the backend side
   std::vector<uint16_t> listen_ports;
   std::vector<ProxyBackend> backends;
-  uint32_t max_flows = 65536;     // per core
+  uint32_t max_flows = 262144;    // per core: 2 s of linger at 130,000 flows/s
   NoBackend no_backend = NoBackend::kRst;
   ProxyOptions defaults;
   uint64_t syn_rto_ns = 1'000'000'000;  // backend SYN retransmission
@@ -243,7 +246,9 @@ struct ProxyBackendState {
   ProxyBackend addr;
   wire::MacAddress mac;
   bool mac_valid = false;
-  bool up = true;        // usable for new flows
+  bool up = true;        // usable for new flows (its probes say)
+  bool removed = false;  // left the list at a reload: no new flows, no
+                         // probes; its established flows go on
   bool probed = false;   // a probe has answered at least once
   uint8_t good = 0;      // probes in a row
   uint8_t bad = 0;
@@ -252,6 +257,22 @@ struct ProxyBackendState {
   uint32_t probe_seq = 0;
   ProxyOptions learned;  // from the last good probe (or the defaults)
   uint64_t counts[static_cast<size_t>(BackendCounter::kCount)] = {};
+};
+
+// The backends' slots after a reload (SIGHUP): a backend keeps its slot
+// (its index in flow records and per-backend counters) for the life of the
+// process; one removed keeps it too, inactive, while its established flows
+// end; one added takes a new slot. The main lcore plans it, every worker
+// takes the same one (ProxyCore::SetBackends), so slots agree across cores.
+struct ProxyBackendSlots {
+  std::vector<ProxyBackend> slots;
+  std::vector<bool> active;  // in the current list
+
+  // The slots for `list` after these; false (with `error`) when it needs
+  // more than kMaxProxyBackends slots (removed backends hold theirs).
+  bool Plan(const std::vector<ProxyBackend>& list, ProxyBackendSlots* next,
+            std::string* error) const;
+  int num_active() const;
 };
 
 class ProxyCore {
@@ -279,6 +300,15 @@ class ProxyCore {
   // Periodic work: backend SYN retransmissions, linger and idle timeouts
   // (a slice of the records every millisecond), health probes.
   void Poll(uint64_t now_ns);
+
+  // A reload: the backends become `slots` (planned from this core's
+  // current ones: the same slots first, maybe more after). A removed
+  // backend gets no new flows and no probes, and its established flows go
+  // on; one added starts as a new backend does (up until probes say).
+  // Counted (kBackendReloads).
+  void SetBackends(const ProxyBackendSlots& slots);
+  // The current slots (as SetBackends and the constructor left them).
+  ProxyBackendSlots backend_slots() const;
 
   // Backends' next hops, set by the caller (ARP on the backend side).
   void SetBackendMac(int b, const wire::MacAddress* mac);
@@ -341,6 +371,9 @@ class ProxyCore {
   ProxyAction NoBackendAnswer(const uint8_t* frame,
                               const wire::PacketInfo& info,
                               wire::TcpSegmentSpec* spec);
+  // A RST answering `info` (RFC 9293 3.10.7.1), to the client.
+  ProxyAction RstToClient(const uint8_t* frame, const wire::PacketInfo& info,
+                          wire::TcpSegmentSpec* spec);
   void BackendSynSpec(const ProxyRecord& r, wire::TcpSegmentSpec* spec) const;
   void ClientRstSpec(const ProxyRecord& r, wire::TcpSegmentSpec* spec) const;
   void SendProbes(uint64_t now_ns);

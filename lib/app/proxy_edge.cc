@@ -40,7 +40,7 @@ int ProxyCore::PickBackend(uint32_t client_ip, uint16_t client_port) const {
   int best = -1;
   uint64_t best_score = 0;
   for (size_t b = 0; b < backends_.size(); ++b) {
-    if (!backends_[b].up) continue;
+    if (!backends_[b].up || backends_[b].removed) continue;
     const ProxyBackend& a = backends_[b].addr;
     // The weight of a backend depends on its address, not its position in
     // the list, so a list change keeps every other backend's scores.
@@ -77,7 +77,7 @@ ProxyOptions ProxyCore::Announced() const {
   ProxyOptions a;
   bool any = false;
   for (const ProxyBackendState& s : backends_) {
-    if (!s.up || !s.probed) continue;
+    if (!s.up || !s.probed || s.removed) continue;
     if (!any) {
       a = s.learned;
       any = true;
@@ -101,6 +101,12 @@ ProxyAction ProxyCore::NoBackendAnswer(const uint8_t* frame,
     return ProxyAction::kDrop;
   }
   Count(ProxyCounter::kNoBackendRst);
+  return RstToClient(frame, info, spec);
+}
+
+ProxyAction ProxyCore::RstToClient(const uint8_t* frame,
+                                   const wire::PacketInfo& info,
+                                   wire::TcpSegmentSpec* spec) {
   *spec = wire::TcpSegmentSpec{};
   spec->src_mac = config_.client_side_mac;
   spec->dst_mac = reinterpret_cast<const wire::EthernetHeader*>(frame)->Src();
@@ -229,8 +235,11 @@ ProxyAction ProxyCore::CookieAck(uint8_t* frame, const wire::PacketInfo& info,
   if (b < 0) return NoBackendAnswer(frame, info, spec);
   const uint32_t idx = NewRecord(key, hash);
   if (idx == kNone) {
+    // No record to be had: the client, which believes it is connected,
+    // is told at once (RST, counted) rather than left to retransmit into
+    // a flow that does not exist.
     Count(ProxyCounter::kTableFull);
-    return ProxyAction::kDrop;
+    return RstToClient(frame, info, spec);
   }
   ProxyRecord& r = records_[idx];
   r.seq_delta = cookie.value();             // Ip, until the backend answers
@@ -424,7 +433,8 @@ void ProxyCore::ProbeResult(int b, bool ok, const wire::TcpOptions* opts) {
     }
     s.probed = true;
   }
-  s.counts[static_cast<size_t>(BackendCounter::kUp)] = s.up ? 1 : 0;
+  s.counts[static_cast<size_t>(BackendCounter::kUp)] =
+      (s.up && !s.removed) ? 1 : 0;
 }
 
 // Each interval: a probe still unanswered failed (one that could not
@@ -435,6 +445,7 @@ void ProxyCore::SendProbes(uint64_t now_ns) {
   next_probe_ns_ = now_ns + config_.probe_interval_ns;
   for (size_t b = 0; b < backends_.size(); ++b) {
     ProxyBackendState& s = backends_[b];
+    if (s.removed) continue;
     if (s.probe_pending) ProbeResult(static_cast<int>(b), false, nullptr);
     s.probe_pending = true;
     s.probe_sent = false;

@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "app/proxy_core.h"
+
+#include "absl/strings/str_cat.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -129,6 +131,64 @@ ProxyCore::ProxyCore(const ProxyConfig& config)
 }
 
 ProxyCore::~ProxyCore() = default;
+
+bool ProxyBackendSlots::Plan(const std::vector<ProxyBackend>& list,
+                             ProxyBackendSlots* next,
+                             std::string* error) const {
+  next->slots = slots;
+  next->active.assign(slots.size(), false);
+  for (const ProxyBackend& b : list) {
+    size_t i = 0;
+    while (i < next->slots.size() &&
+           (next->slots[i].ip != b.ip || next->slots[i].port != b.port)) {
+      ++i;
+    }
+    if (i == next->slots.size()) {
+      if (i == static_cast<size_t>(kMaxProxyBackends)) {
+        *error = absl::StrCat(
+            "more than ", kMaxProxyBackends,
+            " backend slots: removed backends keep theirs until a restart");
+        return false;
+      }
+      next->slots.push_back(b);
+      next->active.push_back(false);
+    }
+    next->active[i] = true;
+  }
+  return true;
+}
+
+int ProxyBackendSlots::num_active() const {
+  int n = 0;
+  for (bool a : active) n += a ? 1 : 0;
+  return n;
+}
+
+void ProxyCore::SetBackends(const ProxyBackendSlots& slots) {
+  for (size_t b = 0; b < slots.slots.size(); ++b) {
+    if (b == backends_.size()) {
+      ProxyBackendState s;
+      s.addr = slots.slots[b];
+      s.learned = config_.defaults;
+      backends_.push_back(s);
+    }
+    ProxyBackendState& s = backends_[b];
+    s.removed = !slots.active[b];
+    if (s.removed) s.probe_pending = false;
+    s.counts[static_cast<size_t>(BackendCounter::kUp)] =
+        (s.up && !s.removed) ? 1 : 0;
+  }
+  Count(ProxyCounter::kBackendReloads);
+}
+
+ProxyBackendSlots ProxyCore::backend_slots() const {
+  ProxyBackendSlots s;
+  for (const ProxyBackendState& b : backends_) {
+    s.slots.push_back(b.addr);
+    s.active.push_back(!b.removed);
+  }
+  return s;
+}
 
 bool ProxyCore::IsListenPort(uint16_t port) const {
   for (uint16_t p : config_.listen_ports) {

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <set>
 
+#include <toml++/toml.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -209,6 +211,60 @@ app::ProxyConfig MakeProxyConfig(const Config& config) {
   pc.idle_timeout_ns = static_cast<uint64_t>(p.idle_timeout_s * 1e9);
   pc.probe_interval_ns = static_cast<uint64_t>(p.probe_interval_s * 1e9);
   return pc;
+}
+
+absl::StatusOr<std::vector<app::ProxyBackend>> ReadBackendList(
+    const Config& running) {
+  const std::string& path = running.proxy.reload_path;
+  if (path.empty()) {
+    return absl::FailedPreconditionError(
+        "no --config file to re-read (the backends came from --backend on "
+        "the command line)");
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", where.line, ":", where.column, ": ",
+                     std::string(e.description())));
+  }
+  const toml::node* node = table.get("backend");
+  if (node == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": no 'backend' key"));
+  }
+  std::vector<std::string> texts;
+  if (const toml::array* arr = node->as_array()) {
+    for (const toml::node& n : *arr) {
+      std::optional<std::string> t = n.value<std::string>();
+      if (!t) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": 'backend' must be strings, \"IP\" or \"IP:PORT\""));
+      }
+      texts.push_back(*t);
+    }
+  } else if (std::optional<std::string> t = node->value<std::string>()) {
+    texts.push_back(*t);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": 'backend' must be a string or an array of strings"));
+  }
+  Config next = running;
+  next.proxy.backends.clear();
+  for (const std::string& t : texts) {
+    absl::StatusOr<app::ProxyBackend> b = ParseBackend(t);
+    if (!b.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": backend '", t, "': ", b.status().message()));
+    }
+    next.proxy.backends.push_back(*b);
+  }
+  if (absl::Status s = ValidateProxy(next); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  return next.proxy.backends;
 }
 
 absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text) {

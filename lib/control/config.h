@@ -73,11 +73,14 @@ struct ProxySettings {
   std::optional<wire::Ipv4Prefix> backend_ip;  // our backend-side address
   std::vector<app::ProxyBackend> backends;   // --backend, repeatable
   app::NoBackend no_backend = app::NoBackend::kRst;
-  uint32_t max_flows = 65536;                // records per worker
+  uint32_t max_flows = 262144;               // records per worker (rate x linger)
   double linger_s = 2;                       // after both FINs were acked
   double idle_timeout_s = 300;               // a flow without segments
   double probe_interval_s = 1;               // health probes; 0: none
   bool loopback = false;                     // loopback --proxy
+  // The --config file whose backend list SIGHUP re-reads (empty: none, or
+  // the backends came from the command line, which wins over the file).
+  std::string reload_path;
 };
 
 enum class Mode : uint8_t { kServe, kLoad, kLoopback, kProxy };
@@ -146,6 +149,12 @@ app::FloodConfig MakeFloodConfig(const Config& config, uint16_t queue,
 // The proxy's per-core config (its secret and hash seed are the wiring's;
 // the MACs are the ports').
 app::ProxyConfig MakeProxyConfig(const Config& config);
+
+// SIGHUP: the backend list of `running`'s --config file (its "backend"
+// key) read again and checked by the rules of --backend against the rest
+// of `running`; errors name the file and say what is wrong.
+absl::StatusOr<std::vector<app::ProxyBackend>> ReadBackendList(
+    const Config& running);
 
 // "10.0.0.5:8080", or "10.0.0.5" (the backend port is the VIP port the
 // client connected to).

@@ -744,6 +744,10 @@ absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
   }
   absl::StatusOr<Config> config = ConfigFromFlags(mode);
   if (!config.ok()) return config.status();
+  if (std::string path = absl::GetFlag(FLAGS_config);
+      !path.empty() && !cl->given.contains("backend")) {
+    config->proxy.reload_path = path;
+  }
   inv.config = *std::move(config);
   return inv;
 }

@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "app/counters.h"
+#include "app/proxy.h"
 #include "control/metrics.h"
 #include "control/timeline.h"
 
@@ -117,6 +121,44 @@ nlohmann::json ProxyJson(const Config& config, const CounterTotals& totals) {
                         {"backends", backends}};
 }
 
+namespace {
+
+// SIGHUP: the --config file's backends read again, planned onto the slots
+// in use and published; a bad file or list keeps the one in use.
+void Reload(const Config& config, app::ProxyBackendSlots* current,
+            std::vector<std::unique_ptr<app::ProxyBackendSlots>>* published,
+            app::ProxyBackendUpdates* updates) {
+  absl::StatusOr<std::vector<app::ProxyBackend>> list =
+      ReadBackendList(config);
+  std::string error;
+  auto next = std::make_unique<app::ProxyBackendSlots>();
+  if (list.ok() && current->Plan(*list, next.get(), &error)) {
+    std::vector<std::string> names, removed;
+    for (size_t b = 0; b < next->slots.size(); ++b) {
+      const app::ProxyBackend& a = next->slots[b];
+      std::string name = wire::Ipv4Address{a.ip}.ToString();
+      if (a.port != 0) absl::StrAppend(&name, ":", a.port);
+      (next->active[b] ? names : removed).push_back(name);
+    }
+    *current = *next;
+    updates->current.store(next.get(), std::memory_order_release);
+    published->push_back(std::move(next));
+    std::printf("synwave proxy: backends reloaded: %zu (%s)%s%s\n",
+                names.size(), absl::StrJoin(names, ",").c_str(),
+                removed.empty() ? "" : "; removed, keeping their flows: ",
+                absl::StrJoin(removed, ",").c_str());
+    std::fflush(stdout);
+    return;
+  }
+  if (!list.ok()) error = std::string(list.status().message());
+  std::fprintf(stderr,
+               "synwave proxy: reload failed, keeping the %d backends in use: "
+               "%s\n",
+               current->num_active(), error.c_str());
+}
+
+}  // namespace
+
 int RunProxy(const Config& config, Side& client, Side* backend,
              std::vector<engine::LcoreSlot>& slots) {
   auto totals = [&] {
@@ -134,6 +176,16 @@ int RunProxy(const Config& config, Side& client, Side* backend,
     std::fprintf(stderr, "synwave: %s\n", std::string(s.message()).c_str());
     return 2;
   }
+  // Reloads (SIGHUP): the main lcore reads and plans the list, the workers
+  // take it on their next poll (app::ProxyBackendUpdates); every list
+  // published stays here until the workers have stopped.
+  app::ProxyBackendUpdates updates;
+  std::vector<std::unique_ptr<app::ProxyBackendSlots>> published;
+  app::ProxyBackendSlots current;
+  current.slots = config.proxy.backends;
+  current.active.assign(current.slots.size(), true);
+  for (auto& p : client.proxies) p->SetBackendUpdates(&updates);
+  CatchReload();
   Launch(slots);
   const auto start = std::chrono::steady_clock::now();
   auto last_stats = start;
@@ -157,6 +209,7 @@ int RunProxy(const Config& config, Side& client, Side* backend,
       before = std::move(now);
       last_stats = std::chrono::steady_clock::now();
     }
+    if (TakeReloadRequest()) Reload(config, &current, &published, &updates);
     if (config.duration_s > 0 && elapsed >= config.duration_s) break;
   }
   StopSlots();
@@ -177,7 +230,9 @@ int RunProxy(const Config& config, Side& client, Side* backend,
   if (config.json_path.empty()) return 0;
   nlohmann::json report = CountersJson(t);
   report["pools"]["mbufs"] = mbufs_in_use;
-  report["proxy"] = ProxyJson(config, t);
+  Config reported = config;  // the backends after the last reload
+  reported.proxy.backends = current.slots;
+  report["proxy"] = ProxyJson(reported, t);
   report["duration_s"] = Since(start);
   report["timeline"] = timeline.json();
   if (absl::Status s = WriteJson(config.json_path, report); !s.ok()) {

@@ -25,6 +25,10 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
 
+std::atomic<bool> g_reload{false};
+
+void OnReload(int) { g_reload.store(true, std::memory_order_relaxed); }
+
 }  // namespace
 
 void Launch(std::vector<engine::LcoreSlot>& slots) {
@@ -34,6 +38,12 @@ void Launch(std::vector<engine::LcoreSlot>& slots) {
 }
 
 bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
+
+void CatchReload() { std::signal(SIGHUP, OnReload); }
+
+bool TakeReloadRequest() {
+  return g_reload.exchange(false, std::memory_order_relaxed);
+}
 
 void StopSlots() {
   g_stop.store(true);

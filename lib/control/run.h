@@ -69,6 +69,10 @@ void CloseCapture(const Config& config, engine::Capture* capture);
 // stops and joins the slots, sleeps on the monotonic clock.
 void Launch(std::vector<engine::LcoreSlot>& slots);
 bool StopRequested();
+// SIGHUP: CatchReload installs its handler (the proxy: re-read the
+// backends); TakeReloadRequest tells once whether one came since.
+void CatchReload();
+bool TakeReloadRequest();
 void StopSlots();
 void SleepMs(int ms);
 // --metrics: the Prometheus exposition for the length of a run (nothing

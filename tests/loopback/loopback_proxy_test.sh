@@ -7,7 +7,8 @@
 #     proxy's joined flows), never a SYN queue: under a SYN flood at the VIP
 #     the server sends no cookie and holds no half-open entry;
 #   - afterwards the proxy's flow records (after their linger) and every
-#     mbuf are back: pools at zero; no backend frame was unknown.
+#     mbuf are back: pools at zero; no backend frame was unknown;
+#   - a full flow table resets the clients it cannot take (counted).
 # Needs root for the EAL; exits 77 without it, except under CI.
 set -euo pipefail
 SYNWAVE=${SYNWAVE:?SYNWAVE must point to the synwave binary}
@@ -82,5 +83,13 @@ run flood --duration=4 --cps=2000 --concurrency=0 --flood-pps=100000 --close=cli
 check_clean flood
 check flood 'r["flood"]["syns_sent"] >= 300000 and p["proxy_cookie_synacks_out"] >= r["flood"]["syns_sent"] * 0.9'
 check flood 's["SyncookiesSent"] == 0 and r["server"]["pool_peaks"]["half_open"] <= 64'
+
+# 4. A flow table far too small for the rate: a completing ACK that finds
+#    no record gets a RST (counted), so every connection ends, completed or
+#    reset, and none is left hanging in a flow that does not exist.
+run tablefull --duration=2 --max-flows=1024
+check tablefull 'p["proxy_drop_table_full"] > 0 and c["completed"] > 0 and c["failed"] == c["failed_by_reason"]["reset"]'
+check tablefull 'c["attempted"] == c["completed"] + c["failed"] and r["pools"]["tcbs"] == 0'
+check tablefull 'r["proxy"]["pools"]["mbufs"] == 0 and r["pools"]["mbufs"] == 0 and r["server"]["pools"]["mbufs"] == 0'
 
 echo "PASS"

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -497,6 +498,70 @@ TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, ::testing::Not(HasSubstr("--test-name")));
+}
+
+// SIGHUP's re-read of the --config file's backends (ReadBackendList): the
+// new list, checked by --backend's rules against the running config; a bad
+// file says what is wrong.
+class ReadBackendListTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/synwave-reload-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    running_ = Valid();
+    running_.mode = Mode::kProxy;
+    running_.listen_ports = {80};
+    running_.proxy.backend_ip = wire::Ipv4Prefix::Parse("10.9.0.1/24");
+    running_.proxy.backends = {{0x0a090002, 0}};
+    running_.proxy.reload_path = dir_ + "/proxy.toml";
+  }
+  void TearDown() override {
+    std::remove(running_.proxy.reload_path.c_str());
+    rmdir(dir_.c_str());
+  }
+  void Write(const std::string& text) {
+    std::ofstream(running_.proxy.reload_path) << text;
+  }
+  std::string Error() {
+    absl::StatusOr<std::vector<app::ProxyBackend>> l =
+        ReadBackendList(running_);
+    EXPECT_FALSE(l.ok());
+    return std::string(l.status().message());
+  }
+  std::string dir_;
+  Config running_;
+};
+
+TEST_F(ReadBackendListTest, ReadsTheFilesNewList) {
+  Write("ip = \"198.18.0.2/24\"\nbackend = [\"10.9.0.3\", \"10.9.0.4\"]\n");
+  absl::StatusOr<std::vector<app::ProxyBackend>> l = ReadBackendList(running_);
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].ip, 0x0a090003u);
+  EXPECT_EQ((*l)[1].ip, 0x0a090004u);
+  Write("backend = \"10.9.0.5:8080\"\n");
+  l = ReadBackendList(running_);
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_EQ(l->size(), 1u);
+  EXPECT_EQ((*l)[0].port, 8080);
+}
+
+TEST_F(ReadBackendListTest, BadFilesAreRefusedWithTheReason) {
+  Write("backend = [\"10.9.0.3\"");
+  EXPECT_THAT(Error(), testing::HasSubstr("proxy.toml:1:"));
+  Write("port = \"x\"\n");
+  EXPECT_THAT(Error(), testing::HasSubstr("no 'backend' key"));
+  Write("backend = [\"10.9.0.3\", \"10.9.0.3\"]\n");
+  EXPECT_THAT(Error(), testing::HasSubstr("given twice"));
+  Write("backend = [\"192.0.2.7\"]\n");
+  EXPECT_THAT(Error(), testing::HasSubstr("not another host on the subnet"));
+  Write("backend = [\"10.9.0.300\"]\n");
+  EXPECT_THAT(Error(), testing::HasSubstr("10.9.0.300"));
+  Write("backend = [3]\n");
+  EXPECT_THAT(Error(), testing::HasSubstr("must be strings"));
+  running_.proxy.reload_path.clear();
+  EXPECT_THAT(Error(), testing::HasSubstr("no --config file"));
 }
 
 }  // namespace
