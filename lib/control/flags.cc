@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "control/command_line.h"
+#include "control/flag_values.h"
 #include "tcp/time_wait.h"
 
 namespace synwave::control {
@@ -217,32 +218,6 @@ ABSL_FLAG(double, wait_server, sc::Defaults().load.wait_server_s,
           "ARP before the schedule starts; the run is timed from then. "
           "Past it synwave gives up and exits 1 (0: wait for ever)");
 
-// proxy
-ABSL_FLAG(std::string, backend_port, "",
-          "proxy: the DPDK device on the backends' side (default: --port's, "
-          "one-armed)");
-ABSL_FLAG(std::string, backend_ip, "",
-          "proxy: our address and prefix on the backends' side, A.B.C.D/N; "
-          "the backends route the clients' addresses through it");
-ABSL_FLAG(std::string, backend, "",
-          "proxy: a backend, IP:PORT, or IP for the VIP port itself "
-          "(repeatable, at most 8; flows are spread by rendezvous hashing)");
-ABSL_FLAG(std::string, no_backend, "rst",
-          "proxy: with no backend up, answer a SYN with rst or drop it");
-ABSL_FLAG(int64_t, max_flows, sc::Defaults().proxy.max_flows,
-          "proxy: flow records per worker");
-ABSL_FLAG(double, proxy_linger, sc::Defaults().proxy.linger_s,
-          "proxy: seconds a flow's record stays after both FINs were "
-          "acknowledged (or a RST), so that retransmissions still translate");
-ABSL_FLAG(double, proxy_idle_timeout, sc::Defaults().proxy.idle_timeout_s,
-          "proxy: seconds without a segment after which a flow is dropped");
-ABSL_FLAG(double, probe_interval, sc::Defaults().proxy.probe_interval_s,
-          "proxy: seconds between health probes of each backend (down after "
-          "3 failed, up after 2 good; 0: no probes, always up)");
-ABSL_FLAG(bool, proxy, false,
-          "loopback: generator -> synwave proxy -> server, over two net_ring "
-          "pairs in one process");
-
 namespace synwave::control {
 namespace {
 
@@ -282,42 +257,6 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 const std::set<std::string> kRepeatable = {"port", "listen", "server",
                                            "backend"};
 
-absl::Status Bad(absl::string_view flag, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
-}
-
-// An integer flag in [lo, hi], checked before it is narrowed to T.
-template <typename T>
-absl::StatusOr<T> IntFlag(const absl::Flag<int64_t>& flag, const char* name,
-                          int64_t lo, int64_t hi) {
-  const int64_t v = absl::GetFlag(flag);
-  if (v < lo || v > hi) {
-    return Bad(name, absl::StrCat(v, " is outside ", lo, "..", hi));
-  }
-  return static_cast<T>(v);
-}
-
-// A small integer flag in [lo, hi] (its message names the range only).
-template <typename T>
-absl::StatusOr<T> SmallIntFlag(const absl::Flag<int32_t>& flag,
-                               const char* name, int32_t lo, int32_t hi) {
-  const int32_t v = absl::GetFlag(flag);
-  if (v < lo || v > hi) {
-    return Bad(name, absl::StrCat("must be ", lo, "..", hi));
-  }
-  return static_cast<T>(v);
-}
-
-// A positive number of seconds, in nanoseconds.
-absl::StatusOr<uint64_t> SecondsFlag(const absl::Flag<double>& flag,
-                                     const char* name) {
-  const double v = absl::GetFlag(flag);
-  if (!(v > 0) || v > 1e7) {
-    return Bad(name, "must be a positive number of seconds");
-  }
-  return static_cast<uint64_t>(v * 1e9);
-}
-
 // For a flag whose range Validate checks on the typed field: the value
 // saturated to the field's type, so that a value out of the type's range
 // stays out of the valid range instead of wrapping into it.
@@ -337,12 +276,6 @@ absl::Status AddressRange(const char* flag, const std::string& text,
   return absl::OkStatus();
 }
 
-#define SYNWAVE_ASSIGN_OR_RETURN(lhs, expr) \
-  {                                         \
-    auto r = (expr);                        \
-    if (!r.ok()) return r.status();         \
-    lhs = *r;                               \
-  }
 
 // --port, --ip, --gateway, --mac, --lcores, --eal and the run's length.
 uint64_t PhysicalMemoryBytes() {
@@ -650,40 +583,6 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   return absl::OkStatus();
 }
 
-// proxy: the backend side, the backends, the flows' times.
-absl::Status ProxyFromFlags(Config& c) {
-  ProxySettings& p = c.proxy;
-  p.loopback = absl::GetFlag(FLAGS_proxy);
-  p.backend_port = absl::GetFlag(FLAGS_backend_port);
-  if (std::string ip = absl::GetFlag(FLAGS_backend_ip); !ip.empty()) {
-    p.backend_ip = wire::Ipv4Prefix::Parse(ip);
-    if (!p.backend_ip) {
-      return Bad("backend-ip",
-                 absl::StrCat("'", ip, "' is not an address like 10.9.0.1/24"));
-    }
-  }
-  for (const std::string& s : SplitRepeated(absl::GetFlag(FLAGS_backend))) {
-    absl::StatusOr<app::ProxyBackend> b = ParseBackend(s);
-    if (!b.ok()) return Bad("backend", b.status().message());
-    p.backends.push_back(*b);
-  }
-  const std::string nb = absl::GetFlag(FLAGS_no_backend);
-  if (nb == "rst") {
-    p.no_backend = app::NoBackend::kRst;
-  } else if (nb == "drop") {
-    p.no_backend = app::NoBackend::kDrop;
-  } else {
-    return Bad("no-backend", absl::StrCat("'", nb, "' is not rst or drop"));
-  }
-  SYNWAVE_ASSIGN_OR_RETURN(
-      p.max_flows, IntFlag<uint32_t>(FLAGS_max_flows, "max-flows", 1, 1 << 24));
-  p.linger_s = absl::GetFlag(FLAGS_proxy_linger);
-  p.idle_timeout_s = absl::GetFlag(FLAGS_proxy_idle_timeout);
-  p.probe_interval_s = absl::GetFlag(FLAGS_probe_interval);
-  return absl::OkStatus();
-}
-
-#undef SYNWAVE_ASSIGN_OR_RETURN
 
 }  // namespace
 
@@ -700,7 +599,7 @@ absl::StatusOr<Config> ConfigFromFlags(Mode mode) {
 }
 
 std::string Usage() {
-  return absl::StrCat(kUsage, FlagsHelp("control/flags.cc"));
+  return absl::StrCat(kUsage, FlagsHelp("control/flags"));  // flags*.cc
 }
 
 absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
