@@ -10,49 +10,10 @@
 #     mbuf are back: pools at zero; no backend frame was unknown;
 #   - a full flow table resets the clients it cannot take (counted).
 # Needs root for the EAL; exits 77 without it, except under CI.
-set -euo pipefail
-SYNWAVE=${SYNWAVE:?SYNWAVE must point to the synwave binary}
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = "true" ]; then echo "FAIL: needs root under CI" >&2; exit 1; fi
-  echo "SKIP: needs root for the DPDK EAL" >&2
-  exit 77
-fi
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-run() {
-  local name=$1; shift
-  local rc=0
-  echo "== synwave loopback --proxy $*"
-  "$SYNWAVE" loopback --proxy --proxy-linger=0.2 --json="$WORK/$name.json" \
-    "$@" > "$WORK/$name.out" 2>&1 || rc=$?
-  if [ "$rc" != 0 ]; then
-    cat "$WORK/$name.out"
-    fail "$name: synwave exited with status $rc"
-  fi
-  grep -E "load summary|connections|pools|proxy:" "$WORK/$name.out"
-}
-
-check() {
-  local name=$1 expr=$2
-  "$PY" - "$WORK/$name.json" "$expr" <<'PYEOF' || { cat "$WORK/$1.out" 2>/dev/null; fail "$name: $expr"; }
-import json, sys
-r = json.load(open(sys.argv[1]))
-c = r["connections"]
-p = r["proxy"]["counters"]
-s = r["server"]["counters"]
-ok = eval(sys.argv[2])
-if not ok:
-    print("connections:", json.dumps(c), file=sys.stderr)
-    print("proxy:", json.dumps({k: v for k, v in p.items() if k.startswith("proxy") and v}), file=sys.stderr)
-    print("proxy pools:", json.dumps(r["proxy"]["pools"]), "server peaks:", json.dumps(r["server"]["pool_peaks"]), "server cookies:", s["SyncookiesSent"], file=sys.stderr)
-sys.exit(0 if ok else 1)
-PYEOF
-}
+LOOPBACK_ARGS=(--proxy --proxy-linger=0.2)
+SUMMARY='load summary|connections|pools|proxy:'
+# shellcheck source=harness.sh
+source "$(dirname "$0")/harness.sh"
 
 check_clean() {
   local name=$1

@@ -8,50 +8,10 @@
 #     past 2 MSL (a short --msl); no mbuf is lost;
 #   - the JSON report has the documented keys.
 # Needs root for the EAL; exits 77 without it, except under CI.
-set -euo pipefail
-SYNWAVE=${SYNWAVE:?SYNWAVE must point to the synwave binary}
-PY=/usr/bin/python3
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-
-if [ "$(id -u)" != 0 ]; then
-  if [ "${CI:-}" = "true" ]; then echo "FAIL: needs root under CI" >&2; exit 1; fi
-  echo "SKIP: needs root for the DPDK EAL" >&2
-  exit 77
-fi
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# run NAME ARGS...: one loopback run with a JSON report in $WORK/NAME.json.
-# A failing run prints its output and fails with synwave's exit status (read
-# before anything else runs: after `cat` $? would be cat's).
-run() {
-  local name=$1; shift
-  local rc=0
-  echo "== synwave loopback $*"
-  "$SYNWAVE" loopback --json="$WORK/$name.json" "$@" > "$WORK/$name.out" 2>&1 ||
-    rc=$?
-  if [ "$rc" != 0 ]; then
-    cat "$WORK/$name.out"
-    fail "$name: synwave exited with status $rc"
-  fi
-  grep -E "load summary|connections|latency|connect |first byte|total |pools" "$WORK/$name.out"
-}
-
-# check NAME EXPR: a Python expression over the report `r` must hold.
-check() {
-  local name=$1 expr=$2
-  "$PY" - "$WORK/$name.json" "$expr" <<'PYEOF' || { cat "$WORK/$1.out" 2>/dev/null; fail "$name: $expr"; }
-import json, sys
-r = json.load(open(sys.argv[1]))
-c = r["connections"]
-ok = eval(sys.argv[2])
-if not ok:
-    print("report:", json.dumps({k: r[k] for k in ("connections", "cps", "pools")}), file=sys.stderr)
-    print("server pools:", json.dumps(r["server"]["pools"]), file=sys.stderr)
-sys.exit(0 if ok else 1)
-PYEOF
-}
+LOOPBACK_ARGS=()
+SUMMARY='load summary|connections|latency|connect |first byte|total |pools'
+# shellcheck source=harness.sh
+source "$(dirname "$0")/harness.sh"
 
 # The common assertions: completed connections, none failed, pools empty
 # but for TIME-WAIT, every mbuf back.
