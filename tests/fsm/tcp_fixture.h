@@ -210,7 +210,7 @@ class TcpFsmTest : public ::testing::Test {
     if (ipv6_) {
       c.ipv6 = true;
       // The family tests compare behaviour, so both families get the same
-      // MSS; tcp_ipv6_test checks IPv6's own.
+      // MSS; tcp_dual_stack_test checks IPv6's own.
       c.mss6 = c.mss;
     }
     stack_ = std::make_unique<TcpStack>(c, SipKey{0x0123456789abcdefull,
