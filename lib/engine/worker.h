@@ -54,6 +54,10 @@ namespace synwave::engine {
 struct WorkerConfig {
   wire::Ipv4Prefix ip;                      // our address and subnet
   std::optional<wire::Ipv4Address> gateway; // next hop off the subnet
+  // IPv6 (none: IPv6 frames are dropped as ipv6_disabled). With it comes
+  // the link-local address made from the port's MAC (engine/nd.h).
+  std::optional<wire::Ipv6Prefix> ip6;      // our global address, prefix
+  std::optional<wire::Ipv6Address> gateway6;  // link-local or on-prefix
   uint16_t burst = 32;                      // frames per rx burst, <= 64
   size_t neighbor_capacity = 64;            // entries
   uint64_t neighbor_reachable_ns = 60'000'000'000;  // as Linux gc_stale_time
