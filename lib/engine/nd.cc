@@ -123,7 +123,7 @@ bool NeighborDiscovery::AcceptsMac(const MacAddress& dst) const {
 }
 
 uint8_t NeighborDiscovery::Classify(const uint8_t* frame,
-                                    const wire::PacketInfo& info) const {
+                                    const wire::PacketInfo& info) {
   const Ipv6Address dst = wire::Ipv6Dst(frame, info);
   if (info.kind == wire::PacketKind::kIcmp6) {
     if (!dst.IsMulticast()) {
@@ -145,7 +145,7 @@ uint8_t NeighborDiscovery::Classify(const uint8_t* frame,
     const uint8_t owner = Find(dst);
     if (owner != kNotLocal) return owner;
   }
-  deltas_->Add(Counter::kDropIpv6NotForUs);
+  Count(NdCounter::kDropNotForUs);
   return kNotLocal;
 }
 
@@ -163,7 +163,7 @@ void NeighborDiscovery::HandleIcmp6(rte_mbuf* m, const wire::PacketInfo& info,
       HandleEchoRequest(m, info);
       return;
     default:  // an echo reply: we send no requests
-      deltas_->Add(Counter::kDropIcmp6NotEcho);
+      Count(NdCounter::kDropIcmp6NotEcho);
       Drop(m);
       return;
   }
@@ -178,7 +178,7 @@ void NeighborDiscovery::HandleSolicitation(rte_mbuf* m,
   const Ipv6Address target = ns->Target();
   if (!IsLocal(target) ||
       m->buf_len - m->data_off < wire::kNdFrameMaxLength) {
-    deltas_->Add(Counter::kDropNdNotForUs);
+    Count(NdCounter::kDropNdNotForUs);
     Drop(m);
     return;
   }
@@ -191,7 +191,7 @@ void NeighborDiscovery::HandleSolicitation(rte_mbuf* m,
     if (!sll.IsMulticast() && !sll.IsZero()) {
       switch (neighbors_.Learn(src, sll, now_ns)) {
         case Neighbor6Table::LearnResult::kAdded:
-          deltas_->Add(Counter::kNeighbors6Learned);
+          Count(NdCounter::kNeighborsLearned);
           break;
         case Neighbor6Table::LearnResult::kUpdated:
           break;
@@ -201,7 +201,7 @@ void NeighborDiscovery::HandleSolicitation(rte_mbuf* m,
       }
     }
   }
-  deltas_->Add(Counter::kNdSolicitationsIn);
+  Count(NdCounter::kSolicitationsIn);
   // The advertisement is written over the solicitation (the spec is read
   // from it first).
   const wire::NdSpec na = wire::AdvertisementFor(frame, info, config_.mac);
@@ -210,7 +210,7 @@ void NeighborDiscovery::HandleSolicitation(rte_mbuf* m,
   m->data_len = len;
   m->pkt_len = len;
   m->ol_flags = 0;
-  deltas_->Add(Counter::kNdAdvertisementsOut);
+  Count(NdCounter::kAdvertisementsOut);
   link_->Transmit(m);
 }
 
@@ -223,7 +223,7 @@ void NeighborDiscovery::HandleAdvertisement(rte_mbuf* m,
   const Ipv6Address target = na->Target();
   if (IsLocal(target)) {
     // Another host claims one of our addresses (ours do not come back).
-    deltas_->Add(Counter::kDropNdConflict);
+    Count(NdCounter::kDropNdConflict);
     Drop(m);
     return;
   }
@@ -237,11 +237,11 @@ void NeighborDiscovery::HandleAdvertisement(rte_mbuf* m,
     if (!tll.IsMulticast() && !tll.IsZero() &&
         neighbors_.Merge(target, tll, now_ns)) {
       updated = true;
-      if (!was_resolved) deltas_->Add(Counter::kNeighbors6Learned);
+      if (!was_resolved) Count(NdCounter::kNeighborsLearned);
     }
   }
-  deltas_->Add(updated ? Counter::kNdAdvertisementsIn
-                       : Counter::kDropNdNotForUs);
+  Count(updated ? NdCounter::kAdvertisementsIn
+                : NdCounter::kDropNdNotForUs);
   Drop(m);
 }
 
@@ -256,17 +256,17 @@ void NeighborDiscovery::HandleEchoRequest(rte_mbuf* m,
     from = wire::Ipv6Src(frame, info).IsLinkLocal() ? link_local_
                                                     : config_.ip.address;
   } else if (!IsLocal(dst)) {  // a range that only routes TCP
-    deltas_->Add(Counter::kDropIpv6NotForUs);
+    Count(NdCounter::kDropNotForUs);
     Drop(m);
     return;
   }
-  deltas_->Add(Counter::kIcmp6EchoIn);
+  Count(NdCounter::kEchoIn);
   const auto len = static_cast<uint16_t>(
       wire::WriteIcmpv6EchoReply(frame, info, from, config_.mac));
   m->data_len = len;
   m->pkt_len = len;
   m->ol_flags = 0;
-  deltas_->Add(Counter::kIcmp6EchoOut);
+  Count(NdCounter::kEchoOut);
   link_->Transmit(m);
 }
 
@@ -297,13 +297,19 @@ void NeighborDiscovery::SendSolicitation(const Ipv6Address& target) {
       wire::WriteNeighborSolicitation(rte_pktmbuf_mtod(m, uint8_t*), ns));
   m->data_len = len;
   m->pkt_len = len;
-  deltas_->Add(Counter::kNdSolicitationsOut);
+  Count(NdCounter::kSolicitationsOut);
   link_->Transmit(m);
+}
+
+void NeighborDiscovery::Publish(CoreCounters& counters) const {
+  for (size_t i = 0; i < kNumNdCounters; ++i) {
+    counters.Store(kNdBase + i, counts_[i]);
+  }
 }
 
 void NeighborDiscovery::Housekeeping(uint64_t now_ns) {
   next_housekeeping_ns_ = now_ns + config_.housekeeping_ns;
-  deltas_->Add(Counter::kNeighbors6Expired, neighbors_.Expire(now_ns));
+  Count(NdCounter::kNeighborsExpired, neighbors_.Expire(now_ns));
   if (config_.gateway) ResolveNextHop(*config_.gateway, now_ns);
 }
 

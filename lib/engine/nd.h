@@ -18,7 +18,9 @@
 // Replies are written over the received mbuf; only a solicitation we
 // originate allocates one. Frames reach it from the worker's stage 2
 // (Classify: is this IPv6 frame ours, and who takes its TCP) and stage 3
-// (HandleIcmp6); everything it drops is counted by name.
+// (HandleIcmp6); everything it drops is counted by name, in a counter
+// block of its own (NdCounter) that the worker publishes only when there
+// is IPv6, so that the IPv4 path publishes nothing more.
 //
 // Single-threaded, per core; no allocation after construction.
 #ifndef SYNWAVE_ENGINE_ND_H_
@@ -103,7 +105,7 @@ class NeighborDiscovery {
   // solicited-node groups gives kNoOwner (HandleIcmp6 takes it); TCP
   // gives its destination's owner. Otherwise counts the frame as
   // drop_ipv6_not_for_us and returns kNotLocal; the caller frees it.
-  uint8_t Classify(const uint8_t* frame, const wire::PacketInfo& info) const;
+  uint8_t Classify(const uint8_t* frame, const wire::PacketInfo& info);
 
   // Stage 3 for an ICMPv6 frame Classify accepted: solicitations for our
   // addresses answered, advertisements learnt, echo requests answered, the
@@ -127,6 +129,13 @@ class NeighborDiscovery {
   const Neighbor6Table& neighbors() const { return neighbors_; }
   Neighbor6Table& neighbors() { return neighbors_; }
 
+  // Stores its counters (the NdCounter block) into `counters`; the worker
+  // calls it when it publishes.
+  void Publish(CoreCounters& counters) const;
+  uint64_t count(NdCounter c) const {
+    return counts_[static_cast<size_t>(c)];
+  }
+
   // The multicast MACs this worker accepts now (for the port's filter).
   std::vector<wire::MacAddress> GroupMacs() const;
 
@@ -147,6 +156,9 @@ class NeighborDiscovery {
   void HandleEchoRequest(rte_mbuf* m, const wire::PacketInfo& info);
   void AddGroupMac(const wire::Ipv6Address& unicast);
   void Drop(rte_mbuf* m) { link_->Free(m); }
+  void Count(NdCounter c, uint64_t n = 1) {
+    counts_[static_cast<size_t>(c)] += n;
+  }
 
   NdConfig config_;
   wire::Ipv6Address link_local_;
@@ -159,6 +171,7 @@ class NeighborDiscovery {
   wire::MacAddress group_macs_[kMaxGroupMacs];
   int num_group_macs_ = 0;
   bool any_solicited_node_ = false;  // too many claims for the list
+  uint64_t counts_[kNumNdCounters] = {};  // since start, published as is
 };
 
 }  // namespace synwave::engine

@@ -230,6 +230,7 @@ void Worker::DeliverAppFrames(uint64_t now_ns) {
 
 void Worker::PublishCounters() {
   counters_->Publish(deltas_);
+  if (nd_ != nullptr) nd_->Publish(*counters_);
   for (int a = 0; a < num_apps_; ++a) {
     if (apps_[a].on_publish != nullptr) {
       apps_[a].on_publish(apps_[a].ctx, *counters_);
@@ -351,11 +352,8 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   if (len >= sizeof(EthernetHeader)) {
     const auto* eth = reinterpret_cast<const EthernetHeader*>(frame);
     const wire::MacAddress dst = eth->Dst();
-    if (!(dst == link_.mac()) && !dst.IsBroadcast() &&
-        !AcceptsGroupMac(dst)) {
-      deltas_.Add(Counter::kDropEthNotForUs);
-      Drop(m);
-      return LocalAddresses::kNotLocal;
+    if (!(dst == link_.mac()) && !dst.IsBroadcast()) [[unlikely]] {
+      return ParseRxGroup(m, info);  // IPv6 multicast, or not for us
     }
   }
   wire::RxOffload offload;

@@ -142,11 +142,11 @@ class Worker {
   // Its IPv6 part (worker_ipv6.cc): the owner from NeighborDiscovery, or
   // the frame dropped as ipv6_disabled without ip6.
   uint8_t ParseRx6(rte_mbuf* m, wire::PacketInfo* info);
-  // The L2 filter's slow path: a group MAC IPv6 needs (all-nodes, our
-  // solicited-node groups).
-  bool AcceptsGroupMac(const wire::MacAddress& dst) const {
-    return nd_ != nullptr && nd_->AcceptsMac(dst);
-  }
+  // ParseRx for a frame to another MAC than ours or broadcast: one of the
+  // group MACs IPv6 needs (all-nodes, our solicited-node groups) goes on
+  // to ParseRx6, anything else is dropped as drop_eth_not_for_us. Out of
+  // line, so that ParseRx's own path keeps its registers.
+  uint8_t ParseRxGroup(rte_mbuf* m, wire::PacketInfo* info);
   void SetUpIpv6(const QueueBinding& queue, uint8_t tcp_owner);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);

@@ -4,6 +4,7 @@
 #include <rte_mbuf.h>
 
 #include "engine/worker.h"
+#include "wire/parse.h"
 
 namespace synwave::engine {
 
@@ -38,6 +39,29 @@ bool Worker::ClaimAddresses6(const wire::Ipv6Address& first,
     return false;
   }
   return nd_->AddLocal(first, last, static_cast<uint8_t>(slot), answer_nd);
+}
+
+uint8_t Worker::ParseRxGroup(rte_mbuf* m, wire::PacketInfo* info) {
+  const auto* frame = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t len = rte_pktmbuf_data_len(m);  // >= an Ethernet header
+  if (nd_ == nullptr || !nd_->AcceptsMac(wire::MacAddress::FromBytes(frame))) {
+    deltas_.Add(Counter::kDropEthNotForUs);
+    Drop(m);
+    return LocalAddresses::kNotLocal;
+  }
+  // Checksums in software: a few control frames.
+  const wire::Verdict v = wire::ParseFrame(frame, len, {}, info);
+  if (v != wire::Verdict::kOk) {
+    deltas_.AddDrop(v);
+    Drop(m);
+    return LocalAddresses::kNotLocal;
+  }
+  if (info->family != wire::IpFamily::kIpv6) {  // IPv4 or ARP to a group
+    deltas_.Add(Counter::kDropEthNotForUs);
+    Drop(m);
+    return LocalAddresses::kNotLocal;
+  }
+  return ParseRx6(m, info);
 }
 
 uint8_t Worker::ParseRx6(rte_mbuf* m, wire::PacketInfo* info) {

@@ -168,9 +168,9 @@ TEST_F(WorkerIpv6Test, AnswersSolicitationForOurAddressAndLearnsTheSender) {
   EXPECT_EQ(na->na_flags(), wire::na_flags::kSolicited |
                                 wire::na_flags::kOverride);
   EXPECT_EQ(na->link_address(), h_.mac());
-  EXPECT_EQ(h_.Count(Counter::kNdSolicitationsIn), 1u);
-  EXPECT_EQ(h_.Count(Counter::kNdAdvertisementsOut), 1u);
-  EXPECT_EQ(h_.Count(Counter::kNeighbors6Learned), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kSolicitationsIn)), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kAdvertisementsOut)), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kNeighborsLearned)), 1u);
   // The sender's link-layer address is learnt: no solicitation needed.
   const MacAddress* mac = h_.worker().nd()->ResolveNextHop(kPeerIp, now_);
   ASSERT_NE(mac, nullptr);
@@ -205,7 +205,7 @@ TEST_F(WorkerIpv6Test, DefendsOurAddressAgainstAProbeToAllNodes) {
   EXPECT_EQ(na->dst(), wire::kAllNodes);
   EXPECT_EQ(na->eth_dst().ToString(), "33:33:00:00:00:01");
   EXPECT_EQ(na->na_flags(), wire::na_flags::kOverride);
-  EXPECT_EQ(h_.Count(Counter::kNeighbors6Learned), 0u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kNeighborsLearned)), 0u);
 }
 
 TEST_F(WorkerIpv6Test, IgnoresSolicitationsForOtherTargets) {
@@ -220,8 +220,8 @@ TEST_F(WorkerIpv6Test, IgnoresSolicitationsForOtherTargets) {
   ns.eth.dst = h_.mac();
   h_.Inject(testutil::BuildFrame(ns));
   EXPECT_TRUE(h_.Poll(now_).empty());
-  EXPECT_EQ(h_.Count(Counter::kDropNdNotForUs), 1u);
-  EXPECT_EQ(h_.Count(Counter::kNdAdvertisementsOut), 0u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNdNotForUs)), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kAdvertisementsOut)), 0u);
 }
 
 TEST_F(WorkerIpv6Test, AnswersEchoToEachOfOurAddressesAndToAllNodes) {
@@ -250,8 +250,8 @@ TEST_F(WorkerIpv6Test, AnswersEchoToEachOfOurAddressesAndToAllNodes) {
         reply->frame + reply->info.l4_offset + 4,
         reply->frame + reply->info.l4_offset + reply->info.l4_length);
     EXPECT_EQ(body, Echo(k.dst, k.src).icmp.body);
-    EXPECT_EQ(h_.Count(Counter::kIcmp6EchoIn), n);
-    EXPECT_EQ(h_.Count(Counter::kIcmp6EchoOut), n);
+    EXPECT_EQ(h_.Count(NdIndex(NdCounter::kEchoIn)), n);
+    EXPECT_EQ(h_.Count(NdIndex(NdCounter::kEchoOut)), n);
   }
 }
 
@@ -272,9 +272,9 @@ TEST_F(WorkerIpv6Test, DropsWhatIsNotOursUnderNamedReasons) {
   syn.ip.dst = kOurIp;
   h_.Inject(testutil::BuildFrame(syn));
   EXPECT_TRUE(h_.Poll(now_).empty());
-  EXPECT_EQ(h_.Count(Counter::kDropIpv6NotForUs), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNotForUs)), 1u);
   EXPECT_EQ(h_.Count(Counter::kDropEthNotForUs), 1u);
-  EXPECT_EQ(h_.Count(Counter::kDropIcmp6NotEcho), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropIcmp6NotEcho)), 1u);
   EXPECT_EQ(h_.Count(Counter::kDropTcpNoHandler), 1u);
   EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv6Disabled)), 0u);
 }
@@ -294,7 +294,7 @@ TEST_F(WorkerIpv6Test, ResolvesAnOnLinkPeerWithASolicitation) {
   EXPECT_EQ(ns->target(), kPeerIp);
   EXPECT_EQ(ns->hop_limit(), 255);
   EXPECT_EQ(ns->link_address(), h_.mac());
-  EXPECT_EQ(h_.Count(Counter::kNdSolicitationsOut), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kSolicitationsOut)), 1u);
   // Not again within the retry interval.
   EXPECT_EQ(nd.ResolveNextHop(kPeerIp, now_ + kSecond / 2), nullptr);
   EXPECT_TRUE(h_.Poll(now_ + kSecond / 2).empty());
@@ -307,8 +307,8 @@ TEST_F(WorkerIpv6Test, ResolvesAnOnLinkPeerWithASolicitation) {
   const MacAddress* mac = nd.ResolveNextHop(kPeerIp, now_ + kSecond);
   ASSERT_NE(mac, nullptr);
   EXPECT_EQ(*mac, peer_mac);
-  EXPECT_EQ(h_.Count(Counter::kNdAdvertisementsIn), 1u);
-  EXPECT_EQ(h_.Count(Counter::kNeighbors6Learned), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kAdvertisementsIn)), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kNeighborsLearned)), 1u);
   // Off our prefix without a gateway: no next hop.
   EXPECT_FALSE(nd.NextHop(kFar).has_value());
   EXPECT_EQ(nd.ResolveNextHop(kFar, now_), nullptr);
@@ -325,8 +325,8 @@ TEST_F(WorkerIpv6Test, AdvertisementsOnlyUpdateNeighboursWeResolve) {
   claim.eth.dst = wire::kAllNodes.MulticastMac();
   h_.Inject(testutil::BuildFrame(claim));
   EXPECT_TRUE(h_.Poll(now_).empty());
-  EXPECT_EQ(h_.Count(Counter::kDropNdNotForUs), 1u);
-  EXPECT_EQ(h_.Count(Counter::kDropNdConflict), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNdNotForUs)), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNdConflict)), 1u);
   EXPECT_EQ(h_.worker().nd()->neighbors().size(), 0u);
 }
 
@@ -381,7 +381,7 @@ TEST_F(Ipv6GatewayTest, ResolvesTheGatewayAndRoutesOffPrefixThroughIt) {
             nullptr);
   h_.Poll(now_ + 64 * kSecond);
   h_.Poll(now_ + 70 * kSecond);
-  EXPECT_GE(h_.Count(Counter::kNeighbors6Expired), 1u);
+  EXPECT_GE(h_.Count(NdIndex(NdCounter::kNeighborsExpired)), 1u);
 }
 
 class Ipv6RangeTest : public WorkerIpv6Test {
@@ -410,7 +410,7 @@ TEST_F(Ipv6RangeTest, AnswersForEveryAddressOfTheClientRange) {
   h_.Inject(testutil::BuildFrame(
       Solicitation(*Ipv6Address::Parse("fd00::200"))));
   EXPECT_TRUE(h_.Poll(now_).empty());
-  EXPECT_EQ(h_.Count(Counter::kDropNdNotForUs), 1u);
+  EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNdNotForUs)), 1u);
 }
 
 }  // namespace
