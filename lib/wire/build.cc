@@ -6,21 +6,20 @@
 namespace synwave::wire {
 namespace {
 
-// A 32-bit field's share of a checksum partial sum: its two 16-bit words.
-inline uint32_t Words(uint32_t v) { return (v >> 16) + (v & 0xffff); }
+// The frame writers sum the words they store from the values instead of
+// reading them back (a wide load over bytes just stored in pieces waits for
+// the stores, and the loop costs more than these adds). 32-bit fields are
+// added whole into 64 bits: 2^16 is 1 modulo 0xffff, so the folded sum is
+// the same.
 
-// The partial sum of the TCP header's fixed 20 bytes as written for `spec`
-// (checksum and urgent pointer zero), from the values: the frame writers sum
-// what they store instead of reading it back (a wide load over bytes just
-// stored in pieces waits for the stores, and the loop costs more than these
-// few adds). At most 8 words of 16 bits.
+// The TCP header's fixed 20 bytes as written for `spec` (checksum and
+// urgent pointer zero).
 template <typename Spec>
-inline uint32_t TcpFixedHeaderSum(const Spec& spec, uint16_t header_len) {
-  return uint32_t{spec.src_port} + spec.dst_port + Words(spec.seq.value()) +
-         Words(spec.ack.value()) +
-         (uint32_t{static_cast<uint8_t>((header_len / 4) << 4)} << 8 |
-          spec.flags) +
-         spec.window;
+inline uint64_t TcpFixedHeaderSum(const Spec& spec, uint16_t header_len) {
+  return (uint64_t{spec.src_port} << 16 | spec.dst_port) + spec.seq.value() +
+         spec.ack.value() +
+         (uint32_t{static_cast<uint8_t>((header_len / 4) << 4)} << 24 |
+          uint32_t{spec.flags} << 16 | spec.window);
 }
 
 }  // namespace
@@ -39,7 +38,7 @@ size_t WriteTcpFrameHeaders(uint8_t* frame, const TcpSegmentSpec& spec,
 
   uint8_t* tcp_bytes = frame + kEthernetHeaderLength + kIpv4MinHeaderLength;
   auto* tcp = reinterpret_cast<TcpHeader*>(tcp_bytes);
-  uint32_t options_sum;
+  uint64_t options_sum;
   const size_t options_len = EmitTcpOptions(
       spec.options, tcp_bytes + kTcpMinHeaderLength, &options_sum);
   const auto tcp_header_len =
@@ -59,10 +58,10 @@ size_t WriteTcpFrameHeaders(uint8_t* frame, const TcpSegmentSpec& spec,
   ip->dst.set(spec.dst_ip.value);
   if (ip_mode == ChecksumMode::kSoftware) {
     // The header's ten words from the values just stored (checksum zero).
-    const uint32_t sum = 0x4500u + total_len + spec.ip_id +
-                         kIpv4FlagDontFragment +
+    const uint64_t sum = (uint64_t{0x4500} << 16 | total_len) +
+                         (uint32_t{spec.ip_id} << 16 | kIpv4FlagDontFragment) +
                          (uint32_t{spec.ttl} << 8 | kIpProtoTcp) +
-                         Words(spec.src_ip.value) + Words(spec.dst_ip.value);
+                         uint64_t{spec.src_ip.value} + spec.dst_ip.value;
     ip->checksum.set(static_cast<uint16_t>(~FoldSum(sum)));
   } else {
     ip->checksum.set(0);
@@ -78,11 +77,12 @@ size_t WriteTcpFrameHeaders(uint8_t* frame, const TcpSegmentSpec& spec,
   tcp->checksum.set(0);
   tcp->urgent_pointer.set(0);
   if (tcp_mode == ChecksumMode::kSoftware) {
-    uint32_t sum = PseudoHeaderSum(spec.src_ip, spec.dst_ip, kIpProtoTcp,
-                                   l4_len) +
+    uint64_t sum = uint64_t{spec.src_ip.value} + spec.dst_ip.value +
+                   (uint32_t{kIpProtoTcp} << 16 | l4_len) +
                    TcpFixedHeaderSum(spec, tcp_header_len) + options_sum;
     if (spec.payload_length > 0) {
-      sum = PartialSum(tcp_bytes + tcp_header_len, spec.payload_length, sum);
+      sum = PartialSum(tcp_bytes + tcp_header_len, spec.payload_length,
+                       FoldSum(sum));
     }
     tcp->checksum.set(static_cast<uint16_t>(~FoldSum(sum)));
   } else {
@@ -106,7 +106,7 @@ size_t WriteTcp6FrameHeaders(uint8_t* frame, const Tcp6SegmentSpec& spec,
 
   uint8_t* tcp_bytes = frame + kEthernetHeaderLength + kIpv6HeaderLength;
   auto* tcp = reinterpret_cast<TcpHeader*>(tcp_bytes);
-  uint32_t options_sum;
+  uint64_t options_sum;
   const size_t options_len = EmitTcpOptions(
       spec.options, tcp_bytes + kTcpMinHeaderLength, &options_sum);
   const auto tcp_header_len =
@@ -132,11 +132,12 @@ size_t WriteTcp6FrameHeaders(uint8_t* frame, const Tcp6SegmentSpec& spec,
   tcp->checksum.set(0);
   tcp->urgent_pointer.set(0);
   if (tcp_mode == ChecksumMode::kSoftware) {
-    uint32_t sum = Ipv6PseudoHeaderSum(spec.src_ip, spec.dst_ip, kIpProtoTcp,
+    uint64_t sum = Ipv6PseudoHeaderSum(spec.src_ip, spec.dst_ip, kIpProtoTcp,
                                        l4_len) +
                    TcpFixedHeaderSum(spec, tcp_header_len) + options_sum;
     if (spec.payload_length > 0) {
-      sum = PartialSum(tcp_bytes + tcp_header_len, spec.payload_length, sum);
+      sum = PartialSum(tcp_bytes + tcp_header_len, spec.payload_length,
+                       FoldSum(sum));
     }
     tcp->checksum.set(static_cast<uint16_t>(~FoldSum(sum)));
   } else {

@@ -47,6 +47,14 @@ inline uint32_t Load32(const uint8_t* p) {
   std::memcpy(&v, p, sizeof(v));
   return v;
 }
+inline uint32_t LoadBe32Raw(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  if constexpr (std::endian::native == std::endian::little) {
+    v = __builtin_bswap32(v);
+  }
+  return v;
+}
 inline uint16_t Load16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, sizeof(v));
@@ -70,14 +78,12 @@ inline uint32_t NativeToPartial(uint64_t native) {
 
 }  // namespace checksum_internal
 
-// PartialSum of a short buffer (at most 64 KiB), inline: for the headers
-// and small segments of the per-frame path, where the call and the generic
-// loop of PartialSum cost more than the sum. Same result as PartialSum.
-[[gnu::always_inline]] inline uint32_t ShortPartialSum(const void* data,
-                                                       size_t len,
-                                                       uint32_t initial = 0) {
-  using namespace checksum_internal;
-  const auto* p = static_cast<const uint8_t*>(data);
+namespace checksum_internal {
+
+// The sum of a short buffer (at most 64 KiB) as native-order 16-bit words,
+// not folded; a ones'-complement 64-bit value.
+[[gnu::always_inline]] inline uint64_t ShortNativeSum(const uint8_t* p,
+                                                      size_t len) {
   // At most 2^13 adds of 64 bits: `carries` cannot wrap.
   uint64_t s = 0;
   uint64_t carries = 0;
@@ -105,8 +111,29 @@ inline uint32_t NativeToPartial(uint64_t native) {
     tail += std::endian::native == std::endian::little ? uint64_t{p[0]}
                                                        : uint64_t{p[0]} << 8;
   }
+  return Add64(Add64(s, tail), carries);
+}
+
+// A 16-bit big-endian word's value as it adds into a native-order sum.
+inline uint64_t NativeWord(uint16_t v) {
+  if constexpr (std::endian::native == std::endian::little) {
+    return __builtin_bswap16(v);
+  }
+  return v;
+}
+
+}  // namespace checksum_internal
+
+// PartialSum of a short buffer (at most 64 KiB), inline: for the headers
+// and small segments of the per-frame path, where the call and the generic
+// loop of PartialSum cost more than the sum. Same result as PartialSum.
+[[gnu::always_inline]] inline uint32_t ShortPartialSum(const void* data,
+                                                       size_t len,
+                                                       uint32_t initial = 0) {
+  using namespace checksum_internal;
   const uint64_t total =
-      uint64_t{initial} + NativeToPartial(Add64(Add64(s, tail), carries));
+      uint64_t{initial} +
+      NativeToPartial(ShortNativeSum(static_cast<const uint8_t*>(data), len));
   return static_cast<uint32_t>((total & 0xffffffffu) + (total >> 32));
 }
 
@@ -157,6 +184,30 @@ inline uint16_t TcpChecksum(Ipv4Address src, Ipv4Address dst,
   sum = len <= kShortSumMax ? ShortPartialSum(segment, len, sum)
                             : PartialSum(segment, len, sum);
   return static_cast<uint16_t>(~FoldSum(sum));
+}
+
+// Verifies a received TCP segment over IPv4: true when its checksum is
+// right. `ip_header` is its IPv4 header (the addresses are read from it),
+// `segment` the TCP header and payload, `len` bytes. The pseudo-header and
+// the segment are summed in native word order and folded once (a correct
+// sum folds to 0xffff in either order).
+inline bool Ipv4TcpChecksumOk(const void* ip_header, const void* segment,
+                              size_t len) {
+  using namespace checksum_internal;
+  if (len > kShortSumMax) {
+    const auto* ip = static_cast<const uint8_t*>(ip_header);
+    const Ipv4Address src{LoadBe32Raw(ip + 12)};
+    const Ipv4Address dst{LoadBe32Raw(ip + 16)};
+    return TcpChecksum(src, dst, segment, len) == 0;
+  }
+  const auto* ip = static_cast<const uint8_t*>(ip_header);
+  // Source and destination as stored, then the words 0x0006 and the length.
+  const uint64_t pseudo =
+      Add64(Load64(ip + 12),
+            NativeWord(6) + NativeWord(static_cast<uint16_t>(len)));
+  const uint64_t sum =
+      Add64(pseudo, ShortNativeSum(static_cast<const uint8_t*>(segment), len));
+  return FoldSum(sum) == 0xffff;
 }
 
 // Partial sum of the IPv6 pseudo-header (RFC 8200 8.1): the 16-byte source

@@ -132,15 +132,32 @@ size_t TcpOptionsLength(const TcpOptions& opts) {
 }
 
 size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out) {
-  uint32_t sum;
+  uint64_t sum;
   return EmitTcpOptions(opts, out, &sum);
 }
 
-size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out, uint32_t* sum) {
+size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out, uint64_t* sum) {
   uint8_t* p = out;
-  // The sum of the big-endian 16-bit words written, from the values: at
-  // most 10 words of 16 bits, so no fold is needed in 32 bits.
-  uint32_t s = 0;
+  // The checksum sum of what is written, from the values (see the header).
+  uint64_t s = 0;
+  // Every SYN and SYN-ACK of a Linux-like peer: the full set, five words.
+  if (opts.has_mss && opts.has_timestamps && opts.has_window_scale) {
+    const uint32_t first = uint32_t{kind::kMss} << 24 |
+                           uint32_t{kMssLength} << 16 | opts.mss;
+    const uint32_t second =
+        opts.sack_permitted ? kSackTimestamps : kNopNopTimestamps;
+    const uint32_t last = uint32_t{kind::kNop} << 24 |
+                          uint32_t{kind::kWindowScale} << 16 |
+                          uint32_t{kWindowScaleLength} << 8 |
+                          opts.window_scale;
+    StoreBe32(p, first);
+    StoreBe32(p + 4, second);
+    StoreBe32(p + 8, opts.ts_val);
+    StoreBe32(p + 12, opts.ts_ecr);
+    StoreBe32(p + 16, last);
+    *sum = uint64_t{first} + second + opts.ts_val + opts.ts_ecr + last;
+    return 20;
+  }
   // Linux tcp_options_write() order, which every middlebox has seen: MSS,
   // then SACK-permitted folded into the two bytes of padding before the
   // timestamps when both are present, then NOP + window scale. Every option
@@ -166,8 +183,8 @@ size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out, uint32_t* sum) {
     p[3] = kTimestampsLength;
     StoreBe32(p + 4, opts.ts_val);
     StoreBe32(p + 8, opts.ts_ecr);
-    s += (kind::kTimestamps << 8 | kTimestampsLength) + (opts.ts_val >> 16) +
-         (opts.ts_val & 0xffff) + (opts.ts_ecr >> 16) + (opts.ts_ecr & 0xffff);
+    s += uint64_t{kind::kTimestamps << 8 | kTimestampsLength} + opts.ts_val +
+         opts.ts_ecr;
     p += 12;
   } else if (opts.sack_permitted) {
     p[0] = kind::kNop;
