@@ -24,6 +24,12 @@
 # Then synwave proxy's paths (ProxyCore::Process, burst 32): a forwarded
 # data segment client -> backend and backend -> client, and a SYN answered
 # with a cookie (bench/app/proxy_cost).
+# Then the IPv6 paths (segment_cost --ipv6: the same paths over IPv6
+# tuples) at the first burst, each with its ratio to the IPv4 row, and two
+# whole connections as the sum of their segments' Ir/segment, IPv4 and IPv6:
+# a passive open through the SYN queue (syn-queue, syn-queue-ack, data,
+# pure-ack, established-fin, last-ack-ack) and the same with a SYN cookie
+# (syn-cookie, cookie-ack instead of the first two).
 # Then the parser alone: bench/parse_cost per frame kind (IPv4 and IPv6 SYN,
 # ACK, data; software checksums or the NIC's good flags), collecting inside
 # synwave::bench::ParseMeasure* only, Ir per frame.
@@ -37,6 +43,8 @@
 #     WORKER=1        0: leave out the worker path
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     PARSE=1         0: leave out the parser cases
+#     IPV6=1          0: leave out the IPv6 paths
+#     IPV6_PATHS=     the IPv6 paths to count (default: PATHS)
 #     CASES=all       or a list of parser cases (parse_cost --list)
 #     OUT=BUILD_DIR/callgrind   where the callgrind.out files are kept
 # Or: ninja -C BUILD_DIR callgrind
@@ -61,6 +69,7 @@ if [ "$PATHS" = all ]; then
 fi
 first_burst=${BURSTS%% *}
 declare -A SEGMENTS  # path.bBURST -> segments counted
+declare -A PER       # path.bBURST -> Ir/segment (IPv4)
 
 printf '%-20s %5s %9s %14s %10s\n' path burst segments Ir Ir/segment
 worst_name=
@@ -79,6 +88,7 @@ for burst in $BURSTS; do
     [ -n "$segments" ] && [ -n "$ir" ] || { echo "callgrind: no result for $path, see $base.log" >&2; exit 1; }
     per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
     SEGMENTS[$path.b$burst]=$segments
+    PER[$path.b$burst]=$per
     printf '%-20s %5s %9s %14s %10s\n' "$path" "$burst" "$segments" "$ir" "$per"
     if [ "$burst" = "$first_burst" ] &&
        awk -v a="$per" -v b="$worst_per" 'BEGIN {exit !(a > b)}'; then
@@ -126,6 +136,44 @@ if [ "${PROXY:-1}" != 0 ] && [ -x "$PROXY_EXE" ]; then
     printf '%-20s %5s %9s %14s %10s\n' "$path" 32 "$segments" "$ir" \
       "$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')"
   done
+fi
+
+if [ "${IPV6:-1}" != 0 ]; then
+  declare -A PER6
+  echo
+  printf '%-20s %5s %9s %14s %10s %8s\n' ipv6-path burst segments Ir Ir/segment vs-ipv4
+  for path in ${IPV6_PATHS:-$PATHS}; do
+    base=$OUT/$path.v6.b$first_burst
+    valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no \
+      --toggle-collect='synwave::bench::Measure*' \
+      --callgrind-out-file="$base.out" \
+      "$EXE" --ipv6 --path="$path" --burst="$first_burst" --rounds="$ROUNDS" \
+      >"$base.log" 2>&1 || { echo "callgrind: $path (IPv6) failed, see $base.log" >&2; exit 1; }
+    segments=$(awk -v p="$path" '$1 == p {print $3}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$segments" ] && [ -n "$ir" ] || { echo "callgrind: no result for $path (IPv6), see $base.log" >&2; exit 1; }
+    per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
+    PER6[$path]=$per
+    v4=${PER[$path.b$first_burst]:-}
+    ratio=-
+    [ -n "$v4" ] && ratio=$(awk -v a="$per" -v b="$v4" 'BEGIN {printf "%+.1f%%", (a - b) / b * 100}')
+    printf '%-20s %5s %9s %14s %10s %8s\n' "$path" "$first_burst" "$segments" "$ir" "$per" "$ratio"
+  done
+  whole() {  # name, paths: the sum of Ir/segment over both families
+    local name=$1 v4=0 v6=0 p
+    shift
+    for p in "$@"; do
+      [ -n "${PER[$p.b$first_burst]:-}" ] && [ -n "${PER6[$p]:-}" ] || return 0
+      v4=$(awk -v a="$v4" -v b="${PER[$p.b$first_burst]}" 'BEGIN {print a + b}')
+      v6=$(awk -v a="$v6" -v b="${PER6[$p]}" 'BEGIN {print a + b}')
+    done
+    printf '%-20s %10.1f %10.1f %8s\n' "$name" "$v4" "$v6" \
+      "$(awk -v a="$v6" -v b="$v4" 'BEGIN {printf "%+.1f%%", (a - b) / b * 100}')"
+  }
+  echo
+  printf '%-20s %10s %10s %8s\n' connection ipv4-Ir ipv6-Ir ipv6
+  whole conn-syn-queue syn-queue syn-queue-ack data pure-ack established-fin last-ack-ack
+  whole conn-syn-cookie syn-cookie cookie-ack data pure-ack established-fin last-ack-ack
 fi
 
 PARSE_EXE=$BUILD/bench/parse_cost

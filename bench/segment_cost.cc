@@ -17,7 +17,8 @@
 // bench/tcp/segment_benchmark are the better clock).
 //
 //   segment_cost [--path=NAME|all] [--burst=N] [--rounds=N]
-//                [--connections=N] [--time-wait-live=N] [--list]
+//                [--connections=N] [--time-wait-live=N] [--ipv6] [--list]
+// --ipv6 runs the same paths over IPv6 tuples (PathOptions::ipv6).
 #include <x86intrin.h>
 
 #if __has_include(<valgrind/callgrind.h>)
@@ -88,6 +89,8 @@ Flags ParseFlags(int argc, char** argv) {
     const std::string_view a = argv[i];
     if (a.substr(0, 7) == "--path=") {
       f.path = std::string(a.substr(7));
+    } else if (a == "--ipv6") {
+      f.options.ipv6 = true;
     } else if (a == "--list") {
       f.list = true;
     } else if (ParseUint(a, "--burst=", &f.options.burst) ||
@@ -99,7 +102,7 @@ Flags ParseFlags(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: segment_cost [--path=NAME|all] [--burst=N] "
                    "[--rounds=N] [--connections=N] [--time-wait-live=N] "
-                   "[--list]\n");
+                   "[--ipv6] [--list]\n");
       std::exit(2);
     }
   }

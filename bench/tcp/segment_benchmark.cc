@@ -7,7 +7,8 @@
 //
 // The argument is the burst: 32 segments through one FindBulk and one
 // Flush, as the worker does with a full rx burst, or 1 (a lightly loaded
-// core: the per-burst costs are paid by every segment). Each round has one
+// core: the per-burst costs are paid by every segment); the second, ipv6,
+// runs the same path over IPv6 tuples (burst 32). Each round has one
 // segment for each of 4096 connections (4000 for TIME-WAIT); between rounds
 // the driver recycles state so the pools never fill, with the clock paused.
 // Besides time, each case reports cycles_per_item from the TSC read around
@@ -23,6 +24,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <tuple>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -41,13 +43,15 @@ double Min(const std::vector<double>& v) {
 
 // Drivers live across the calls Google Benchmark makes while it picks an
 // iteration count, so the TIME-WAIT population is built once per burst.
-PathDriver& Driver(Path path, uint32_t burst) {
-  static std::map<std::pair<Path, uint32_t>, std::unique_ptr<PathDriver>>
+PathDriver& Driver(Path path, uint32_t burst, bool ipv6) {
+  static std::map<std::tuple<Path, uint32_t, bool>,
+                  std::unique_ptr<PathDriver>>
       drivers;
-  std::unique_ptr<PathDriver>& d = drivers[{path, burst}];
+  std::unique_ptr<PathDriver>& d = drivers[{path, burst, ipv6}];
   if (d == nullptr) {
     PathOptions o;
     o.burst = burst;
+    o.ipv6 = ipv6;
     if (path == Path::kTimeWaitInsert || path == Path::kTimeWaitExpire) {
       o.connections = 4000;  // 250 groups of 4000 = 10^6 records
       // TIME_WAIT_LIVE=10000000: a full-length TIME-WAIT at a high rate
@@ -62,7 +66,8 @@ PathDriver& Driver(Path path, uint32_t burst) {
 }
 
 void BM_Segment(benchmark::State& state, Path path) {
-  PathDriver& d = Driver(path, static_cast<uint32_t>(state.range(0)));
+  PathDriver& d = Driver(path, static_cast<uint32_t>(state.range(0)),
+                         state.range(1) != 0);
   state.SetLabel(std::string(PathDescription(path)));
   uint64_t items = 0;
   uint64_t tsc = 0;
@@ -94,9 +99,10 @@ void BM_Segment(benchmark::State& state, Path path) {
 
 #define SYNWAVE_X(e, name, what)                       \
   BENCHMARK_CAPTURE(BM_Segment, e, Path::k##e)         \
-      ->ArgName("burst")                               \
-      ->Arg(32)                                        \
-      ->Arg(1)                                         \
+      ->ArgNames({"burst", "ipv6"})                    \
+      ->Args({32, 0})                                  \
+      ->Args({1, 0})                                   \
+      ->Args({32, 1})                                  \
       ->ComputeStatistics("min", Min);
 SYNWAVE_SEGMENT_PATHS(SYNWAVE_X)
 #undef SYNWAVE_X

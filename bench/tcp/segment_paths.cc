@@ -77,7 +77,8 @@ PathDriver::PathDriver(Path path, const PathOptions& options)
     : path_(path),
       burst_(std::clamp<uint32_t>(options.burst, 1, kMaxBurst)),
       connections_(std::max<uint32_t>(options.connections, 1)),
-      now_(kT0) {
+      now_(kT0),
+      ipv6_(options.ipv6) {
   const bool time_wait =
       path == Path::kTimeWaitInsert || path == Path::kTimeWaitExpire;
   tcp::TcpConfig c;
@@ -101,16 +102,34 @@ PathDriver::PathDriver(Path path, const PathOptions& options)
                      : tcp::SynCookieMode::kOverflow;
   // Expiry is measured per AdvanceTimers call of `burst` records.
   if (path == Path::kTimeWaitExpire) c.timer_budget = burst_;
+  c.ipv6 = ipv6_;
   stack_ = std::make_unique<tcp::TcpStack>(
       c, tcp::SipKey{0x0123456789abcdefull, 0xfedcba9876543210ull},
       /*hash_seed=*/42, now_);
-  if (!stack_->Listen(kLocalIp, kLocalPort)) Fail("Listen failed", path_);
+  if (!(ipv6_ ? stack_->Listen(Key6({kLocalIp, 0, 0, 0}).local_ip, kLocalPort)
+              : stack_->Listen(kLocalIp, kLocalPort))) {
+    Fail("Listen failed", path_);
+  }
   conns_.resize(connections_);
   keys_.reserve(connections_);
   segs_.reserve(connections_);
 }
 
 PathDriver::~PathDriver() = default;
+
+flow::FlowKey6 PathDriver::Key6(const flow::FlowKey& key) {
+  constexpr uint64_t kPrefix = 0xfd00000000000000ull;
+  return flow::FlowKey6{wire::Ipv6Address::FromWords(kPrefix, key.local_ip),
+                        wire::Ipv6Address::FromWords(kPrefix, key.remote_ip),
+                        key.local_port, key.remote_port};
+}
+
+bool PathDriver::SentTo(const Conn& c, const tcp::OutSegment& o) const {
+  if (!ipv6_) return c.key == o.key;
+  return o.ipv6 && o.key.local_port == c.key.local_port &&
+         o.key.remote_port == c.key.remote_port &&
+         stack_->Addresses6(o).remote == Key6(c.key).remote_ip;
+}
 
 flow::FlowKey PathDriver::NewTuple() {
   const uint32_t i = tuple_counter_++;
@@ -162,7 +181,11 @@ tcp::Segment PathDriver::From(Conn& c, uint8_t flags, uint16_t payload_length,
 }
 
 void PathDriver::Deliver(Conn& c, const tcp::Segment& seg) {
-  stack_->Input(c.key, seg, now_);
+  if (ipv6_) {
+    stack_->Input(Key6(c.key), seg, now_);
+  } else {
+    stack_->Input(c.key, seg, now_);
+  }
   stack_->Flush(now_);
   Absorb(std::span<Conn>(&c, 1));
 }
@@ -173,7 +196,7 @@ void PathDriver::Absorb(std::span<Conn> conns) {
   size_t j = 0;
   for (const tcp::OutSegment& o : stack_->output()) {
     size_t tries = 0;
-    while (tries < conns.size() && !(conns[j].key == o.key)) {
+    while (tries < conns.size() && !SentTo(conns[j], o)) {
       j = (j + 1) % conns.size();
       ++tries;
     }
@@ -204,7 +227,10 @@ void PathDriver::Establish(std::span<Conn> conns) {
     if (e.kind != tcp::AppEvent::Kind::kAccepted) continue;
     if (i == conns.size()) Fail("more accepted than opened", path_);
     const tcp::Tcb* t = stack_->Find(e.conn);
-    if (t == nullptr || !(t->key == conns[i].key)) {
+    flow::FlowKey6 k6;
+    if (t == nullptr ||
+        (ipv6_ ? !stack_->Key6(e.conn, &k6) || !(k6 == Key6(conns[i].key))
+               : !(t->key == conns[i].key))) {
       Fail("accepted out of order", path_);
     }
     conns[i++].id = e.conn;
@@ -257,6 +283,7 @@ void PathDriver::InsertTimeWaitGroup() {
 
 void PathDriver::Queue(const Conn& c, const tcp::Segment& seg) {
   keys_.push_back(c.key);
+  if (ipv6_) keys6_.push_back(Key6(c.key));
   segs_.push_back(seg);
 }
 
@@ -264,6 +291,7 @@ void PathDriver::PrepareRound() {
   std::span<Conn> conns(conns_);
   if (path_ != Path::kSynCookie || !built_) {
     keys_.clear();
+    keys6_.clear();
     segs_.clear();
   }
   switch (path_) {
@@ -407,7 +435,11 @@ uint32_t PathDriver::RunBurst() {
     return burst_;
   }
   const uint32_t n = std::min(burst_, ready_ - next_);
-  stack_->InputBurst(keys_.data() + next_, segs_.data() + next_, n, now_);
+  if (ipv6_) {
+    stack_->InputBurst(keys6_.data() + next_, segs_.data() + next_, n, now_);
+  } else {
+    stack_->InputBurst(keys_.data() + next_, segs_.data() + next_, n, now_);
+  }
   stack_->Flush(now_);
   outputs_ += stack_->output().size();
   stack_->ClearOutput();

@@ -85,6 +85,9 @@ struct PathOptions {
   // TIME-WAIT paths: records live while they run (rounded down to a
   // multiple of `connections`).
   uint32_t time_wait_live = 1'000'000;
+  // The same paths over IPv6: each client's tuple is its IPv4 one with the
+  // addresses mapped into fd00::/64 (stack built with TcpConfig::ipv6).
+  bool ipv6 = false;
 };
 
 class PathDriver {
@@ -167,7 +170,15 @@ class PathDriver {
   std::unique_ptr<tcp::TcpStack> stack_;
   std::vector<Conn> conns_;
 
-  // The round: keys and segments side by side, as the worker holds them.
+  // IPv6: the tuple of a client (its IPv4 key, mapped), and whether `o`
+  // went to it.
+  static flow::FlowKey6 Key6(const flow::FlowKey& key);
+  bool SentTo(const Conn& c, const tcp::OutSegment& o) const;
+
+  const bool ipv6_;
+  // The round: keys and segments side by side, as the worker holds them
+  // (keys6_ too for IPv6).
+  std::vector<flow::FlowKey6> keys6_;
   std::vector<flow::FlowKey> keys_;
   std::vector<tcp::Segment> segs_;
   uint32_t next_ = 0;

@@ -161,9 +161,44 @@ struct FlowSlots<FlowKey6> {
   static_assert(sizeof(Slot) == 40);
   static_assert(sizeof(Bucket) == 128);
 
-  // The key's 36 bytes as four words and the ports, compared word by word
-  // (a mismatch usually shows in the first word: the remote address's high
-  // half varies least, so the remote's low half and the ports go first).
+#if defined(__SSE2__)
+  // The two addresses as two vectors, compared bytewise per slot, and the
+  // ports word with the slot's value word (which must not be kNoIndex).
+  struct Query {
+    __m128i local;
+    __m128i remote;
+    uint32_t ports;
+  };
+  static Query MakeQuery(const FlowKey6& key) {
+    Query q;
+    q.local = _mm_loadu_si128(reinterpret_cast<const __m128i*>(&key));
+    q.remote = _mm_loadu_si128(reinterpret_cast<const __m128i*>(
+        reinterpret_cast<const char*>(&key) + 16));
+    std::memcpy(&q.ports, reinterpret_cast<const char*>(&key) + 32, 4);
+    return q;
+  }
+  static uint32_t MatchMask(const Bucket& bucket, const Query& q) {
+    uint32_t mask = 0;
+    for (uint32_t i = 0; i < kSlotsPerBucket; ++i) {
+      const char* p = reinterpret_cast<const char*>(&bucket.slots[i]);
+      const __m128i eq = _mm_and_si128(
+          _mm_cmpeq_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)),
+                         q.local),
+          _mm_cmpeq_epi8(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)),
+              q.remote));
+      uint32_t ports;
+      uint32_t value;
+      std::memcpy(&ports, p + 32, 4);
+      std::memcpy(&value, p + 36, 4);
+      mask |= static_cast<uint32_t>((_mm_movemask_epi8(eq) == 0xffff) &
+                                    (ports == q.ports) & (value != kNoIndex))
+              << (4 * i);
+    }
+    return mask;
+  }
+#else
+  // The key's 36 bytes as four words and the ports, compared word by word.
   struct Query {
     uint64_t w[4];
     uint32_t ports;
@@ -191,6 +226,7 @@ struct FlowSlots<FlowKey6> {
     }
     return mask;
   }
+#endif
 };
 
 template <typename Key>

@@ -3,6 +3,7 @@
 // prepared at once, the ACK that completes a cookie handshake), and the
 // passive open's last step onto the accept queue.
 #include <algorithm>
+#include <cstring>
 
 #include "tcp/stack.h"
 #include "wire/headers.h"
@@ -41,7 +42,13 @@ Listener* TcpStack::FindListener6(const flow::FlowKey6& key) {
   const uint16_t i = listener_by_port6_[key.local_port];
   if (i == 0) return nullptr;
   Listener& l = listeners_[i - 1];
-  return (l.ip6 == key.local_ip || l.ip6 == wire::Ipv6Address{}) ? &l
+  // Word compares (std::array's == calls memcmp).
+  uint64_t want[2];
+  uint64_t have[2];
+  std::memcpy(want, l.ip6.bytes.data(), 16);
+  std::memcpy(have, key.local_ip.bytes.data(), 16);
+  const bool any = (want[0] | want[1]) == 0;
+  return (any || ((want[0] ^ have[0]) | (want[1] ^ have[1])) == 0) ? &l
                                                                    : nullptr;
 }
 
