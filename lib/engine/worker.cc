@@ -299,7 +299,7 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
   uint64_t reused = 0;
   for (const tcp::OutSegment& o : stack_->output()) {
     if (o.ipv6) [[unlikely]] {
-      EmitTcp6Segment(o, rx, num_rx, &reused, now_ns);
+      reused = EmitTcp6Segment(o, rx, num_rx, reused, now_ns);
       continue;
     }
     const bool reply = o.reply_to < num_rx;

@@ -152,10 +152,11 @@ class Worker {
   // one InputBurst over their FlowKey6s, then the output as for IPv4.
   void HandleTcp6Burst(uint16_t n, uint64_t now_ns);
   // One IPv6 output segment as a frame (EmitTcpOutput's IPv6 branch): a
-  // reply without payload over its segment's buffer (bit in `reused`),
-  // else a new mbuf; the next hop from Neighbor Discovery.
-  void EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
-                       uint16_t num_rx, uint64_t* reused, uint64_t now_ns);
+  // reply without payload over its segment's buffer (a bit in `reused`,
+  // returned updated: by value, so that the IPv4 loop keeps it in a
+  // register), else a new mbuf; the next hop from Neighbor Discovery.
+  uint64_t EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
+                           uint16_t num_rx, uint64_t reused, uint64_t now_ns);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,

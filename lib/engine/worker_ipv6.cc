@@ -100,9 +100,9 @@ void Worker::HandleTcp6Burst(uint16_t n, uint64_t now_ns) {
   deltas_.Add(Counter::kTcpCycles, rte_rdtsc() - t0);
 }
 
-void Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
-                             uint16_t num_rx, uint64_t* reused,
-                             uint64_t now_ns) {
+uint64_t Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
+                                 uint16_t num_rx, uint64_t reused,
+                                 uint64_t now_ns) {
   const bool reply = o.reply_to < num_rx;
   const tcp::OutAddresses6& a = stack_->Addresses6(o);
   wire::Tcp6SegmentSpec spec;
@@ -115,7 +115,7 @@ void Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
         nd_ != nullptr ? nd_->ResolveNextHop(a.remote, now_ns) : nullptr;
     if (mac == nullptr) {
       deltas_.Add(Counter::kDropNoNeighbor);
-      return;
+      return reused;
     }
     spec.dst_mac = *mac;
   }
@@ -134,12 +134,12 @@ void Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
 
   rte_mbuf* m;
   const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
-  if (reply && !(*reused & slot) && o.payload_length == 0) {
+  if (reply && !(reused & slot) && o.payload_length == 0) {
     m = rx[o.reply_to];  // the reply takes over the segment's own buffer
-    *reused |= slot;
+    reused |= slot;
   } else {
     m = link_.Alloc();
-    if (m == nullptr) return;
+    if (m == nullptr) return reused;
   }
   // Software checksum over the IPv6 pseudo-header: the payload is copied
   // first, then the headers are written over it.
@@ -153,6 +153,7 @@ void Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
   if (o.payload_length != 0) stack_->CopyPayload(o, frame + header_len);
   wire::WriteTcp6FrameHeaders(frame, spec, wire::ChecksumMode::kSoftware);
   link_.Transmit(m);
+  return reused;
 }
 
 }  // namespace synwave::engine
