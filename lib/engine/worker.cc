@@ -54,10 +54,12 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
     subnet_broadcast_ = config_.ip.Broadcast().value;
   }
   if (!config_.listen_ports.empty() || config_.tcp_active) {
+    config_.tcp.ipv6 = config_.ip6.has_value();  // the IPv6 table if needed
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
                                              config_.hash_seed, 0);
     for (uint16_t port : config_.listen_ports) {
       stack_->Listen(config_.ip.address.value, port);
+      if (config_.ip6) stack_->Listen(config_.ip6->address, port);
     }
   }
   // Our addresses: their TCP goes to the stack, or is counted as having no
@@ -126,6 +128,7 @@ void Worker::PollOnce(uint64_t now_ns) {
   rte_mbuf* tcp_pkts[kMaxBurst];
   wire::PacketInfo* const tcp_info = tcp_info_;
   uint16_t num_tcp = 0;
+  uint16_t num_tcp6 = 0;  // IPv6 segments for the stack (tcp6_pkts_)
   bool app_frames = false;
   for (uint16_t i = 0; i < n; ++i) {
     if (owner[i] == LocalAddresses::kNotLocal) continue;  // dropped
@@ -148,6 +151,11 @@ void Worker::PollOnce(uint64_t now_ns) {
         deltas_.Add(Counter::kTcpSegmentsIn);
         const uint8_t o = owner[i];
         if (o == LocalAddresses::kStack) {
+          if (info[i].family == wire::IpFamily::kIpv6) [[unlikely]] {
+            tcp6_pkts_[num_tcp6] = rx[i];
+            tcp6_info_[num_tcp6++] = info[i];
+            break;
+          }
           tcp_pkts[num_tcp] = rx[i];
           tcp_info[num_tcp++] = info[i];
         } else if (o < kMaxApps) {
@@ -168,6 +176,7 @@ void Worker::PollOnce(uint64_t now_ns) {
     HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
     deltas_.Add(Counter::kTcpCycles, rte_rdtsc() - t0);
   }
+  if (num_tcp6 > 0) [[unlikely]] HandleTcp6Burst(num_tcp6, now_ns);
   if (app_frames) DeliverAppFrames(now_ns);
 
   // Stage 4: timers, the stack's events, then what became sendable, and the
@@ -289,6 +298,10 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
   // Which received buffers a reply has taken over (bit per burst slot).
   uint64_t reused = 0;
   for (const tcp::OutSegment& o : stack_->output()) {
+    if (o.ipv6) [[unlikely]] {
+      reused = EmitTcp6Segment(o, rx, num_rx, reused, now_ns);
+      continue;
+    }
     const bool reply = o.reply_to < num_rx;
     wire::TcpSegmentSpec spec;
     if (o.peer_l2 != 0) {

@@ -148,6 +148,15 @@ class Worker {
   // line, so that ParseRx's own path keeps its registers.
   uint8_t ParseRxGroup(rte_mbuf* m, wire::PacketInfo* info);
   void SetUpIpv6(const QueueBinding& queue, uint8_t tcp_owner);
+  // The stack's IPv6 segments of this burst (tcp6_pkts_, tcp6_info_):
+  // one InputBurst over their FlowKey6s, then the output as for IPv4.
+  void HandleTcp6Burst(uint16_t n, uint64_t now_ns);
+  // One IPv6 output segment as a frame (EmitTcpOutput's IPv6 branch): a
+  // reply without payload over its segment's buffer (a bit in `reused`,
+  // returned updated: by value, so that the IPv4 loop keeps it in a
+  // register), else a new mbuf; the next hop from Neighbor Discovery.
+  uint64_t EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
+                           uint16_t num_rx, uint64_t reused, uint64_t now_ns);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
@@ -185,6 +194,9 @@ class Worker {
   uint8_t owner_[kMaxBurst];
   wire::PacketInfo tcp_info_[kMaxBurst];
   flow::FlowKey keys_[kMaxBurst];
+  rte_mbuf* tcp6_pkts_[kMaxBurst];
+  wire::PacketInfo tcp6_info_[kMaxBurst];
+  flow::FlowKey6 keys6_[kMaxBurst];
   tcp::Segment segs_[kMaxBurst];
   // TCP frames for each application's on_frames.
   rte_mbuf* app_pkts_[kMaxApps][kMaxBurst];

@@ -342,6 +342,76 @@ TEST_F(WorkerIpv6Test, ArpAndIcmpStillAnsweredWithIpv6On) {
   EXPECT_EQ(h_.Count(Counter::kArpRepliesOut), 1u);
 }
 
+// TCP over IPv6 to the stack: a listener on our IPv6 address answers a SYN
+// with an IPv6 SYN-ACK written over it, checksummed over the IPv6
+// pseudo-header; IPv4 on the same port is answered as before.
+class Ipv6TcpTest : public WorkerIpv6Test {
+ protected:
+  static WorkerConfig Listening() {
+    WorkerConfig c = Config();
+    c.listen_ports = {80};
+    return c;
+  }
+  Ipv6TcpTest() : WorkerIpv6Test(Listening()) {}
+
+  testutil::Tcp6Frame Syn6() {
+    testutil::Tcp6Frame syn;
+    syn.eth.dst = h_.mac();
+    syn.eth.src = h_.peer_mac();
+    syn.ip.src = kPeerIp;
+    syn.ip.dst = kOurIp;
+    syn.tcp.seq = 5000;
+    syn.tcp.options.has_mss = true;
+    syn.tcp.options.mss = 1440;
+    return syn;
+  }
+};
+
+TEST_F(Ipv6TcpTest, AnswersASynOnOurIpv6AddressWithAnIpv6SynAck) {
+  h_.Inject(testutil::BuildFrame(Syn6()));
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  wire::PacketInfo info;
+  ASSERT_EQ(wire::ParseFrame(out[0].data(), out[0].size(), {}, &info),
+            wire::Verdict::kOk)
+      << "checksums over the IPv6 pseudo-header";
+  EXPECT_EQ(info.kind, wire::PacketKind::kTcp);
+  EXPECT_EQ(info.family, wire::IpFamily::kIpv6);
+  EXPECT_EQ(info.tcp_flags, wire::tcp_flags::kSyn | wire::tcp_flags::kAck);
+  EXPECT_EQ(info.ack.value(), 5001u);
+  EXPECT_EQ(info.src_port, 80);
+  EXPECT_EQ(info.dst_port, 40000);
+  EXPECT_EQ(wire::Ipv6Src(out[0].data(), info), kOurIp);
+  EXPECT_EQ(wire::Ipv6Dst(out[0].data(), info), kPeerIp);
+  EXPECT_EQ(out[0][14 + 7], 64) << "hop limit";
+  EXPECT_EQ(MacAddress::FromBytes(out[0].data()), h_.peer_mac());
+  EXPECT_EQ(MacAddress::FromBytes(out[0].data() + 6), h_.mac());
+  EXPECT_EQ(h_.Count(Counter::kTcpSegmentsIn), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropTcpNoHandler), 0u);
+}
+
+TEST_F(Ipv6TcpTest, ABurstOfBothFamiliesIsAnsweredInFamily) {
+  testutil::TcpFrame syn4;
+  syn4.eth.dst = h_.mac();
+  syn4.eth.src = h_.peer_mac();
+  syn4.ip.src = wire::Ipv4Address::FromOctets(198, 18, 0, 1);
+  syn4.ip.dst = wire::Ipv4Address::FromOctets(198, 18, 0, 2);
+  h_.Inject(testutil::BuildFrame(syn4));
+  h_.Inject(testutil::BuildFrame(Syn6()));
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 2u);
+  int v4 = 0, v6 = 0;
+  for (const Frame& f : out) {
+    wire::PacketInfo info;
+    ASSERT_EQ(wire::ParseFrame(f.data(), f.size(), {}, &info),
+              wire::Verdict::kOk);
+    EXPECT_EQ(info.tcp_flags, wire::tcp_flags::kSyn | wire::tcp_flags::kAck);
+    (info.family == wire::IpFamily::kIpv6 ? v6 : v4)++;
+  }
+  EXPECT_EQ(v4, 1);
+  EXPECT_EQ(v6, 1);
+}
+
 class Ipv6GatewayTest : public WorkerIpv6Test {
  protected:
   static WorkerConfig WithGateway() {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# HTTP over TCP over IPv6 against synwave serve through a tap interface: the
+# kernel's curl -6 fetches 1,000 times, every one a 200 with the body the
+# responder sends, and synwave's IPv6 passive opens are those 1,000.
+source "$(dirname "$0")/lib.sh"
+require_net_admin
+require_tools ip curl sysctl
+
+IF=swt_http6
+KERNEL6=fd00:13::1
+TARGET6=fd00:13::2
+start_tap_endpoint "$IF" 198.18.13.1/24 198.18.13.2/24 \
+  --ip="$TARGET6/64" --response-bytes=100
+# IPv6 on the tap, without duplicate address detection's delay. net_tap
+# gives the kernel's side the port's MAC (it sets it back when the link
+# comes up), so an EUI-64 link-local address there would be our own (we
+# defend it: the kernel's DAD fails, and a ping to it never leaves the
+# kernel): the kernel's is made random instead, and IPv6 restarted on the
+# tap to make it.
+sysctl -qw "net.ipv6.conf.$IF.accept_dad=0"
+sysctl -qw "net.ipv6.conf.$IF.addr_gen_mode=3"
+sysctl -qw "net.ipv6.conf.$IF.disable_ipv6=1"
+sysctl -qw "net.ipv6.conf.$IF.disable_ipv6=0"
+ip -6 addr add "$KERNEL6/64" dev "$IF" nodad
+
+N=1000
+for _ in $(seq 50); do
+  curl -6 -s -o /dev/null --max-time 2 "http://[$TARGET6]:80/" && break
+  sleep 0.1
+done
+codes=$WORK/codes
+: >"$codes"
+for i in $(seq "$N"); do
+  curl -6 -s -o "$WORK/body" -w '%{http_code} %{size_download}\n' --max-time 5 \
+    "http://[$TARGET6]:80/" >>"$codes" || echo "curl failed $i" >>"$codes"
+done
+ok=$(grep -c '^200 100$' "$codes" || true)
+[ "$ok" = "$N" ] ||
+  fail "$ok of $N fetches were 200 with 100 bytes: $(sort "$codes" | uniq -c | head -5)"
+
+stop_endpoint
+[ "$(report 'r["pools"]["mbufs"]')" = 0 ] || fail "mbufs leaked: $(report 'r["pools"]')"
+opens=$(counter Ipv6PassiveOpens)
+total=$(counter PassiveOpens)
+# The first, readiness fetch(es) included: N and a few more, all over IPv6.
+[ "$opens" -ge "$N" ] && [ "$opens" -le $((N + 50)) ] ||
+  fail "Ipv6PassiveOpens is $opens, expected $N (+ the readiness fetches)"
+[ "$total" = "$opens" ] || fail "PassiveOpens $total != Ipv6PassiveOpens $opens"
+[ "$(counter drop_tcp_no_handler)" = 0 ] || fail "IPv6 TCP found no handler"
+echo "PASS: curl -6 $N/$N 200, Ipv6PassiveOpens $opens of PassiveOpens $total"
