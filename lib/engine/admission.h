@@ -21,6 +21,14 @@
 //            retries later; every other segment goes through, so the
 //            connections in progress are finished first.
 //
+// The backlog is held only while at least a quarter of the SYNs admitted
+// since the queue last emptied have completed their handshake: what fills
+// the queue then is connections, each with its request to serve. A SYN
+// flood (spoofed sources, whose handshakes never complete) would otherwise
+// fill the backlog and lock every client out for as long as it keeps the
+// worker behind; against it SYN cookies remain the defence, each SYN
+// answered at a few hundred cycles and nothing kept.
+//
 // The backlog bounds what a burst of admissions can add to the queue, and
 // it is what keeps a closed loop (clients that open a connection when one
 // ends, as `synwave load --concurrency=N`) unharmed: its handshakes in
@@ -52,6 +60,10 @@ struct AdmissionConfig {
 
 class Admission {
  public:
+  // The backlog is held only while at least 1 in kCompletingShare of the
+  // SYNs admitted since the queue last emptied completed their handshake.
+  static constexpr uint64_t kCompletingShare = 4;
+
   explicit Admission(const AdmissionConfig& config) : config_(config) {}
 
   bool enabled() const { return config_.target_ns != 0; }
@@ -78,8 +90,9 @@ class Admission {
   // Whether the SYN of a new connection goes to the stack; counts it when
   // it does.
   bool AdmitSyn() {
-    if (behind_ &&
-        admitted_ >= handshakes_ - handshakes_base_ + config_.backlog) {
+    const uint64_t completed = handshakes_ - handshakes_base_;
+    if (behind_ && admitted_ >= completed + config_.backlog &&
+        completed * kCompletingShare >= admitted_) {
       return false;
     }
     ++admitted_;

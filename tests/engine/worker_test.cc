@@ -366,15 +366,17 @@ class AdmissionWorkerTest : public WorkerTest {
 
 TEST_F(AdmissionWorkerTest, DropsNewSynsOnlyWhileBehind) {
   namespace tf = wire::tcp_flags;
-  for (uint16_t p = 0; p < 4; ++p) Send(40000 + p, tf::kSyn);
-  EXPECT_EQ(h_.Poll(now_).size(), 4u);  // a full burst, not yet behind
+  // A full burst (ACKs for no connection: each answered with a RST) starts
+  // the standing queue; not behind yet.
+  for (uint16_t p = 0; p < 4; ++p) Send(41000 + p, tf::kAck);
+  EXPECT_EQ(h_.Poll(now_).size(), 4u);
   // Full bursts 2 ms later: behind, and the backlog (0) is full.
   for (uint16_t p = 4; p < 8; ++p) Send(40000 + p, tf::kSyn);
   EXPECT_TRUE(h_.Poll(now_ + 2 * kSecond / 1000).empty());
   EXPECT_EQ(h_.Count(Counter::kDropTcpAdmission), 4u);
   // An ACK (not a new connection) in a full burst still reaches the stack,
   // which answers it with a RST; the SYNs beside it are dropped.
-  Send(41000, tf::kAck);
+  Send(41100, tf::kAck);
   for (uint16_t p = 8; p < 11; ++p) Send(40000 + p, tf::kSyn);
   std::vector<Frame> out = h_.Poll(now_ + 3 * kSecond / 1000);
   ASSERT_EQ(out.size(), 1u);
@@ -383,7 +385,7 @@ TEST_F(AdmissionWorkerTest, DropsNewSynsOnlyWhileBehind) {
                              {}, &info),
             wire::Verdict::kOk);
   EXPECT_EQ(info.tcp_flags & tf::kRst, tf::kRst);
-  EXPECT_EQ(info.dst_port, 41000);
+  EXPECT_EQ(info.dst_port, 41100);
   EXPECT_EQ(h_.Count(Counter::kDropTcpAdmission), 7u);
   // The queue empties: the next SYN is answered.
   EXPECT_TRUE(h_.Poll(now_ + 4 * kSecond / 1000).empty());

@@ -64,7 +64,7 @@ TEST(AdmissionTest, BehindOnlyAfterTheTarget) {
   a.OnRxBurst(1 * kMs + 1, kBurst, kBurst, 0);
   EXPECT_TRUE(a.behind());
   EXPECT_EQ(Offer(a, 5), 0);  // backlog 0: nothing while behind
-  a.OnRxBurst(2 * kMs, 31, kBurst, 0);  // the queue emptied
+  a.OnRxBurst(2 * kMs, 31, kBurst, 3);  // the queue emptied
   EXPECT_FALSE(a.behind());
   EXPECT_EQ(Offer(a, 5), 5);
 }
@@ -86,19 +86,36 @@ TEST(AdmissionTest, BehindHoldsTheHandshakeBacklog) {
   // backlog: they are in their handshake too.
   a.OnRxBurst(100 * kUs, kBurst, kBurst, 0);
   EXPECT_EQ(Offer(a, 60), 60);
-  a.OnRxBurst(2 * kMs, kBurst, kBurst, 0);
+  a.OnRxBurst(2 * kMs, kBurst, kBurst, 40);
   ASSERT_TRUE(a.behind());
-  EXPECT_EQ(a.in_handshake(), 60);
-  EXPECT_EQ(Offer(a, 1000), 40);  // up to 100 in their handshake
+  EXPECT_EQ(a.in_handshake(), 20);
+  EXPECT_EQ(Offer(a, 1000), 80);  // up to 100 in their handshake
   EXPECT_EQ(a.in_handshake(), 100);
   // 25 handshakes complete: 25 more may start, no more.
-  a.OnRxBurst(3 * kMs, kBurst, kBurst, 25);
+  a.OnRxBurst(3 * kMs, kBurst, kBurst, 65);
   EXPECT_EQ(Offer(a, 1000), 25);
   EXPECT_EQ(a.in_handshake(), 100);
   // The queue empties: the counts start over, everything is admitted.
-  a.OnRxBurst(4 * kMs, 0, kBurst, 30);
+  a.OnRxBurst(4 * kMs, 0, kBurst, 70);
   EXPECT_FALSE(a.behind());
   EXPECT_EQ(Offer(a, 1000), 1000);
+}
+
+// A SYN flood that keeps the worker behind: its handshakes never complete
+// (spoofed sources), so it does not fill the backlog; the worker answers
+// every SYN with a cookie, and a client among the flood gets through.
+TEST(AdmissionTest, SynFloodDoesNotLockClientsOut) {
+  Admission a(Config(1 * kMs, 100));
+  uint64_t handshakes = 0;
+  a.OnRxBurst(0, 0, kBurst, handshakes);
+  int admitted = 0;
+  for (uint64_t t = 10 * kUs; t <= 100 * kMs; t += 10 * kUs) {
+    if (t % kMs == 0) ++handshakes;  // one client a millisecond completes
+    a.OnRxBurst(t, kBurst, kBurst, handshakes);
+    admitted += Offer(a, 30);  // 3 million SYNs a second
+  }
+  EXPECT_TRUE(a.behind());
+  EXPECT_EQ(admitted, 30 * 10000);
 }
 
 // An open loop offered twice what the worker finishes: while behind, it
