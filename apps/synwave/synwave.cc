@@ -31,6 +31,7 @@
 #include "control/run.h"
 #include "control/tools.h"
 #include "engine/lcore.h"
+#include "engine/nd.h"
 #include "engine/worker.h"
 #include "port/eal.h"
 #include "port/port.h"
@@ -211,6 +212,30 @@ absl::StatusOr<port::Port> OpenPort(const Config& config) {
   return port::Port::Open(pc);
 }
 
+// With an IPv6 address: the port accepts the multicast groups Neighbor
+// Discovery needs (all-nodes, the solicited-node groups of our global and
+// link-local addresses), and a line says how.
+void AcceptIpv6Multicast(const Config& config, port::Port& port) {
+  if (!config.ip6) return;
+  const wire::Ipv6Address link_local = engine::LinkLocalFromMac(port.mac());
+  const std::vector<wire::MacAddress> groups =
+      engine::Ipv6MulticastMacs({config.ip6->address, link_local});
+  const char* how = "none (the device filters no multicast)";
+  switch (port.AcceptMulticast(groups)) {
+    case port::Port::MulticastFilter::kList:
+      how = "the device's list";
+      break;
+    case port::Port::MulticastFilter::kAllMulticast:
+      how = "all-multicast (the device has no list)";
+      break;
+    case port::Port::MulticastFilter::kNone:
+      break;
+  }
+  std::printf("synwave: ipv6 %s link-local %s, %zu multicast groups: %s\n",
+              config.ip6->ToString().c_str(), link_local.ToString().c_str(),
+              groups.size(), how);
+}
+
 // One worker per lcore.
 std::vector<engine::LcoreSlot> OneWorkerEach(const Side& side) {
   std::vector<engine::LcoreSlot> slots(side.workers.size());
@@ -230,6 +255,7 @@ int Serve(const Config& config) {
   side.port.emplace(std::move(*port));
   side.capture = capture->get();
   std::printf("%s\n", control::ServeStartLine(config, *side.port).c_str());
+  AcceptIpv6Multicast(config, *side.port);
   std::fflush(stdout);
   BuildWorkers(side, config, /*load=*/false);
   std::vector<engine::LcoreSlot> slots = OneWorkerEach(side);
@@ -248,6 +274,7 @@ int Load(const Config& config) {
   side.port.emplace(std::move(*port));
   side.capture = capture->get();
   std::printf("%s\n", control::LoadStartLine(config, *side.port).c_str());
+  AcceptIpv6Multicast(config, *side.port);
   std::fflush(stdout);
   BuildWorkers(side, config, /*load=*/true);
   std::vector<engine::LcoreSlot> slots = OneWorkerEach(side);

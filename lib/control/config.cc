@@ -77,6 +77,54 @@ absl::Status ValidateProxy(const Config& config) {
   return absl::OkStatus();
 }
 
+// --ip and --gateway of the IPv6 family.
+absl::Status ValidateIpv6(const Config& config) {
+  if (!config.ip6) {
+    if (config.gateway6) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gateway: ", config.gateway6->ToString(),
+          " is IPv6 but no IPv6 --ip is given"));
+    }
+    return absl::OkStatus();
+  }
+  if (config.mode == Mode::kProxy) {
+    return absl::InvalidArgumentError(
+        "--ip: the proxy takes an IPv4 VIP only in this version");
+  }
+  const wire::Ipv6Address& a = config.ip6->address;
+  if (a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() ||
+      a.IsV4Mapped()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ip: ", a.ToString(), " cannot be a host address"));
+  }
+  if (a.IsLinkLocal()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ip: ", a.ToString(),
+        " is link-local: give a global or unique local address (the "
+        "link-local one is made from the MAC)"));
+  }
+  if (config.gateway6) {
+    const wire::Ipv6Address& g = *config.gateway6;
+    if (g.IsUnspecified() || g.IsLoopback() || g.IsMulticast() ||
+        g.IsV4Mapped()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gateway: ", g.ToString(), " cannot be a next hop"));
+    }
+    // RFC 4861 8: routers are known by their link-local addresses; any
+    // other next hop must be on our prefix.
+    if (!g.IsLinkLocal() && !config.ip6->Contains(g)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gateway: ", g.ToString(), " is neither link-local nor on the "
+          "prefix of --ip=", config.ip6->ToString()));
+    }
+    if (g == a) {
+      return absl::InvalidArgumentError(
+          "--gateway: must differ from our own address");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Validate(const Config& config) {
@@ -126,7 +174,10 @@ absl::Status Validate(const Config& config) {
   }
   if (!config.ip) {
     return absl::InvalidArgumentError(
-        "--ip: the endpoint needs an address (e.g. --ip=198.18.0.2/24)");
+        config.ip6 ? "--ip: an IPv4 address is needed as well in this version "
+                     "(dual stack: --ip=198.18.0.2/24 --ip=fd00::2/64)"
+                   : "--ip: the endpoint needs an address (e.g. "
+                     "--ip=198.18.0.2/24)");
   }
   const wire::Ipv4Address a = config.ip->address;
   if (a.IsZero() || a.IsMulticast() || a.IsLimitedBroadcast()) {
@@ -151,6 +202,7 @@ absl::Status Validate(const Config& config) {
           "--gateway: must differ from our own address");
     }
   }
+  if (absl::Status s = ValidateIpv6(config); !s.ok()) return s;
   if (config.mac && (config.mac->IsMulticast() || config.mac->IsZero())) {
     return absl::InvalidArgumentError(
         "--mac: must be a unicast, non-zero address");
@@ -184,6 +236,8 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
   engine::WorkerConfig w;
   w.ip = config.ip.value_or(wire::Ipv4Prefix{});
   w.gateway = config.gateway;
+  w.ip6 = config.ip6;
+  w.gateway6 = config.gateway6;
   w.burst = config.burst;
   w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
   w.listen_ports = config.listen_ports;

@@ -100,6 +100,11 @@ struct Config {
   std::vector<std::string> ports;            // DPDK devargs, one per port
   std::optional<wire::Ipv4Prefix> ip;        // our address and subnet
   std::optional<wire::Ipv4Address> gateway;  // next hop off the subnet
+  // IPv6 (--ip and --gateway of that family): our global address and
+  // prefix, and the next hop off it (on the prefix or link-local). The
+  // link-local address (fe80::/64, EUI-64 from the MAC) comes with it.
+  std::optional<wire::Ipv6Prefix> ip6;
+  std::optional<wire::Ipv6Address> gateway6;
   std::optional<wire::MacAddress> mac;       // override the port's MAC
   std::vector<unsigned> lcores;              // worker CPUs, one queue each
   std::vector<std::string> eal_args;         // raw extra EAL arguments

@@ -54,6 +54,9 @@ inline absl::StatusOr<uint64_t> SecondsFlag(const absl::Flag<double>& flag,
 // The proxy's settings (flags_proxy.cc).
 absl::Status ProxyFromFlags(Config& c);
 
+// --ip and --gateway (flags_address.cc).
+absl::Status AddressesFromFlags(Config& c);
+
 }  // namespace synwave::control
 
 // `lhs = *expr`, or return expr's status from the enclosing function.

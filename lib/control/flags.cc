@@ -55,9 +55,6 @@ namespace sc = synwave::control;
 ABSL_FLAG(std::string, port, "",
           "DPDK device: a virtual device's devargs (net_tap0,iface=sw0) or a "
           "PCI address (0000:01:00.0)");
-ABSL_FLAG(std::string, ip, "", "our IPv4 address and prefix, A.B.C.D/N");
-ABSL_FLAG(std::string, gateway, "",
-          "next hop for destinations off our subnet (optional)");
 ABSL_FLAG(std::string, mac, "",
           "MAC address to use instead of the port's (optional)");
 ABSL_FLAG(std::string, lcores, "",
@@ -270,7 +267,7 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 
 // Flags that may be given more than once (values accumulate).
 const std::set<std::string> kRepeatable = {"port", "listen", "server",
-                                           "backend"};
+                                           "backend", "ip", "gateway"};
 
 // For a flag whose range Validate checks on the typed field: the value
 // saturated to the field's type, so that a value out of the type's range
@@ -332,19 +329,7 @@ uint32_t TcpStacks(Mode mode, const Config& c) {
 
 absl::Status EndpointFromFlags(Mode mode, Config& c) {
   c.ports = SplitRepeated(absl::GetFlag(FLAGS_port));
-  if (std::string ip = absl::GetFlag(FLAGS_ip); !ip.empty()) {
-    c.ip = wire::Ipv4Prefix::Parse(ip);
-    if (!c.ip) {
-      return Bad("ip", absl::StrCat("'", ip,
-                                    "' is not an address like 198.18.0.2/24"));
-    }
-  }
-  if (std::string gw = absl::GetFlag(FLAGS_gateway); !gw.empty()) {
-    c.gateway = wire::Ipv4Address::Parse(gw);
-    if (!c.gateway) {
-      return Bad("gateway", absl::StrCat("'", gw, "' is not an IPv4 address"));
-    }
-  }
+  if (absl::Status s = AddressesFromFlags(c); !s.ok()) return s;
   if (std::string mac = absl::GetFlag(FLAGS_mac); !mac.empty()) {
     c.mac = wire::MacAddress::Parse(mac);
     if (!c.mac) {

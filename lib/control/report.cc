@@ -14,15 +14,28 @@ using app::FloodCounter;
 using app::LoadCounter;
 using app::LoadGauge;
 
+namespace {
+
+// " ip6 fd00::2/64 gateway fe80::1", or nothing without IPv6.
+std::string Ipv6Text(const Config& config) {
+  if (!config.ip6) return "";
+  return absl::StrCat(
+      " ip6 ", config.ip6->ToString(),
+      config.gateway6 ? absl::StrCat(" gateway ", config.gateway6->ToString())
+                      : "");
+}
+
+}  // namespace
+
 std::string ServeStartLine(const Config& config, const port::Port& port) {
   const port::Offloads& off = port.offloads();
   return absl::StrFormat(
-      "synwave serve: port %s mac %s ip %s%s, %u worker(s) on CPU %s, "
+      "synwave serve: port %s mac %s ip %s%s%s, %u worker(s) on CPU %s, "
       "checksum offload rx %s tx %s, listening on TCP %s",
       port.name(), port.mac().ToString(), config.ip->ToString(),
       config.gateway ? absl::StrCat(" gateway ", config.gateway->ToString())
                      : "",
-      config.lcores.size(), absl::StrJoin(config.lcores, ","),
+      Ipv6Text(config), config.lcores.size(), absl::StrJoin(config.lcores, ","),
       off.rx_ipv4_checksum ? "yes" : "no (software)",
       off.tx_ipv4_checksum ? "yes" : "no (software)",
       absl::StrJoin(config.listen_ports, ","));
@@ -31,10 +44,10 @@ std::string ServeStartLine(const Config& config, const port::Port& port) {
 std::string LoadStartLine(const Config& config, const port::Port& port) {
   const LoadSettings& load = config.load;
   return absl::StrFormat(
-      "synwave load: port %s mac %s ip %s, clients %s-%s ports %u-%u, %u "
+      "synwave load: port %s mac %s ip %s%s, clients %s-%s ports %u-%u, %u "
       "worker(s) on CPU %s, servers %u, cps %s, concurrency %u, close %s",
       port.name(), port.mac().ToString(), config.ip->ToString(),
-      wire::Ipv4Address{load.client_ip_first}.ToString(),
+      Ipv6Text(config), wire::Ipv4Address{load.client_ip_first}.ToString(),
       wire::Ipv4Address{load.client_ip_last}.ToString(), load.port_first,
       load.port_last, config.lcores.size(), absl::StrJoin(config.lcores, ","),
       load.servers.size(), load.cps > 0 ? absl::StrCat(load.cps) : "unpaced",

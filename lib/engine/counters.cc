@@ -48,6 +48,13 @@ struct Registry {
           "drop_" + std::string(tcp::DropName(static_cast<tcp::Drop>(d)));
       help[kTcpDropBase + d] = tcp::DropHelp(static_cast<tcp::Drop>(d));
     }
+    i = kNdBase;
+#define SYNWAVE_X(e, n, h) \
+  name[i] = n;             \
+  help[i] = h;             \
+  ++i;
+    SYNWAVE_ND_COUNTERS(SYNWAVE_X)
+#undef SYNWAVE_X
     gauge.resize(kNumEngineGauges);
     gauge_help.resize(kNumEngineGauges);
     size_t g = 0;

@@ -88,20 +88,61 @@ namespace synwave::engine {
   X(kTcpCycles, "tcp_cycles", "TSC cycles in the TCP stage (lookup, state "  \
     "machine, replies written), per burst")
 
+// IPv6's Neighbor Discovery and echo (engine/nd.h): a block of their own,
+// counted by the worker's NeighborDiscovery and stored when it publishes,
+// so that a worker without IPv6 publishes nothing more per burst.
+#define SYNWAVE_ND_COUNTERS(X)                                               \
+  X(kSolicitationsIn, "nd_solicitations_in",                                 \
+    "IPv6 neighbor solicitations for our addresses (answered)")              \
+  X(kAdvertisementsOut, "nd_advertisements_out",                             \
+    "IPv6 neighbor advertisements sent")                                     \
+  X(kSolicitationsOut, "nd_solicitations_out",                               \
+    "IPv6 neighbor solicitations sent to resolve")                           \
+  X(kAdvertisementsIn, "nd_advertisements_in",                               \
+    "IPv6 neighbor advertisements that resolved or confirmed a neighbour")   \
+  X(kNeighborsLearned, "neighbors6_learned",                                 \
+    "IPv6 neighbour entries added or resolved")                              \
+  X(kNeighborsExpired, "neighbors6_expired", "IPv6 neighbour entries expired")\
+  X(kEchoIn, "icmp6_echo_requests_in", "ICMPv6 echo requests for us")        \
+  X(kEchoOut, "icmp6_echo_replies_out", "ICMPv6 echo replies sent")          \
+  X(kDropNotForUs, "drop_ipv6_not_for_us",                                   \
+    "IPv6 for another address or a group we are not in")                     \
+  X(kDropNdNotForUs, "drop_nd_not_for_us",                                   \
+    "neighbor solicitation for another address, or advertisement for a "     \
+    "neighbour we do not resolve or without its link-layer address")         \
+  X(kDropNdConflict, "drop_nd_address_conflict",                             \
+    "neighbor advertisement from another host claiming our IPv6 address")    \
+  X(kDropIcmp6NotEcho, "drop_icmp6_not_echo_request",                        \
+    "ICMPv6 echo reply (we send no echo requests)")
+
+enum class NdCounter : uint16_t {
+#define SYNWAVE_X(e, name, help) e,
+  SYNWAVE_ND_COUNTERS(SYNWAVE_X)
+#undef SYNWAVE_X
+  kCount,
+};
+inline constexpr size_t kNumNdCounters =
+    static_cast<size_t>(NdCounter::kCount);
+
 enum class Counter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
   SYNWAVE_ENGINE_COUNTERS(SYNWAVE_X)
 #undef SYNWAVE_X
   // One drop counter per wire::Verdict follows (the kOk slot is unused),
-  // then the TCP MIB counters, then one per TCP drop reason (slot 0 unused).
+  // then the TCP MIB counters, then one per TCP drop reason (slot 0 unused),
+  // then the NdCounter block.
   kWireDropBase,
 };
 
 inline constexpr size_t kTcpMibBase =
     static_cast<size_t>(Counter::kWireDropBase) + wire::kNumVerdicts;
 inline constexpr size_t kTcpDropBase = kTcpMibBase + tcp::kNumMibs;
+inline constexpr size_t kNdBase = kTcpDropBase + tcp::kNumDrops;
 // The engine's counters: indices [0, kNumEngineCounters) in every set.
-inline constexpr size_t kNumEngineCounters = kTcpDropBase + tcp::kNumDrops;
+inline constexpr size_t kNumEngineCounters = kNdBase + kNumNdCounters;
+constexpr size_t NdIndex(NdCounter c) {
+  return kNdBase + static_cast<size_t>(c);
+}
 // The ones a worker counts per burst (CounterDeltas); the TCP counters
 // after them are kept by the stack and stored as they are.
 inline constexpr size_t kNumDeltaCounters = kTcpMibBase;

@@ -95,12 +95,12 @@ void Link::SetTxOffloads(rte_mbuf* m) const {
 }
 
 void Link::WriteTcpFrame(rte_mbuf* m, const wire::TcpSegmentSpec& spec) {
-  const auto total = static_cast<uint16_t>(wire::TcpFrameHeaderLength(spec));
   m->data_off = RTE_PKTMBUF_HEADROOM;
+  // Without payload the frame is its headers: the writer says how long.
+  const auto total = static_cast<uint16_t>(wire::WriteTcpFrameHeaders(
+      rte_pktmbuf_mtod(m, uint8_t*), spec, ip_mode_, tcp_mode_));
   m->data_len = total;
   m->pkt_len = total;
-  wire::WriteTcpFrameHeaders(rte_pktmbuf_mtod(m, uint8_t*), spec, ip_mode_,
-                             tcp_mode_);
   SetTxOffloads(m);
 }
 

@@ -69,6 +69,7 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
   if (config_.local_ip_first != 0) {
     locals_.Add(config_.local_ip_first, config_.local_ip_last, tcp_owner);
   }
+  if (config_.ip6) SetUpIpv6(queue, tcp_owner);
   if (!app.empty()) AddApp(app);
 }
 
@@ -145,8 +146,8 @@ void Worker::PollOnce(uint64_t now_ns) {
           Drop(rx[i]);
         }
         break;
-      case wire::PacketKind::kIcmp6:  // dropped by ParseRx (ipv6_disabled)
-        Drop(rx[i]);
+      case wire::PacketKind::kIcmp6:  // ParseRx passed it: nd_ is set
+        nd_->HandleIcmp6(rx[i], info[i], now_ns);
         break;
       case wire::PacketKind::kTcp: {
         deltas_.Add(Counter::kTcpSegmentsIn);
@@ -213,6 +214,7 @@ void Worker::PollOnce(uint64_t now_ns) {
 
   // Stage 5 runs before the flush so that what it sends joins this burst.
   link_.Tick(now_ns);
+  if (nd_ != nullptr) nd_->Tick(now_ns);
 
   // Stage 6: one tx burst; free what died in bulk.
   busy |= link_.FlushTx();
@@ -237,6 +239,7 @@ void Worker::DeliverAppFrames(uint64_t now_ns) {
 
 void Worker::PublishCounters() {
   counters_->Publish(deltas_);
+  if (nd_ != nullptr) nd_->Publish(*counters_);
   for (int a = 0; a < num_apps_; ++a) {
     if (apps_[a].on_publish != nullptr) {
       apps_[a].on_publish(apps_[a].ctx, *counters_);
@@ -358,10 +361,8 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   if (len >= sizeof(EthernetHeader)) {
     const auto* eth = reinterpret_cast<const EthernetHeader*>(frame);
     const wire::MacAddress dst = eth->Dst();
-    if (!(dst == link_.mac()) && !dst.IsBroadcast()) {
-      deltas_.Add(Counter::kDropEthNotForUs);
-      Drop(m);
-      return LocalAddresses::kNotLocal;
+    if (!(dst == link_.mac()) && !dst.IsBroadcast()) [[unlikely]] {
+      return ParseRxGroup(m, info);  // IPv6 multicast, or not for us
     }
   }
   wire::RxOffload offload;
@@ -381,10 +382,7 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   // for one of our addresses, whose owner takes its TCP.
   if (info->kind == wire::PacketKind::kArp) return LocalAddresses::kNoOwner;
   if (info->family == wire::IpFamily::kIpv6) [[unlikely]] {
-    // The parser knows IPv6; the engine does not speak it yet.
-    deltas_.AddDrop(wire::Verdict::kIpv6Disabled);
-    Drop(m);
-    return LocalAddresses::kNotLocal;
+    return ParseRx6(m, info);
   }
   // The parser refused the sources no host may have; this one is only
   // invalid on our subnet. An answer would go to every host on it.

@@ -41,6 +41,7 @@
 #include "engine/counters.h"
 #include "engine/link.h"
 #include "engine/local_addresses.h"
+#include "engine/nd.h"
 #include "tcp/config.h"
 #include "tcp/siphash.h"
 #include "tcp/stack.h"
@@ -55,6 +56,10 @@ namespace synwave::engine {
 struct WorkerConfig {
   wire::Ipv4Prefix ip;                      // our address and subnet
   std::optional<wire::Ipv4Address> gateway; // next hop off the subnet
+  // IPv6 (none: IPv6 frames are dropped as ipv6_disabled). With it comes
+  // the link-local address made from the port's MAC (engine/nd.h).
+  std::optional<wire::Ipv6Prefix> ip6;      // our global address, prefix
+  std::optional<wire::Ipv6Address> gateway6;  // link-local or on-prefix
   uint16_t burst = 32;                      // frames per rx burst, <= 64
   size_t neighbor_capacity = 64;            // entries
   uint64_t neighbor_reachable_ns = 60'000'000'000;  // as Linux gc_stale_time
@@ -69,6 +74,10 @@ struct WorkerConfig {
   // `ip`.
   uint32_t local_ip_first = 0;
   uint32_t local_ip_last = 0;
+  // The same for IPv6 (with ip6): [first, last] in numeric order; :: for
+  // none. Answered to Neighbor Discovery and echo like ip6.
+  wire::Ipv6Address local_ip6_first;
+  wire::Ipv6Address local_ip6_last;
   tcp::TcpConfig tcp;
   tcp::SipKey secret;                       // ISNs and SYN cookies
   uint64_t hash_seed = 0;                   // flow table hash key
@@ -100,6 +109,13 @@ class Worker {
   bool ClaimAddresses(uint32_t first, uint32_t last, int slot,
                       bool answer_arp = true);
 
+  // ClaimAddresses for IPv6 (with WorkerConfig::ip6; false without):
+  // Neighbor Discovery and echo are answered for them unless `answer_nd`
+  // is false.
+  bool ClaimAddresses6(const wire::Ipv6Address& first,
+                       const wire::Ipv6Address& last, int slot,
+                       bool answer_nd = true);
+
   // One loop iteration at time `now_ns` (any monotonic nanosecond clock).
   void PollOnce(uint64_t now_ns);
 
@@ -109,6 +125,9 @@ class Worker {
   // The link layer: next hops, neighbours, frames out.
   Link& link() { return link_; }
   const Link& link() const { return link_; }
+
+  // IPv6's Neighbor Discovery, addresses and echo (nullptr without ip6).
+  NeighborDiscovery* nd() { return nd_.get(); }
 
   // The TCP stack (nullptr when no port listens and nothing connects out).
   tcp::TcpStack* stack() { return stack_.get(); }
@@ -122,6 +141,15 @@ class Worker {
   // destination's TCP (LocalAddresses). Returns kNotLocal if it dropped
   // the frame (not for us, or malformed).
   uint8_t ParseRx(rte_mbuf* m, wire::PacketInfo* info);
+  // Its IPv6 part (worker_ipv6.cc): the owner from NeighborDiscovery, or
+  // the frame dropped as ipv6_disabled without ip6.
+  uint8_t ParseRx6(rte_mbuf* m, wire::PacketInfo* info);
+  // ParseRx for a frame to another MAC than ours or broadcast: one of the
+  // group MACs IPv6 needs (all-nodes, our solicited-node groups) goes on
+  // to ParseRx6, anything else is dropped as drop_eth_not_for_us. Out of
+  // line, so that ParseRx's own path keeps its registers.
+  uint8_t ParseRxGroup(rte_mbuf* m, wire::PacketInfo* info);
+  void SetUpIpv6(const QueueBinding& queue, uint8_t tcp_owner);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
@@ -151,6 +179,7 @@ class Worker {
   CounterDeltas deltas_;
   Link link_;
   LocalAddresses locals_;
+  std::unique_ptr<NeighborDiscovery> nd_;
   std::unique_ptr<tcp::TcpStack> stack_;
   Admission admission_;
   AppOps apps_[kMaxApps];

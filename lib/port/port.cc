@@ -216,6 +216,23 @@ unsigned Port::AvailableMbufs() const {
   return pool_ == nullptr ? 0 : rte_mempool_avail_count(pool_);
 }
 
+Port::MulticastFilter Port::AcceptMulticast(
+    const std::vector<wire::MacAddress>& groups) {
+  std::vector<rte_ether_addr> list(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) {
+    groups[i].CopyTo(list[i].addr_bytes);
+  }
+  if (rte_eth_dev_set_mc_addr_list(id_, list.data(),
+                                   static_cast<uint32_t>(list.size())) == 0) {
+    return MulticastFilter::kList;
+  }
+  if (rte_eth_allmulticast_enable(id_) == 0 &&
+      rte_eth_allmulticast_get(id_) == 1) {
+    return MulticastFilter::kAllMulticast;
+  }
+  return MulticastFilter::kNone;
+}
+
 PortStats Port::Stats(bool xstats) const {
   PortStats out;
   if (!started_) return out;

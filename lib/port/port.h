@@ -98,6 +98,19 @@ class Port {
   };
   absl::StatusOr<Rss> QueryRss() const;
 
+  // How the device was told to deliver the multicast frames a protocol
+  // needs (IPv6's all-nodes and solicited-node groups).
+  enum class MulticastFilter : uint8_t {
+    kList,          // its multicast address list holds exactly the groups
+    kAllMulticast,  // it has no list: every multicast frame comes in
+    kNone,          // it takes neither (software devices such as net_ring
+                    // and net_memif, which filter nothing)
+  };
+  // Sets the device's multicast address list to `groups`
+  // (rte_eth_dev_set_mc_addr_list), falling back to all-multicast
+  // (rte_eth_allmulticast_enable) where the device refuses the list.
+  MulticastFilter AcceptMulticast(const std::vector<wire::MacAddress>& groups);
+
   // Stops the device and frees its queues' mbufs; idempotent.
   void Stop();
 

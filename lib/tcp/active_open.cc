@@ -31,17 +31,63 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now_ns,
     tcb_ids_.Free(index);
     return fail(ConnectError::kTableFull);
   }
+  uint32_t ts_offset;
+  const SeqNum iss = isn_.IsnAndOffset(key, now_ns, &ts_offset);
+  StartActiveOpen(index, key, hash, /*ipv6=*/false, iss, ts_offset, peer_l2,
+                  now_ns);
+  if (error != nullptr) *error = ConnectError::kNone;
+  return ConnId{index, tcbs_[index].generation};
+}
+
+bool TcpStack::TupleFree(const flow::FlowKey6& key) const {
+  return table6_ != nullptr &&
+         table6_->Find(key, hasher6_(key)) == flow::FlowTable6::kNotFound;
+}
+
+ConnId TcpStack::Connect(const flow::FlowKey6& key, uint64_t now_ns,
+                         uint64_t peer_l2, ConnectError* error) {
+  auto fail = [&](ConnectError e) {
+    if (error != nullptr) *error = e;
+    return ConnId{};
+  };
+  if (table6_ == nullptr) return fail(ConnectError::kTableFull);
+  const uint32_t hash = hasher6_(key);
+  if (table6_->Find(key, hash) != flow::FlowTable6::kNotFound) {
+    return fail(ConnectError::kTupleInUse);
+  }
+  const uint32_t index = AllocTcb();
+  if (index == kNoIndex) return fail(ConnectError::kNoTcb);
+  flow::FlowKey record_key;
+  if (!InsertFlow6(key, hash, Encode(Kind::kTcb, index), &record_key)) {
+    tcb_ids_.Free(index);
+    return fail(ConnectError::kTableFull);
+  }
+  uint32_t ts_offset;
+  const SeqNum iss = isn_.IsnAndOffset(key, now_ns, &ts_offset);
+  counters_.Add(Mib::kActiveOpens6);
+  StartActiveOpen(index, record_key, hash, /*ipv6=*/true, iss, ts_offset,
+                  peer_l2, now_ns);
+  if (error != nullptr) *error = ConnectError::kNone;
+  return ConnId{index, tcbs_[index].generation};
+}
+
+void TcpStack::StartActiveOpen(uint32_t index, const flow::FlowKey& key,
+                               uint32_t hash, bool ipv6, SeqNum iss,
+                               uint32_t ts_offset, uint64_t peer_l2,
+                               uint64_t now_ns) {
   Tcb& t = tcbs_[index];
   const uint32_t generation = t.generation + 1;
   t = Tcb{};
   t.generation = generation;
   // The application owns an active open from the start: no accept.
   t.flags = tcb_flags::kInUse | tcb_flags::kAccepted;
+  if (ipv6) t.flags |= tcb_flags::kIpv6;
   t.key = key;
   t.hash = hash;
   t.listener = 0xffff;
   t.peer_l2 = peer_l2;
-  t.iss = isn_.IsnAndOffset(key, now_ns, &t.ts_offset);
+  t.iss = iss;
+  t.ts_offset = ts_offset;
   t.snd_una = t.iss;
   t.snd_nxt = t.iss + 1;
   t.snd_max = t.snd_nxt;
@@ -60,8 +106,6 @@ ConnId TcpStack::Connect(const flow::FlowKey& key, uint64_t now_ns,
   counters_.Add(Mib::kActiveOpens);
   SendSyn(t, now_ns, /*with_ack=*/false);
   ArmRto(t, index, now_ns);
-  if (error != nullptr) *error = ConnectError::kNone;
-  return ConnId{index, t.generation};
 }
 
 void TcpStack::SendSyn(Tcb& t, uint64_t now_ns, bool with_ack) {
@@ -71,7 +115,8 @@ void TcpStack::SendSyn(Tcb& t, uint64_t now_ns, bool with_ack) {
   o.peer_l2 = t.peer_l2;
   o.retransmission = t.retries > 0;
   o.options.has_mss = true;
-  o.options.mss = config_.mss;
+  o.options.mss = OurMss(IsIpv6(t));
+  if (IsIpv6(t)) Address6(o, t.key);
   if (!with_ack) {
     // Our offer (RFC 7323, RFC 2018).
     o.options.has_window_scale = t.offered_wscale != 0;
@@ -136,7 +181,7 @@ void TcpStack::OnSynSent(const flow::FlowKey& key, uint32_t, uint32_t index,
     t.ts_recent_ns = now_ns;
   }
   t.snd_mss = SendMss(o.has_mss ? o.mss : 0,
-                      (t.flags & tcb_flags::kTimestamps) != 0);
+                      (t.flags & tcb_flags::kTimestamps) != 0, IsIpv6(t));
   t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
   t.ssthresh = 0xffffffff;
   if (has_ack) {

@@ -27,6 +27,13 @@ struct TcpConfig {
   uint32_t buffer_chunks = 32768;    // send/receive buffer chunks of 2 KiB
   uint32_t max_timers = 0;           // 0: sized from the pools
 
+  // IPv6: off, the stack takes only IPv4 (no IPv6 table, no address
+  // slots). On, a second connection table for IPv6 tuples, sized as the
+  // IPv4 one (TCBs + SYN queue + TIME-WAIT: the pools are shared) unless
+  // max_flows6 says less.
+  bool ipv6 = false;
+  uint32_t max_flows6 = 0;           // IPv6 table capacity; 0: as IPv4's
+
   // Listener queues (per listener), as Linux's tcp_max_syn_backlog and
   // listen() backlog.
   uint32_t syn_backlog = 1024;
@@ -39,6 +46,7 @@ struct TcpConfig {
 
   // Our side of the options.
   uint16_t mss = 1460;              // advertised MSS, bytes
+  uint16_t mss6 = 1440;             // the same over IPv6 (MTU - 60)
   uint8_t window_scale = 7;         // offered shift, when the peer offers one
   bool timestamps = true;           // RFC 7323
   bool sack_permitted = true;       // answered when offered (blocks ignored)

@@ -70,7 +70,14 @@ namespace synwave::tcp {
     "the SYN-ACK retries")                                                     \
   X(kConnectionsClosed, "ConnectionsClosed", "connections fully closed")       \
   X(kDataBytesIn, "DataBytesIn", "payload bytes accepted in order")            \
-  X(kDataBytesOut, "DataBytesOut", "payload bytes sent (first time)")
+  X(kDataBytesOut, "DataBytesOut", "payload bytes sent (first time)")        \
+  X(kInSegs6, "Ipv6InSegs", "TCP segments received over IPv6 (in InSegs "     \
+    "too)")                                                                    \
+  X(kOutSegs6, "Ipv6OutSegs", "TCP segments sent over IPv6 (in OutSegs too)")  \
+  X(kPassiveOpens6, "Ipv6PassiveOpens", "passive opens over IPv6 (in "        \
+    "PassiveOpens too)")                                                       \
+  X(kActiveOpens6, "Ipv6ActiveOpens", "active opens over IPv6 (in "           \
+    "ActiveOpens too)")
 
 #define SYNWAVE_TCP_DROPS(X)                                                   \
   X(kRstToClosedPort, "tcp_rst_to_closed_port", "RST for no connection "       \
@@ -125,7 +132,9 @@ namespace synwave::tcp {
   X(kSynSentRst, "tcp_syn_sent_rst_ignored", "SYN-SENT: RST without an "       \
     "acceptable ACK (ignored)")                                                \
   X(kSynSentNoSyn, "tcp_syn_sent_no_syn", "SYN-SENT: segment with neither "    \
-    "SYN nor RST")
+    "SYN nor RST")                                                             \
+  X(kIpv6Off, "tcp_ipv6_off", "IPv6 segment to a stack without IPv6 "         \
+    "configured")
 
 enum class Mib : uint16_t {
 #define SYNWAVE_X(e, name, help) e,

@@ -97,6 +97,62 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
   burst_base_ = 0;
 }
 
+void TcpStack::Input(const flow::FlowKey6& key, const Segment& seg,
+                     uint64_t now_ns) {
+  InputBurst(&key, &seg, 1, now_ns);
+}
+
+// IPv6: as InputBurst, over table6_, with in6_ naming each segment's tuple
+// while it is processed; the handlers get a record key with its ports.
+void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
+                          uint32_t n, uint64_t now_ns) {
+  if (table6_ == nullptr) [[unlikely]] {
+    for (uint32_t k = 0; k < n; ++k) counters_.Count(Drop::kIpv6Off);
+    return;
+  }
+  uint32_t hashes[kMaxBurst];
+  uint32_t found[kMaxBurst];
+  while (n > 0) {
+    const uint32_t group = std::min(n, kMaxBurst);
+    hasher6_.HashBulk(keys, group, hashes);
+    table6_->FindBulk(keys, hashes, group, found);
+    const uint64_t epoch = table6_->epoch();
+    batch_n_ = 0;  // no cookies prepared: each is made on its own
+    for (uint32_t k = 0; k < group; ++k) {
+      reply_to_ = static_cast<uint16_t>(burst_base_ + k);
+      in6_ = &keys[k];
+      const flow::FlowKey ports{0, 0, keys[k].local_port, keys[k].remote_port};
+      Input6(ports, hashes[k],
+             epoch == table6_->epoch() ? found[k]
+                                       : table6_->Find(keys[k], hashes[k]),
+             segs[k], now_ns);
+    }
+    keys += group;
+    segs += group;
+    n -= group;
+    burst_base_ += group;
+  }
+  in6_ = nullptr;
+  reply_to_ = OutSegment::kNoReply;
+  burst_base_ = 0;
+}
+
+void TcpStack::Input6(const flow::FlowKey& key, uint32_t hash, uint32_t found,
+                      const Segment& seg, uint64_t now_ns) {
+  counters_.Add(Mib::kInSegs);
+  counters_.Add(Mib::kInSegs6);
+  Row row;
+  uint32_t index = kNoIndex;
+  if (found == flow::FlowTable6::kNotFound) {
+    Listener* l = FindListener6(*in6_);
+    row = l != nullptr ? Row::kListen : Row::kClosed;
+    if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
+  } else {
+    row = RowOfRecord(found, &index);
+  }
+  DispatchRow(row, key, hash, index, seg, now_ns);
+}
+
 void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
                      const Segment& seg, uint64_t now_ns) {
   counters_.Add(Mib::kInSegs);
@@ -107,29 +163,9 @@ void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
     row = l != nullptr ? Row::kListen : Row::kClosed;
     if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
   } else {
-    index = found & 0x3fffffff;
-    switch (static_cast<Kind>(found >> 30)) {
-      case Kind::kTcb:
-        row = RowOf(tcbs_[index].state);
-        break;
-      case Kind::kHalfOpen:
-        row = Row::kSynReceivedEntry;
-        break;
-      case Kind::kTimeWait:
-        row = Row::kTimeWait;
-        break;
-      default:
-        row = Row::kClosed;
-        break;
-    }
+    row = RowOfRecord(found, &index);
   }
-  const Dispatch& d =
-      kDispatch[static_cast<int>(row)][static_cast<int>(Classify(seg.flags))];
-  if (d.handler == nullptr) {
-    counters_.Count(d.drop);
-    return;
-  }
-  (this->*d.handler)(key, hash, index, seg, now_ns);
+  DispatchRow(row, key, hash, index, seg, now_ns);
 }
 
 // RFC 9293 3.10.7.1: no connection and no listener. (A RST is dropped by
@@ -160,8 +196,11 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
     }
     if (challenge) counters_.Add(Mib::kChallengeAck);
     const uint8_t shift = h.peer_wscale != 0xff ? config_.window_scale : 0;
-    SendAck(key, snd_nxt, rcv_nxt, static_cast<uint16_t>(InitialWindow() >> shift),
-            h.peer_l2, TsEcho{h.timestamps, h.ts_offset, h.ts_recent}, now_ns);
+    OutSegment& o =
+        SendAck(key, snd_nxt, rcv_nxt,
+                static_cast<uint16_t>(InitialWindow() >> shift), h.peer_l2,
+                TsEcho{h.timestamps, h.ts_offset, h.ts_recent}, now_ns);
+    if (h.ipv6) [[unlikely]] Address6(o, h.key);
   };
   // A retransmitted SYN means our SYN-ACK was lost: send it again now
   // rather than at the next retransmission timeout (as Linux does).
@@ -189,7 +228,7 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
   if (seg.flags & tf::kRst) {
     if (seg.seq == rcv_nxt) {
       counters_.Add(Mib::kAttemptFails);
-      table_.Erase(h.key, h.hash);
+      EraseFlow(h.key, h.hash, h.ipv6);
       FreeHalfOpen(index);
     } else {
       counters_.Count(Drop::kRstChallenged);
@@ -227,7 +266,7 @@ void TcpStack::OnSynReceived(const flow::FlowKey& key, uint32_t,
     return;
   }
   Tcb& t = tcbs_[t_index];
-  table_.Update(key, t.hash, Encode(Kind::kTcb, t_index));
+  UpdateFlow(h.key, t.hash, h.ipv6, Encode(Kind::kTcb, t_index));
   FreeHalfOpen(index);
   // The rest of the segment (data, FIN) is processed as in ESTABLISHED.
   if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {

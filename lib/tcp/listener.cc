@@ -22,6 +22,29 @@ bool TcpStack::Listen(uint32_t ip, uint16_t port) {
   return true;
 }
 
+bool TcpStack::Listen(const wire::Ipv6Address& ip, uint16_t port) {
+  if (listener_by_port6_.empty() || listener_by_port6_[port] != 0 ||
+      listeners_.size() >= 0xfffe) {
+    return false;
+  }
+  Listener l;
+  l.ipv6 = true;
+  l.ip6 = ip;
+  l.port = port;
+  l.accept_queue.resize(std::max<uint32_t>(config_.accept_backlog, 1));
+  listeners_.push_back(std::move(l));
+  listener_by_port6_[port] = static_cast<uint16_t>(listeners_.size());
+  return true;
+}
+
+Listener* TcpStack::FindListener6(const flow::FlowKey6& key) {
+  const uint16_t i = listener_by_port6_[key.local_port];
+  if (i == 0) return nullptr;
+  Listener& l = listeners_[i - 1];
+  return (l.ip6 == key.local_ip || l.ip6 == wire::Ipv6Address{}) ? &l
+                                                                   : nullptr;
+}
+
 Listener* TcpStack::FindListener(const flow::FlowKey& key) {
   const uint16_t i = listener_by_port_[key.local_port];
   if (i == 0) return nullptr;
@@ -59,17 +82,25 @@ void TcpStack::OnListenSyn(const flow::FlowKey& key, uint32_t hash,
     SynOverflow(key, seg, now_ns, Drop::kTablesFull);
     return;
   }
-  if (!table_.Insert(key, hash, Encode(Kind::kHalfOpen, h_index))) {
+  if (in6_ != nullptr) [[unlikely]] {
+    if (!NewHalfOpen6(h_index, hash, now_ns)) {
+      half_open_ids_.Free(h_index);
+      SynOverflow(key, seg, now_ns, Drop::kTablesFull);
+      return;
+    }
+  } else if (!table_.Insert(key, hash, Encode(Kind::kHalfOpen, h_index))) {
     half_open_ids_.Free(h_index);
     SynOverflow(key, seg, now_ns, Drop::kTablesFull);
     return;
+  } else {
+    HalfOpen& h = half_open_[h_index];
+    h = HalfOpen{};
+    h.key = key;
+    h.hash = hash;
+    h.iss = isn_.IsnAndOffset(key, now_ns, &h.ts_offset);
   }
   HalfOpen& h = half_open_[h_index];
-  h = HalfOpen{};
-  h.key = key;
-  h.hash = hash;
   h.irs = seg.seq;
-  h.iss = isn_.IsnAndOffset(key, now_ns, &h.ts_offset);
   if (iss_floor_set_ && h.iss <= iss_floor_) {
     // RFC 6191: a new incarnation starts above the old one's sequence space.
     h.iss = iss_floor_ + 65536;
@@ -93,6 +124,22 @@ void TcpStack::OnListenSyn(const flow::FlowKey& key, uint32_t hash,
   h.timer = timers_.Arm(now_ns + config_.rto_initial_ns,
                         TimerCookie(TimerKind::kSynAck, h_index));
   SendSynAck(h, now_ns);
+}
+
+bool TcpStack::NewHalfOpen6(uint32_t h_index, uint32_t hash,
+                            uint64_t now_ns) {
+  flow::FlowKey record_key;
+  if (!InsertFlow6(*in6_, hash, Encode(Kind::kHalfOpen, h_index),
+                   &record_key)) {
+    return false;
+  }
+  HalfOpen& h = half_open_[h_index];
+  h = HalfOpen{};
+  h.key = record_key;
+  h.hash = hash;
+  h.ipv6 = true;
+  h.iss = isn_.IsnAndOffset(*in6_, now_ns, &h.ts_offset);
+  return true;
 }
 
 void TcpStack::SynOverflow(const flow::FlowKey& key, const Segment& seg,
@@ -126,7 +173,8 @@ void TcpStack::SendSynAck(const HalfOpen& h, uint64_t now_ns) {
       Emit(h.key, h.iss, h.irs + 1, tf::kSyn | tf::kAck, InitialWindow());
   o.peer_l2 = h.peer_l2;
   o.options.has_mss = true;
-  o.options.mss = config_.mss;
+  o.options.mss = OurMss(h.ipv6);
+  if (h.ipv6) [[unlikely]] Address6(o, h.key);
   if (h.peer_wscale != 0xff) {
     o.options.has_window_scale = true;
     o.options.window_scale = config_.window_scale;
@@ -164,7 +212,9 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
     }
   }
   if (!prepared) {
-    iss = cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset);
+    iss = in6_ == nullptr
+              ? cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset)
+              : cookies_.Make(*in6_, seg.seq, peer_mss, counter, &ts_offset);
   }
   OutSegment& out =
       Emit(key, iss, seg.seq + 1, tf::kSyn | tf::kAck, InitialWindow());
@@ -172,6 +222,10 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   out.syn_cookie = true;
   out.options.has_mss = true;
   out.options.mss = config_.mss;
+  if (in6_ != nullptr) [[unlikely]] {
+    out.options.mss = config_.mss6;
+    Reply6(out);
+  }
   if (o.has_timestamps && config_.timestamps) {
     const bool wscale = o.has_window_scale && config_.window_scale != 0;
     const bool sack = o.sack_permitted && config_.sack_permitted;
@@ -242,7 +296,10 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
   uint32_t ts_offset;
   const uint16_t mss =
-      cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter, &ts_offset);
+      in6_ == nullptr
+          ? cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter, &ts_offset)
+          : cookies_.Check(*in6_, seg.seq - 1, seg.ack - 1, counter,
+                           &ts_offset);
   uint8_t wscale = kCookieNoWscale;
   bool sack = false;
   const bool ts = seg.options.has_timestamps && config_.timestamps;
@@ -271,6 +328,9 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   h.sack_ok = sack;
   h.timestamps = ts;
   h.ts_recent = TsVal(seg.options.ts_val);
+  if (in6_ != nullptr) [[unlikely]] {
+    return TryCookieAck6(h, seg, now_ns);
+  }
   // The key is not in the table (we are in LISTEN for it), and an insert
   // succeeds whenever the table is below capacity: check that first, so
   // the TCB's index can go in directly.
@@ -294,6 +354,32 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   return true;
 }
 
+// The end of TryCookieAck for IPv6: the tuple (in6_) goes in table6_ with
+// its address slot first (the TCB takes the record key that names the
+// slot), then points at the TCB.
+bool TcpStack::TryCookieAck6(HalfOpen& h, const Segment& seg,
+                             uint64_t now_ns) {
+  h.ipv6 = true;
+  if (!InsertFlow6(*in6_, h.hash, Encode(Kind::kTcb, 0), &h.key)) {
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  const uint32_t t_index = EstablishPassive(h, seg, now_ns);
+  if (t_index == kNoIndex) {
+    EraseFlow6(h.key, h.hash);
+    counters_.Count(Drop::kTablesFull);
+    counters_.Add(Mib::kListenDrops);
+    return true;
+  }
+  table6_->Update(*in6_, h.hash, Encode(Kind::kTcb, t_index));
+  counters_.Add(Mib::kSyncookiesRecv);
+  if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
+    OnSynchronized(h.key, h.hash, t_index, seg, now_ns);
+  }
+  return true;
+}
+
 uint32_t TcpStack::EstablishPassive(const HalfOpen& h, const Segment& seg,
                                     uint64_t now_ns) {
   const uint32_t t_index = NewTcb(h, now_ns);
@@ -313,6 +399,7 @@ uint32_t TcpStack::EstablishPassive(const HalfOpen& h, const Segment& seg,
   t.snd_wl2 = seg.ack;
   SampleRttFromTsecr(t, seg, now_ns);
   counters_.Add(Mib::kPassiveOpens);
+  if (h.ipv6) [[unlikely]] counters_.Add(Mib::kPassiveOpens6);
   listeners_[h.listener].Push(ConnId{t_index, t.generation});
   return t_index;
 }
@@ -322,7 +409,7 @@ void TcpStack::OnSynAckTimer(uint32_t index, uint64_t now_ns) {
   if (h.retries >= config_.syn_ack_retries) {
     counters_.Add(Mib::kSynRecvTimeouts);
     counters_.Add(Mib::kAttemptFails);
-    table_.Erase(h.key, h.hash);
+    EraseFlow(h.key, h.hash, h.ipv6);
     FreeHalfOpen(index);
     return;
   }

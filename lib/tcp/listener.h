@@ -14,12 +14,15 @@
 #include <vector>
 
 #include "tcp/tcb.h"
+#include "wire/addresses.h"
 
 namespace synwave::tcp {
 
 struct Listener {
   uint32_t ip = 0;                   // 0: any of our addresses
   uint16_t port = 0;
+  bool ipv6 = false;                 // an IPv6 listener: ip6, not ip
+  wire::Ipv6Address ip6;             // ::: any of our addresses
   uint32_t syn_count = 0;            // half-open entries of this listener
   std::vector<ConnId> accept_queue;  // ring of established, not accepted
   uint32_t aq_head = 0;

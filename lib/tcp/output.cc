@@ -13,40 +13,69 @@ namespace tf = wire::tcp_flags;
 namespace {
 
 constexpr uint16_t kDefaultMss = 536;  // RFC 9293 3.7.1, when no option came
+constexpr uint16_t kDefaultMss6 = 1220;  // the same for IPv6 (RFC 8200 5)
 constexpr uint16_t kMinMss = 48;       // Linux's tcp_min_snd_mss
 constexpr uint16_t kTimestampOptionSpace = 12;  // NOP NOP TS
 
 }  // namespace
 
+void TcpStack::Address6(OutSegment& o, const flow::FlowKey& record_key) {
+  const Addr6& a = addr6_[record_key.local_ip];
+  SetAddresses6(o, a.local, a.remote);
+}
+
+void TcpStack::Reply6(OutSegment& o) {
+  SetAddresses6(o, in6_->local_ip, in6_->remote_ip);
+}
+
+void TcpStack::SetAddresses6(OutSegment& o, const wire::Ipv6Address& local,
+                             const wire::Ipv6Address& remote) {
+  o.ipv6 = true;
+  const size_t i = static_cast<size_t>(&o - output_.data());
+  // Grows to the longest output once (reserved at start for 256).
+  if (output6_.size() <= i) output6_.resize(std::max(i + 1, output_.size()));
+  output6_[i] = OutAddresses6{local, remote};
+  o.key.local_ip = 0;
+  o.key.remote_ip = 0;
+  counters_.Add(Mib::kOutSegs6);
+}
+
 void TcpStack::SendAck(Tcb& t, uint64_t now_ns) {
-  SendAck(t.key, t.snd_nxt, t.rcv_nxt, WindowField(t), t.peer_l2, TsOf(t),
-          now_ns);
+  OutSegment& o = SendAck(t.key, t.snd_nxt, t.rcv_nxt, WindowField(t),
+                          t.peer_l2, TsOf(t), now_ns);
+  if (IsIpv6(t)) [[unlikely]] Address6(o, t.key);
   t.flags &= ~tcb_flags::kAckPending;
 }
 
 void TcpStack::SendRstFor(const flow::FlowKey& key, const Segment& seg) {
   // If the ACK bit is off, <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>;
   // if it is on, <SEQ=SEG.ACK><CTL=RST>.
-  if (seg.flags & tf::kAck) {
-    Emit(key, seg.ack, SeqNum(0), tf::kRst, 0);
-  } else {
-    Emit(key, SeqNum(0), seg.seq + seg.SegLen(), tf::kRst | tf::kAck, 0);
-  }
+  OutSegment& o =
+      (seg.flags & tf::kAck)
+          ? Emit(key, seg.ack, SeqNum(0), tf::kRst, 0)
+          : Emit(key, SeqNum(0), seg.seq + seg.SegLen(), tf::kRst | tf::kAck,
+                 0);
+  // It answers the segment being processed: an IPv6 one while in6_ is set.
+  if (in6_ != nullptr) [[unlikely]] Reply6(o);
   counters_.Add(Mib::kOutRsts);
 }
 
 void TcpStack::SendRst(const Tcb& t) {
-  Emit(t.key, t.snd_nxt, t.rcv_nxt, tf::kRst | tf::kAck, 0).peer_l2 = t.peer_l2;
+  OutSegment& o = Emit(t.key, t.snd_nxt, t.rcv_nxt, tf::kRst | tf::kAck, 0);
+  o.peer_l2 = t.peer_l2;
+  if (IsIpv6(t)) [[unlikely]] Address6(o, t.key);
   counters_.Add(Mib::kOutRsts);
 }
 
-uint16_t TcpStack::SendMss(uint16_t peer_mss, bool timestamps) const {
+uint16_t TcpStack::SendMss(uint16_t peer_mss, bool timestamps,
+                           bool ipv6) const {
   // The floor applies to the MSS, before the options' bytes come off it
   // (RFC 6691: the MSS counts data and options beyond the fixed header), so
   // a segment never exceeds what the peer asked for unless the peer asked
   // for less than any sane link carries (Linux: 48).
+  const uint16_t default_mss = ipv6 ? kDefaultMss6 : kDefaultMss;
   const uint16_t mss = std::max<uint16_t>(
-      std::min<uint16_t>(peer_mss != 0 ? peer_mss : kDefaultMss, config_.mss),
+      std::min<uint16_t>(peer_mss != 0 ? peer_mss : default_mss, OurMss(ipv6)),
       kMinMss);
   return timestamps ? mss - kTimestampOptionSpace : mss;
 }
@@ -119,6 +148,7 @@ void TcpStack::Output(Tcb& t, uint32_t index, uint64_t now_ns,
       if (fin) flags |= tf::kFin;
       OutSegment& o = Emit(t.key, t.snd_nxt, t.rcv_nxt, flags, WindowField(t));
       o.peer_l2 = t.peer_l2;
+      if (IsIpv6(t)) [[unlikely]] Address6(o, t.key);
       o.conn = index;
       o.payload_length = static_cast<uint16_t>(len);
       o.payload_offset = static_cast<uint32_t>(t.snd_nxt - t.snd_una);

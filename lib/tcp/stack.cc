@@ -41,6 +41,7 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
       hasher_(hash_seed),
       table_(config.max_connections + config.max_half_open +
              config.max_time_wait),
+      hasher6_(hash_seed),
       timers_(TimerCapacity(config), config.timer_tick_ns, now_ns),
       chunks_(config.buffer_chunks),
       tcbs_(config.max_connections),
@@ -61,6 +62,16 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
       listener_by_port_(65536, 0) {
   output_.reserve(256);
   events_.reserve(256);
+  if (config.ipv6) {
+    const uint32_t flows6 =
+        config.max_flows6 != 0 ? config.max_flows6 : table_.capacity();
+    table6_ = std::make_unique<flow::FlowTable6>(flows6);
+    // One address slot per tuple the table can hold.
+    addr6_.resize(table6_->capacity());
+    addr6_ids_ = std::make_unique<flow::IndexPool>(table6_->capacity());
+    listener_by_port6_.assign(65536, 0);
+    output6_.resize(256);
+  }
   // Window scale is meaningless above 14 (RFC 7323 2.3).
   config_.window_scale = std::min(config_.window_scale, wire::kMaxWindowScale);
 }
@@ -99,6 +110,27 @@ uint32_t TcpStack::StateCount(TcpState s) const {
   return state_count_[static_cast<size_t>(s)];
 }
 
+void TcpStack::EraseFlow6(const flow::FlowKey& key, uint32_t hash) {
+  table6_->Erase(Key6(key), hash);
+  addr6_ids_->Free(key.local_ip);
+}
+
+bool TcpStack::InsertFlow6(const flow::FlowKey6& key, uint32_t hash,
+                           uint32_t value, flow::FlowKey* record_key) {
+  // The table and the slots have the same capacity, and a slot is in use
+  // exactly while its tuple is in the table: a slot is free when the table
+  // has room.
+  if (table6_->size() >= table6_->capacity()) return false;
+  const uint32_t slot = addr6_ids_->Alloc();
+  if (!table6_->Insert(key, hash, value)) {
+    addr6_ids_->Free(slot);
+    return false;
+  }
+  addr6_[slot] = Addr6{key.local_ip, key.remote_ip};
+  *record_key = flow::FlowKey{slot, 0, key.local_port, key.remote_port};
+  return true;
+}
+
 uint32_t TcpStack::ReclaimAndAllocTcb() {
   return ReclaimOrphan() ? tcb_ids_.Alloc() : kNoIndex;
 }
@@ -111,6 +143,7 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
   t = Tcb{};
   t.generation = generation;
   t.flags = tcb_flags::kInUse;
+  if (h.ipv6) [[unlikely]] t.flags |= tcb_flags::kIpv6;
   t.key = h.key;
   t.hash = h.hash;
   t.listener = h.listener;
@@ -131,7 +164,7 @@ uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
   t.ts_recent = h.ts_recent;
   t.ts_recent_ns = now_ns;
   t.ts_offset = h.ts_offset;
-  t.snd_mss = SendMss(h.peer_mss, h.timestamps);
+  t.snd_mss = SendMss(h.peer_mss, h.timestamps, h.ipv6);
   t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
   t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
   t.ssthresh = 0xffffffff;
@@ -159,7 +192,7 @@ void TcpStack::FreeTcb(uint32_t index) {
 
 void TcpStack::CloseTcb(uint32_t index, CloseReason reason, bool notify) {
   Tcb& t = tcbs_[index];
-  table_.Erase(t.key, t.hash);
+  EraseFlow(t.key, t.hash, IsIpv6(t));
   if (notify && (t.flags & tcb_flags::kAccepted)) {
     Event(AppEvent::Kind::kClosed, t, reason);
   }
@@ -260,6 +293,13 @@ const Tcb* TcpStack::Find(ConnId id) const {
 }
 
 bool TcpStack::IsOpen(ConnId id) const { return Find(id) != nullptr; }
+
+bool TcpStack::Key6(ConnId id, flow::FlowKey6* key) const {
+  const Tcb* t = Find(id);
+  if (t == nullptr || !IsIpv6(*t)) return false;
+  *key = Key6(t->key);
+  return true;
+}
 
 TcpState TcpStack::StateOf(ConnId id) const {
   const Tcb* t = Find(id);

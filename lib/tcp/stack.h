@@ -30,6 +30,46 @@
 //   Read(id, out, max): takes bytes the peer sent, in order.
 //   Close(id): FIN after the queued data (RST instead if unread data remains,
 //     RFC 2525 2.17). Abort(id): RST now; the connection is gone at once.
+//
+// IPv6 (TcpConfig::ipv6): the same stack serves both families. Listen,
+// Connect, TupleFree and InputBurst take an IPv6 4-tuple (flow::FlowKey6) as
+// well as an IPv4 one; everything else (ConnId, events, Send, Read, Close,
+// the pools, the timers, the counters) is one for both, so an application
+// is written once and only the calls that take an address know the family.
+// The design, and why:
+// - One stack, not a stack templated on the family: an application (a
+//   responder serving both families, a generator with clients of both)
+//   would otherwise hold and dispatch between two stack types, and every
+//   file of lib/tcp would become a template. One TCB, SYN-queue and
+//   TIME-WAIT pool and one ConnId space serve both, so a dual-stack server
+//   sizes its pools once.
+// - A second connection table keyed by FlowKey6 (flow::FlowTable6, the same
+//   template as the IPv4 table, whose code and cost are unchanged), built
+//   only when IPv6 is configured. The records keep their 12-byte FlowKey:
+//   for an IPv6 connection its ports are the real ones and its local_ip
+//   names a slot of addr6_ that holds the two addresses (remote_ip is 0).
+//   The slot is taken when the tuple enters the IPv6 table and given back
+//   when it leaves it, so it follows the connection from SYN-queue entry to
+//   TCB to TIME-WAIT record without a copy, and the IPv6 memory (32 bytes a
+//   tuple, and the table) exists only when IPv6 does.
+// - A family bit in each record (tcb_flags::kIpv6, HalfOpen::ipv6,
+//   TimeWaitRecord::ipv6) picks the table and the output's addresses where
+//   a record is at hand; while an IPv6 burst is processed, in6_ names the
+//   segment's own tuple (for replies that have no record: RST to a closed
+//   port, a cookie SYN-ACK). IPv4 pays one test of that bit where a record
+//   meets the table or the output, nothing per lookup (bench/ir_budget.txt).
+// - OutSegment says its family (ipv6) and, for IPv6, carries both addresses,
+//   so the engine builds the frame from the segment alone, as for IPv4.
+// - MSS: an IPv6 connection advertises TcpConfig::mss6 (the link MTU less
+//   60 bytes of headers, tcp::MssForMtu), assumes 1220 when the peer's SYN
+//   gives none (RFC 8200 5: the 1280-byte minimum MTU less 60), and its
+//   cookies carry the IPv6 MSS table (syncookie.h).
+// - ISNs, timestamp offsets and cookies are keyed hashes of the IPv6 tuple
+//   (isn.h, syncookie.h). A burst's IPv4 cookies are computed in vector
+//   lanes; IPv6 cookies one at a time.
+// - Counters stay totals (InSegs counts both families); Ipv6InSegs,
+//   Ipv6OutSegs, Ipv6PassiveOpens and Ipv6ActiveOpens tell a dual-stack user
+//   what share is IPv6.
 #ifndef SYNWAVE_TCP_STACK_H_
 #define SYNWAVE_TCP_STACK_H_
 
@@ -79,11 +119,17 @@ struct Segment {
 // send queue (CopyPayload), so output() is drained before the application
 // API or the next InputBurst can free that connection; nothing inside one
 // call frees a TCB after putting its payload out.
+//
+// IPv6 (ipv6): key's ports are the segment's, its IPv4 addresses are 0, and
+// TcpStack::Addresses6(segment) gives the two IPv6 addresses. They are not
+// in the OutSegment itself: it is built (zeroed) for every segment sent, and
+// 32 more bytes would cost every IPv4 segment too (bench/ir_budget.txt).
 struct OutSegment {
   flow::FlowKey key;            // local = source of this segment
   SeqNum seq;
   SeqNum ack;
   uint8_t flags = 0;
+  bool ipv6 = false;            // in what was padding: the size stays
   uint16_t window = 0;          // as written on the wire
   uint16_t payload_length = 0;
   uint32_t payload_offset = 0;  // into the send queue
@@ -97,6 +143,13 @@ struct OutSegment {
   // timers, Flush and the application API.
   static constexpr uint16_t kNoReply = 0xffff;
   uint16_t reply_to = kNoReply;
+};
+static_assert(sizeof(OutSegment) == 72);
+
+// The addresses of an IPv6 OutSegment.
+struct OutAddresses6 {
+  wire::Ipv6Address local;      // source of the segment
+  wire::Ipv6Address remote;
 };
 
 struct AppEvent {
@@ -119,6 +172,10 @@ class TcpStack {
   // Accepts connections to ip:port. False if the listener table is full or
   // the pair is already listening.
   bool Listen(uint32_t ip, uint16_t port);
+  // The same for IPv6 (the address :: for any of ours). Each family has its
+  // own listeners (and accept queue) per port. False also when the stack
+  // was built without TcpConfig::ipv6.
+  bool Listen(const wire::Ipv6Address& ip, uint16_t port);
 
   // Processes a burst of segments at `now_ns`: segs[i] for keys[i] (local =
   // its destination). The stack hashes the keys, looks the burst up in the
@@ -131,6 +188,11 @@ class TcpStack {
                   uint64_t now_ns);
   // One segment (a burst of one).
   void Input(const flow::FlowKey& key, const Segment& seg, uint64_t now_ns);
+  // The same for IPv6 segments (no cookies in vector lanes). Without
+  // TcpConfig::ipv6 each segment is dropped (tcp_ipv6_off).
+  void InputBurst(const flow::FlowKey6* keys, const Segment* segs, uint32_t n,
+                  uint64_t now_ns);
+  void Input(const flow::FlowKey6& key, const Segment& seg, uint64_t now_ns);
 
   // Why Connect() made no connection.
   enum class ConnectError : uint8_t {
@@ -146,6 +208,10 @@ class TcpStack {
                  uint64_t peer_l2 = 0, ConnectError* error = nullptr);
   // True if `key` has no connection or TIME-WAIT record: Connect may use it.
   bool TupleFree(const flow::FlowKey& key) const;
+  // The same over IPv6 (kTableFull without TcpConfig::ipv6).
+  ConnId Connect(const flow::FlowKey6& key, uint64_t now_ns,
+                 uint64_t peer_l2 = 0, ConnectError* error = nullptr);
+  bool TupleFree(const flow::FlowKey6& key) const;
 
   // Fires due timers (retransmissions, SYN-ACK retries, keepalive,
   // FIN-WAIT-2), expires TIME-WAIT records, and checks a share of the
@@ -173,11 +239,18 @@ class TcpStack {
   void Abandon(ConnId id, uint64_t now_ns);
   bool IsOpen(ConnId id) const;
   TcpState StateOf(ConnId id) const;
+  // The connection's IPv6 4-tuple (local = us); false for an IPv4 or stale
+  // connection.
+  bool Key6(ConnId id, flow::FlowKey6* key) const;
   uint64_t& AppData(ConnId id);
 
   // Output and events since the last ClearOutput()/ClearEvents().
   std::span<const OutSegment> output() const { return output_; }
   void ClearOutput() { output_.clear(); }
+  // The addresses of `seg`, one of output()'s segments with seg.ipv6.
+  const OutAddresses6& Addresses6(const OutSegment& seg) const {
+    return output6_[static_cast<size_t>(&seg - output_.data())];
+  }
   std::span<const AppEvent> events() const { return events_; }
   void ClearEvents() { events_.clear(); }
   void CopyPayload(const OutSegment& seg, uint8_t* out);
@@ -201,6 +274,9 @@ class TcpStack {
     return chunks_.capacity() - chunks_.in_use() <= buffer_reserve_;
   }
   const flow::FlowTable& table() const { return table_; }
+  // The IPv6 table (nullptr without TcpConfig::ipv6) and its address slots.
+  const flow::FlowTable6* table6() const { return table6_.get(); }
+  uint32_t addr6_in_use() const { return addr6_ids_ ? addr6_ids_->in_use() : 0; }
   const TcpConfig& config() const { return config_; }
 
   // Test hook: the TCB behind an id (nullptr when stale).
@@ -249,10 +325,39 @@ class TcpStack {
   }
   static FlagClass Classify(uint8_t flags);
   static Row RowOf(TcpState s) { return static_cast<Row>(s); }
+  // The row of the record a table value names, and its index.
+  Row RowOfRecord(uint32_t found, uint32_t* index) const {
+    *index = found & 0x3fffffff;
+    switch (static_cast<Kind>(found >> 30)) {
+      case Kind::kTcb:
+        return RowOf(tcbs_[*index].state);
+      case Kind::kHalfOpen:
+        return Row::kSynReceivedEntry;
+      case Kind::kTimeWait:
+        return Row::kTimeWait;
+      default:
+        return Row::kClosed;
+    }
+  }
 
   // One segment whose lookup is done: `found` is the table's value for it.
   void Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
              const Segment& seg, uint64_t now_ns);
+  // The same for the IPv6 segment in6_: `key` is its record key (ports,
+  // no address slot yet).
+  void Input6(const flow::FlowKey& key, uint32_t hash, uint32_t found,
+              const Segment& seg, uint64_t now_ns);
+  // The dispatch of a segment whose row and record are known.
+  void DispatchRow(Row row, const flow::FlowKey& key, uint32_t hash,
+                uint32_t index, const Segment& seg, uint64_t now_ns) {
+    const Dispatch& d =
+        kDispatch[static_cast<int>(row)][static_cast<int>(Classify(seg.flags))];
+    if (d.handler == nullptr) {
+      counters_.Count(d.drop);
+      return;
+    }
+    (this->*d.handler)(key, hash, index, seg, now_ns);
+  }
 
   // Second-level handlers, one per RFC 9293 3.10.7 group, in step order.
   void OnClosed(const flow::FlowKey& key, uint32_t hash, uint32_t index,
@@ -328,9 +433,19 @@ class TcpStack {
                               uint64_t now_ns);
   // Our SYN, or (simultaneous open) our SYN-ACK, from a TCB.
   void SendSyn(Tcb& t, uint64_t now_ns, bool with_ack);
+  // Connect's TCB `index` (in the table under `key`) in SYN-SENT, its SYN
+  // sent and its timer armed.
+  void StartActiveOpen(uint32_t index, const flow::FlowKey& key, uint32_t hash,
+                       bool ipv6, SeqNum iss, uint32_t ts_offset,
+                       uint64_t peer_l2, uint64_t now_ns);
 
   // --- listener.cc ---------------------------------------------------------
   Listener* FindListener(const flow::FlowKey& key);
+  Listener* FindListener6(const flow::FlowKey6& key);
+  // The listener for the segment being processed (in6_ for IPv6).
+  Listener* FindListenerFor(const flow::FlowKey& key) {
+    return in6_ != nullptr ? FindListener6(*in6_) : FindListener(key);
+  }
   void OnListenSyn(const flow::FlowKey& key, uint32_t hash, uint32_t index,
                    const Segment& seg, uint64_t now_ns);
   void OnListenAck(const flow::FlowKey& key, uint32_t hash, uint32_t index,
@@ -343,6 +458,11 @@ class TcpStack {
   void SynOverflow(const flow::FlowKey& key, const Segment& seg,
                    uint64_t now_ns, Drop reason);
   void SendSynAck(const HalfOpen& h, uint64_t now_ns);
+  // OnListenSyn for an IPv6 SYN (in6_): SYN-queue entry `h_index` in
+  // table6_ with its address slot, key, hash and ISN; false when the table
+  // is full.
+  [[gnu::noinline]] bool NewHalfOpen6(uint32_t h_index, uint32_t hash,
+                                      uint64_t now_ns);
   // SYN cookies: the stateless SYN-ACK, and the ACK that completes it.
   void SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
                         uint64_t now_ns);
@@ -365,6 +485,7 @@ class TcpStack {
   // Returns true if the ACK carried a valid cookie (and was handled).
   bool TryCookieAck(const flow::FlowKey& key, uint32_t hash,
                     uint32_t listener, const Segment& seg, uint64_t now_ns);
+  bool TryCookieAck6(HalfOpen& h, const Segment& seg, uint64_t now_ns);
   // The accept queue of `l` is full: the completing ACK is not admitted.
   void CountAcceptQueueFull();
   // The handshake's last step for a passive open, from a SYN-queue entry
@@ -417,13 +538,22 @@ class TcpStack {
     o.options.ts_ecr = ts.recent.value();
   }
   // An ACK of its own.
-  void SendAck(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
-               uint16_t window, uint64_t peer_l2, const TsEcho& ts,
-               uint64_t now_ns) {
+  OutSegment& SendAck(const flow::FlowKey& key, SeqNum seq, SeqNum ack,
+                      uint16_t window, uint64_t peer_l2, const TsEcho& ts,
+                      uint64_t now_ns) {
     OutSegment& o = Emit(key, seq, ack, wire::tcp_flags::kAck, window);
     o.peer_l2 = peer_l2;
     AddTimestamps(o, ts, now_ns);
+    return o;
   }
+  // IPv6: the output's addresses, from the record key's slot or (Reply6)
+  // from the segment being answered. Out of line: an IPv4 segment pays
+  // only the test that skips them.
+  [[gnu::noinline, gnu::cold]] void Address6(OutSegment& o,
+                                             const flow::FlowKey& record_key);
+  [[gnu::noinline, gnu::cold]] void Reply6(OutSegment& o);
+  void SetAddresses6(OutSegment& o, const wire::Ipv6Address& local,
+                     const wire::Ipv6Address& remote);
   void SendAck(Tcb& t, uint64_t now_ns);
   void SendRstFor(const flow::FlowKey& key, const Segment& seg);
   // RST on a connection we are leaving (<SEQ=SND.NXT><ACK=RCV.NXT>).
@@ -443,7 +573,10 @@ class TcpStack {
   // The payload we put in a segment: the peer's MSS (536 when it gave
   // none) capped at ours, less the timestamp option's 12 bytes when they
   // are on (RFC 6691), with a floor of 64.
-  uint16_t SendMss(uint16_t peer_mss, bool timestamps) const;
+  // `ipv6`: 1220 when the peer gave none, capped at mss6.
+  uint16_t SendMss(uint16_t peer_mss, bool timestamps, bool ipv6) const;
+  // Our advertised MSS for the family.
+  uint16_t OurMss(bool ipv6) const { return ipv6 ? config_.mss6 : config_.mss; }
   uint32_t TsNow(uint64_t now_ns, uint32_t offset) const {
     return static_cast<uint32_t>(now_ns / kMillisecond) + offset;
   }
@@ -477,6 +610,40 @@ class TcpStack {
 
   // --- stack.cc ------------------------------------------------------------
   uint32_t Hash(const flow::FlowKey& key) const { return hasher_(key); }
+  // IPv6: the two addresses of a tuple in table6_, in the slot its record
+  // key names.
+  struct Addr6 {
+    wire::Ipv6Address local;
+    wire::Ipv6Address remote;
+  };
+  static bool IsIpv6(const Tcb& t) { return (t.flags & tcb_flags::kIpv6) != 0; }
+  flow::FlowKey6 Key6(const flow::FlowKey& record_key) const {
+    const Addr6& a = addr6_[record_key.local_ip];
+    return flow::FlowKey6{a.local, a.remote, record_key.local_port,
+                          record_key.remote_port};
+  }
+  // A record's key in its family's table: `ipv6` from the record's bit.
+  // Erasing an IPv6 tuple gives its address slot back.
+  void EraseFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6) {
+    if (ipv6) [[unlikely]] {
+      EraseFlow6(key, hash);
+      return;
+    }
+    table_.Erase(key, hash);
+  }
+  void EraseFlow6(const flow::FlowKey& key, uint32_t hash);
+  void UpdateFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6,
+                  uint32_t value) {
+    if (ipv6) [[unlikely]] {
+      table6_->Update(Key6(key), hash, value);
+      return;
+    }
+    table_.Update(key, hash, value);
+  }
+  // IPv6: puts `key` in table6_ with a new address slot and returns its
+  // record key (ports, the slot); false when the table is full.
+  bool InsertFlow6(const flow::FlowKey6& key, uint32_t hash, uint32_t value,
+                   flow::FlowKey* record_key);
   void SetState(Tcb& t, TcpState s);
   // A TCB slot for a new connection; when the pool is full, the oldest
   // orphan is reset to make room. kNoIndex when there is none to reclaim.
@@ -549,6 +716,16 @@ class TcpStack {
   uint32_t state_count_[kNumTcpStates] = {};
 
   flow::FlowTable table_;
+  // IPv6 (only with TcpConfig::ipv6): the table, its hash, the address
+  // slots of the tuples in it, and listeners by port.
+  flow::FlowHasher6 hasher6_;
+  std::unique_ptr<flow::FlowTable6> table6_;
+  std::vector<Addr6> addr6_;
+  std::unique_ptr<flow::IndexPool> addr6_ids_;
+  std::vector<uint16_t> listener_by_port6_;  // port -> listener index + 1
+  // While an IPv6 burst runs: the tuple of the segment being processed
+  // (nullptr otherwise, and during IPv4 bursts).
+  const flow::FlowKey6* in6_ = nullptr;
   // While InputBurst runs: the segment being processed (for reply_to).
   uint16_t reply_to_ = OutSegment::kNoReply;
   uint32_t burst_base_ = 0;
@@ -581,6 +758,9 @@ class TcpStack {
   SeqNum iss_floor_;
   bool iss_floor_set_ = false;
   std::vector<OutSegment> output_;
+  // IPv6 outputs' addresses, at the index of their segment in output_
+  // (entries of IPv4 segments unused).
+  std::vector<OutAddresses6> output6_;
   std::vector<AppEvent> events_;
 };
 

@@ -67,10 +67,13 @@ inline constexpr uint16_t kSackOk = 1 << 5;
 inline constexpr uint16_t kRttTiming = 1 << 6;   // rtt_seq is being timed
 inline constexpr uint16_t kPeerFin = 1 << 7;     // peer's FIN received
 inline constexpr uint16_t kInUse = 1 << 8;
+inline constexpr uint16_t kIpv6 = 1 << 9;        // key names an IPv6 slot
 }  // namespace tcb_flags
 
 struct Tcb {
-  flow::FlowKey key;       // local = us
+  // local = us. IPv6 (kIpv6): the ports, and local_ip is the slot of the
+  // stack's IPv6 addresses (TcpStack's header comment).
+  flow::FlowKey key;
   uint32_t hash = 0;       // flow hash of key
   uint32_t generation = 0;
   TcpState state = TcpState::kClosed;
@@ -142,6 +145,7 @@ struct HalfOpen {
   uint8_t retries = 0;
   bool timestamps = false;
   bool sack_ok = false;
+  bool ipv6 = false;           // key names an IPv6 address slot
   uint32_t last_oow_ack_ms = 0;  // ACK to an invalid segment (limit)
 };
 static_assert(sizeof(HalfOpen) <= 64);

@@ -44,7 +44,7 @@ uint32_t TcpStack::NewTimeWaitRecord(const Tcb& t, uint64_t now_ns) {
     r_index = time_wait_.RecycleOldest();
     if (r_index == kNoIndex) return kNoIndex;  // no TIME-WAIT pool at all
     const TimeWaitRecord& old = time_wait_[r_index];
-    table_.Erase(old.key, old.hash);
+    EraseFlow(old.key, old.hash, old.ipv6);
     counters_.Add(Mib::kTimeWaitOverflow);
   }
   TimeWaitRecord& r = time_wait_[r_index];
@@ -56,11 +56,12 @@ uint32_t TcpStack::NewTimeWaitRecord(const Tcb& t, uint64_t now_ns) {
   r.ts_recent = t.ts_recent;
   r.ts_offset = t.ts_offset;
   r.timestamps = (t.flags & tcb_flags::kTimestamps) != 0;
+  r.ipv6 = IsIpv6(t);
   r.expires_ns = now_ns + 2 * config_.msl_ns;
   r.last_oow_ack_ms = static_cast<uint32_t>(
       (now_ns - config_.challenge_ack_interval_ns) / kMillisecond);
   time_wait_.PushBack(r_index);
-  table_.Update(t.key, t.hash, Encode(Kind::kTimeWait, r_index));
+  UpdateFlow(t.key, t.hash, r.ipv6, Encode(Kind::kTimeWait, r_index));
   return r_index;
 }
 
@@ -98,8 +99,10 @@ void TcpStack::Abandon(ConnId id, uint64_t now_ns) {
 
 void TcpStack::SendTimeWaitAck(const TimeWaitRecord& r, uint64_t now_ns) {
   // peer_l2 0: the answer goes back to the segment's sender.
-  SendAck(r.key, r.snd_nxt, r.rcv_nxt, r.rcv_wnd, 0,
-          TsEcho{r.timestamps, r.ts_offset, r.ts_recent}, now_ns);
+  OutSegment& o = SendAck(r.key, r.snd_nxt, r.rcv_nxt, r.rcv_wnd, 0,
+                          TsEcho{r.timestamps, r.ts_offset, r.ts_recent},
+                          now_ns);
+  if (r.ipv6) [[unlikely]] Address6(o, r.key);
 }
 
 // A SYN (without ACK) for a tuple in TIME-WAIT. (A RST is dropped by the
@@ -122,12 +125,12 @@ void TcpStack::OnTimeWaitSyn(const flow::FlowKey& key, uint32_t hash,
                                ? TsVal(seg.options.ts_val) - r.ts_recent
                                : 0;
   const bool newer = ts_delta >= 0 && (seg.seq > r.rcv_nxt || ts_delta > 0);
-  Listener* l = newer ? FindListener(key) : nullptr;
+  Listener* l = newer ? FindListenerFor(key) : nullptr;
   if (l != nullptr) {
     counters_.Add(Mib::kTimeWaitReopened);
     iss_floor_ = r.snd_nxt;
     iss_floor_set_ = true;
-    table_.Erase(key, hash);
+    EraseFlow(r.key, r.hash, r.ipv6);
     time_wait_.Free(index);
     OnListenSyn(key, hash, static_cast<uint32_t>(l - listeners_.data()), seg,
                 now_ns);
@@ -197,7 +200,7 @@ void TcpStack::ExpireTimeWait(uint64_t now_ns) {
        time_wait_[index].expires_ns <= now_ns;
        index = time_wait_.oldest()) {
     const TimeWaitRecord& r = time_wait_[index];
-    table_.Erase(r.key, r.hash);
+    EraseFlow(r.key, r.hash, r.ipv6);
     time_wait_.Free(index);
     counters_.Add(Mib::kTimeWaitExpired);
   }

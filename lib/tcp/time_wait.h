@@ -39,10 +39,12 @@ struct TimeWaitRecord {
   bool timestamps = false;
   // A connection the application abandoned (TcpStack::Abandon): the
   // record answers nothing, so the peer sees a host that vanished.
-  bool silent = false;
+  // (Bits, so that the record keeps its 56 bytes: kTimeWaitBytesPerRecord.)
+  bool silent : 1 = false;
+  bool ipv6 : 1 = false;           // key names an IPv6 address slot
   uint32_t last_oow_ack_ms = 0;    // ACK to an invalid segment (limit)
 };
-static_assert(sizeof(TimeWaitRecord) <= 64);
+static_assert(sizeof(TimeWaitRecord) <= 56);
 
 // What one TIME-WAIT record costs in memory: the record, its slot on the
 // pool's free stack, and its share of the flow table (which is sized for

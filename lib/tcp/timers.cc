@@ -162,8 +162,9 @@ void TcpStack::OnAux(uint32_t index, uint64_t now_ns) {
   }
   ++t.keepalive_probes;
   counters_.Add(Mib::kKeepAlive);
-  SendAck(t.key, t.snd_una - 1, t.rcv_nxt, WindowField(t), t.peer_l2, TsOf(t),
-          now_ns);
+  OutSegment& o = SendAck(t.key, t.snd_una - 1, t.rcv_nxt, WindowField(t),
+                          t.peer_l2, TsOf(t), now_ns);
+  if (IsIpv6(t)) [[unlikely]] Address6(o, t.key);
   ArmAux(t, index, now_ns + config_.keepalive_interval_ns);
 }
 

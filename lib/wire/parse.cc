@@ -92,7 +92,7 @@ template <IpFamily kFamily>
       return Verdict::kTcpBadChecksum;
     case RxChecksum::kUnknown:
       if constexpr (kFamily == IpFamily::kIpv4) {
-        if (TcpChecksum(info->src_ip, info->dst_ip, l4, l4_len) != 0) {
+        if (!Ipv4TcpChecksumOk(l3, l4, l4_len)) {
           return Verdict::kTcpBadChecksum;
         }
       } else {

@@ -24,6 +24,10 @@ inline constexpr uint8_t kMaxSackBlocks = 4;
 inline constexpr uint32_t kNopNopTimestamps =
     (uint32_t{kind::kNop} << 24) | (uint32_t{kind::kNop} << 16) |
     (uint32_t{kind::kTimestamps} << 8) | kTimestampsLength;
+inline constexpr uint32_t kSackTimestamps =
+    (uint32_t{kind::kSackPermitted} << 24) |
+    (uint32_t{kSackPermittedLength} << 16) |
+    (uint32_t{kind::kTimestamps} << 8) | kTimestampsLength;
 
 }  // namespace
 
@@ -37,6 +41,25 @@ Verdict ParseTcpOptions(const uint8_t* data, size_t len, TcpOptions* out) {
     out->ts_val = LoadBe32(data + 4);
     out->ts_ecr = LoadBe32(data + 8);
     return Verdict::kOk;
+  }
+  // A SYN or SYN-ACK from Linux (and from us): MSS, SACK-permitted (or two
+  // NOPs), timestamps, NOP, window scale; 20 bytes in four compares. Any
+  // other layout, or these kinds with other lengths, takes the loop below.
+  if (len == 20 && (LoadBe32(data) >> 16) == (kind::kMss << 8 | kMssLength) &&
+      LoadBe32(data + 16) >> 8 ==
+          (kind::kNop << 16 | kind::kWindowScale << 8 | kWindowScaleLength)) {
+    const uint32_t second = LoadBe32(data + 4);
+    if (second == kSackTimestamps || second == kNopNopTimestamps) {
+      out->has_mss = true;
+      out->mss = LoadBe16(data + 2);
+      out->sack_permitted = second == kSackTimestamps;
+      out->has_timestamps = true;
+      out->ts_val = LoadBe32(data + 8);
+      out->ts_ecr = LoadBe32(data + 12);
+      out->has_window_scale = true;
+      out->window_scale = data[19];
+      return Verdict::kOk;
+    }
   }
   size_t i = 0;
   while (i < len) {
@@ -109,7 +132,32 @@ size_t TcpOptionsLength(const TcpOptions& opts) {
 }
 
 size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out) {
+  uint64_t sum;
+  return EmitTcpOptions(opts, out, &sum);
+}
+
+size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out, uint64_t* sum) {
   uint8_t* p = out;
+  // The checksum sum of what is written, from the values (see the header).
+  uint64_t s = 0;
+  // Every SYN and SYN-ACK of a Linux-like peer: the full set, five words.
+  if (opts.has_mss && opts.has_timestamps && opts.has_window_scale) {
+    const uint32_t first = uint32_t{kind::kMss} << 24 |
+                           uint32_t{kMssLength} << 16 | opts.mss;
+    const uint32_t second =
+        opts.sack_permitted ? kSackTimestamps : kNopNopTimestamps;
+    const uint32_t last = uint32_t{kind::kNop} << 24 |
+                          uint32_t{kind::kWindowScale} << 16 |
+                          uint32_t{kWindowScaleLength} << 8 |
+                          opts.window_scale;
+    StoreBe32(p, first);
+    StoreBe32(p + 4, second);
+    StoreBe32(p + 8, opts.ts_val);
+    StoreBe32(p + 12, opts.ts_ecr);
+    StoreBe32(p + 16, last);
+    *sum = uint64_t{first} + second + opts.ts_val + opts.ts_ecr + last;
+    return 20;
+  }
   // Linux tcp_options_write() order, which every middlebox has seen: MSS,
   // then SACK-permitted folded into the two bytes of padding before the
   // timestamps when both are present, then NOP + window scale. Every option
@@ -118,26 +166,33 @@ size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out) {
     p[0] = kind::kMss;
     p[1] = kMssLength;
     StoreBe16(p + 2, opts.mss);
+    s += (kind::kMss << 8 | kMssLength) + opts.mss;
     p += 4;
   }
   if (opts.has_timestamps) {
     if (opts.sack_permitted) {
       p[0] = kind::kSackPermitted;
       p[1] = kSackPermittedLength;
+      s += kind::kSackPermitted << 8 | kSackPermittedLength;
     } else {
       p[0] = kind::kNop;
       p[1] = kind::kNop;
+      s += kind::kNop << 8 | kind::kNop;
     }
     p[2] = kind::kTimestamps;
     p[3] = kTimestampsLength;
     StoreBe32(p + 4, opts.ts_val);
     StoreBe32(p + 8, opts.ts_ecr);
+    s += uint64_t{kind::kTimestamps << 8 | kTimestampsLength} + opts.ts_val +
+         opts.ts_ecr;
     p += 12;
   } else if (opts.sack_permitted) {
     p[0] = kind::kNop;
     p[1] = kind::kNop;
     p[2] = kind::kSackPermitted;
     p[3] = kSackPermittedLength;
+    s += (kind::kNop << 8 | kind::kNop) +
+         (kind::kSackPermitted << 8 | kSackPermittedLength);
     p += 4;
   }
   if (opts.has_window_scale) {
@@ -145,8 +200,11 @@ size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out) {
     p[1] = kind::kWindowScale;
     p[2] = kWindowScaleLength;
     p[3] = opts.window_scale;
+    s += (kind::kNop << 8 | kind::kWindowScale) +
+         (kWindowScaleLength << 8 | opts.window_scale);
     p += 4;
   }
+  *sum = s;
   return static_cast<size_t>(p - out);
 }
 

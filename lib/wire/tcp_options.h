@@ -54,6 +54,13 @@ Verdict ParseTcpOptions(const uint8_t* data, size_t len, TcpOptions* out);
 // kTcpMaxOptionsLength (40) bytes. Returns the length written, a multiple
 // of 4 (0 when nothing is set).
 size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out);
+// The same, and `*sum` gets a checksum partial sum of the bytes written,
+// computed from the values, not read back: a frame writer adds it to the
+// header's without touching the bytes it just stored. It is congruent
+// modulo 0xffff to the sum of the big-endian words (32-bit fields are added
+// whole: 2^16 is 1 modulo 0xffff) and 0 only when they all are; read it
+// through FoldSum.
+size_t EmitTcpOptions(const TcpOptions& opts, uint8_t* out, uint64_t* sum);
 
 // Length EmitTcpOptions would write.
 size_t TcpOptionsLength(const TcpOptions& opts);

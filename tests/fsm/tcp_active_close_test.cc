@@ -6,11 +6,11 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using ActiveCloseTest = TcpFsmTest;
+class ActiveCloseTest : public TcpFamilyTest {};
 
 // Item 22, whole: F. -> FIN-WAIT-1; its ACK -> FIN-WAIT-2; the peer's F.
 // -> ACK it -> TIME-WAIT.
-TEST_F(ActiveCloseTest, Item22_ActiveCloseSequence) {
+TEST_P(ActiveCloseTest, Item22_ActiveCloseSequence) {
   MakeEstablished();
   Close(p_.id);
   ExpectSent(kFA, p_.nxt, p_.snd);
@@ -35,7 +35,7 @@ TEST_F(ActiveCloseTest, Item22_ActiveCloseSequence) {
 }
 
 // Item 22: queued data goes first; the FIN rides on the last data segment.
-TEST_F(ActiveCloseTest, Item22_FinFollowsQueuedData) {
+TEST_P(ActiveCloseTest, Item22_FinFollowsQueuedData) {
   MakeEstablished();
   stack().Send(p_.id, reinterpret_cast<const uint8_t*>("last words"), 10);
   Close(p_.id);
@@ -51,7 +51,7 @@ TEST_F(ActiveCloseTest, Item22_FinFollowsQueuedData) {
 
 // Item 22: the FIN waits for the peer's window like the data before it;
 // an ACK of the data alone leaves us in FIN-WAIT-1.
-TEST_F(ActiveCloseTest, Item22_AckOfDataOnlyStaysInFinWait1) {
+TEST_P(ActiveCloseTest, Item22_AckOfDataOnlyStaysInFinWait1) {
   MakeEstablished();
   Send(p_.id, "data");
   ExpectSent(kPA, p_.nxt, p_.snd);
@@ -71,7 +71,7 @@ TEST_F(ActiveCloseTest, Item22_AckOfDataOnlyStaysInFinWait1) {
 // docs/conformance.md item 42: Close() is the whole close (no more reading),
 // so data that comes after it in FIN-WAIT-1 gets a RST (FIN-WAIT-2:
 // tcp_hardening_test).
-TEST_F(ActiveCloseTest, Item42_FinWait1DataGetsRst) {
+TEST_P(ActiveCloseTest, Item42_FinWait1DataGetsRst) {
   MakeFinWait1();
   Inject(From(kPA, "more"));
   ExpectSent(kRA, p_.nxt, p_.snd);
@@ -82,7 +82,7 @@ TEST_F(ActiveCloseTest, Item42_FinWait1DataGetsRst) {
 
 // Item 24: the peer's FIN before the ACK of ours: CLOSING; then the ACK of
 // our FIN: TIME-WAIT.
-TEST_F(ActiveCloseTest, Item24_SimultaneousCloseThroughClosing) {
+TEST_P(ActiveCloseTest, Item24_SimultaneousCloseThroughClosing) {
   MakeClosing();
   ExpectNoEvents();
   p_.rcv += 1;
@@ -96,7 +96,7 @@ TEST_F(ActiveCloseTest, Item24_SimultaneousCloseThroughClosing) {
 
 // Item 24: FIN and the ACK of our FIN in one segment: straight to
 // TIME-WAIT, ACKing the FIN.
-TEST_F(ActiveCloseTest, Item24_FinWithAckOfOurFinGoesToTimeWait) {
+TEST_P(ActiveCloseTest, Item24_FinWithAckOfOurFinGoesToTimeWait) {
   MakeFinWait1();
   p_.rcv += 1;
   Inject(From(kFA));
@@ -111,7 +111,7 @@ TEST_F(ActiveCloseTest, Item24_FinWithAckOfOurFinGoesToTimeWait) {
 }
 
 // CLOSING + an ACK that does not cover our FIN: nothing changes.
-TEST_F(ActiveCloseTest, Item24_ClosingIgnoresAckNotCoveringFin) {
+TEST_P(ActiveCloseTest, Item24_ClosingIgnoresAckNotCoveringFin) {
   MakeClosing();
   Inject(From(kA));
   ExpectNothingSent();
@@ -120,7 +120,7 @@ TEST_F(ActiveCloseTest, Item24_ClosingIgnoresAckNotCoveringFin) {
 }
 
 // CLOSING + the peer's FIN again (our ACK was lost): ACK it again.
-TEST_F(ActiveCloseTest, Item24_ClosingAcksRetransmittedFin) {
+TEST_P(ActiveCloseTest, Item24_ClosingAcksRetransmittedFin) {
   MakeClosing();
   Inject(MakeSeg(kFA, p_.snd - 1, p_.rcv));
   ExpectAck();
@@ -129,7 +129,7 @@ TEST_F(ActiveCloseTest, Item24_ClosingAcksRetransmittedFin) {
 }
 
 // Item 25: in CLOSING our FIN is still retransmitted until acked.
-TEST_F(ActiveCloseTest, Item25_ClosingRetransmitsFin) {
+TEST_P(ActiveCloseTest, Item25_ClosingRetransmitsFin) {
   MakeClosing();
   Advance(1 * kSecond);
   const Sent s = ExpectSent(kFA, p_.nxt - 1, p_.snd);
@@ -138,7 +138,7 @@ TEST_F(ActiveCloseTest, Item25_ClosingRetransmitsFin) {
 }
 
 // Item 25: the FIN is retransmitted with exponential backoff.
-TEST_F(ActiveCloseTest, Item25_FinRetransmittedWithBackoff) {
+TEST_P(ActiveCloseTest, Item25_FinRetransmittedWithBackoff) {
   MakeFinWait1();
   uint64_t rto = 1 * kSecond;
   for (int i = 1; i <= 4; ++i) {
@@ -161,7 +161,7 @@ TEST_F(ActiveCloseTest, Item25_FinRetransmittedWithBackoff) {
 }
 
 // Item 25: ... until the retry limit, then the connection is dropped.
-TEST_F(ActiveCloseTest, Item25_FinRetryLimitDropsConnection) {
+TEST_P(ActiveCloseTest, Item25_FinRetryLimitDropsConnection) {
   TcpConfig c = DefaultConfig();
   c.orphan_retries = 2;  // the limit of a connection the application closed
   Init(c);
@@ -179,7 +179,7 @@ TEST_F(ActiveCloseTest, Item25_FinRetryLimitDropsConnection) {
 }
 
 // Item 25: after an RTO the FIN goes again with the unacked data before it.
-TEST_F(ActiveCloseTest, Item25_FinRetransmittedWithData) {
+TEST_P(ActiveCloseTest, Item25_FinRetransmittedWithData) {
   MakeEstablished();
   stack().Send(p_.id, reinterpret_cast<const uint8_t*>("abc"), 3);
   Close(p_.id);
@@ -194,7 +194,7 @@ TEST_F(ActiveCloseTest, Item25_FinRetransmittedWithData) {
 // Item 29: FIN-WAIT-2 does not last for ever once the application closed:
 // after fin_wait2_timeout the connection is dropped (silently, as Linux's
 // FIN-WAIT-2 timewait socket at the default tcp_fin_timeout).
-TEST_F(ActiveCloseTest, Item29_FinWait2TimesOut) {
+TEST_P(ActiveCloseTest, Item29_FinWait2TimesOut) {
   MakeFinWait2();
   Advance(60 * kSecond - kMs);
   EXPECT_EQ(StateName(State()), StateName(TcpState::kFinWait2));
@@ -209,7 +209,7 @@ TEST_F(ActiveCloseTest, Item29_FinWait2TimesOut) {
 }
 
 // Item 29: the timeout is configurable.
-TEST_F(ActiveCloseTest, Item29_FinWait2TimeoutIsConfigurable) {
+TEST_P(ActiveCloseTest, Item29_FinWait2TimeoutIsConfigurable) {
   TcpConfig c = DefaultConfig();
   c.fin_wait2_timeout_ns = 5 * kSecond;
   Init(c);
@@ -221,7 +221,7 @@ TEST_F(ActiveCloseTest, Item29_FinWait2TimeoutIsConfigurable) {
 }
 
 // A second Close is a no-op: the FIN is out already.
-TEST_F(ActiveCloseTest, CloseAgainInFinWait1IsNoOp) {
+TEST_P(ActiveCloseTest, CloseAgainInFinWait1IsNoOp) {
   MakeFinWait1();
   Close(p_.id);
   ExpectNothingSent();
@@ -229,7 +229,7 @@ TEST_F(ActiveCloseTest, CloseAgainInFinWait1IsNoOp) {
 }
 
 // Abort in FIN-WAIT-2: RST, gone.
-TEST_F(ActiveCloseTest, AbortInFinWait2SendsRst) {
+TEST_P(ActiveCloseTest, AbortInFinWait2SendsRst) {
   MakeFinWait2();
   Abort(p_.id);
   ExpectSent(kRA, p_.nxt, p_.snd);
@@ -238,4 +238,6 @@ TEST_F(ActiveCloseTest, AbortInFinWait2SendsRst) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(ActiveCloseTest);
+
 }  // namespace synwave::tcp::fsm_test

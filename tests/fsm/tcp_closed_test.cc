@@ -5,14 +5,14 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-class ClosedTest : public TcpFsmTest {
+class ClosedTest : public TcpFamilyTest {
  protected:
   // A tuple nobody listens on: port 81 (the listener is on 80).
   ClosedTest() { p_.key.local_port = 81; }
 };
 
 // Item 1: no ACK bit: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>; SYN counts 1.
-TEST_F(ClosedTest, Item1_SynGetsRstAckCoveringTheSyn) {
+TEST_P(ClosedTest, Item1_SynGetsRstAckCoveringTheSyn) {
   Inject(MakeSeg(kS, 5000));
   ExpectSent(kRA, 0, 5001);
   ExpectNothingSent();
@@ -22,21 +22,21 @@ TEST_F(ClosedTest, Item1_SynGetsRstAckCoveringTheSyn) {
 }
 
 // Item 1: the data on a SYN counts in SEG.LEN.
-TEST_F(ClosedTest, Item1_SynWithDataGetsRstAckCoveringSynAndData) {
+TEST_P(ClosedTest, Item1_SynWithDataGetsRstAckCoveringSynAndData) {
   Inject(MakeSeg(kS, 5000, 0, "hello"));
   ExpectSent(kRA, 0, 5006);
   ExpectNothingSent();
 }
 
 // Item 1: a FIN counts 1 as well.
-TEST_F(ClosedTest, Item1_FinWithoutAckGetsRstAckCoveringTheFin) {
+TEST_P(ClosedTest, Item1_FinWithoutAckGetsRstAckCoveringTheFin) {
   Inject(MakeSeg(kF, 7000, 0, "ab"));
   ExpectSent(kRA, 0, 7003);
   ExpectNothingSent();
 }
 
 // Item 1: with the ACK bit: <SEQ=SEG.ACK><CTL=RST>.
-TEST_F(ClosedTest, Item1_AckGetsRstAtSegAck) {
+TEST_P(ClosedTest, Item1_AckGetsRstAtSegAck) {
   Inject(MakeSeg(kA, 5000, 123456));
   const Sent rst = ExpectSent(kR, 123456, 0);
   EXPECT_EQ(rst.seg.window, 0);
@@ -45,27 +45,27 @@ TEST_F(ClosedTest, Item1_AckGetsRstAtSegAck) {
   EXPECT_EQ(Counter("tcp_closed_port"), 1u);
 }
 
-TEST_F(ClosedTest, Item1_DataWithAckGetsRstAtSegAck) {
+TEST_P(ClosedTest, Item1_DataWithAckGetsRstAtSegAck) {
   Inject(MakeSeg(kPA, 5000, 777, "GET /"));
   ExpectSent(kR, 777, 0);
   ExpectNothingSent();
 }
 
-TEST_F(ClosedTest, Item1_FinAckGetsRstAtSegAck) {
+TEST_P(ClosedTest, Item1_FinAckGetsRstAtSegAck) {
   Inject(MakeSeg(kFA, 5000, 0xfffffff0u));
   ExpectSent(kR, 0xfffffff0u, 0);
   ExpectNothingSent();
 }
 
 // Item 1: a SYN-ACK (an answer to a SYN we never sent) has the ACK bit.
-TEST_F(ClosedTest, Item1_SynAckGetsRstAtSegAck) {
+TEST_P(ClosedTest, Item1_SynAckGetsRstAtSegAck) {
   Inject(MakeSeg(kSA, 5000, 42));
   ExpectSent(kR, 42, 0);
   ExpectNothingSent();
 }
 
 // The listener is bound to one address: another local address is closed.
-TEST_F(ClosedTest, Item1_ListenerOnOtherAddressIsClosed) {
+TEST_P(ClosedTest, Item1_ListenerOnOtherAddressIsClosed) {
   p_.key.local_port = kLocalPort;
   p_.key.local_ip = kLocalIp + 1;
   Inject(MakeSeg(kS, 5000));
@@ -74,13 +74,13 @@ TEST_F(ClosedTest, Item1_ListenerOnOtherAddressIsClosed) {
 }
 
 // The sequence arithmetic wraps.
-TEST_F(ClosedTest, Item1_RstAckNumberWraps) {
+TEST_P(ClosedTest, Item1_RstAckNumberWraps) {
   Inject(MakeSeg(kS, 0xffffffffu, 0, "xy"));
   ExpectSent(kRA, 0, 2);
 }
 
 // Item 2: a RST is never answered, with or without ACK.
-TEST_F(ClosedTest, Item2_RstIsNotAnswered) {
+TEST_P(ClosedTest, Item2_RstIsNotAnswered) {
   Inject(MakeSeg(kR, 5000));
   Inject(MakeSeg(kRA, 5000, 99));
   ExpectNothingSent();
@@ -90,11 +90,13 @@ TEST_F(ClosedTest, Item2_RstIsNotAnswered) {
 }
 
 // Item 2: a RST carrying SYN is still a RST.
-TEST_F(ClosedTest, Item2_RstWithSynIsNotAnswered) {
+TEST_P(ClosedTest, Item2_RstWithSynIsNotAnswered) {
   Inject(MakeSeg(kR | kS, 5000));
   ExpectNothingSent();
   EXPECT_EQ(Counter("tcp_rst_to_closed_port"), 1u);
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(ClosedTest);
+
 }  // namespace synwave::tcp::fsm_test

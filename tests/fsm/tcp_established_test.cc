@@ -7,7 +7,7 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using EstablishedTest = TcpFsmTest;
+class EstablishedTest : public TcpFamilyTest {};
 
 std::string Bytes(size_t n, char first = 'a') {
   std::string s(n, '\0');
@@ -15,7 +15,7 @@ std::string Bytes(size_t n, char first = 'a') {
   return s;
 }
 
-TEST_F(EstablishedTest, InOrderDataIsDeliveredAndAcked) {
+TEST_P(EstablishedTest, InOrderDataIsDeliveredAndAcked) {
   MakeEstablished();
   Inject(From(kPA, "hello"));
   p_.snd += 5;
@@ -33,7 +33,7 @@ TEST_F(EstablishedTest, InOrderDataIsDeliveredAndAcked) {
 
 // Out-of-order data is dropped (no reassembly queue) and answered with a
 // duplicate ACK; the retransmission then fills the gap.
-TEST_F(EstablishedTest, OutOfOrderDataIsDroppedWithDuplicateAck) {
+TEST_P(EstablishedTest, OutOfOrderDataIsDroppedWithDuplicateAck) {
   MakeEstablished();
   Inject(MakeSeg(kPA, p_.snd + 5, p_.rcv, "world"));
   ExpectAck();  // ack still p_.snd
@@ -53,7 +53,7 @@ TEST_F(EstablishedTest, OutOfOrderDataIsDroppedWithDuplicateAck) {
 
 // Item 15, fourth case: a segment starting before RCV.NXT whose end is in
 // the window is acceptable; only the new bytes are taken.
-TEST_F(EstablishedTest, Item15_OverlappingDataDeliversOnlyNewBytes) {
+TEST_P(EstablishedTest, Item15_OverlappingDataDeliversOnlyNewBytes) {
   MakeEstablished();
   Inject(From(kPA, "hello"));
   p_.snd += 5;
@@ -68,7 +68,7 @@ TEST_F(EstablishedTest, Item15_OverlappingDataDeliversOnlyNewBytes) {
 
 // Item 15: the window's right edge, exactly: RCV.NXT + RCV.WND - 1 is in,
 // RCV.NXT + RCV.WND is out.
-TEST_F(EstablishedTest, Item15_WindowRightEdge) {
+TEST_P(EstablishedTest, Item15_WindowRightEdge) {
   MakeEstablished();
   Inject(MakeSeg(kA, p_.snd + 65534, p_.rcv));
   ExpectNothingSent();
@@ -81,7 +81,7 @@ TEST_F(EstablishedTest, Item15_WindowRightEdge) {
 // The receive window follows the buffer: it closes as data waits unread,
 // data into a zero window is not acceptable (item 15's third case) while a
 // zero-length segment at RCV.NXT is, and reading reopens it with an update.
-TEST_F(EstablishedTest, Item15_ReceiveWindowClosesAndReopens) {
+TEST_P(EstablishedTest, Item15_ReceiveWindowClosesAndReopens) {
   TcpConfig c = DefaultConfig();
   c.rcv_buffer = 4000;
   Init(c);
@@ -109,7 +109,7 @@ TEST_F(EstablishedTest, Item15_ReceiveWindowClosesAndReopens) {
 
 // Data beyond the window is cut at its edge: the part inside is taken,
 // the ACK covers only that.
-TEST_F(EstablishedTest, DataBeyondWindowIsTruncated) {
+TEST_P(EstablishedTest, DataBeyondWindowIsTruncated) {
   TcpConfig c = DefaultConfig();
   c.rcv_buffer = 4000;
   Init(c);
@@ -122,7 +122,7 @@ TEST_F(EstablishedTest, DataBeyondWindowIsTruncated) {
 }
 
 // A FIN beyond the window's edge is not taken with the data before it.
-TEST_F(EstablishedTest, FinBeyondWindowIsNotTaken) {
+TEST_P(EstablishedTest, FinBeyondWindowIsNotTaken) {
   TcpConfig c = DefaultConfig();
   c.rcv_buffer = 4000;
   Init(c);
@@ -138,7 +138,7 @@ TEST_F(EstablishedTest, FinBeyondWindowIsNotTaken) {
 
 // Sequence numbers wrap at 2^32: data across the wrap is in order, and the
 // window checks still hold on the far side.
-TEST_F(EstablishedTest, SequenceNumbersWrap) {
+TEST_P(EstablishedTest, SequenceNumbersWrap) {
   p_.irs = 0xffffff00u;
   MakeEstablished();
   const std::string data = Bytes(600);
@@ -158,7 +158,7 @@ TEST_F(EstablishedTest, SequenceNumbersWrap) {
 }
 
 // Sending: segments of at most SND.MSS, PSH on the last, payload intact.
-TEST_F(EstablishedTest, SendSplitsIntoMssSegments) {
+TEST_P(EstablishedTest, SendSplitsIntoMssSegments) {
   MakeEstablished();
   const std::string data = Bytes(4000);
   EXPECT_EQ(Send(p_.id, data), 4000u);
@@ -176,7 +176,7 @@ TEST_F(EstablishedTest, SendSplitsIntoMssSegments) {
 
 // The ACK of our data frees the send buffer, stops the retransmission
 // timer and tells the application (kSent).
-TEST_F(EstablishedTest, AckOfDataFreesBufferAndSignalsSent) {
+TEST_P(EstablishedTest, AckOfDataFreesBufferAndSignalsSent) {
   MakeEstablished();
   Send(p_.id, "hello");
   ExpectSent(kPA, p_.rcv, p_.snd);
@@ -192,7 +192,7 @@ TEST_F(EstablishedTest, AckOfDataFreesBufferAndSignalsSent) {
 }
 
 // The peer's window limits what is in flight; its ACK opens room for more.
-TEST_F(EstablishedTest, SendRespectsPeerWindow) {
+TEST_P(EstablishedTest, SendRespectsPeerWindow) {
   p_.wscale = false;
   MakeSynReceived();
   Inject(From(kA).Win(2000));
@@ -213,7 +213,7 @@ TEST_F(EstablishedTest, SendRespectsPeerWindow) {
 
 // RFC 5681: the initial window is 10 segments (RFC 6928); each ACK in
 // slow start adds at most one SMSS.
-TEST_F(EstablishedTest, SendRespectsInitialCongestionWindow) {
+TEST_P(EstablishedTest, SendRespectsInitialCongestionWindow) {
   MakeEstablished();
   Send(p_.id, Bytes(20000));
   for (int i = 0; i < 10; ++i) {
@@ -229,7 +229,7 @@ TEST_F(EstablishedTest, SendRespectsInitialCongestionWindow) {
 }
 
 // A pending ACK rides on the data we send.
-TEST_F(EstablishedTest, DataCarriesTheAckForReceivedData) {
+TEST_P(EstablishedTest, DataCarriesTheAckForReceivedData) {
   MakeEstablished();
   InjectWithoutFlush(p_, From(kPA, "request"));  // the ACK is owed
   ExpectNothingSent();
@@ -244,7 +244,7 @@ TEST_F(EstablishedTest, DataCarriesTheAckForReceivedData) {
 // Item 20: challenge ACKs are limited per connection: one per interval
 // (500 ms) on each connection, so one connection's limit never silences
 // another's (no global counter: CVE-2016-5696).
-TEST_F(EstablishedTest, Item20_ChallengeAckRateLimitIsPerConnection) {
+TEST_P(EstablishedTest, Item20_ChallengeAckRateLimitIsPerConnection) {
   Peer a = PeerOnPort(40001), b = PeerOnPort(40002, 7'000'000);
   MakeEstablished(a);
   MakeEstablished(b);
@@ -270,7 +270,7 @@ TEST_F(EstablishedTest, Item20_ChallengeAckRateLimitIsPerConnection) {
 
 // Item 20: the limit holds from the first challenge whatever the clock's
 // origin (a virtual clock may start at 0).
-TEST_F(EstablishedTest, Item20_ChallengeAckRateLimitFromClockZero) {
+TEST_P(EstablishedTest, Item20_ChallengeAckRateLimitFromClockZero) {
   Init(DefaultConfig(), /*start=*/0);
   MakeEstablished();
   Inject(MakeSeg(kR, p_.snd + 100));
@@ -283,7 +283,7 @@ TEST_F(EstablishedTest, Item20_ChallengeAckRateLimitFromClockZero) {
 
 // Item 21: once negotiated, our data, ACKs and FIN carry timestamps, with
 // TS.Recent echoed; TSval follows our millisecond clock.
-TEST_F(EstablishedTest, Item21_EverySegmentCarriesTimestamps) {
+TEST_P(EstablishedTest, Item21_EverySegmentCarriesTimestamps) {
   p_.timestamps = true;
   MakeEstablished();
   const uint32_t tsval0 = p_.ts_ecr;  // the SYN-ACK's TSval
@@ -310,7 +310,7 @@ TEST_F(EstablishedTest, Item21_EverySegmentCarriesTimestamps) {
 
 // Item 21 / RFC 7323 4.3: TS.Recent is taken only from a segment at or
 // before RCV.NXT, never from an out-of-order one.
-TEST_F(EstablishedTest, Item21_TsRecentNotTakenFromOutOfOrderSegment) {
+TEST_P(EstablishedTest, Item21_TsRecentNotTakenFromOutOfOrderSegment) {
   p_.timestamps = true;
   MakeEstablished();
   Inject(MakeSeg(kPA, p_.snd + 100, p_.rcv, "late").Ts(p_.ts_val + 50, 0));
@@ -321,7 +321,7 @@ TEST_F(EstablishedTest, Item21_TsRecentNotTakenFromOutOfOrderSegment) {
 
 // RFC 7323 5.5: a TS.Recent idle for more than 24 days is invalid: an
 // older TSval is then accepted, not PAWS-rejected.
-TEST_F(EstablishedTest, Item21_PawsIgnoresTsRecentOlderThan24Days) {
+TEST_P(EstablishedTest, Item21_PawsIgnoresTsRecentOlderThan24Days) {
   p_.timestamps = true;
   MakeEstablished();
   Advance(25ull * 24 * 3600 * kSecond);
@@ -334,7 +334,7 @@ TEST_F(EstablishedTest, Item21_PawsIgnoresTsRecentOlderThan24Days) {
 }
 
 // Abort: RST at once, <SEQ=SND.NXT>; the connection is gone.
-TEST_F(EstablishedTest, AbortSendsRstAndFreesEverything) {
+TEST_P(EstablishedTest, AbortSendsRstAndFreesEverything) {
   MakeEstablished();
   Send(p_.id, "unacked");
   ExpectSent(kPA, p_.rcv, p_.snd);
@@ -359,7 +359,7 @@ TEST_F(EstablishedTest, AbortSendsRstAndFreesEverything) {
 
 // Item 26: Close with unread received data: RST instead of FIN (RFC 2525
 // 2.17), so the peer learns its data was not consumed.
-TEST_F(EstablishedTest, Item26_CloseWithUnreadDataSendsRst) {
+TEST_P(EstablishedTest, Item26_CloseWithUnreadDataSendsRst) {
   MakeEstablished();
   Inject(From(kPA, "unread"));
   p_.snd += 6;
@@ -375,7 +375,7 @@ TEST_F(EstablishedTest, Item26_CloseWithUnreadDataSendsRst) {
 }
 
 // Item 26: once the data is read, Close sends a FIN as usual.
-TEST_F(EstablishedTest, Item26_CloseAfterReadingSendsFin) {
+TEST_P(EstablishedTest, Item26_CloseAfterReadingSendsFin) {
   MakeEstablished();
   Inject(From(kPA, "read me"));
   p_.snd += 7;
@@ -387,7 +387,7 @@ TEST_F(EstablishedTest, Item26_CloseAfterReadingSendsFin) {
 }
 
 // Send after Close is refused: the FIN is queued.
-TEST_F(EstablishedTest, SendAfterCloseIsRefused) {
+TEST_P(EstablishedTest, SendAfterCloseIsRefused) {
   MakeEstablished();
   Close(p_.id);
   ExpectSent(kFA, p_.rcv, p_.snd);
@@ -396,7 +396,7 @@ TEST_F(EstablishedTest, SendAfterCloseIsRefused) {
 }
 
 // The send buffer bounds what Send takes.
-TEST_F(EstablishedTest, SendBufferBoundsSend) {
+TEST_P(EstablishedTest, SendBufferBoundsSend) {
   TcpConfig c = DefaultConfig();
   c.snd_buffer = 3000;
   Init(c);
@@ -411,4 +411,6 @@ TEST_F(EstablishedTest, SendBufferBoundsSend) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(EstablishedTest);
+
 }  // namespace synwave::tcp::fsm_test

@@ -14,6 +14,14 @@
 // `rcv` is what the peer acknowledges (our SND.NXT as far as it has seen),
 // and `nxt` is our SND.NXT (beyond `rcv` while our FIN or data is unacked).
 // The Make*() helpers keep them current; tests advance them by hand.
+//
+// Both families: TcpFamilyTest runs a test once over IPv4 and once over
+// IPv6 (SYNWAVE_INSTANTIATE_FAMILIES), where the behaviour is the same. A
+// Peer keeps its IPv4 FlowKey; over IPv6 its tuple is the same with each
+// address a.b.c.d mapped to fd00::a.b.c.d (Key6), so tests that vary an
+// address or a port work unchanged, and every segment the stack sends is
+// checked to be of the test's family (and, in ExpectSentTo, to carry the
+// peer's IPv6 addresses).
 #ifndef SYNWAVE_TESTS_FSM_TCP_FIXTURE_H_
 #define SYNWAVE_TESTS_FSM_TCP_FIXTURE_H_
 
@@ -35,7 +43,9 @@
 #include "tcp/counters.h"
 #include "tcp/stack.h"
 #include "tcp/state.h"
+#include "wire/addresses.h"
 #include "wire/headers.h"
+#include "wire/parse.h"
 #include "wire/tcp_options.h"
 
 namespace synwave::tcp {
@@ -67,6 +77,15 @@ inline constexpr uint16_t kPeerWindow = 65535;
 // The virtual clock starts well away from zero, as a real clock does.
 inline constexpr uint64_t kT0 = 1000 * kSecond;
 inline constexpr uint64_t kMs = kMillisecond;
+
+// The IPv6 address of the tests' IPv4 address `v4`: fd00::a.b.c.d.
+inline wire::Ipv6Address V6Of(uint32_t v4) {
+  return wire::Ipv6Address::FromWords(0xfd00000000000000ull, v4);
+}
+inline flow::FlowKey6 Key6Of(const flow::FlowKey& k) {
+  return flow::FlowKey6{V6Of(k.local_ip), V6Of(k.remote_ip), k.local_port,
+                        k.remote_port};
+}
 
 inline std::string FlagString(uint8_t f) {
   // packetdrill notation: S F R P then '.' for ACK.
@@ -129,10 +148,12 @@ inline Seg MakeSeg(uint8_t flags, uint32_t seq, uint32_t ack = 0,
   return s;
 }
 
-// What the stack sent, with its payload copied out at the time.
+// What the stack sent, with its payload copied out at the time (and, for
+// IPv6, its addresses).
 struct Sent {
   OutSegment seg;
   std::string payload;
+  OutAddresses6 addr6;
 };
 
 // One remote endpoint talking to us.
@@ -185,10 +206,62 @@ class TcpFsmTest : public ::testing::Test {
     now_ = start;
     sent_.clear();
     events_.clear();
-    stack_ = std::make_unique<TcpStack>(config, SipKey{0x0123456789abcdefull,
-                                                       0xfedcba9876543210ull},
+    TcpConfig c = config;
+    if (ipv6_) {
+      c.ipv6 = true;
+      // The family tests compare behaviour, so both families get the same
+      // MSS; tcp_dual_stack_test checks IPv6's own.
+      c.mss6 = c.mss;
+    }
+    stack_ = std::make_unique<TcpStack>(c, SipKey{0x0123456789abcdefull,
+                                                  0xfedcba9876543210ull},
                                         /*hash_seed=*/42, now_);
-    ASSERT_TRUE(stack_->Listen(kLocalIp, kLocalPort));
+    ASSERT_TRUE(ipv6_ ? stack_->Listen(V6Of(kLocalIp), kLocalPort)
+                      : stack_->Listen(kLocalIp, kLocalPort));
+  }
+
+  // The family this test runs over (TcpFamilyTest sets it).
+  bool ipv6() const { return ipv6_; }
+
+  // --- The family's side of the API --------------------------------------
+  // Listen on `ip` (IPv4, 0 for any) or its IPv6 image (:: for any).
+  bool Listen(uint32_t ip, uint16_t port) {
+    if (!ipv6_) return stack_->Listen(ip, port);
+    return stack_->Listen(ip == 0 ? wire::Ipv6Address{} : V6Of(ip), port);
+  }
+  bool TupleFree(const Peer& p) const {
+    return ipv6_ ? stack_->TupleFree(Key6Of(p.key)) : stack_->TupleFree(p.key);
+  }
+  ConnId Connect(const Peer& p, TcpStack::ConnectError* err) {
+    return ipv6_ ? stack_->Connect(Key6Of(p.key), now_, 0, err)
+                 : stack_->Connect(p.key, now_, 0, err);
+  }
+  // Entries in the family's connection table.
+  uint32_t TableSize() const {
+    return ipv6_ ? stack_->table6()->size() : stack_->table().size();
+  }
+  // The MSS the stack assumes when a SYN has none (RFC 9293 3.7.1: 536;
+  // IPv6, RFC 8200 5: 1220).
+  uint16_t DefaultMss() const { return ipv6_ ? 1220 : 536; }
+  // The MSS a SYN cookie keeps of the peer's `mss`: the family's table entry
+  // at or below it (syncookie.h).
+  uint16_t CookieMss(uint16_t mss) const {
+    return ipv6_ ? SynCookies::MssForIndex6(SynCookies::MssIndex6(mss))
+                 : SynCookies::MssForIndex(SynCookies::MssIndex(mss));
+  }
+  // `s` went to (and came from) `p`'s tuple, in the test's family.
+  void ExpectTuple(const Sent& s, const Peer& p, Loc loc = Loc::current()) {
+    ::testing::ScopedTrace trace(loc.file_name(), static_cast<int>(loc.line()),
+                                 "ExpectTuple");
+    EXPECT_EQ(s.seg.key.local_port, p.key.local_port);
+    EXPECT_EQ(s.seg.key.remote_port, p.key.remote_port);
+    EXPECT_EQ(s.seg.ipv6, ipv6_);
+    if (ipv6_) {
+      EXPECT_EQ(s.addr6.local, V6Of(p.key.local_ip));
+      EXPECT_EQ(s.addr6.remote, V6Of(p.key.remote_ip));
+    } else {
+      EXPECT_EQ(s.seg.key, p.key);
+    }
   }
 
   TcpStack& stack() { return *stack_; }
@@ -215,7 +288,11 @@ class TcpFsmTest : public ::testing::Test {
     seg.payload_length = static_cast<uint16_t>(s.payload.size());
     seg.payload = reinterpret_cast<const uint8_t*>(s.payload.data());
     seg.options = s.options;
-    stack_->Input(p.key, seg, now_);
+    if (ipv6_) {
+      stack_->Input(Key6Of(p.key), seg, now_);
+    } else {
+      stack_->Input(p.key, seg, now_);
+    }
     Collect();
   }
 
@@ -262,8 +339,9 @@ class TcpFsmTest : public ::testing::Test {
   }
   void Collect() {
     for (const OutSegment& o : stack_->output()) {
-      Sent s{o, std::string(o.payload_length, '\0')};
+      Sent s{o, std::string(o.payload_length, '\0'), {}};
       stack_->CopyPayload(o, reinterpret_cast<uint8_t*>(s.payload.data()));
+      if (o.ipv6) s.addr6 = stack_->Addresses6(o);
       sent_.push_back(std::move(s));
     }
     stack_->ClearOutput();
@@ -288,6 +366,7 @@ class TcpFsmTest : public ::testing::Test {
     EXPECT_EQ(FlagString(s.seg.flags), FlagString(flags));
     EXPECT_EQ(s.seg.seq.value(), seq) << "seq";
     EXPECT_EQ(s.seg.ack.value(), ack) << "ack";
+    EXPECT_EQ(s.seg.ipv6, ipv6_) << "family";
     return s;
   }
   // The same, also checking which connection it went to.
@@ -297,6 +376,12 @@ class TcpFsmTest : public ::testing::Test {
                                  "ExpectSentTo");
     Sent s = ExpectSent(flags, seq, ack, loc);
     EXPECT_EQ(s.seg.key.remote_port, p.key.remote_port) << "sent to";
+    if (ipv6_ && s.seg.ipv6) {
+      EXPECT_EQ(s.addr6.local, V6Of(p.key.local_ip)) << "from";
+      EXPECT_EQ(s.addr6.remote, V6Of(p.key.remote_ip)) << "sent to";
+      EXPECT_EQ(s.seg.key.local_ip, 0u);
+      EXPECT_EQ(s.seg.key.remote_ip, 0u);
+    }
     return s;
   }
   // A SYN-ACK acknowledging `ack`; its sequence number is our ISN, which
@@ -416,6 +501,10 @@ class TcpFsmTest : public ::testing::Test {
     EXPECT_EQ(stack_->buffer_chunks_in_use(), 0u);
     EXPECT_EQ(stack_->timers_in_use(), 0u);
     EXPECT_EQ(stack_->table().size(), 0u);
+    if (stack_->table6() != nullptr) {
+      EXPECT_EQ(stack_->table6()->size(), 0u);
+    }
+    EXPECT_EQ(stack_->addr6_in_use(), 0u);
   }
 
   // --- Connections in a given state --------------------------------------
@@ -580,7 +669,8 @@ class TcpFsmTest : public ::testing::Test {
     ::testing::ScopedTrace trace(loc.file_name(), static_cast<int>(loc.line()),
                                  "StartConnect");
     TcpStack::ConnectError err = TcpStack::ConnectError::kTableFull;
-    p.id = stack_->Connect(p.key, now_, 0, &err);
+    p.id = ipv6_ ? stack_->Connect(Key6Of(p.key), now_, 0, &err)
+                 : stack_->Connect(p.key, now_, 0, &err);
     EXPECT_TRUE(p.id.valid());
     EXPECT_EQ(static_cast<int>(err), static_cast<int>(TcpStack::ConnectError::kNone));
     Collect();
@@ -657,12 +747,35 @@ class TcpFsmTest : public ::testing::Test {
     }
   }
 
+  bool ipv6_ = false;
   std::unique_ptr<TcpStack> stack_;
   uint64_t now_ = kT0;
   Peer p_;
   std::deque<Sent> sent_;
   std::deque<AppEvent> events_;
 };
+
+// A test run over both families (SYNWAVE_INSTANTIATE_FAMILIES).
+class TcpFamilyTest : public TcpFsmTest,
+                      public ::testing::WithParamInterface<wire::IpFamily> {
+ protected:
+  TcpFamilyTest() {
+    ipv6_ = GetParam() == wire::IpFamily::kIpv6;
+    Init(DefaultConfig());
+  }
+};
+
+inline std::string FamilyParamName(
+    const ::testing::TestParamInfo<wire::IpFamily>& info) {
+  return info.param == wire::IpFamily::kIpv6 ? "Ipv6" : "Ipv4";
+}
+
+#define SYNWAVE_INSTANTIATE_FAMILIES(Fixture)                            \
+  INSTANTIATE_TEST_SUITE_P(                                              \
+      Families, Fixture,                                                 \
+      ::testing::Values(::synwave::wire::IpFamily::kIpv4,                \
+                        ::synwave::wire::IpFamily::kIpv6),               \
+      ::synwave::tcp::fsm_test::FamilyParamName)
 
 // Pretty names for value-parameterized tests over states.
 inline std::string StateParamName(

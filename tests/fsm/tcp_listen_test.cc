@@ -7,10 +7,10 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using ListenTest = TcpFsmTest;
+class ListenTest : public TcpFamilyTest {};
 
 // Item 2: a RST to a listener is dropped without reply.
-TEST_F(ListenTest, Item2_RstIsIgnored) {
+TEST_P(ListenTest, Item2_RstIsIgnored) {
   Inject(MakeSeg(kR, kPeerIss));
   Inject(MakeSeg(kRA, kPeerIss, 1));
   ExpectNothingSent();
@@ -19,7 +19,7 @@ TEST_F(ListenTest, Item2_RstIsIgnored) {
 }
 
 // Item 3: any acknowledgment is bad in LISTEN: <SEQ=SEG.ACK><CTL=RST>.
-TEST_F(ListenTest, Item3_AckGetsRstAtSegAck) {
+TEST_P(ListenTest, Item3_AckGetsRstAtSegAck) {
   Inject(MakeSeg(kA, kPeerIss, 31337));
   ExpectSent(kR, 31337, 0);
   ExpectNothingSent();
@@ -29,20 +29,20 @@ TEST_F(ListenTest, Item3_AckGetsRstAtSegAck) {
   EXPECT_EQ(stack().connections_in_use(), 0u);
 }
 
-TEST_F(ListenTest, Item3_AckWithDataGetsRstAtSegAck) {
+TEST_P(ListenTest, Item3_AckWithDataGetsRstAtSegAck) {
   Inject(MakeSeg(kPA, kPeerIss, 4242, "GET / HTTP/1.0\r\n\r\n"));
   ExpectSent(kR, 4242, 0);
   ExpectNothingSent();
   EXPECT_EQ(stack().connections_in_use(), 0u);
 }
 
-TEST_F(ListenTest, Item3_FinAckGetsRstAtSegAck) {
+TEST_P(ListenTest, Item3_FinAckGetsRstAtSegAck) {
   Inject(MakeSeg(kFA, kPeerIss, 4242));
   ExpectSent(kR, 4242, 0);
   ExpectNothingSent();
 }
 
-TEST_F(ListenTest, Item3_SynAckGetsRstAtSegAck) {
+TEST_P(ListenTest, Item3_SynAckGetsRstAtSegAck) {
   Inject(MakeSeg(kSA, kPeerIss, 99));
   ExpectSent(kR, 99, 0);
   ExpectNothingSent();
@@ -50,7 +50,7 @@ TEST_F(ListenTest, Item3_SynAckGetsRstAtSegAck) {
 }
 
 // RFC 9293 3.10.7.2 fourth: neither SYN nor ACK nor RST: dropped.
-TEST_F(ListenTest, FinWithoutAckIsDropped) {
+TEST_P(ListenTest, FinWithoutAckIsDropped) {
   Inject(MakeSeg(kF, kPeerIss));
   Inject(MakeSeg(0, kPeerIss, 0, "data"));
   ExpectNothingSent();
@@ -61,7 +61,7 @@ TEST_F(ListenTest, FinWithoutAckIsDropped) {
 // (drop_tcp_syn_fin_rst: wire_parse_test, scripts/listen_ack.pkt). Handed
 // one anyway, the stack treats it as a SYN whose FIN, like data on a SYN,
 // waits for the handshake: the SYN-ACK does not acknowledge the FIN.
-TEST_F(ListenTest, SynFinIsASynWhoseFinWaits) {
+TEST_P(ListenTest, SynFinIsASynWhoseFinWaits) {
   Inject(MakeSeg(kS | kF, kPeerIss));
   ExpectSynAck(kPeerIss + 1);
   ExpectNothingSent();
@@ -70,7 +70,7 @@ TEST_F(ListenTest, SynFinIsASynWhoseFinWaits) {
 
 // Item 4: S. with ack SEG.SEQ+1, our ISN, and every option the SYN offered
 // answered: MSS, window scale, SACK-permitted, timestamps.
-TEST_F(ListenTest, Item4_SynGetsSynAckWithAllOptionsAnswered) {
+TEST_P(ListenTest, Item4_SynGetsSynAckWithAllOptionsAnswered) {
   Inject(MakeSeg(kS, kPeerIss).Mss(1400).Wscale(8).SackOk().Ts(123456, 0));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
   ExpectNothingSent();
@@ -93,7 +93,7 @@ TEST_F(ListenTest, Item4_SynGetsSynAckWithAllOptionsAnswered) {
 
 // Item 4: a SYN without options gets MSS only: no window scale, no SACK,
 // no timestamps; the connection then uses the 536-byte default MSS.
-TEST_F(ListenTest, Item4_SynWithoutOptionsGetsMssOnly) {
+TEST_P(ListenTest, Item4_SynWithoutOptionsGetsMssOnly) {
   Inject(MakeSeg(kS, kPeerIss));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
   const wire::TcpOptions& o = synack.seg.options;
@@ -108,7 +108,7 @@ TEST_F(ListenTest, Item4_SynWithoutOptionsGetsMssOnly) {
   const ConnId id = ExpectEvent(AppEvent::Kind::kAccepted).conn;
   const Tcb* t = stack().Find(id);
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->snd_mss, 536);  // RFC 9293 3.7.1 default
+  EXPECT_EQ(t->snd_mss, DefaultMss());  // RFC 9293 3.7.1, RFC 8200 5
   EXPECT_EQ(t->snd_wscale, 0);
   EXPECT_EQ(t->rcv_wscale, 0);
   EXPECT_FALSE(t->flags & tcb_flags::kTimestamps);
@@ -117,7 +117,7 @@ TEST_F(ListenTest, Item4_SynWithoutOptionsGetsMssOnly) {
 
 // Item 4: timestamps only when offered, and then the MSS we use leaves
 // room for them (12 bytes, as Linux).
-TEST_F(ListenTest, Item4_TimestampsOnlyAnsweredWhenOffered) {
+TEST_P(ListenTest, Item4_TimestampsOnlyAnsweredWhenOffered) {
   Inject(MakeSeg(kS, kPeerIss).Mss(1000).Ts(7, 0));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
   EXPECT_TRUE(synack.seg.options.has_timestamps);
@@ -134,7 +134,7 @@ TEST_F(ListenTest, Item4_TimestampsOnlyAnsweredWhenOffered) {
 }
 
 // Item 4: an option we are configured not to use is not answered.
-TEST_F(ListenTest, Item4_DisabledOptionsAreNotAnswered) {
+TEST_P(ListenTest, Item4_DisabledOptionsAreNotAnswered) {
   TcpConfig c = DefaultConfig();
   c.timestamps = false;
   c.sack_permitted = false;
@@ -149,7 +149,7 @@ TEST_F(ListenTest, Item4_DisabledOptionsAreNotAnswered) {
 }
 
 // Item 4 / RFC 7323 2.3: a shift above 14 is used as 14.
-TEST_F(ListenTest, Item4_WindowScaleAbove14IsClamped) {
+TEST_P(ListenTest, Item4_WindowScaleAbove14IsClamped) {
   Inject(MakeSeg(kS, kPeerIss).Wscale(15));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
   EXPECT_EQ(synack.seg.options.window_scale, 7);
@@ -163,7 +163,7 @@ TEST_F(ListenTest, Item4_WindowScaleAbove14IsClamped) {
 
 // Item 4: data on a plain SYN is not delivered; the SYN-ACK acknowledges
 // the SYN only, so the peer sends the data again.
-TEST_F(ListenTest, Item4_DataOnSynIsNotDelivered) {
+TEST_P(ListenTest, Item4_DataOnSynIsNotDelivered) {
   Inject(MakeSeg(kS, kPeerIss, 0, "early"));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
   Inject(MakeSeg(kA, kPeerIss + 1, synack.seg.seq.value() + 1));
@@ -178,7 +178,7 @@ TEST_F(ListenTest, Item4_DataOnSynIsNotDelivered) {
 // Item 5: different 4-tuples at the same instant get unrelated ISNs (a
 // keyed hash of the tuple, RFC 6528), so one connection's ISN says nothing
 // about another's.
-TEST_F(ListenTest, Item5_DifferentTuplesGetUnrelatedIsns) {
+TEST_P(ListenTest, Item5_DifferentTuplesGetUnrelatedIsns) {
   std::vector<uint32_t> isns;
   for (uint16_t port = 40001; port <= 40008; ++port) {
     Peer p = PeerOnPort(port);
@@ -197,7 +197,7 @@ TEST_F(ListenTest, Item5_DifferentTuplesGetUnrelatedIsns) {
 
 // Item 5: without the secret the ISN cannot be computed: another secret,
 // same tuple, same time, another ISN.
-TEST_F(ListenTest, Item5_IsnDependsOnTheSecret) {
+TEST_P(ListenTest, Item5_IsnDependsOnTheSecret) {
   MakeSynReceived();
   const uint32_t first = p_.iss;
   TcpStack other(DefaultConfig(), SipKey{1, 2}, 42, now_);
@@ -212,7 +212,7 @@ TEST_F(ListenTest, Item5_IsnDependsOnTheSecret) {
 
 // Item 5: the same tuple later gets a larger ISN: the RFC 6528 clock (one
 // tick per 4 microseconds) moves it forward.
-TEST_F(ListenTest, Item5_SameTupleLaterGetsLargerIsn) {
+TEST_P(ListenTest, Item5_SameTupleLaterGetsLargerIsn) {
   MakeSynReceived();
   const uint32_t first = p_.iss;
   Inject(MakeSeg(kR, p_.snd));  // back to LISTEN (item 8)
@@ -225,7 +225,7 @@ TEST_F(ListenTest, Item5_SameTupleLaterGetsLargerIsn) {
 
 // SYN queue full with cookies off: the SYN is dropped and counted, and no
 // state is kept for it (with cookies: tcp_syn_cookie_test.cc).
-TEST_F(ListenTest, SynQueueFullDropsTheSyn) {
+TEST_P(ListenTest, SynQueueFullDropsTheSyn) {
   TcpConfig c = DefaultConfig();
   c.syn_backlog = 2;
   c.syncookies = SynCookieMode::kOff;
@@ -246,7 +246,7 @@ TEST_F(ListenTest, SynQueueFullDropsTheSyn) {
 }
 
 // The half-open pool (all listeners) full: counted as tcp_tables_full.
-TEST_F(ListenTest, HalfOpenPoolFullDropsTheSyn) {
+TEST_P(ListenTest, HalfOpenPoolFullDropsTheSyn) {
   TcpConfig c = DefaultConfig();
   c.max_half_open = 1;
   c.syncookies = SynCookieMode::kOff;
@@ -262,7 +262,7 @@ TEST_F(ListenTest, HalfOpenPoolFullDropsTheSyn) {
 
 // Accept queue full: a new SYN is not answered (as Linux: no handshake the
 // application cannot accept); counted as ListenOverflows.
-TEST_F(ListenTest, AcceptQueueFullDropsNewSyns) {
+TEST_P(ListenTest, AcceptQueueFullDropsNewSyns) {
   TcpConfig c = DefaultConfig();
   c.accept_backlog = 1;
   Init(c);
@@ -280,15 +280,15 @@ TEST_F(ListenTest, AcceptQueueFullDropsNewSyns) {
   MakeSynReceived(b);  // room again
 }
 
-TEST_F(ListenTest, ListenTwiceOnOnePortFails) {
-  EXPECT_FALSE(stack().Listen(kLocalIp, kLocalPort));
-  EXPECT_TRUE(stack().Listen(kLocalIp, kLocalPort + 1));
+TEST_P(ListenTest, ListenTwiceOnOnePortFails) {
+  EXPECT_FALSE(Listen(kLocalIp, kLocalPort));
+  EXPECT_TRUE(Listen(kLocalIp, kLocalPort + 1));
   EXPECT_EQ(stack().StateCount(TcpState::kListen), 2u);
 }
 
-// A listener on 0.0.0.0 accepts on any local address.
-TEST_F(ListenTest, WildcardListenerAcceptsAnyAddress) {
-  ASSERT_TRUE(stack().Listen(0, 8080));
+// A listener on 0.0.0.0 (::) accepts on any local address.
+TEST_P(ListenTest, WildcardListenerAcceptsAnyAddress) {
+  ASSERT_TRUE(Listen(0, 8080));
   Peer p;
   p.key.local_port = 8080;
   p.key.local_ip = 0xc0a80001;
@@ -297,4 +297,6 @@ TEST_F(ListenTest, WildcardListenerAcceptsAnyAddress) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(ListenTest);
+
 }  // namespace synwave::tcp::fsm_test

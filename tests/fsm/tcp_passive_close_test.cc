@@ -5,11 +5,11 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using PassiveCloseTest = TcpFsmTest;
+class PassiveCloseTest : public TcpFamilyTest {};
 
 // Item 23, whole: peer F. -> ACK -> CLOSE-WAIT; Close -> F. -> LAST-ACK;
 // its ACK -> CLOSED (no TIME-WAIT on this side).
-TEST_F(PassiveCloseTest, Item23_PassiveCloseSequence) {
+TEST_P(PassiveCloseTest, Item23_PassiveCloseSequence) {
   MakeEstablished();
   Inject(From(kFA));
   p_.snd += 1;
@@ -31,7 +31,7 @@ TEST_F(PassiveCloseTest, Item23_PassiveCloseSequence) {
 }
 
 // Item 23: data and FIN in one segment: both taken, one ACK for both.
-TEST_F(PassiveCloseTest, Item23_DataWithFin) {
+TEST_P(PassiveCloseTest, Item23_DataWithFin) {
   MakeEstablished();
   Inject(From(kFPA, "goodbye"));
   p_.snd += 8;
@@ -44,7 +44,7 @@ TEST_F(PassiveCloseTest, Item23_DataWithFin) {
 }
 
 // A FIN after a gap is not taken (the data before it is missing).
-TEST_F(PassiveCloseTest, Item23_FinAfterGapIsNotTaken) {
+TEST_P(PassiveCloseTest, Item23_FinAfterGapIsNotTaken) {
   MakeEstablished();
   Inject(MakeSeg(kFA, p_.snd + 5, p_.rcv));
   ExpectAck();
@@ -53,7 +53,7 @@ TEST_F(PassiveCloseTest, Item23_FinAfterGapIsNotTaken) {
 }
 
 // CLOSE-WAIT: we may still send.
-TEST_F(PassiveCloseTest, Item23_CloseWaitCanStillSend) {
+TEST_P(PassiveCloseTest, Item23_CloseWaitCanStillSend) {
   MakeCloseWait();
   EXPECT_EQ(Send(p_.id, "response"), 8u);
   ExpectSent(kPA, p_.nxt, p_.snd);
@@ -67,7 +67,7 @@ TEST_F(PassiveCloseTest, Item23_CloseWaitCanStillSend) {
 }
 
 // CLOSE-WAIT: a retransmitted FIN (our ACK was lost) is ACKed again.
-TEST_F(PassiveCloseTest, Item23_CloseWaitAcksRetransmittedFin) {
+TEST_P(PassiveCloseTest, Item23_CloseWaitAcksRetransmittedFin) {
   MakeCloseWait();
   Inject(MakeSeg(kFA, p_.snd - 1, p_.rcv));
   ExpectAck();
@@ -77,7 +77,7 @@ TEST_F(PassiveCloseTest, Item23_CloseWaitAcksRetransmittedFin) {
 }
 
 // CLOSE-WAIT: data beyond the peer's FIN is refused and ACKed.
-TEST_F(PassiveCloseTest, Item23_CloseWaitDataAfterFinIsIgnored) {
+TEST_P(PassiveCloseTest, Item23_CloseWaitDataAfterFinIsIgnored) {
   MakeCloseWait();
   Inject(From(kPA, "zombie"));
   ExpectAck();
@@ -88,7 +88,7 @@ TEST_F(PassiveCloseTest, Item23_CloseWaitDataAfterFinIsIgnored) {
 }
 
 // Item 26 in CLOSE-WAIT: unread data makes Close a RST.
-TEST_F(PassiveCloseTest, Item26_CloseWaitCloseWithUnreadDataSendsRst) {
+TEST_P(PassiveCloseTest, Item26_CloseWaitCloseWithUnreadDataSendsRst) {
   MakeEstablished();
   Inject(From(kFPA, "unread"));
   p_.snd += 7;
@@ -103,7 +103,7 @@ TEST_F(PassiveCloseTest, Item26_CloseWaitCloseWithUnreadDataSendsRst) {
 }
 
 // LAST-ACK + an ACK that does not cover our FIN: nothing changes.
-TEST_F(PassiveCloseTest, Item23_LastAckIgnoresAckNotCoveringFin) {
+TEST_P(PassiveCloseTest, Item23_LastAckIgnoresAckNotCoveringFin) {
   MakeLastAck();
   Inject(From(kA));
   ExpectNothingSent();
@@ -113,7 +113,7 @@ TEST_F(PassiveCloseTest, Item23_LastAckIgnoresAckNotCoveringFin) {
 }
 
 // Item 25 in LAST-ACK: the FIN is retransmitted with backoff.
-TEST_F(PassiveCloseTest, Item25_LastAckRetransmitsFinWithBackoff) {
+TEST_P(PassiveCloseTest, Item25_LastAckRetransmitsFinWithBackoff) {
   MakeLastAck();
   Advance(1 * kSecond);
   ExpectSent(kFA, p_.nxt - 1, p_.snd);
@@ -131,7 +131,7 @@ TEST_F(PassiveCloseTest, Item25_LastAckRetransmitsFinWithBackoff) {
 // LAST-ACK is an orphan (the application closed): its FIN goes
 // orphan_retries more times, then a RST (the peer may be alive behind lost
 // ACKs) and the connection is gone.
-TEST_F(PassiveCloseTest, Item25_LastAckRetryLimitDropsConnection) {
+TEST_P(PassiveCloseTest, Item25_LastAckRetryLimitDropsConnection) {
   TcpConfig c = DefaultConfig();
   c.orphan_retries = 1;
   Init(c);
@@ -146,7 +146,7 @@ TEST_F(PassiveCloseTest, Item25_LastAckRetryLimitDropsConnection) {
 }
 
 // LAST-ACK: the peer's FIN again (our ACK was lost): ACK it.
-TEST_F(PassiveCloseTest, Item23_LastAckAcksRetransmittedFin) {
+TEST_P(PassiveCloseTest, Item23_LastAckAcksRetransmittedFin) {
   MakeLastAck();
   Inject(MakeSeg(kFA, p_.snd - 1, p_.rcv));
   ExpectAck();
@@ -156,7 +156,7 @@ TEST_F(PassiveCloseTest, Item23_LastAckAcksRetransmittedFin) {
 
 // A connection reset while it waits on the accept queue is never
 // announced; Accept() skips it.
-TEST_F(PassiveCloseTest, ResetBeforeAcceptIsSkipped) {
+TEST_P(PassiveCloseTest, ResetBeforeAcceptIsSkipped) {
   MakeSynReceived();
   Inject(From(kA));
   Inject(MakeSeg(kR, p_.snd));
@@ -167,7 +167,7 @@ TEST_F(PassiveCloseTest, ResetBeforeAcceptIsSkipped) {
 }
 
 // A peer that closes before we accept: accepted, with its data and FIN.
-TEST_F(PassiveCloseTest, PeerClosesBeforeAccept) {
+TEST_P(PassiveCloseTest, PeerClosesBeforeAccept) {
   MakeSynReceived();
   Inject(From(kA));
   Inject(From(kFPA, "q"));
@@ -183,4 +183,6 @@ TEST_F(PassiveCloseTest, PeerClosesBeforeAccept) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(PassiveCloseTest);
+
 }  // namespace synwave::tcp::fsm_test

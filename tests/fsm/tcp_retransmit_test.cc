@@ -6,7 +6,7 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using RetransmitTest = TcpFsmTest;
+class RetransmitTest : public TcpFamilyTest {};
 
 std::string Bytes(size_t n) {
   std::string s(n, '\0');
@@ -16,7 +16,7 @@ std::string Bytes(size_t n) {
 
 // RTO: the earliest unacknowledged segment is sent again (cwnd falls to
 // one segment); the ACK of it lets the rest follow, as retransmissions.
-TEST_F(RetransmitTest, RtoRetransmitsFromSndUnaGoBackN) {
+TEST_P(RetransmitTest, RtoRetransmitsFromSndUnaGoBackN) {
   MakeEstablished();
   const std::string data = Bytes(3 * 1460);
   Send(p_.id, data);
@@ -52,7 +52,7 @@ TEST_F(RetransmitTest, RtoRetransmitsFromSndUnaGoBackN) {
 
 // An ACK that covers data sent before the RTO and not yet resent moves
 // SND.NXT with it: nothing is sent twice needlessly.
-TEST_F(RetransmitTest, AckBeyondRetransmittedSegmentSkipsAhead) {
+TEST_P(RetransmitTest, AckBeyondRetransmittedSegmentSkipsAhead) {
   MakeEstablished();
   Send(p_.id, Bytes(3 * 1460));
   sent_.clear();
@@ -66,7 +66,7 @@ TEST_F(RetransmitTest, AckBeyondRetransmittedSegmentSkipsAhead) {
 }
 
 // RFC 6298 5.5: the RTO doubles on each expiry.
-TEST_F(RetransmitTest, RtoBacksOffExponentially) {
+TEST_P(RetransmitTest, RtoBacksOffExponentially) {
   MakeEstablished();
   Send(p_.id, "x");
   ExpectSent(kPA, p_.rcv, p_.snd);
@@ -83,7 +83,7 @@ TEST_F(RetransmitTest, RtoBacksOffExponentially) {
 }
 
 // The backoff stops at rto_max.
-TEST_F(RetransmitTest, RtoBackoffIsCappedAtRtoMax) {
+TEST_P(RetransmitTest, RtoBackoffIsCappedAtRtoMax) {
   TcpConfig c = DefaultConfig();
   c.rto_max_ns = 3 * kSecond;
   Init(c);
@@ -104,7 +104,7 @@ TEST_F(RetransmitTest, RtoBackoffIsCappedAtRtoMax) {
 
 // After max_retransmits expiries the connection is dropped (no RST: the
 // peer is unreachable) and the application hears kClosed(timeout).
-TEST_F(RetransmitTest, RetransmissionLimitDropsConnection) {
+TEST_P(RetransmitTest, RetransmissionLimitDropsConnection) {
   TcpConfig c = DefaultConfig();
   c.max_retransmits = 3;
   Init(c);
@@ -130,7 +130,7 @@ TEST_F(RetransmitTest, RetransmissionLimitDropsConnection) {
 
 // RFC 6298 2.2: the first sample R gives SRTT = R, RTTVAR = R/2,
 // RTO = SRTT + max(G, 4 * RTTVAR); the next data is timed by it.
-TEST_F(RetransmitTest, FirstRttSampleSetsRto) {
+TEST_P(RetransmitTest, FirstRttSampleSetsRto) {
   MakeEstablished();
   Send(p_.id, "x");
   ExpectSent(kPA, p_.rcv, p_.snd);
@@ -152,7 +152,7 @@ TEST_F(RetransmitTest, FirstRttSampleSetsRto) {
 
 // RFC 6298 2.3: later samples: RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|, then
 // SRTT = 7/8 SRTT + 1/8 R.
-TEST_F(RetransmitTest, LaterRttSampleSmoothsRto) {
+TEST_P(RetransmitTest, LaterRttSampleSmoothsRto) {
   MakeEstablished();
   Send(p_.id, "x");
   Advance(100 * kMs);
@@ -169,7 +169,7 @@ TEST_F(RetransmitTest, LaterRttSampleSmoothsRto) {
 }
 
 // The RTO never goes below rto_min (200 ms, Linux's).
-TEST_F(RetransmitTest, RtoIsClampedToRtoMin) {
+TEST_P(RetransmitTest, RtoIsClampedToRtoMin) {
   MakeEstablished();
   Send(p_.id, "x");
   Advance(10 * kMs);
@@ -180,7 +180,7 @@ TEST_F(RetransmitTest, RtoIsClampedToRtoMin) {
 
 // Karn's rule: an ACK after a retransmission gives no sample (without
 // timestamps it is ambiguous), and the backed-off RTO stays.
-TEST_F(RetransmitTest, KarnNoSampleFromRetransmittedData) {
+TEST_P(RetransmitTest, KarnNoSampleFromRetransmittedData) {
   MakeEstablished();
   Send(p_.id, "x");
   Advance(1 * kSecond);
@@ -195,7 +195,7 @@ TEST_F(RetransmitTest, KarnNoSampleFromRetransmittedData) {
 
 // Zero window: nothing is sent until the persist timer fires, then a
 // one-byte probe, backed off; when the window opens the data flows.
-TEST_F(RetransmitTest, ZeroWindowPersistProbe) {
+TEST_P(RetransmitTest, ZeroWindowPersistProbe) {
   MakeSynReceived();
   Inject(From(kA).Win(0));
   Accept();
@@ -230,7 +230,7 @@ TEST_F(RetransmitTest, ZeroWindowPersistProbe) {
 // RFC 1122 4.2.2.17: while the receiver answers the probes, the
 // connection stays open however long the window stays shut; the retry
 // limit only counts unanswered probes.
-TEST_F(RetransmitTest, AnsweredZeroWindowProbesKeepConnectionOpen) {
+TEST_P(RetransmitTest, AnsweredZeroWindowProbesKeepConnectionOpen) {
   TcpConfig c = DefaultConfig();
   c.max_retransmits = 3;
   Init(c);
@@ -253,7 +253,7 @@ TEST_F(RetransmitTest, AnsweredZeroWindowProbesKeepConnectionOpen) {
 }
 
 // Unanswered probes do count: the connection is dropped after the limit.
-TEST_F(RetransmitTest, UnansweredZeroWindowProbesDropConnection) {
+TEST_P(RetransmitTest, UnansweredZeroWindowProbesDropConnection) {
   TcpConfig c = DefaultConfig();
   c.max_retransmits = 2;
   Init(c);
@@ -274,7 +274,7 @@ TEST_F(RetransmitTest, UnansweredZeroWindowProbesDropConnection) {
 
 // Keepalive is off by default (as sockets without SO_KEEPALIVE): an idle
 // connection sends nothing and holds no timer.
-TEST_F(RetransmitTest, KeepaliveIsOffByDefault) {
+TEST_P(RetransmitTest, KeepaliveIsOffByDefault) {
   MakeEstablished();
   EXPECT_EQ(stack().timers_in_use(), 0u);
   Advance(3 * 3600 * kSecond);
@@ -283,7 +283,7 @@ TEST_F(RetransmitTest, KeepaliveIsOffByDefault) {
   EXPECT_EQ(StateName(State()), StateName(TcpState::kEstablished));
 }
 
-class KeepaliveTest : public TcpFsmTest {
+class KeepaliveTest : public TcpFamilyTest {
  protected:
   KeepaliveTest() {
     TcpConfig c = DefaultConfig();
@@ -302,7 +302,7 @@ class KeepaliveTest : public TcpFsmTest {
 
 // After the idle time a probe; an answer defers the next one by the full
 // idle time from that answer.
-TEST_F(KeepaliveTest, ProbeAfterIdleAndAnsweredProbeRestartsIdle) {
+TEST_P(KeepaliveTest, ProbeAfterIdleAndAnsweredProbeRestartsIdle) {
   MakeEstablished();
   Advance(100 * kSecond - kMs);
   ExpectNothingSent();
@@ -321,7 +321,7 @@ TEST_F(KeepaliveTest, ProbeAfterIdleAndAnsweredProbeRestartsIdle) {
 }
 
 // Item 21: with timestamps negotiated the probe carries them too.
-TEST_F(KeepaliveTest, ProbeCarriesTimestamps) {
+TEST_P(KeepaliveTest, ProbeCarriesTimestamps) {
   p_.timestamps = true;
   MakeEstablished();
   Advance(100 * kSecond);
@@ -331,7 +331,7 @@ TEST_F(KeepaliveTest, ProbeCarriesTimestamps) {
 }
 
 // Traffic defers the first probe.
-TEST_F(KeepaliveTest, TrafficDefersProbe) {
+TEST_P(KeepaliveTest, TrafficDefersProbe) {
   MakeEstablished();
   Advance(50 * kSecond);
   Inject(From(kPA, "x"));
@@ -345,7 +345,7 @@ TEST_F(KeepaliveTest, TrafficDefersProbe) {
 
 // A segment that fails the sequence check is no sign of life (a blind
 // sender could otherwise keep a dead connection open).
-TEST_F(KeepaliveTest, OutOfWindowSegmentDoesNotDeferProbe) {
+TEST_P(KeepaliveTest, OutOfWindowSegmentDoesNotDeferProbe) {
   MakeEstablished();
   Advance(50 * kSecond);
   Inject(MakeSeg(kA, p_.snd + 200'000, p_.rcv));
@@ -356,7 +356,7 @@ TEST_F(KeepaliveTest, OutOfWindowSegmentDoesNotDeferProbe) {
 
 // keepalive_probes unanswered probes, keepalive_interval apart: dropped,
 // with a RST as Linux (tcp_keepalive_timer), kClosed(timeout).
-TEST_F(KeepaliveTest, UnansweredProbesDropConnection) {
+TEST_P(KeepaliveTest, UnansweredProbesDropConnection) {
   MakeEstablished();
   Advance(100 * kSecond);
   ExpectProbe();
@@ -377,7 +377,7 @@ TEST_F(KeepaliveTest, UnansweredProbesDropConnection) {
 }
 
 // Keepalive also runs in CLOSE-WAIT.
-TEST_F(KeepaliveTest, ProbesInCloseWait) {
+TEST_P(KeepaliveTest, ProbesInCloseWait) {
   MakeCloseWait();
   Advance(100 * kSecond);
   ExpectProbe();
@@ -385,7 +385,7 @@ TEST_F(KeepaliveTest, ProbesInCloseWait) {
 
 // While data is in flight the retransmission timer watches the peer; no
 // keepalive probe is sent then (Linux: tcp_keepalive_timer reschedules).
-TEST_F(KeepaliveTest, NoProbeWhileDataInFlight) {
+TEST_P(KeepaliveTest, NoProbeWhileDataInFlight) {
   MakeEstablished();
   Send(p_.id, "x");
   ExpectSent(kPA, p_.rcv, p_.snd);
@@ -395,4 +395,8 @@ TEST_F(KeepaliveTest, NoProbeWhileDataInFlight) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(RetransmitTest);
+
+SYNWAVE_INSTANTIATE_FAMILIES(KeepaliveTest);
+
 }  // namespace synwave::tcp::fsm_test

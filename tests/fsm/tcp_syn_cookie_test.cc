@@ -9,7 +9,7 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-class SynCookieTest : public TcpFsmTest {
+class SynCookieTest : public TcpFamilyTest {
  protected:
   // SYN queue of one, so the second SYN overflows; slots of 2^30 ns
   // (1.07 s) so that expiry is quick to reach.
@@ -56,7 +56,7 @@ class SynCookieTest : public TcpFsmTest {
   }
 };
 
-TEST_F(SynCookieTest, NoCookieWhileTheSynQueueHasRoom) {
+TEST_P(SynCookieTest, NoCookieWhileTheSynQueueHasRoom) {
   Peer p = PeerOnPort(40001);
   MakeSynReceived(p);
   EXPECT_EQ(Counter("SyncookiesSent"), 0u);
@@ -64,13 +64,13 @@ TEST_F(SynCookieTest, NoCookieWhileTheSynQueueHasRoom) {
 }
 
 // Item 30: the SYN queue full: a cookie SYN-ACK, no state kept.
-TEST_F(SynCookieTest, OverflowAnswersWithACookie) {
+TEST_P(SynCookieTest, OverflowAnswersWithACookie) {
   Overflow();
   Peer p = PeerOnPort(40002);
   p.timestamps = true;
   const Sent synack = CookieHandshake(p);
   EXPECT_EQ(Counter("SyncookiesSent"), 1u);
-  EXPECT_EQ(stack().table().size(), 1u);  // only the filler's entry
+  EXPECT_EQ(TableSize(), 1u);  // only the filler's entry
   // Item 31: options answered; window scale and SACK ride in the TSval.
   const wire::TcpOptions& o = synack.seg.options;
   EXPECT_TRUE(o.has_mss);
@@ -86,7 +86,7 @@ TEST_F(SynCookieTest, OverflowAnswersWithACookie) {
 }
 
 // Item 33: a cookie SYN-ACK is never retransmitted.
-TEST_F(SynCookieTest, CookieSynAckIsNotRetransmitted) {
+TEST_P(SynCookieTest, CookieSynAckIsNotRetransmitted) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -99,7 +99,7 @@ TEST_F(SynCookieTest, CookieSynAckIsNotRetransmitted) {
 }
 
 // Item 32: a bare ACK with a valid cookie creates the connection.
-TEST_F(SynCookieTest, ValidCookieAckEstablishes) {
+TEST_P(SynCookieTest, ValidCookieAckEstablishes) {
   Overflow();
   Peer p = PeerOnPort(40002);
   p.timestamps = true;
@@ -112,7 +112,7 @@ TEST_F(SynCookieTest, ValidCookieAckEstablishes) {
   EXPECT_EQ(StateName(State(p.id)), StateName(TcpState::kEstablished));
   const Tcb* t = stack().Find(p.id);
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->snd_mss, 1460 - 12);      // 1460 is in the MSS table
+  EXPECT_EQ(t->snd_mss, CookieMss(1460) - 12);  // the table's entry
   EXPECT_EQ(t->snd_wscale, 7);           // from the TSecr
   EXPECT_TRUE(t->flags & tcb_flags::kSackOk);
   EXPECT_TRUE(t->flags & tcb_flags::kTimestamps);
@@ -124,7 +124,7 @@ TEST_F(SynCookieTest, ValidCookieAckEstablishes) {
   EXPECT_EQ(Read(p.id), "ping");
 }
 
-TEST_F(SynCookieTest, CookieAckWithDataDeliversIt) {
+TEST_P(SynCookieTest, CookieAckWithDataDeliversIt) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -136,7 +136,7 @@ TEST_F(SynCookieTest, CookieAckWithDataDeliversIt) {
   EXPECT_EQ(Read(p.id), "GET /");
 }
 
-TEST_F(SynCookieTest, CookieAckWithFinCompletesAndCloses) {
+TEST_P(SynCookieTest, CookieAckWithFinCompletesAndCloses) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -150,7 +150,7 @@ TEST_F(SynCookieTest, CookieAckWithFinCompletesAndCloses) {
 
 // Without timestamps on the SYN the cookie cannot remember window scale
 // or SACK: neither is offered back, and the connection has neither.
-TEST_F(SynCookieTest, WithoutTimestampsNoWindowScaleOrSack) {
+TEST_P(SynCookieTest, WithoutTimestampsNoWindowScaleOrSack) {
   Overflow();
   Peer p = PeerOnPort(40002);
   const Sent synack = CookieHandshake(p);
@@ -160,11 +160,11 @@ TEST_F(SynCookieTest, WithoutTimestampsNoWindowScaleOrSack) {
   Inject(p, From(p, kA));
   p.id = AcceptOne();
   EXPECT_EQ(stack().Find(p.id)->snd_wscale, 0);
-  EXPECT_EQ(stack().Find(p.id)->snd_mss, 1460);
+  EXPECT_EQ(stack().Find(p.id)->snd_mss, CookieMss(1460));
 }
 
 // The client's MSS is rounded down to a table entry.
-TEST_F(SynCookieTest, MssRoundsDownToTheTable) {
+TEST_P(SynCookieTest, MssRoundsDownToTheTable) {
   Overflow();
   Peer p = PeerOnPort(40002);
   Seg syn = SynFor(p);
@@ -174,11 +174,11 @@ TEST_F(SynCookieTest, MssRoundsDownToTheTable) {
   sent_.clear();
   Inject(p, MakeSeg(kA, p.irs + 1, iss + 1));
   p.id = AcceptOne();
-  EXPECT_EQ(stack().Find(p.id)->snd_mss, 1300);
+  EXPECT_EQ(stack().Find(p.id)->snd_mss, CookieMss(1400));  // 1300, 1220
 }
 
 // Item 32: an invalid cookie gets <SEQ=SEG.ACK><CTL=RST>, and no state.
-TEST_F(SynCookieTest, InvalidCookieGetsRst) {
+TEST_P(SynCookieTest, InvalidCookieGetsRst) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -193,7 +193,7 @@ TEST_F(SynCookieTest, InvalidCookieGetsRst) {
 }
 
 // Item 31: a cookie is valid for a bounded age: its slot and the next.
-TEST_F(SynCookieTest, ExpiredCookieGetsRst) {
+TEST_P(SynCookieTest, ExpiredCookieGetsRst) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -207,7 +207,7 @@ TEST_F(SynCookieTest, ExpiredCookieGetsRst) {
   EXPECT_EQ(Counter("SyncookiesFailed"), 1u);
 }
 
-TEST_F(SynCookieTest, CookieStillValidOneSlotLater) {
+TEST_P(SynCookieTest, CookieStillValidOneSlotLater) {
   Overflow();
   Peer p = PeerOnPort(40002);
   CookieHandshake(p);
@@ -220,7 +220,7 @@ TEST_F(SynCookieTest, CookieStillValidOneSlotLater) {
 
 // While no cookie was sent recently, an ACK to LISTEN is not a cookie
 // candidate at all: plain RST (item 3), nothing counted as a cookie.
-TEST_F(SynCookieTest, NoCookieCheckWithoutRecentCookies) {
+TEST_P(SynCookieTest, NoCookieCheckWithoutRecentCookies) {
   Peer p = PeerOnPort(40002);
   Inject(p, MakeSeg(kA, 5, 7));
   ExpectSent(kR, 7, 0);
@@ -230,7 +230,7 @@ TEST_F(SynCookieTest, NoCookieCheckWithoutRecentCookies) {
 // Item 34: the accept queue full: the completing ACK is not admitted (no
 // answer, counted); once there is room the client's retransmission
 // completes it with the same cookie.
-TEST_F(SynCookieTest, AcceptQueueFullDropsThenRetryCompletes) {
+TEST_P(SynCookieTest, AcceptQueueFullDropsThenRetryCompletes) {
   TcpConfig c = CookieConfig(SynCookieMode::kAlways);
   c.accept_backlog = 1;
   Init(c);
@@ -252,19 +252,19 @@ TEST_F(SynCookieTest, AcceptQueueFullDropsThenRetryCompletes) {
 }
 
 // Item 35: always: no SYN-queue state for any SYN.
-TEST_F(SynCookieTest, AlwaysKeepsNoState) {
+TEST_P(SynCookieTest, AlwaysKeepsNoState) {
   Init(CookieConfig(SynCookieMode::kAlways));
   for (uint16_t port = 40001; port < 40010; ++port) {
     Peer p = PeerOnPort(port);
     CookieHandshake(p);
   }
   EXPECT_EQ(stack().half_open_in_use(), 0u);
-  EXPECT_EQ(stack().table().size(), 0u);
+  EXPECT_EQ(TableSize(), 0u);
   EXPECT_EQ(Counter("SyncookiesSent"), 9u);
 }
 
 // Item 35: off: the overflowing SYN is dropped; an ACK is never a cookie.
-TEST_F(SynCookieTest, OffDropsTheOverflowingSyn) {
+TEST_P(SynCookieTest, OffDropsTheOverflowingSyn) {
   Init(CookieConfig(SynCookieMode::kOff));
   Overflow();
   Peer p = PeerOnPort(40002);
@@ -275,7 +275,7 @@ TEST_F(SynCookieTest, OffDropsTheOverflowingSyn) {
 }
 
 // The half-open pool full (not only this listener's SYN queue): a cookie.
-TEST_F(SynCookieTest, HalfOpenPoolFullAnswersWithACookie) {
+TEST_P(SynCookieTest, HalfOpenPoolFullAnswersWithACookie) {
   TcpConfig c = CookieConfig();
   c.syn_backlog = 100;
   c.max_half_open = 1;
@@ -290,7 +290,7 @@ TEST_F(SynCookieTest, HalfOpenPoolFullAnswersWithACookie) {
 // its SYN-ACKs equal, byte for byte, those of the same segments handed over
 // one at a time; a SYN whose prepared cookie goes unused (a segment earlier
 // in the same burst created its connection) changes nothing for the rest.
-TEST_F(SynCookieTest, BurstCookiesEqualSingleOnes) {
+TEST_P(SynCookieTest, BurstCookiesEqualSingleOnes) {
   const TcpConfig c = CookieConfig(SynCookieMode::kAlways);
   const SipKey secret{1, 2};
   TcpStack batched(c, secret, 42, kT0), single(c, secret, 42, kT0);
@@ -368,7 +368,7 @@ TEST_F(SynCookieTest, BurstCookiesEqualSingleOnes) {
 // host sent is valid on another (here: two stacks, syncookies=always, the
 // same key; the other's hash seed and clock base may differ), and one with
 // another key is not.
-TEST_F(SynCookieTest, CookieOfAnotherHostWithTheSameSecretIsValid) {
+TEST_P(SynCookieTest, CookieOfAnotherHostWithTheSameSecretIsValid) {
   const TcpConfig c = CookieConfig(SynCookieMode::kAlways);
   const SipKey shared{0xfeedfacecafebeefull, 0x0123456789abcdefull};
   TcpStack a(c, shared, /*hash_seed=*/1, kT0);
@@ -402,4 +402,6 @@ TEST_F(SynCookieTest, CookieOfAnotherHostWithTheSameSecretIsValid) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(SynCookieTest);
+
 }  // namespace synwave::tcp::fsm_test

@@ -6,11 +6,11 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using SynReceivedTest = TcpFsmTest;
+class SynReceivedTest : public TcpFamilyTest {};
 
 // Item 6: the ACK of our SYN: ESTABLISHED, on the accept queue; the
 // application hears of it on Accept().
-TEST_F(SynReceivedTest, Item6_AckOfOurSynEstablishes) {
+TEST_P(SynReceivedTest, Item6_AckOfOurSynEstablishes) {
   MakeSynReceived();
   Inject(From(kA));
   ExpectNothingSent();
@@ -40,7 +40,7 @@ TEST_F(SynReceivedTest, Item6_AckOfOurSynEstablishes) {
 
 // Item 6 (and 32's spirit): data on the completing ACK is delivered and
 // acknowledged, and the application hears of it when it accepts.
-TEST_F(SynReceivedTest, Item6_AckWithDataEstablishesAndDeliversIt) {
+TEST_P(SynReceivedTest, Item6_AckWithDataEstablishesAndDeliversIt) {
   MakeSynReceived();
   Inject(From(kPA, "hello"));
   p_.snd += 5;
@@ -54,7 +54,7 @@ TEST_F(SynReceivedTest, Item6_AckWithDataEstablishesAndDeliversIt) {
 }
 
 // Item 6: a FIN on the completing ACK: ESTABLISHED then CLOSE-WAIT at once.
-TEST_F(SynReceivedTest, Item6_AckWithFinGoesToCloseWait) {
+TEST_P(SynReceivedTest, Item6_AckWithFinGoesToCloseWait) {
   MakeSynReceived();
   Inject(From(kFPA, "bye"));
   p_.snd += 4;
@@ -70,7 +70,7 @@ TEST_F(SynReceivedTest, Item6_AckWithFinGoesToCloseWait) {
 
 // Item 7: an ACK that does not acknowledge our SYN (ACK = ISS, SND.UNA):
 // <SEQ=SEG.ACK><CTL=RST>, and the entry stays for the real ACK.
-TEST_F(SynReceivedTest, Item7_AckOfIssGetsRst) {
+TEST_P(SynReceivedTest, Item7_AckOfIssGetsRst) {
   MakeSynReceived();
   Inject(MakeSeg(kA, p_.snd, p_.iss));
   ExpectSent(kR, p_.iss, 0);
@@ -83,7 +83,7 @@ TEST_F(SynReceivedTest, Item7_AckOfIssGetsRst) {
 }
 
 // Item 7: an ACK beyond SND.NXT as well.
-TEST_F(SynReceivedTest, Item7_AckAboveSndNxtGetsRst) {
+TEST_P(SynReceivedTest, Item7_AckAboveSndNxtGetsRst) {
   MakeSynReceived();
   Inject(MakeSeg(kA, p_.snd, p_.iss + 2));
   ExpectSent(kR, p_.iss + 2, 0);
@@ -93,13 +93,13 @@ TEST_F(SynReceivedTest, Item7_AckAboveSndNxtGetsRst) {
 }
 
 // Item 8: RST at RCV.NXT: back to LISTEN, entry freed, no reply.
-TEST_F(SynReceivedTest, Item8_RstFreesTheEntryWithoutReply) {
+TEST_P(SynReceivedTest, Item8_RstFreesTheEntryWithoutReply) {
   MakeSynReceived();
   Inject(MakeSeg(kR, p_.snd));
   ExpectNothingSent();
   EXPECT_EQ(stack().half_open_in_use(), 0u);
   EXPECT_EQ(stack().timers_in_use(), 0u);
-  EXPECT_EQ(stack().table().size(), 0u);
+  EXPECT_EQ(TableSize(), 0u);
   EXPECT_EQ(Counter("AttemptFails"), 1u);
   // The listener is still there: the next SYN opens afresh.
   MakeSynReceived();
@@ -108,7 +108,7 @@ TEST_F(SynReceivedTest, Item8_RstFreesTheEntryWithoutReply) {
 
 // Item 8 with RFC 5961 3.2: a RST in the window but not at RCV.NXT gets a
 // challenge ACK and the entry stays.
-TEST_F(SynReceivedTest, Item8_RstInWindowNotExactGetsChallengeAck) {
+TEST_P(SynReceivedTest, Item8_RstInWindowNotExactGetsChallengeAck) {
   MakeSynReceived();
   Inject(MakeSeg(kR, p_.snd + 100));
   ExpectAck();
@@ -119,7 +119,7 @@ TEST_F(SynReceivedTest, Item8_RstInWindowNotExactGetsChallengeAck) {
 }
 
 // A RST outside the window is dropped silently.
-TEST_F(SynReceivedTest, Item8_RstOutsideWindowIsIgnored) {
+TEST_P(SynReceivedTest, Item8_RstOutsideWindowIsIgnored) {
   MakeSynReceived();
   Inject(MakeSeg(kR, p_.snd + 1'000'000));
   Inject(MakeSeg(kR, p_.irs));  // the SYN's own number: before the window
@@ -129,7 +129,7 @@ TEST_F(SynReceivedTest, Item8_RstOutsideWindowIsIgnored) {
 }
 
 // A retransmitted SYN (ours was lost): the same SYN-ACK again at once.
-TEST_F(SynReceivedTest, RetransmittedSynGetsTheSameSynAck) {
+TEST_P(SynReceivedTest, RetransmittedSynGetsTheSameSynAck) {
   MakeSynReceived();
   Inject(SynFor(p_));
   const Sent again = ExpectSynAck(kPeerIss + 1);
@@ -144,7 +144,7 @@ TEST_F(SynReceivedTest, RetransmittedSynGetsTheSameSynAck) {
 
 // RFC 5961 4.2: a SYN with another sequence number in the window gets a
 // challenge ACK; the entry is unaffected.
-TEST_F(SynReceivedTest, SynInWindowGetsChallengeAck) {
+TEST_P(SynReceivedTest, SynInWindowGetsChallengeAck) {
   MakeSynReceived();
   Inject(MakeSeg(kS, p_.snd + 10));
   ExpectAck();
@@ -156,7 +156,7 @@ TEST_F(SynReceivedTest, SynInWindowGetsChallengeAck) {
 }
 
 // RFC 9293 3.10.7.4 first: an unacceptable segment gets an ACK.
-TEST_F(SynReceivedTest, SegmentOutsideWindowGetsAck) {
+TEST_P(SynReceivedTest, SegmentOutsideWindowGetsAck) {
   MakeSynReceived();
   Inject(MakeSeg(kA, p_.snd + 100'000, p_.rcv));
   ExpectAck();
@@ -166,7 +166,7 @@ TEST_F(SynReceivedTest, SegmentOutsideWindowGetsAck) {
 }
 
 // Item 19 in this state: no ACK bit, dropped; nothing queued.
-TEST_F(SynReceivedTest, Item19_SegmentWithoutAckIsDropped) {
+TEST_P(SynReceivedTest, Item19_SegmentWithoutAckIsDropped) {
   MakeSynReceived();
   Inject(MakeSeg(0, p_.snd, 0, "data"));
   ExpectNothingSent();
@@ -178,7 +178,7 @@ TEST_F(SynReceivedTest, Item19_SegmentWithoutAckIsDropped) {
 // Item 9: the SYN-ACK is retransmitted with exponential backoff (1, 2, 4,
 // 8, 16 s after the initial RTO of 1 s, RFC 6298) and the entry is dropped
 // when syn_ack_retries (5) are spent, 63 s after the SYN, as Linux.
-TEST_F(SynReceivedTest, Item9_SynAckRetransmittedWithBackoffThenDropped) {
+TEST_P(SynReceivedTest, Item9_SynAckRetransmittedWithBackoffThenDropped) {
   MakeSynReceived();
   uint64_t wait = 1 * kSecond;
   for (int retry = 1; retry <= 5; ++retry) {
@@ -199,7 +199,7 @@ TEST_F(SynReceivedTest, Item9_SynAckRetransmittedWithBackoffThenDropped) {
   ExpectNothingSent();
   EXPECT_EQ(stack().half_open_in_use(), 0u);
   EXPECT_EQ(stack().timers_in_use(), 0u);
-  EXPECT_EQ(stack().table().size(), 0u);
+  EXPECT_EQ(TableSize(), 0u);
   EXPECT_EQ(Counter("SynRecvTimeouts"), 1u);
   EXPECT_EQ(Counter("AttemptFails"), 1u);
   // The late ACK now meets the listener: RST.
@@ -209,7 +209,7 @@ TEST_F(SynReceivedTest, Item9_SynAckRetransmittedWithBackoffThenDropped) {
 
 // Item 9: a retransmitted SYN-ACK refreshes its timestamp and still echoes
 // the SYN's.
-TEST_F(SynReceivedTest, Item9_RetransmittedSynAckCarriesFreshTimestamp) {
+TEST_P(SynReceivedTest, Item9_RetransmittedSynAckCarriesFreshTimestamp) {
   p_.timestamps = true;
   MakeSynReceived();
   const uint32_t first_tsval = p_.ts_ecr;
@@ -223,7 +223,7 @@ TEST_F(SynReceivedTest, Item9_RetransmittedSynAckCarriesFreshTimestamp) {
 // Item 34: the accept queue is full when the handshake completes: the
 // completing ACK is dropped and counted, the entry stays, and a later ACK
 // (the client's retry) completes it once the application made room.
-TEST_F(SynReceivedTest, Item34_AcceptQueueFullDropsCompletingAckEntryStays) {
+TEST_P(SynReceivedTest, Item34_AcceptQueueFullDropsCompletingAckEntryStays) {
   TcpConfig c = DefaultConfig();
   c.accept_backlog = 1;
   Init(c);
@@ -256,7 +256,7 @@ TEST_F(SynReceivedTest, Item34_AcceptQueueFullDropsCompletingAckEntryStays) {
 
 // Item 34: the SYN-ACK retransmission goes on for an entry whose completing
 // ACK was dropped, so the client is prompted to ACK again.
-TEST_F(SynReceivedTest, Item34_SynAckRetransmittedAfterOverflowCompletesLater) {
+TEST_P(SynReceivedTest, Item34_SynAckRetransmittedAfterOverflowCompletesLater) {
   TcpConfig c = DefaultConfig();
   c.accept_backlog = 1;
   Init(c);
@@ -281,7 +281,7 @@ TEST_F(SynReceivedTest, Item34_SynAckRetransmittedAfterOverflowCompletesLater) {
 
 // The TCB pool is full when the handshake completes: counted as
 // tcp_tables_full; the entry stays and completes when a TCB is free.
-TEST_F(SynReceivedTest, TcbPoolFullKeepsTheEntry) {
+TEST_P(SynReceivedTest, TcbPoolFullKeepsTheEntry) {
   TcpConfig c = DefaultConfig();
   c.max_connections = 1;
   Init(c);
@@ -306,7 +306,7 @@ TEST_F(SynReceivedTest, TcbPoolFullKeepsTheEntry) {
 // carries them (item 21); in SYN-RECEIVED that includes the ACKs to
 // unacceptable segments and challenge ACKs, whose window is scaled (a
 // segment without SYN, RFC 7323 2.2).
-TEST_F(SynReceivedTest, Item21_AcksInSynReceivedCarryTimestampsAndScaledWindow) {
+TEST_P(SynReceivedTest, Item21_AcksInSynReceivedCarryTimestampsAndScaledWindow) {
   p_.timestamps = true;
   MakeSynReceived();
   Inject(MakeSeg(kA, p_.snd + 100'000, p_.rcv).Ts(p_.ts_val, p_.ts_ecr));
@@ -323,7 +323,7 @@ TEST_F(SynReceivedTest, Item21_AcksInSynReceivedCarryTimestampsAndScaledWindow) 
 }
 
 // Without window scaling the ACK's window is the plain window.
-TEST_F(SynReceivedTest, AckInSynReceivedWithoutScalingHasPlainWindow) {
+TEST_P(SynReceivedTest, AckInSynReceivedWithoutScalingHasPlainWindow) {
   p_.wscale = false;
   MakeSynReceived();
   Inject(MakeSeg(kA, p_.snd + 100'000, p_.rcv));
@@ -334,7 +334,7 @@ TEST_F(SynReceivedTest, AckInSynReceivedWithoutScalingHasPlainWindow) {
 
 // RFC 7323 4.3: the completing ACK is in sequence (SEG.SEQ = RCV.NXT), so
 // its TSval becomes TS.Recent and is what we echo next.
-TEST_F(SynReceivedTest, Item21_CompletingAckUpdatesTsRecent) {
+TEST_P(SynReceivedTest, Item21_CompletingAckUpdatesTsRecent) {
   p_.timestamps = true;
   MakeSynReceived();
   p_.ts_val += 7;
@@ -348,7 +348,7 @@ TEST_F(SynReceivedTest, Item21_CompletingAckUpdatesTsRecent) {
 }
 
 // An RTT sample from the completing ACK's TSecr (RFC 7323 4.1).
-TEST_F(SynReceivedTest, CompletingAckTimestampGivesRttSample) {
+TEST_P(SynReceivedTest, CompletingAckTimestampGivesRttSample) {
   p_.timestamps = true;
   MakeSynReceived();
   Advance(40 * kMs);
@@ -362,4 +362,6 @@ TEST_F(SynReceivedTest, CompletingAckTimestampGivesRttSample) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(SynReceivedTest);
+
 }  // namespace synwave::tcp::fsm_test

@@ -7,16 +7,16 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-class SynSentTest : public TcpFsmTest {
+class SynSentTest : public TcpFamilyTest {
  protected:
   Peer p_ = ServerPeer();
 };
 
 // --- The SYN ------------------------------------------------------------------
 
-TEST_F(SynSentTest, ConnectSendsSynWithOurOptions) {
+TEST_P(SynSentTest, ConnectSendsSynWithOurOptions) {
   const Sent syn = StartConnect(p_);
-  EXPECT_EQ(syn.seg.key, p_.key);
+  ExpectTuple(syn, p_);
   const wire::TcpOptions& o = syn.seg.options;
   EXPECT_TRUE(o.has_mss);
   EXPECT_EQ(o.mss, config().mss);
@@ -30,7 +30,7 @@ TEST_F(SynSentTest, ConnectSendsSynWithOurOptions) {
   ExpectNoEvents();
 }
 
-TEST_F(SynSentTest, IsnsDifferPerTupleAndGrowOverTime) {
+TEST_P(SynSentTest, IsnsDifferPerTupleAndGrowOverTime) {
   const uint32_t a = StartConnect(p_).seg.seq.value();
   Peer q = ServerPeer(50001);
   const uint32_t b = StartConnect(q).seg.seq.value();
@@ -46,7 +46,7 @@ TEST_F(SynSentTest, IsnsDifferPerTupleAndGrowOverTime) {
 
 // --- Item 10: SYN-ACK acking our SYN --------------------------------------------
 
-TEST_F(SynSentTest, SynAckEstablishesAndIsAcked) {
+TEST_P(SynSentTest, SynAckEstablishesAndIsAcked) {
   p_.timestamps = true;
   MakeConnected(p_);
   const Tcb* t = stack().Find(p_.id);
@@ -60,7 +60,7 @@ TEST_F(SynSentTest, SynAckEstablishesAndIsAcked) {
   ExpectNoEvents();
 }
 
-TEST_F(SynSentTest, HandshakeAckCarriesTimestampEcho) {
+TEST_P(SynSentTest, HandshakeAckCarriesTimestampEcho) {
   p_.timestamps = true;
   StartConnect(p_);
   Inject(p_, SynAckFor(p_));
@@ -70,7 +70,7 @@ TEST_F(SynSentTest, HandshakeAckCarriesTimestampEcho) {
   ExpectEvent(AppEvent::Kind::kConnected);
 }
 
-TEST_F(SynSentTest, NoTimestampsWhenThePeerDoesNotEchoThem) {
+TEST_P(SynSentTest, NoTimestampsWhenThePeerDoesNotEchoThem) {
   StartConnect(p_);
   Inject(p_, SynAckFor(p_));  // p_.timestamps false: no TS option
   const Sent ack = ExpectSent(kA, p_.iss + 1, p_.irs + 1);
@@ -79,14 +79,14 @@ TEST_F(SynSentTest, NoTimestampsWhenThePeerDoesNotEchoThem) {
   EXPECT_EQ(stack().Find(p_.id)->snd_mss, 1460);
 }
 
-TEST_F(SynSentTest, NoWindowScaleWhenThePeerOffersNone) {
+TEST_P(SynSentTest, NoWindowScaleWhenThePeerOffersNone) {
   p_.wscale = false;
   MakeConnected(p_);
   EXPECT_EQ(stack().Find(p_.id)->snd_wscale, 0);
   EXPECT_EQ(stack().Find(p_.id)->rcv_wscale, 0);
 }
 
-TEST_F(SynSentTest, RequestSentOnConnectCarriesTheHandshakeAck) {
+TEST_P(SynSentTest, RequestSentOnConnectCarriesTheHandshakeAck) {
   StartConnect(p_);
   // The engine calls Flush after the application handled kConnected: the
   // owed ACK rides on the request.
@@ -99,7 +99,7 @@ TEST_F(SynSentTest, RequestSentOnConnectCarriesTheHandshakeAck) {
   ExpectNothingSent();
 }
 
-TEST_F(SynSentTest, DataOnSynAckIsDelivered) {
+TEST_P(SynSentTest, DataOnSynAckIsDelivered) {
   StartConnect(p_);
   Seg s = SynAckFor(p_);
   s.Data("hello");
@@ -112,7 +112,7 @@ TEST_F(SynSentTest, DataOnSynAckIsDelivered) {
 
 // --- Item 11: an ACK that does not ack our SYN ----------------------------------
 
-TEST_F(SynSentTest, AckAtIssGetsRstAndStays) {
+TEST_P(SynSentTest, AckAtIssGetsRstAndStays) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kSA, p_.irs, p_.iss));  // SEG.ACK =< ISS
   ExpectSent(kR, p_.iss, 0);
@@ -121,7 +121,7 @@ TEST_F(SynSentTest, AckAtIssGetsRstAndStays) {
   ExpectNoEvents();
 }
 
-TEST_F(SynSentTest, AckBeyondSndNxtGetsRstAndStays) {
+TEST_P(SynSentTest, AckBeyondSndNxtGetsRstAndStays) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kA, p_.irs, p_.iss + 2));  // SEG.ACK > SND.NXT
   ExpectSent(kR, p_.iss + 2, 0);
@@ -134,7 +134,7 @@ TEST_F(SynSentTest, AckBeyondSndNxtGetsRstAndStays) {
 
 // --- Item 12: RST -----------------------------------------------------------------
 
-TEST_F(SynSentTest, RstWithoutAckIsIgnored) {
+TEST_P(SynSentTest, RstWithoutAckIsIgnored) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kR, p_.irs));
   ExpectNothingSent();
@@ -143,7 +143,7 @@ TEST_F(SynSentTest, RstWithoutAckIsIgnored) {
   EXPECT_EQ(Counter("tcp_syn_sent_rst_ignored"), 1u);
 }
 
-TEST_F(SynSentTest, RstWithUnacceptableAckIsIgnored) {
+TEST_P(SynSentTest, RstWithUnacceptableAckIsIgnored) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kRA, 0, p_.iss + 5));
   ExpectNothingSent();
@@ -151,7 +151,7 @@ TEST_F(SynSentTest, RstWithUnacceptableAckIsIgnored) {
   EXPECT_EQ(StateName(State(p_.id)), StateName(TcpState::kSynSent));
 }
 
-TEST_F(SynSentTest, RstWithAcceptableAckRefuses) {
+TEST_P(SynSentTest, RstWithAcceptableAckRefuses) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kRA, 0, p_.iss + 1));  // a closed port's answer
   ExpectNothingSent();
@@ -162,7 +162,7 @@ TEST_F(SynSentTest, RstWithAcceptableAckRefuses) {
   ExpectNoLeaks();
 }
 
-TEST_F(SynSentTest, SegmentWithoutSynOrRstIsDropped) {
+TEST_P(SynSentTest, SegmentWithoutSynOrRstIsDropped) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kF, p_.irs));
   ExpectNothingSent();
@@ -172,7 +172,7 @@ TEST_F(SynSentTest, SegmentWithoutSynOrRstIsDropped) {
 
 // --- Item 13: simultaneous open ---------------------------------------------------
 
-TEST_F(SynSentTest, SimultaneousOpenThenAck) {
+TEST_P(SynSentTest, SimultaneousOpenThenAck) {
   StartConnect(p_);
   Seg syn = MakeSeg(kS, p_.irs);
   syn.Mss(1400).Wscale(7);
@@ -191,7 +191,7 @@ TEST_F(SynSentTest, SimultaneousOpenThenAck) {
   EXPECT_EQ(stack().Find(p_.id)->snd_mss, 1400);
 }
 
-TEST_F(SynSentTest, SimultaneousOpenCompletedByThePeersSynAck) {
+TEST_P(SynSentTest, SimultaneousOpenCompletedByThePeersSynAck) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kS, p_.irs));
   ExpectSent(kSA, p_.iss, p_.irs + 1);
@@ -202,7 +202,7 @@ TEST_F(SynSentTest, SimultaneousOpenCompletedByThePeersSynAck) {
   EXPECT_EQ(StateName(State(p_.id)), StateName(TcpState::kEstablished));
 }
 
-TEST_F(SynSentTest, SimultaneousOpenBadAckGetsRst) {
+TEST_P(SynSentTest, SimultaneousOpenBadAckGetsRst) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kS, p_.irs));
   ExpectSent(kSA, p_.iss, p_.irs + 1);
@@ -211,7 +211,7 @@ TEST_F(SynSentTest, SimultaneousOpenBadAckGetsRst) {
   EXPECT_EQ(StateName(State(p_.id)), StateName(TcpState::kSynReceived));
 }
 
-TEST_F(SynSentTest, SimultaneousOpenRstRefuses) {
+TEST_P(SynSentTest, SimultaneousOpenRstRefuses) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kS, p_.irs));
   ExpectSent(kSA, p_.iss, p_.irs + 1);
@@ -221,7 +221,7 @@ TEST_F(SynSentTest, SimultaneousOpenRstRefuses) {
   ExpectNoLeaks();
 }
 
-TEST_F(SynSentTest, SimultaneousOpenSynAckRetransmitted) {
+TEST_P(SynSentTest, SimultaneousOpenSynAckRetransmitted) {
   StartConnect(p_);
   Inject(p_, MakeSeg(kS, p_.irs));
   ExpectSent(kSA, p_.iss, p_.irs + 1);
@@ -232,7 +232,7 @@ TEST_F(SynSentTest, SimultaneousOpenSynAckRetransmitted) {
 
 // --- Item 14: SYN retransmission ----------------------------------------------------
 
-TEST_F(SynSentTest, SynRetransmittedWithBackoffThenFails) {
+TEST_P(SynSentTest, SynRetransmittedWithBackoffThenFails) {
   StartConnect(p_);
   uint64_t rto = config().rto_initial_ns;
   for (int i = 0; i < config().syn_retries; ++i) {
@@ -254,7 +254,7 @@ TEST_F(SynSentTest, SynRetransmittedWithBackoffThenFails) {
   ExpectNoLeaks();
 }
 
-TEST_F(SynSentTest, SynAckAfterARetransmissionStillCompletes) {
+TEST_P(SynSentTest, SynAckAfterARetransmissionStillCompletes) {
   StartConnect(p_);
   Advance(config().rto_initial_ns);
   ExpectSent(kS, p_.iss, 0);
@@ -268,7 +268,7 @@ TEST_F(SynSentTest, SynAckAfterARetransmissionStillCompletes) {
 
 // --- The application ends an attempt -------------------------------------------------
 
-TEST_F(SynSentTest, CloseInSynSentSendsNothing) {
+TEST_P(SynSentTest, CloseInSynSentSendsNothing) {
   StartConnect(p_);
   Close(p_.id);
   ExpectNothingSent();
@@ -276,7 +276,7 @@ TEST_F(SynSentTest, CloseInSynSentSendsNothing) {
   ExpectNoLeaks();
 }
 
-TEST_F(SynSentTest, AbortInSynSentSendsNoRst) {
+TEST_P(SynSentTest, AbortInSynSentSendsNoRst) {
   StartConnect(p_);
   Abort(p_.id);
   ExpectNothingSent();
@@ -286,17 +286,17 @@ TEST_F(SynSentTest, AbortInSynSentSendsNoRst) {
 
 // --- Tuples and pools ---------------------------------------------------------------------
 
-TEST_F(SynSentTest, TupleInUseIsRefusedByConnect) {
+TEST_P(SynSentTest, TupleInUseIsRefusedByConnect) {
   StartConnect(p_);
-  EXPECT_FALSE(stack().TupleFree(p_.key));
+  EXPECT_FALSE(TupleFree(p_));
   TcpStack::ConnectError err = TcpStack::ConnectError::kNone;
-  EXPECT_FALSE(stack().Connect(p_.key, now_, 0, &err).valid());
+  EXPECT_FALSE(Connect(p_, &err).valid());
   EXPECT_EQ(static_cast<int>(err),
             static_cast<int>(TcpStack::ConnectError::kTupleInUse));
   ExpectNothingSent();
 }
 
-TEST_F(SynSentTest, PoolFullIsReported) {
+TEST_P(SynSentTest, PoolFullIsReported) {
   TcpConfig c = DefaultConfig();
   c.max_connections = 2;
   Init(c);
@@ -304,7 +304,7 @@ TEST_F(SynSentTest, PoolFullIsReported) {
   StartConnect(a);
   StartConnect(b);
   TcpStack::ConnectError err = TcpStack::ConnectError::kNone;
-  EXPECT_FALSE(stack().Connect(ServerPeer(50003).key, now_, 0, &err).valid());
+  EXPECT_FALSE(Connect(ServerPeer(50003), &err).valid());
   EXPECT_EQ(static_cast<int>(err), static_cast<int>(TcpStack::ConnectError::kNoTcb));
 }
 
@@ -312,7 +312,7 @@ TEST_F(SynSentTest, PoolFullIsReported) {
 
 // Request, response, our FIN first: FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT on
 // the client, which keeps the tuple until 2 MSL and then frees it.
-TEST_F(SynSentTest, ClientActiveCloseThroughTimeWait) {
+TEST_P(SynSentTest, ClientActiveCloseThroughTimeWait) {
   MakeConnected(p_);
   Send(p_.id, "GET");
   ExpectSent(kPA, p_.nxt, p_.snd);
@@ -343,12 +343,12 @@ TEST_F(SynSentTest, ClientActiveCloseThroughTimeWait) {
   Inject(p_, MakeSeg(kFA, p_.snd - 1, p_.rcv));
   ExpectAck(p_);
   // Item 28 from the client: the tuple is not reused while in TIME-WAIT.
-  EXPECT_FALSE(stack().TupleFree(p_.key));
+  EXPECT_FALSE(TupleFree(p_));
   Advance(2 * config().msl_ns - kMs);
   EXPECT_EQ(stack().time_wait_in_use(), 1u);
   Advance(2 * kMs);
   EXPECT_EQ(stack().time_wait_in_use(), 0u);
-  EXPECT_TRUE(stack().TupleFree(p_.key));
+  EXPECT_TRUE(TupleFree(p_));
   ExpectNoLeaks();
   // The freed tuple connects again.
   Peer again = ServerPeer();
@@ -357,7 +357,7 @@ TEST_F(SynSentTest, ClientActiveCloseThroughTimeWait) {
 
 // The server closes first: CLOSE-WAIT, our FIN, LAST-ACK, gone (no
 // TIME-WAIT on the client).
-TEST_F(SynSentTest, ServerClosesFirstClientPassiveClose) {
+TEST_P(SynSentTest, ServerClosesFirstClientPassiveClose) {
   MakeConnected(p_);
   Inject(p_, From(p_, kFA));
   p_.snd += 1;
@@ -374,7 +374,7 @@ TEST_F(SynSentTest, ServerClosesFirstClientPassiveClose) {
 }
 
 // Item 24: both FINs cross: CLOSING, then TIME-WAIT.
-TEST_F(SynSentTest, SimultaneousCloseFromTheClient) {
+TEST_P(SynSentTest, SimultaneousCloseFromTheClient) {
   MakeConnected(p_);
   Close(p_.id);
   ExpectSent(kFA, p_.nxt, p_.snd);
@@ -391,7 +391,7 @@ TEST_F(SynSentTest, SimultaneousCloseFromTheClient) {
 }
 
 // Item 25: our FIN is retransmitted with backoff.
-TEST_F(SynSentTest, ClientFinRetransmitted) {
+TEST_P(SynSentTest, ClientFinRetransmitted) {
   MakeConnected(p_);
   Close(p_.id);
   ExpectSent(kFA, p_.nxt, p_.snd);
@@ -402,7 +402,7 @@ TEST_F(SynSentTest, ClientFinRetransmitted) {
 }
 
 // Item 26: closing with unread data resets.
-TEST_F(SynSentTest, ClientCloseWithUnreadDataResets) {
+TEST_P(SynSentTest, ClientCloseWithUnreadDataResets) {
   MakeConnected(p_);
   Inject(p_, From(p_, kPA, "unread"));
   p_.snd += 6;
@@ -415,7 +415,7 @@ TEST_F(SynSentTest, ClientCloseWithUnreadDataResets) {
 }
 
 // A RST after the handshake is a reset, not a refusal.
-TEST_F(SynSentTest, RstWhenEstablishedIsAReset) {
+TEST_P(SynSentTest, RstWhenEstablishedIsAReset) {
   MakeConnected(p_);
   Inject(p_, MakeSeg(kR, p_.snd));
   ExpectClosedEvent(CloseReason::kReset);
@@ -424,4 +424,6 @@ TEST_F(SynSentTest, RstWhenEstablishedIsAReset) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(SynSentTest);
+
 }  // namespace synwave::tcp::fsm_test

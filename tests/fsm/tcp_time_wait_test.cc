@@ -6,10 +6,10 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using TimeWaitTest = TcpFsmTest;
+class TimeWaitTest : public TcpFamilyTest {};
 
 // Item 27: a retransmitted FIN is ACKed and the 2MSL timer restarts.
-TEST_F(TimeWaitTest, Item27_RetransmittedFinIsAckedAndRestarts2Msl) {
+TEST_P(TimeWaitTest, Item27_RetransmittedFinIsAckedAndRestarts2Msl) {
   MakeTimeWait();
   Advance(59 * kSecond);
   Inject(MakeSeg(kFA, p_.snd - 1, p_.rcv));
@@ -25,7 +25,7 @@ TEST_F(TimeWaitTest, Item27_RetransmittedFinIsAckedAndRestarts2Msl) {
 
 // Item 27: TIME-WAIT lasts 2 MSL (configurable), then the record is freed
 // and the tuple belongs to the listener again.
-TEST_F(TimeWaitTest, Item27_ExpiresAfter2Msl) {
+TEST_P(TimeWaitTest, Item27_ExpiresAfter2Msl) {
   TcpConfig c = DefaultConfig();
   c.msl_ns = 10 * kSecond;
   Init(c);
@@ -41,7 +41,7 @@ TEST_F(TimeWaitTest, Item27_ExpiresAfter2Msl) {
 }
 
 // Item 27: the record's memory is reused by the next TIME-WAIT.
-TEST_F(TimeWaitTest, Item27_RecordIsReused) {
+TEST_P(TimeWaitTest, Item27_RecordIsReused) {
   TcpConfig c = DefaultConfig();
   c.max_time_wait = 1;
   Init(c);
@@ -58,7 +58,7 @@ TEST_F(TimeWaitTest, Item27_RecordIsReused) {
 }
 
 // RFC 1337: a RST does not assassinate TIME-WAIT, even at RCV.NXT.
-TEST_F(TimeWaitTest, RstIsIgnored) {
+TEST_P(TimeWaitTest, RstIsIgnored) {
   MakeTimeWait();
   Inject(MakeSeg(kR, p_.snd));
   Inject(MakeSeg(kRA, p_.snd, p_.rcv));
@@ -71,7 +71,7 @@ TEST_F(TimeWaitTest, RstIsIgnored) {
 // RFC has TIME-WAIT ACK only the FIN, and answering ACKs with ACKs would
 // loop between two ends both in TIME-WAIT after a simultaneous close
 // (Linux answers TCP_TW_SUCCESS, no segment).
-TEST_F(TimeWaitTest, BareAckAtRcvNxtIsNotAnswered) {
+TEST_P(TimeWaitTest, BareAckAtRcvNxtIsNotAnswered) {
   MakeTimeWait();
   Inject(From(kA));
   ExpectNothingSent();
@@ -81,7 +81,7 @@ TEST_F(TimeWaitTest, BareAckAtRcvNxtIsNotAnswered) {
 }
 
 // Item 15 in TIME-WAIT: an unacceptable segment gets an ACK.
-TEST_F(TimeWaitTest, Item15_OutOfWindowSegmentGetsAck) {
+TEST_P(TimeWaitTest, Item15_OutOfWindowSegmentGetsAck) {
   MakeTimeWait();
   Inject(MakeSeg(kA, p_.snd + 200'000, p_.rcv));
   ExpectAck();
@@ -90,7 +90,7 @@ TEST_F(TimeWaitTest, Item15_OutOfWindowSegmentGetsAck) {
 }
 
 // Data in TIME-WAIT (the peer closed, it cannot send): ACK, ignored.
-TEST_F(TimeWaitTest, DataGetsAck) {
+TEST_P(TimeWaitTest, DataGetsAck) {
   MakeTimeWait();
   Inject(From(kPA, "late"));
   ExpectAck();
@@ -99,7 +99,7 @@ TEST_F(TimeWaitTest, DataGetsAck) {
 }
 
 // A SYN-ACK in TIME-WAIT is not a new connection: ACK.
-TEST_F(TimeWaitTest, SynAckGetsAck) {
+TEST_P(TimeWaitTest, SynAckGetsAck) {
   MakeTimeWait();
   Inject(MakeSeg(kSA, p_.snd + 1000, p_.rcv));
   ExpectAck();
@@ -108,7 +108,7 @@ TEST_F(TimeWaitTest, SynAckGetsAck) {
 }
 
 // Item 21 in TIME-WAIT: PAWS; the ACK carries timestamps.
-TEST_F(TimeWaitTest, Item21_PawsRejectsOldTimestamp) {
+TEST_P(TimeWaitTest, Item21_PawsRejectsOldTimestamp) {
   p_.timestamps = true;
   MakeTimeWait();
   Inject(MakeSeg(kFA, p_.snd - 1, p_.rcv).Ts(p_.ts_val - 1, p_.ts_ecr));
@@ -119,7 +119,7 @@ TEST_F(TimeWaitTest, Item21_PawsRejectsOldTimestamp) {
   EXPECT_EQ(Counter("PAWSEstab"), 1u);
 }
 
-class TimeWaitReopenTest : public TcpFsmTest {
+class TimeWaitReopenTest : public TcpFamilyTest {
  protected:
   // TIME-WAIT after we sent `sent` bytes, so that our old SND.NXT is well
   // ahead of what the ISN clock alone would give.
@@ -168,7 +168,7 @@ class TimeWaitReopenTest : public TcpFsmTest {
 // Item 28: a SYN with a higher sequence number (no timestamps) opens a new
 // incarnation, with an ISN above the old one's SND.NXT; the handshake then
 // completes as from LISTEN.
-TEST_F(TimeWaitReopenTest, Item28_NewerSynBySequenceReopens) {
+TEST_P(TimeWaitReopenTest, Item28_NewerSynBySequenceReopens) {
   MakeTimeWaitAfterSending(10000);
   const uint32_t seq = p_.snd + 100'000;
   Inject(MakeSeg(kS, seq).Mss(1460));
@@ -182,7 +182,7 @@ TEST_F(TimeWaitReopenTest, Item28_NewerSynBySequenceReopens) {
 
 // Item 28: an older SYN (sequence not above the old RCV.NXT) is an old
 // duplicate: TIME-WAIT stays and ACKs it.
-TEST_F(TimeWaitReopenTest, Item28_OlderSynGetsAck) {
+TEST_P(TimeWaitReopenTest, Item28_OlderSynGetsAck) {
   MakeTimeWaitAfterSending(100);
   Inject(MakeSeg(kS, p_.snd - 10).Mss(1460));
   ExpectAck();
@@ -194,7 +194,7 @@ TEST_F(TimeWaitReopenTest, Item28_OlderSynGetsAck) {
 
 // Item 28: with timestamps, a newer TSval reopens even when the sequence
 // number is lower.
-TEST_F(TimeWaitReopenTest, Item28_NewerSynByTimestampReopens) {
+TEST_P(TimeWaitReopenTest, Item28_NewerSynByTimestampReopens) {
   p_.timestamps = true;
   MakeTimeWaitAfterSending(10000);
   const uint32_t seq = p_.snd - 50'000;
@@ -204,7 +204,7 @@ TEST_F(TimeWaitReopenTest, Item28_NewerSynByTimestampReopens) {
 
 // Item 28 (RFC 6191, Linux): a higher sequence number with an older TSval
 // is PAWS-rejected: ACK, the record stays.
-TEST_F(TimeWaitReopenTest, Item28_HigherSeqOlderTimestampGetsAck) {
+TEST_P(TimeWaitReopenTest, Item28_HigherSeqOlderTimestampGetsAck) {
   p_.timestamps = true;
   MakeTimeWaitAfterSending(100);
   Inject(MakeSeg(kS, p_.snd + 100'000).Ts(p_.ts_val - 1, 0));
@@ -217,7 +217,7 @@ TEST_F(TimeWaitReopenTest, Item28_HigherSeqOlderTimestampGetsAck) {
 
 // Item 28 (RFC 6191 2, second case): an equal TSval with a higher sequence
 // number reopens.
-TEST_F(TimeWaitReopenTest, Item28_EqualTimestampHigherSeqReopens) {
+TEST_P(TimeWaitReopenTest, Item28_EqualTimestampHigherSeqReopens) {
   p_.timestamps = true;
   MakeTimeWaitAfterSending(10000);
   const uint32_t seq = p_.snd + 100'000;
@@ -226,7 +226,7 @@ TEST_F(TimeWaitReopenTest, Item28_EqualTimestampHigherSeqReopens) {
 }
 
 // Item 28: an equal TSval and a lower sequence number is old: ACK.
-TEST_F(TimeWaitReopenTest, Item28_EqualTimestampLowerSeqGetsAck) {
+TEST_P(TimeWaitReopenTest, Item28_EqualTimestampLowerSeqGetsAck) {
   p_.timestamps = true;
   MakeTimeWaitAfterSending(100);
   Inject(MakeSeg(kS, p_.snd - 10).Ts(p_.ts_val, 0));
@@ -236,7 +236,7 @@ TEST_F(TimeWaitReopenTest, Item28_EqualTimestampLowerSeqGetsAck) {
 
 // Item 28 (RFC 6191, third case): the old connection used timestamps, the
 // SYN has none: the sequence number decides.
-TEST_F(TimeWaitReopenTest, Item28_SynWithoutTimestampsUsesSequence) {
+TEST_P(TimeWaitReopenTest, Item28_SynWithoutTimestampsUsesSequence) {
   p_.timestamps = true;
   MakeTimeWaitAfterSending(10000);
   const uint32_t seq = p_.snd + 100'000;
@@ -246,7 +246,7 @@ TEST_F(TimeWaitReopenTest, Item28_SynWithoutTimestampsUsesSequence) {
 
 // A TIME-WAIT pool that is full recycles its oldest record (ARCHITECTURE.md
 // "Memory"), counted as TCPTimeWaitOverflow.
-TEST_F(TimeWaitTest, PoolFullRecyclesOldest) {
+TEST_P(TimeWaitTest, PoolFullRecyclesOldest) {
   TcpConfig c = DefaultConfig();
   c.max_time_wait = 1;
   Init(c);
@@ -267,7 +267,7 @@ TEST_F(TimeWaitTest, PoolFullRecyclesOldest) {
 }
 
 // With no TIME-WAIT pool at all the connection closes at once.
-TEST_F(TimeWaitTest, NoPoolClosesDirectly) {
+TEST_P(TimeWaitTest, NoPoolClosesDirectly) {
   TcpConfig c = DefaultConfig();
   c.max_time_wait = 0;
   Init(c);
@@ -284,4 +284,8 @@ TEST_F(TimeWaitTest, NoPoolClosesDirectly) {
 }
 
 }  // namespace
+SYNWAVE_INSTANTIATE_FAMILIES(TimeWaitTest);
+
+SYNWAVE_INSTANTIATE_FAMILIES(TimeWaitReopenTest);
+
 }  // namespace synwave::tcp::fsm_test

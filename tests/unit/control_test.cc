@@ -43,6 +43,9 @@ ABSL_DECLARE_FLAG(double, abandon);
 ABSL_DECLARE_FLAG(double, admission_target);
 ABSL_DECLARE_FLAG(int64_t, admission_backlog);
 ABSL_DECLARE_FLAG(int64_t, request_work);
+ABSL_DECLARE_FLAG(std::string, ip);
+ABSL_DECLARE_FLAG(std::string, gateway);
+ABSL_DECLARE_FLAG(std::string, port);
 
 namespace synwave::control {
 namespace {
@@ -234,6 +237,153 @@ TEST(DeviceNameTest, StripsDevargs) {
   EXPECT_EQ(port::DeviceName("0000:01:00.0"), "0000:01:00.0");
   EXPECT_TRUE(port::IsVirtualDevice("net_ring0"));
   EXPECT_FALSE(port::IsVirtualDevice("0000:01:00.0"));
+}
+
+// Dual stack: one address of each family; the IPv6 rules name --ip and
+// --gateway like the IPv4 ones.
+Config ValidDualStack() {
+  Config c = Valid();
+  c.ip6 = wire::Ipv6Prefix::Parse("fd00::2/64");
+  return c;
+}
+
+TEST(ValidateTest, DualStackIsAccepted) {
+  Config c = ValidDualStack();
+  EXPECT_TRUE(Validate(c).ok());
+  c.gateway6 = wire::Ipv6Address::Parse("fe80::1");  // a router
+  EXPECT_TRUE(Validate(c).ok());
+  c.gateway6 = wire::Ipv6Address::Parse("fd00::1");  // on the prefix
+  EXPECT_TRUE(Validate(c).ok());
+  c.ip6 = wire::Ipv6Prefix::Parse("2001:db8::5/128");
+  c.gateway6 = wire::Ipv6Address::Parse("fe80::1");
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(ValidateTest, Ipv6ErrorsNameTheirFlag) {
+  struct Case {
+    void (*mutate)(Config&);
+    const char* message;
+  } cases[] = {
+      {[](Config& c) { c.ip.reset(); },
+       "--ip: an IPv4 address is needed as well"},
+      {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("fe80::2/64"); },
+       "--ip: fe80::2 is link-local"},
+      {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("ff02::2/64"); },
+       "--ip: ff02::2 cannot be a host address"},
+      {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("::/64"); },
+       "--ip: :: cannot be a host address"},
+      {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("::1/128"); },
+       "--ip: ::1 cannot be a host address"},
+      {[](Config& c) {
+         c.ip6 = wire::Ipv6Prefix::Parse("::ffff:198.18.0.2/128");
+       },
+       "--ip: ::ffff:c612:2 cannot be a host address"},
+      {[](Config& c) { c.gateway6 = wire::Ipv6Address::Parse("fd01::1"); },
+       "--gateway: fd01::1 is neither link-local nor on the prefix of "
+       "--ip=fd00::2/64"},
+      {[](Config& c) { c.gateway6 = wire::Ipv6Address::Parse("ff02::1"); },
+       "--gateway: ff02::1 cannot be a next hop"},
+      {[](Config& c) { c.gateway6 = c.ip6->address; },
+       "--gateway: must differ from our own address"},
+      {[](Config& c) {
+         c.ip6.reset();
+         c.gateway6 = wire::Ipv6Address::Parse("fe80::1");
+       },
+       "--gateway: fe80::1 is IPv6 but no IPv6 --ip is given"},
+      {[](Config& c) {
+         c.mode = Mode::kProxy;
+         c.proxy.backend_ip = wire::Ipv4Prefix::Parse("10.9.0.1/24");
+         c.proxy.backends.push_back(app::ProxyBackend{0x0a090002, 80});
+         c.load.concurrency = 10;
+       },
+       "--ip: the proxy takes an IPv4 VIP only"},
+  };
+  for (const Case& k : cases) {
+    Config c = ValidDualStack();
+    k.mutate(c);
+    absl::Status s = Validate(c);
+    EXPECT_FALSE(s.ok()) << k.message;
+    EXPECT_THAT(std::string(s.message()), StartsWith(k.message));
+  }
+}
+
+TEST(MakeWorkerConfigTest, CarriesTheIpv6AddressAndGateway) {
+  Config c = ValidDualStack();
+  c.gateway6 = wire::Ipv6Address::Parse("fe80::1");
+  const engine::WorkerConfig w = MakeWorkerConfig(c);
+  ASSERT_TRUE(w.ip6.has_value());
+  EXPECT_EQ(w.ip6->ToString(), "fd00::2/64");
+  ASSERT_TRUE(w.gateway6.has_value());
+  EXPECT_EQ(w.gateway6->ToString(), "fe80::1");
+  EXPECT_FALSE(MakeWorkerConfig(Valid()).ip6.has_value());
+}
+
+// --ip and --gateway are repeatable, one value of each family.
+TEST(FlagsTest, IpAndGatewayTakeOneAddressOfEachFamily) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_port, "net_null0");
+  absl::SetFlag(&FLAGS_lcores, "0");
+  absl::SetFlag(&FLAGS_ip, "fd00::2/64\n198.18.0.2/24");
+  absl::SetFlag(&FLAGS_gateway, "198.18.0.1\nfe80::1");
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kServe);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ip->ToString(), "198.18.0.2/24");
+  EXPECT_EQ(c->gateway->ToString(), "198.18.0.1");
+  EXPECT_EQ(c->ip6->ToString(), "fd00::2/64");
+  EXPECT_EQ(c->gateway6->ToString(), "fe80::1");
+
+  const std::pair<std::pair<const char*, const char*>, std::string> bad[] = {
+      {{"198.18.0.2/24\n198.18.0.3/24", ""},
+       "--ip: two IPv4 addresses (198.18.0.2/24 and 198.18.0.3/24): at most "
+       "one of each family"},
+      {{"198.18.0.2/24\nfd00::2/64\nfd00::3/64", ""},
+       "--ip: two IPv6 addresses (fd00::2/64 and fd00::3/64): at most one of "
+       "each family"},
+      {{"198.18.0.2/24\nfd00::2/129", ""},
+       "--ip: 'fd00::2/129' is not an address like fd00::2/64"},
+      {{"198.18.0.2/24\nfd00::2/64", "fe80::1\nfd00::1"},
+       "--gateway: two IPv6 gateways: at most one per family"},
+      {{"198.18.0.2/24\nfd00::2/64", "fe80:::1"},
+       "--gateway: 'fe80:::1' is not an IPv6 address"},
+      {{"198.18.0.2/24", "198.18.0.1\n198.18.0.9"},
+       "--gateway: two IPv4 gateways: at most one per family"},
+  };
+  for (const auto& [flags, message] : bad) {
+    absl::FlagSaver each;
+    absl::SetFlag(&FLAGS_ip, flags.first);
+    absl::SetFlag(&FLAGS_gateway, flags.second);
+    c = ConfigFromFlags(Mode::kServe);
+    ASSERT_FALSE(c.ok()) << message;
+    EXPECT_EQ(c.status().message(), message);
+  }
+}
+
+// The config file's equivalent: an array of addresses, or the flags given
+// once each on the command line.
+TEST(FlagsTest, DualStackFromTheConfigFileAndTheCommandLine) {
+  absl::FlagSaver saver;
+  const std::string path = testing::TempDir() + "/control_test_ip6.toml";
+  std::ofstream(path) << "port = \"net_null0\"\nlcores = \"0\"\n"
+                         "ip = [\"198.18.0.2/24\", \"fd00::2/64\"]\n"
+                         "gateway = [\"fd00::1\", \"198.18.0.1\"]\n";
+  const std::string flag = "--config=" + path;
+  const char* argv[] = {"synwave", "serve", flag.c_str()};
+  absl::StatusOr<Invocation> inv =
+      ParseInvocation(3, const_cast<char**>(argv));
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->config.ip->ToString(), "198.18.0.2/24");
+  EXPECT_EQ(inv->config.ip6->ToString(), "fd00::2/64");
+  EXPECT_EQ(inv->config.gateway6->ToString(), "fd00::1");
+  EXPECT_EQ(inv->config.gateway->ToString(), "198.18.0.1");
+
+  absl::FlagSaver again;
+  const char* cli[] = {"synwave",       "serve",
+                       "--port=net_null0", "--lcores=0",
+                       "--ip=fd00::9/64", "--ip=198.18.0.9/24"};
+  inv = ParseInvocation(6, const_cast<char**>(cli));
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->config.ip->ToString(), "198.18.0.9/24");
+  EXPECT_EQ(inv->config.ip6->ToString(), "fd00::9/64");
 }
 
 class CommandLineTest : public testing::Test {

@@ -247,6 +247,61 @@ TEST(PartialSumTest, MatchesReferenceAtAllLengthsAndOffsets) {
   }
 }
 
+// The inline sums of the per-frame path (short segments, the 20-byte IPv4
+// header) give PartialSum's result, at every length and alignment.
+TEST(PartialSumTest, ShortAndFixedSumsMatchReference) {
+  std::mt19937 rng(1141);
+  const uint32_t initials[] = {0, 1, 0xffff, 0x1fffe, 0xfffffffe, 0xffffffff};
+  for (int trial = 0; trial < 200; ++trial) {
+    // Every fourth buffer all ones: every add carries.
+    std::vector<uint8_t> buf = trial % 4 == 3
+                                   ? std::vector<uint8_t>(kShortSumMax + 8, 0xff)
+                                   : RandomBytes(rng, kShortSumMax + 8);
+    for (size_t offset = 0; offset < 8; ++offset) {
+      for (size_t len = 0; len <= kShortSumMax; ++len) {
+        std::unique_ptr<uint8_t[]> copy(new uint8_t[len + offset]);
+        std::memcpy(copy.get(), buf.data(), len + offset);
+        const uint8_t* p = copy.get() + offset;
+        const uint32_t initial = initials[(trial + len) % 6];
+        ASSERT_EQ(FoldSum(ShortPartialSum(p, len, initial)),
+                  ReferenceFoldedSum(p, len, initial))
+            << "offset " << offset << " len " << len;
+        if (len == 20) {
+          ASSERT_EQ(FoldSum(PartialSum20(p)), ReferenceFoldedSum(p, 20, 0));
+          ASSERT_EQ(Ipv4HeaderChecksum(p, 20),
+                    static_cast<uint16_t>(~ReferenceFoldedSum(p, 20, 0)));
+        }
+      }
+    }
+  }
+}
+
+// FoldSum (two rotate-and-add half-folds) against the end-around loop.
+TEST(FoldSumTest, MatchesRepeatedFolding) {
+  auto reference = [](uint64_t s) {
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return static_cast<uint16_t>(s);
+  };
+  std::mt19937_64 rng(1071);
+  const uint64_t edges[] = {0,
+                            1,
+                            0xffff,
+                            0x10000,
+                            0x1fffe,
+                            0xffffffffull,
+                            0x100000000ull,
+                            0xffff0000ffffull,
+                            0xfffffffffffeull,
+                            0xffffffffffffffffull,
+                            0x8000000000000000ull,
+                            0xffffffff00000001ull};
+  for (uint64_t e : edges) EXPECT_EQ(FoldSum(e), reference(e)) << e;
+  for (int i = 0; i < 1000000; ++i) {
+    const uint64_t s = rng() >> (i % 64);
+    ASSERT_EQ(FoldSum(s), reference(s)) << s;
+  }
+}
+
 TEST(PartialSumTest, AllOnesAndAllZeros) {
   // The carry path: every 64-bit add overflows.
   std::vector<uint8_t> ones(1500, 0xff);

@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "wire/checksum.h"
 #include "wire/headers.h"
 
 namespace synwave::wire {
@@ -214,6 +215,83 @@ TEST(ParseTcpOptionsTest, EveryPrefixIsSafe) {
   }
 }
 
+// The option walk as RFC 9293 3.2 reads, kept simple: what the parser's
+// one-compare layouts (NOP NOP TS; MSS SACKOK/NOP NOP TS NOP WS) must
+// agree with.
+Verdict ReferenceParse(const uint8_t* d, size_t len, TcpOptions* out) {
+  *out = TcpOptions{};
+  size_t i = 0;
+  while (i < len && d[i] != 0) {
+    if (d[i] == 1) {
+      ++i;
+      continue;
+    }
+    if (len - i < 2 || d[i + 1] < 2 || d[i + 1] > len - i) {
+      return Verdict::kTcpBadOption;
+    }
+    const uint8_t k = d[i];
+    const uint8_t n = d[i + 1];
+    const uint8_t* b = d + i + 2;
+    if (k == 2) {
+      if (n != 4) return Verdict::kTcpBadOption;
+      out->has_mss = true;
+      out->mss = static_cast<uint16_t>(b[0] << 8 | b[1]);
+    } else if (k == 3) {
+      if (n != 3) return Verdict::kTcpBadOption;
+      out->has_window_scale = true;
+      out->window_scale = b[0];
+    } else if (k == 4) {
+      if (n != 2) return Verdict::kTcpBadOption;
+      out->sack_permitted = true;
+    } else if (k == 8) {
+      if (n != 10) return Verdict::kTcpBadOption;
+      out->has_timestamps = true;
+      out->ts_val = uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 |
+                    uint32_t{b[2]} << 8 | b[3];
+      out->ts_ecr = uint32_t{b[4]} << 24 | uint32_t{b[5]} << 16 |
+                    uint32_t{b[6]} << 8 | b[7];
+    } else if (k == 5) {
+      if ((n - 2) % 8 != 0 || n < 10 || n > 34) return Verdict::kTcpBadOption;
+      out->sack_blocks = static_cast<uint8_t>((n - 2) / 8);
+    }
+    i += n;
+  }
+  return Verdict::kOk;
+}
+
+// The fast layouts and every mutation of them (a byte or two changed, the
+// list cut or grown) parse as the plain walk does: same verdict, same
+// options.
+TEST(ParseTcpOptionsTest, FastLayoutsEqualTheWalk) {
+  const std::vector<uint8_t> layouts[] = {
+      {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 7},
+      {2, 4, 0x05, 0xb4, 1, 1, 8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 3, 3, 7},
+      {1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1},
+  };
+  const uint8_t interesting[] = {0, 1, 2, 3, 4, 5, 8, 10, 0xff};
+  std::mt19937 rng(7323);
+  int fast = 0;
+  for (int trial = 0; trial < 100000; ++trial) {
+    std::vector<uint8_t> b = layouts[trial % 3];
+    const int changes = trial % 5 == 0 ? 0 : 1 + static_cast<int>(rng() % 2);
+    for (int c = 0; c < changes; ++c) {
+      const size_t at = rng() % b.size();
+      b[at] = rng() % 2 ? interesting[rng() % std::size(interesting)]
+                        : static_cast<uint8_t>(rng());
+    }
+    if (trial % 17 == 0) b.resize(rng() % (b.size() + 4), 1);
+    TcpOptions got;
+    TcpOptions want;
+    const Verdict v = Parse(b, &got);
+    ASSERT_EQ(v, ReferenceParse(b.data(), b.size(), &want)) << "trial " << trial;
+    if (v == Verdict::kOk) {
+      ASSERT_EQ(got, want) << "trial " << trial;
+      fast += changes == 0;
+    }
+  }
+  EXPECT_GT(fast, 0);
+}
+
 // ---------------------------------------------------------------------------
 // Emission.
 
@@ -295,6 +373,15 @@ TEST(EmitTcpOptionsTest, RoundTripsEveryCombination) {
     TcpOptions back;
     ASSERT_EQ(Parse(bytes, &back), Verdict::kOk);
     EXPECT_EQ(back, o) << "mask " << mask;
+    // The sum the frame writers take instead of reading the bytes back.
+    std::vector<uint8_t> again(kTcpMaxOptionsLength);
+    uint64_t sum = 0;
+    ASSERT_EQ(EmitTcpOptions(o, again.data(), &sum), bytes.size());
+    uint64_t words = 0;
+    for (size_t i = 0; i < bytes.size(); i += 2) {
+      words += uint32_t{bytes[i]} << 8 | bytes[i + 1];
+    }
+    EXPECT_EQ(FoldSum(sum), FoldSum(words)) << "mask " << mask;
   }
 }
 
