@@ -1,5 +1,8 @@
 #include "app/responder.h"
 
+#include <rte_cycles.h>
+#include <rte_pause.h>
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -211,6 +214,11 @@ bool Responder::Frame(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s,
     s.framing = framer.state();
   }
   counts_[static_cast<size_t>(ServeCounter::kRequests)] += requests;
+  if (config_.request_work_cycles != 0 && requests != 0) {
+    // The application's work on the requests (--request-work).
+    const uint64_t until = rte_rdtsc() + requests * config_.request_work_cycles;
+    while (rte_rdtsc() < until) rte_pause();
+  }
   s.to_send += requests * total_bytes_;
   if (total_bytes_ == 0) s.responses += requests;  // nothing to answer with
   return true;

@@ -72,6 +72,11 @@ struct ResponderConfig {
   CloseMode close = kDefaultClose;
   // close=server: responses per connection before the server closes.
   uint32_t requests_per_connection = 1;
+  // TSC cycles of busy work per request read, before it is answered: what a
+  // real application spends on a request (parsing, TLS, a lookup), so that
+  // a test can make the server the bottleneck of a client as cheap per
+  // connection as it is (bench/overload.sh). A test-target knob; 0: none.
+  uint64_t request_work_cycles = 0;
 };
 
 class Responder {

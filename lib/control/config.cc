@@ -242,9 +242,11 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
   w.neighbor_reachable_ns = uint64_t{config.arp_timeout_s} * 1'000'000'000;
   w.listen_ports = config.listen_ports;
   w.tcp = config.tcp;
+  w.admission = config.admission;
   if (config.mode == Mode::kProxy) w.listen_ports.clear();  // no stack
   if (config.mode == Mode::kLoad) {
     w.listen_ports.clear();
+    w.admission.target_ns = 0;  // nothing is admitted: it connects out
     w.tcp_active = true;
     w.local_ip_first = config.load.client_ip_first;
     w.local_ip_last = config.load.client_ip_last;

@@ -126,6 +126,10 @@ struct Config {
   // close is --close, like load.close.
   app::ResponderConfig responder{.response_bytes = 64};
   tcp::TcpConfig tcp = FrontEndTcp();
+  // Admission control of the listening workers (engine/admission.h): behind
+  // after 1 ms of RX queue that does not empty, then at most 512
+  // connections in their handshake.
+  engine::AdmissionConfig admission{.target_ns = 1'000'000, .backlog = 512};
 
   LoadSettings load;
   ProxySettings proxy;

@@ -101,6 +101,11 @@ ABSL_FLAG(int64_t, response_bytes, sc::Defaults().responder.response_bytes,
 ABSL_FLAG(int64_t, request_bytes, sc::Defaults().responder.request_bytes,
           "raw mode: a request is this many bytes (0: HTTP, a request ends "
           "at its first blank line)");
+ABSL_FLAG(int64_t, request_work,
+          static_cast<int64_t>(sc::Defaults().responder.request_work_cycles),
+          "TSC cycles of busy work per request before it is answered, as an "
+          "application spends (a test-target knob: it makes the server, not "
+          "the client, the bottleneck of bench/overload.sh); 0: none");
 ABSL_FLAG(std::string, close,
           std::string(synwave::app::CloseModeName(sc::Defaults().load.close)),
           "who ends a connection: server (its FIN after the last response), "
@@ -141,6 +146,16 @@ ABSL_FLAG(int64_t, max_orphans, sc::Defaults().tcp.max_orphans,
           "worker; beyond it the oldest is reset (TCPAbortOnMemory), as a new "
           "connection finding no free TCB does (0: half of "
           "--max-connections)");
+ABSL_FLAG(double, admission_target,
+          sc::Seconds(sc::Defaults().admission.target_ns),
+          "seconds a worker's RX queue may stay non-empty before it is behind "
+          "and admits new connections only as its handshake backlog allows "
+          "(admission control; a refused SYN is drop_tcp_admission); 0: off");
+ABSL_FLAG(int64_t, admission_backlog, sc::Defaults().admission.backlog,
+          "connections a worker that is behind may have in their handshake "
+          "(SYNs admitted since its RX queue last emptied, less handshakes "
+          "completed); a closed loop of at most this many clients is never "
+          "refused");
 ABSL_FLAG(int64_t, rcv_buffer, sc::Defaults().tcp.rcv_buffer,
           "bytes one connection may hold received and unread (its window)");
 ABSL_FLAG(int64_t, snd_buffer, sc::Defaults().tcp.snd_buffer,
@@ -392,6 +407,10 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
       IntFlag<uint32_t>(FLAGS_request_bytes, "request-bytes", 0,
                         (1 << 24) - 1));
   SYNWAVE_ASSIGN_OR_RETURN(
+      c.responder.request_work_cycles,
+      IntFlag<uint64_t>(FLAGS_request_work, "request-work", 0,
+                        int64_t{1} << 32));
+  SYNWAVE_ASSIGN_OR_RETURN(
       t.accept_backlog,
       IntFlag<uint32_t>(FLAGS_backlog, "backlog", 1, 1 << 24));
   SYNWAVE_ASSIGN_OR_RETURN(
@@ -434,6 +453,17 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
   SYNWAVE_ASSIGN_OR_RETURN(
       t.max_orphans,
       IntFlag<uint32_t>(FLAGS_max_orphans, "max-orphans", 0, 1 << 24));
+  if (absl::GetFlag(FLAGS_admission_target) != 0) {
+    SYNWAVE_ASSIGN_OR_RETURN(
+        c.admission.target_ns,
+        SecondsFlag(FLAGS_admission_target, "admission-target"));
+  } else {
+    c.admission.target_ns = 0;
+  }
+  SYNWAVE_ASSIGN_OR_RETURN(
+      c.admission.backlog,
+      IntFlag<uint32_t>(FLAGS_admission_backlog, "admission-backlog", 0,
+                        1 << 24));
   SYNWAVE_ASSIGN_OR_RETURN(
       t.rcv_buffer,
       IntFlag<uint32_t>(FLAGS_rcv_buffer, "rcv-buffer", 2048, 1 << 23));

@@ -59,6 +59,9 @@ namespace synwave::engine {
     "ICMP other than an echo request")                                       \
   X(kDropTcpNoHandler, "drop_tcp_no_handler",                                \
     "TCP segment while no TCP handler is installed")                         \
+  X(kDropTcpAdmission, "drop_tcp_admission", "SYN of a new connection "      \
+    "refused before the stack: the worker was behind and its handshake "     \
+    "backlog full (admission control, --admission-target)")                  \
   X(kDropRxMultiSegment, "drop_rx_multi_segment",                            \
     "received frame spans several mbufs")                                    \
   X(kDropTxQueueFull, "drop_tx_queue_full", "TX queue full, frame freed")    \

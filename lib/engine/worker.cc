@@ -48,7 +48,8 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
                CoreCounters* counters, AppOps app)
     : config_(config),
       counters_(counters),
-      link_(MakeLinkConfig(config), queue, &deltas_) {
+      link_(MakeLinkConfig(config), queue, &deltas_),
+      admission_(config.admission) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
   if (config_.ip.length <= 30) {
     subnet_broadcast_ = config_.ip.Broadcast().value;
@@ -110,6 +111,10 @@ void Worker::PollOnce(uint64_t now_ns) {
   if (q.capture != nullptr) {
     q.capture->Take(q.port_id, q.queue_id, rx, n, /*sent=*/false, &deltas_);
   }
+  if (admission_.enabled() && stack_ != nullptr) {
+    admission_.OnRxBurst(now_ns, n, config_.burst,
+                         stack_->counters().Get(tcp::Mib::kPassiveOpens));
+  }
 
   // Stage 2: filter and parse the whole burst before acting on any of it.
   wire::PacketInfo* const info = info_;  // members: not cleared per poll
@@ -151,6 +156,10 @@ void Worker::PollOnce(uint64_t now_ns) {
         deltas_.Add(Counter::kTcpSegmentsIn);
         const uint8_t o = owner[i];
         if (o == LocalAddresses::kStack) {
+          if (!Admit(info[i])) [[unlikely]] {
+            Drop(rx[i]);
+            break;
+          }
           if (info[i].family == wire::IpFamily::kIpv6) [[unlikely]] {
             tcp6_pkts_[num_tcp6] = rx[i];
             tcp6_info_[num_tcp6++] = info[i];

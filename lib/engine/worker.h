@@ -36,6 +36,7 @@
 #include <optional>
 #include <vector>
 
+#include "engine/admission.h"
 #include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/link.h"
@@ -81,6 +82,7 @@ struct WorkerConfig {
   tcp::SipKey secret;                       // ISNs and SYN cookies
   uint64_t hash_seed = 0;                   // flow table hash key
   uint32_t accept_batch = 0xffffffff;       // accepts per iteration
+  AdmissionConfig admission;                // new connections while behind
 };
 
 class Worker {
@@ -168,6 +170,18 @@ class Worker {
   // Hands each application the TCP frames gathered for it this burst.
   void DeliverAppFrames(uint64_t now_ns);
   void Drop(rte_mbuf* m) { link_.Free(m); }
+  // Admission control (engine/admission.h) for a segment the stack owns:
+  // false for the SYN of a new connection it refuses (counted).
+  bool Admit(const wire::PacketInfo& info) {
+    if (!admission_.enabled() ||
+        (info.tcp_flags & (wire::tcp_flags::kSyn | wire::tcp_flags::kAck)) !=
+            wire::tcp_flags::kSyn ||
+        admission_.AdmitSyn()) {
+      return true;
+    }
+    deltas_.Add(Counter::kDropTcpAdmission);
+    return false;
+  }
 
   WorkerConfig config_;
   CoreCounters* counters_;
@@ -176,6 +190,7 @@ class Worker {
   LocalAddresses locals_;
   std::unique_ptr<NeighborDiscovery> nd_;
   std::unique_ptr<tcp::TcpStack> stack_;
+  Admission admission_;
   AppOps apps_[kMaxApps];
   int num_apps_ = 0;
   // The application that takes the stack's events (-1: none), and a copy

@@ -335,6 +335,91 @@ TEST_F(WorkerTest, HasNoNextHopOffSubnetWithoutGateway) {
   EXPECT_TRUE(h_.Poll(now_).empty());
 }
 
+// Admission control in the loop (engine/admission.h): while the RX queue
+// stands past the target, the SYNs of new connections are dropped before
+// the stack (drop_tcp_admission) and every other segment still reaches it;
+// once the queue empties, SYNs are answered again.
+class AdmissionWorkerTest : public WorkerTest {
+ protected:
+  static WorkerConfig WithAdmission() {
+    WorkerConfig c = Config();
+    c.listen_ports = {80};
+    c.burst = 4;  // a full burst is 4 frames
+    c.admission.target_ns = kSecond / 1000;
+    c.admission.backlog = 0;
+    return c;
+  }
+  AdmissionWorkerTest() : WorkerTest(WithAdmission()) {}
+
+  void Send(uint16_t src_port, uint8_t flags) {
+    TcpFrame f;
+    f.eth.dst = h_.mac();
+    f.eth.src = h_.peer_mac();
+    f.ip.src = kPeerIp;
+    f.ip.dst = kOurIp;
+    f.tcp.src_port = src_port;
+    f.tcp.flags = flags;
+    f.tcp.ack = flags & wire::tcp_flags::kAck ? 12345 : 0;
+    h_.Inject(testutil::BuildFrame(f));
+  }
+};
+
+TEST_F(AdmissionWorkerTest, DropsNewSynsOnlyWhileBehind) {
+  namespace tf = wire::tcp_flags;
+  // A full burst (ACKs for no connection: each answered with a RST) starts
+  // the standing queue; not behind yet.
+  for (uint16_t p = 0; p < 4; ++p) Send(41000 + p, tf::kAck);
+  EXPECT_EQ(h_.Poll(now_).size(), 4u);
+  // Full bursts 2 ms later: behind, and the backlog (0) is full.
+  for (uint16_t p = 4; p < 8; ++p) Send(40000 + p, tf::kSyn);
+  EXPECT_TRUE(h_.Poll(now_ + 2 * kSecond / 1000).empty());
+  EXPECT_EQ(h_.Count(Counter::kDropTcpAdmission), 4u);
+  // An ACK (not a new connection) in a full burst still reaches the stack,
+  // which answers it with a RST; the SYNs beside it are dropped.
+  Send(41100, tf::kAck);
+  for (uint16_t p = 8; p < 11; ++p) Send(40000 + p, tf::kSyn);
+  std::vector<Frame> out = h_.Poll(now_ + 3 * kSecond / 1000);
+  ASSERT_EQ(out.size(), 1u);
+  wire::PacketInfo info;
+  ASSERT_EQ(wire::ParseFrame(out[0].data(), static_cast<uint32_t>(out[0].size()),
+                             {}, &info),
+            wire::Verdict::kOk);
+  EXPECT_EQ(info.tcp_flags & tf::kRst, tf::kRst);
+  EXPECT_EQ(info.dst_port, 41100);
+  EXPECT_EQ(h_.Count(Counter::kDropTcpAdmission), 7u);
+  // The queue empties: the next SYN is answered.
+  EXPECT_TRUE(h_.Poll(now_ + 4 * kSecond / 1000).empty());
+  Send(42000, tf::kSyn);
+  out = h_.Poll(now_ + 5 * kSecond / 1000);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(h_.Count(Counter::kDropTcpAdmission), 7u);
+}
+
+TEST_F(WorkerTest, AdmissionIsOffByDefault) {
+  // Config() sets no admission: a listening worker answers every SYN,
+  // however long its queue stands.
+  WorkerConfig c = Config();
+  c.listen_ports = {80};
+  c.burst = 1;
+  testutil::RingHarness h(c);
+  for (int i = 0; i < 3; ++i) {
+    TcpFrame f;
+    f.eth.dst = h.mac();
+    f.eth.src = h.peer_mac();
+    f.ip.src = kPeerIp;
+    f.ip.dst = kOurIp;
+    f.tcp.src_port = static_cast<uint16_t>(40000 + i);
+    h.Inject(testutil::BuildFrame(f));
+  }
+  for (int i = 0; i < 3; ++i) {
+    // Full bursts (of 1) 2 ms apart: past any target.
+    EXPECT_EQ(h.Poll(now_ + i * 2 * kSecond / 1000).size(), 1u);
+  }
+  EXPECT_EQ(h.Count(Counter::kDropTcpAdmission), 0u);
+  h.Poll(now_ + 4 * kSecond);
+  EXPECT_TRUE(h.AllMbufsReturned());
+}
+
 class GatewayTest : public WorkerTest {
  protected:
   static WorkerConfig WithGateway() {

@@ -40,6 +40,9 @@ ABSL_DECLARE_FLAG(int64_t, max_orphans);
 ABSL_DECLARE_FLAG(int64_t, rcv_buffer);
 ABSL_DECLARE_FLAG(int64_t, snd_buffer);
 ABSL_DECLARE_FLAG(double, abandon);
+ABSL_DECLARE_FLAG(double, admission_target);
+ABSL_DECLARE_FLAG(int64_t, admission_backlog);
+ABSL_DECLARE_FLAG(int64_t, request_work);
 ABSL_DECLARE_FLAG(std::string, ip);
 ABSL_DECLARE_FLAG(std::string, gateway);
 ABSL_DECLARE_FLAG(std::string, port);
@@ -521,6 +524,46 @@ TEST(FlagsTest, DefaultsAreTheTypedConfigs) {
   EXPECT_EQ(c->tcp.snd_buffer, d.tcp.snd_buffer);
   EXPECT_EQ(c->tcp.snd_buffer, 65536u);
   EXPECT_EQ(c->load.abandon_s, 0);
+  // Admission control: on for a listening worker, off for a load's.
+  EXPECT_EQ(c->admission.target_ns, 1'000'000u);
+  EXPECT_EQ(c->admission.backlog, 512u);
+  EXPECT_EQ(c->responder.request_work_cycles, 0u);
+  EXPECT_EQ(MakeWorkerConfig(*c).admission.target_ns, 1'000'000u);
+  EXPECT_EQ(MakeWorkerConfig(*c).admission.backlog, 512u);
+  Config load = *c;
+  load.mode = Mode::kLoad;
+  EXPECT_EQ(MakeWorkerConfig(load).admission.target_ns, 0u);
+}
+
+TEST(FlagsTest, AdmissionAndRequestWorkFlags) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_admission_target, 0.005);
+  absl::SetFlag(&FLAGS_admission_backlog, 64);
+  absl::SetFlag(&FLAGS_request_work, 40000);
+  absl::StatusOr<Config> c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->admission.target_ns, 5'000'000u);
+  EXPECT_EQ(c->admission.backlog, 64u);
+  EXPECT_EQ(c->responder.request_work_cycles, 40000u);
+  absl::SetFlag(&FLAGS_admission_target, 0.0);  // off
+  c = ConfigFromFlags(Mode::kLoopback);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->admission.target_ns, 0u);
+  const std::pair<std::function<void()>, std::string> bad[] = {
+      {[] { absl::SetFlag(&FLAGS_admission_target, -0.001); },
+       "--admission-target: must be a positive number of seconds"},
+      {[] { absl::SetFlag(&FLAGS_admission_backlog, -1); },
+       "--admission-backlog: -1 is outside 0..16777216"},
+      {[] { absl::SetFlag(&FLAGS_request_work, -5); },
+       "--request-work: -5 is outside 0..4294967296"},
+  };
+  for (const auto& [set, message] : bad) {
+    absl::FlagSaver each;
+    set();
+    c = ConfigFromFlags(Mode::kLoopback);
+    ASSERT_FALSE(c.ok()) << message;
+    EXPECT_EQ(c.status().message(), message);
+  }
 }
 
 // Issue 11's flags: their ranges, and 0 as "no idle limit".
@@ -644,7 +687,9 @@ TEST(FlagsTest, UsageListsEveryFlagWithItsDefault) {
         "--max-connections=16384", "--msl=30", "--client-ports=1024-65535",
         "--syncookies=overflow", "--concurrency=-1", "--flood-pps=-1",
         "--idle-timeout=30", "--orphan-retries=8", "--max-orphans=0",
-        "--rcv-buffer=65535", "--snd-buffer=65536", "--abandon=0"}) {
+        "--rcv-buffer=65535", "--snd-buffer=65536", "--abandon=0",
+        "--admission-target=0.001", "--admission-backlog=512",
+        "--request-work=0"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, ::testing::Not(HasSubstr("--test-name")));
