@@ -10,6 +10,7 @@
 #ifndef SYNWAVE_TCP_BYTE_QUEUE_H_
 #define SYNWAVE_TCP_BYTE_QUEUE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,23 @@ class ChunkPool {
   uint32_t& Next(uint32_t chunk) { return next_[chunk]; }
   uint32_t in_use() const { return in_use_; }
   uint32_t capacity() const { return capacity_; }
+
+  // How many more bytes a queue holding `used` may take, up to `cap`, while
+  // `reserve` chunks are kept free for the other connections: as many as
+  // leave the reserve untouched, and always enough to fill one chunk (the
+  // floor every connection keeps under pressure). `guard` is the reserve
+  // plus the chunks `cap` spans: with that many free, the queue's own limit
+  // is all there is (the common case, one compare).
+  uint32_t Room(uint32_t used, uint32_t cap, uint32_t guard,
+                uint32_t reserve) const {
+    const uint32_t room = cap > used ? cap - used : 0;
+    const uint32_t free = capacity_ - in_use_;
+    if (free >= guard) return room;
+    // Below the guard the headroom is under `cap`: 32 bits suffice.
+    const uint32_t headroom = free > reserve ? (free - reserve) * kChunkSize : 0;
+    const uint32_t floor = used < kChunkSize ? kChunkSize - used : 0;
+    return std::min(room, std::max(headroom, floor));
+  }
 
  private:
   uint32_t capacity_;

@@ -86,7 +86,8 @@ uint32_t TcpStack::RcvWindow(const Tcb& t) const {
   // data beyond it is then trimmed, as Linux prunes under tcp_mem
   // pressure).
   return std::min<uint32_t>(
-      QueueRoom(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_),
+      chunks_.Room(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_,
+                   buffer_reserve_),
       uint32_t{65535} << t.rcv_wscale);
 }
 

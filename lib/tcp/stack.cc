@@ -316,8 +316,8 @@ uint32_t TcpStack::Send(ConnId id, const uint8_t* data, uint32_t len) {
   }
   const uint32_t n = t->snd_queue.Append(
       chunks_, data,
-      std::min(len, QueueRoom(t->snd_queue.size(), config_.snd_buffer,
-                              snd_guard_)));
+      std::min(len, chunks_.Room(t->snd_queue.size(), config_.snd_buffer,
+                                 snd_guard_, buffer_reserve_)));
   if (n > 0) MarkDirty(*t, id.index);
   return n;
 }

@@ -10,7 +10,8 @@
 // application (events()). The application acts through the API
 // below (Send, Close, Abort, Read) and the engine then calls Flush(), which
 // turns whatever became sendable (data, FIN, owed ACKs) into segments.
-// Tests drive the same object directly (tests/fsm).
+// Tests drive the same object directly (tests/fsm). The values that cross
+// this boundary (Segment, OutSegment, AppEvent) are in tcp/segment.h.
 //
 // The state machine is two-level (STYLE.md): a table [state][flag class]
 // picks a handler or a drop reason for every segment, and each handler
@@ -87,6 +88,7 @@
 #include "tcp/counters.h"
 #include "tcp/isn.h"
 #include "tcp/listener.h"
+#include "tcp/segment.h"
 #include "tcp/syncookie.h"
 #include "tcp/tcb.h"
 #include "tcp/time_wait.h"
@@ -95,71 +97,6 @@
 #include "wire/tcp_options.h"
 
 namespace synwave::tcp {
-
-// An inbound segment, as the parser described it (host byte order).
-struct Segment {
-  SeqNum seq;
-  SeqNum ack;
-  // wire::tcp_flags. wire::ParseFrame drops a SYN that carries FIN or RST
-  // (drop_tcp_syn_fin_rst), so none reaches the stack from the engine; one
-  // that does anyway (a test, the fuzzer) is a RST if it has the RST bit,
-  // else a SYN whose FIN, like data on a SYN, waits for the handshake.
-  uint8_t flags = 0;
-  uint16_t window = 0;          // as received (unscaled)
-  uint16_t payload_length = 0;
-  const uint8_t* payload = nullptr;
-  wire::TcpOptions options;
-  uint64_t peer_l2 = 0;         // opaque next-hop hint kept with new connections
-
-  // Sequence space: payload plus one each for SYN and FIN.
-  uint32_t SegLen() const;
-};
-
-// A segment to transmit. Payload bytes, if any, come from the connection's
-// send queue (CopyPayload), so output() is drained before the application
-// API or the next InputBurst can free that connection; nothing inside one
-// call frees a TCB after putting its payload out.
-//
-// IPv6 (ipv6): key's ports are the segment's, its IPv4 addresses are 0, and
-// TcpStack::Addresses6(segment) gives the two IPv6 addresses. They are not
-// in the OutSegment itself: it is built (zeroed) for every segment sent, and
-// 32 more bytes would cost every IPv4 segment too (bench/ir_budget.txt).
-struct OutSegment {
-  flow::FlowKey key;            // local = source of this segment
-  SeqNum seq;
-  SeqNum ack;
-  uint8_t flags = 0;
-  bool ipv6 = false;            // in what was padding: the size stays
-  uint16_t window = 0;          // as written on the wire
-  uint16_t payload_length = 0;
-  uint32_t payload_offset = 0;  // into the send queue
-  uint32_t conn = kNoIndex;     // TCB index when there is payload
-  uint64_t peer_l2 = 0;         // 0 when unknown: reply to the input's source
-  wire::TcpOptions options;
-  bool retransmission = false;
-  bool syn_cookie = false;      // a SYN-ACK whose ISN is a SYN cookie
-  // The index, in the InputBurst call that produced it, of the segment this
-  // answers (its buffer may carry the reply); kNoReply for output of
-  // timers, Flush and the application API.
-  static constexpr uint16_t kNoReply = 0xffff;
-  uint16_t reply_to = kNoReply;
-};
-static_assert(sizeof(OutSegment) == 72);
-
-// The addresses of an IPv6 OutSegment.
-struct OutAddresses6 {
-  wire::Ipv6Address local;      // source of the segment
-  wire::Ipv6Address remote;
-};
-
-struct AppEvent {
-  enum class Kind : uint8_t {
-    kAccepted, kConnected, kData, kPeerClosed, kSent, kClosed
-  };
-  Kind kind;
-  CloseReason reason = CloseReason::kNormal;  // kClosed
-  ConnId conn;
-};
 
 class TcpStack {
  public:
@@ -666,24 +603,6 @@ class TcpStack {
   // Checks a share of the TCBs for the idle timeout (all of them over a
   // quarter of the timeout, whatever the loop rate).
   void SweepIdle(uint64_t now_ns);
-  // How many more bytes a queue holding `used` may take, up to `cap`: as
-  // many as leave the reserve of free chunks untouched, and always enough
-  // to fill one chunk (the floor every connection keeps under pressure).
-  // `guard` is the reserve plus the chunks `cap` spans: with that many
-  // free, the buffer's own limit is all there is (the common case, one
-  // compare).
-  uint32_t QueueRoom(uint32_t used, uint32_t cap, uint32_t guard) const {
-    const uint32_t room = cap > used ? cap - used : 0;
-    const uint32_t free = chunks_.capacity() - chunks_.in_use();
-    if (free >= guard) return room;
-    // Below the guard the headroom is under `cap`: 32 bits suffice.
-    const uint32_t headroom =
-        free > buffer_reserve_ ? (free - buffer_reserve_) * ChunkPool::kChunkSize
-                               : 0;
-    const uint32_t floor =
-        used < ChunkPool::kChunkSize ? ChunkPool::kChunkSize - used : 0;
-    return std::min(room, std::max(headroom, floor));
-  }
   // A TCB from a SYN-queue entry (or cookie), in ESTABLISHED.
   uint32_t NewTcb(const HalfOpen& h, uint64_t now_ns);
   void FreeTcb(uint32_t index);
@@ -741,7 +660,7 @@ class TcpStack {
   uint32_t orphans_ = 0;
   uint32_t max_orphans_;
   uint32_t buffer_reserve_;          // chunks (memory pressure below)
-  uint32_t rcv_guard_;               // QueueRoom's guards (chunks)
+  uint32_t rcv_guard_;               // ChunkPool::Room's guards (chunks)
   uint32_t snd_guard_;
   uint32_t sweep_cursor_ = 0;        // next TCB the idle sweep looks at
   uint64_t next_sweep_ns_ = 0;
