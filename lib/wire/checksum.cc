@@ -14,29 +14,9 @@
 namespace synwave::wire {
 namespace {
 
-inline uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline uint16_t Load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-// Ones'-complement addition of two 64-bit values.
-inline uint64_t Add64(uint64_t a, uint64_t b) {
-  uint64_t s = a + b;
-  return s + (s < b);
-}
+using checksum_internal::Add64;
+using checksum_internal::Load64;
+using checksum_internal::TailSum;
 
 // Sums `len` bytes as native-order 16-bit words (ones' complement), as a
 // 64-bit value still to be folded. The caller keeps `len` small enough that
@@ -72,28 +52,7 @@ inline uint64_t Add64(uint64_t a, uint64_t b) {
     len -= 8;
   }
   // At most 7 bytes left: their sum fits easily in 64 bits.
-  uint64_t tail = 0;
-  if (len >= 4) {
-    tail += Load32(p);
-    p += 4;
-    len -= 4;
-  }
-  if (len >= 2) {
-    tail += Load16(p);
-    p += 2;
-    len -= 2;
-  }
-  if (len == 1) {
-    // The odd byte sits at an even offset: the high-order byte of its
-    // (zero-padded) big-endian word, which is the low byte of a native
-    // little-endian word.
-    if constexpr (std::endian::native == std::endian::little) {
-      tail += p[0];
-    } else {
-      tail += uint64_t{p[0]} << 8;
-    }
-  }
-  return Add64(Add64(Add64(s0, s1), tail), carries);
+  return Add64(Add64(Add64(s0, s1), TailSum(p, len)), carries);
 }
 
 }  // namespace

@@ -80,20 +80,9 @@ inline uint32_t NativeToPartial(uint64_t native) {
 
 namespace checksum_internal {
 
-// The sum of a short buffer (at most 64 KiB) as native-order 16-bit words,
-// not folded; a ones'-complement 64-bit value.
-[[gnu::always_inline]] inline uint64_t ShortNativeSum(const uint8_t* p,
-                                                      size_t len) {
-  // At most 2^13 adds of 64 bits: `carries` cannot wrap.
-  uint64_t s = 0;
-  uint64_t carries = 0;
-  while (len >= 8) {
-    const uint64_t a = Load64(p);
-    s += a;
-    carries += s < a;
-    p += 8;
-    len -= 8;
-  }
+// The sum of the last `len` (< 8) bytes of a buffer as native-order 16-bit
+// words, zero-padded: what is left after the 8-byte loads.
+[[gnu::always_inline]] inline uint64_t TailSum(const uint8_t* p, size_t len) {
   uint64_t tail = 0;
   if (len >= 4) {
     tail += Load32(p);
@@ -111,7 +100,24 @@ namespace checksum_internal {
     tail += std::endian::native == std::endian::little ? uint64_t{p[0]}
                                                        : uint64_t{p[0]} << 8;
   }
-  return Add64(Add64(s, tail), carries);
+  return tail;
+}
+
+// The sum of a short buffer (at most 64 KiB) as native-order 16-bit words,
+// not folded; a ones'-complement 64-bit value.
+[[gnu::always_inline]] inline uint64_t ShortNativeSum(const uint8_t* p,
+                                                      size_t len) {
+  // At most 2^13 adds of 64 bits: `carries` cannot wrap.
+  uint64_t s = 0;
+  uint64_t carries = 0;
+  while (len >= 8) {
+    const uint64_t a = Load64(p);
+    s += a;
+    carries += s < a;
+    p += 8;
+    len -= 8;
+  }
+  return Add64(Add64(s, TailSum(p, len)), carries);
 }
 
 // A 16-bit big-endian word's value as it adds into a native-order sum.
