@@ -289,15 +289,7 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
     const auto* frame = rte_pktmbuf_mtod(pkts[k], const uint8_t*);
     keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,
                             in.src_port};
-    tcp::Segment& seg = segs[k];
-    seg.seq = in.seq;
-    seg.ack = in.ack;
-    seg.flags = in.tcp_flags;
-    seg.window = in.window;
-    seg.payload_length = in.payload_length;
-    seg.payload = frame + in.payload_offset;
-    seg.options = in.options;
-    seg.peer_l2 = PeerL2(reinterpret_cast<const EthernetHeader*>(frame)->src);
+    FillSegment(in, frame, segs[k]);
   }
   stack_->InputBurst(keys, segs, n, now_ns);
   EmitTcpOutput(pkts, n, now_ns);

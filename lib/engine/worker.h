@@ -163,6 +163,19 @@ class Worker {
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
   void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
                       uint16_t n, uint64_t now_ns);
+  // The stack's Segment for a parsed TCP frame of either family.
+  static void FillSegment(const wire::PacketInfo& in, const uint8_t* frame,
+                          tcp::Segment& seg) {
+    seg.seq = in.seq;
+    seg.ack = in.ack;
+    seg.flags = in.tcp_flags;
+    seg.window = in.window;
+    seg.payload_length = in.payload_length;
+    seg.payload = frame + in.payload_offset;
+    seg.options = in.options;
+    seg.peer_l2 =
+        PeerL2(reinterpret_cast<const wire::EthernetHeader*>(frame)->src);
+  }
   // Turns the stack's pending output into frames. `rx` holds the burst's
   // segments: the first reply without payload to segment k is written over
   // rx[k]; the rest of rx is freed.

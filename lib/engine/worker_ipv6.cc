@@ -84,16 +84,7 @@ void Worker::HandleTcp6Burst(uint16_t n, uint64_t now_ns) {
     keys6_[k] = flow::FlowKey6{wire::Ipv6Dst(frame, in),
                                wire::Ipv6Src(frame, in), in.dst_port,
                                in.src_port};
-    tcp::Segment& seg = segs_[k];
-    seg.seq = in.seq;
-    seg.ack = in.ack;
-    seg.flags = in.tcp_flags;
-    seg.window = in.window;
-    seg.payload_length = in.payload_length;
-    seg.payload = frame + in.payload_offset;
-    seg.options = in.options;
-    seg.peer_l2 =
-        PeerL2(reinterpret_cast<const wire::EthernetHeader*>(frame)->src);
+    FillSegment(in, frame, segs_[k]);
   }
   stack_->InputBurst(keys6_, segs_, n, now_ns);
   EmitTcpOutput(tcp6_pkts_, n, now_ns);
