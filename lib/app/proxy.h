@@ -22,6 +22,11 @@
 // single-consumer ring per pair of workers and taken from it on the
 // owner's next poll; SYNs are answered where they arrive (cookies need no
 // state). Any device works this way, with or without symmetric RSS.
+// An IPv6 proxy (ProxyConfig::ipv6) is the same with IPv6 claims
+// (Worker::ClaimAddresses6), its frames handled by ProxyCore::Process6 and
+// its backends resolved by the backend side's Neighbor Discovery
+// (SetNeighborDiscovery); the frames it writes carry a TCP checksum
+// computed in software.
 #ifndef SYNWAVE_APP_PROXY_H_
 #define SYNWAVE_APP_PROXY_H_
 
@@ -36,6 +41,10 @@
 
 struct rte_mbuf;
 struct rte_ring;
+
+namespace synwave::engine {
+class NeighborDiscovery;
+}  // namespace synwave::engine
 
 namespace synwave::app {
 
@@ -75,10 +84,15 @@ class Proxy : public ProxyOutput {
     updates_ = updates;
   }
 
+  // An IPv6 proxy: the backend side's Neighbor Discovery (its worker's),
+  // which resolves the backends; before the first poll.
+  void SetNeighborDiscovery(engine::NeighborDiscovery* nd) { nd6_ = nd; }
+
   ProxyCore& core() { return core_; }
   const ProxyCore& core() const { return core_; }
 
   void Send(bool to_backend, const wire::TcpSegmentSpec& spec) override;
+  void Send(bool to_backend, const wire::Tcp6SegmentSpec& spec) override;
 
  private:
   static void OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
@@ -90,6 +104,8 @@ class Proxy : public ProxyOutput {
   // `slot`: the frame's place in the burst PrepareSyns saw, or -1.
   void Handle(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
               uint64_t now_ns, wire::TcpSegmentSpec* spec, int slot);
+  void Handle6(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
+               uint64_t now_ns);
   void DrainHandoff(uint64_t now_ns);
 
   ProxyCore core_;
@@ -97,6 +113,7 @@ class Proxy : public ProxyOutput {
   engine::Link* backend_ = nullptr;
   uint64_t next_resolve_ns_ = 0;
   const ProxyBackendUpdates* updates_ = nullptr;
+  engine::NeighborDiscovery* nd6_ = nullptr;
   const ProxyBackendSlots* seen_ = nullptr;  // the last list taken
   int self_ = 0;
   int workers_ = 1;
