@@ -147,6 +147,7 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
   }
   const bool v6 = config.proxy.backend_ip6.has_value();
   const uint32_t bip = v6 ? 0 : config.proxy.backend_ip->address.value;
+  auto shared_macs = std::make_shared<app::ProxySharedMacs>();
   std::vector<engine::LcoreSlot> slots(queues);
   for (uint16_t q = 0; q < queues; ++q) {
     app::ProxyConfig pc = control::MakeProxyConfig(config);
@@ -160,6 +161,7 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
         app::ProxyCore::kProbePortsPerWorker * q);
     client.proxies.push_back(std::make_unique<app::Proxy>(pc));
     app::Proxy& proxy = *client.proxies.back();
+    if (v6 && queues > 1) proxy.SetSharedMacs(shared_macs);
     const engine::QueueBinding cq{client.port->id(), q, client.port->pool(),
                                   client.port->mac(), client.port->offloads(),
                                   client.capture};

@@ -218,12 +218,7 @@ void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
     self->next_resolve_ns_ = now_ns + 1'000'000;
     for (int b = 0; b < self->core_.num_backends(); ++b) {
       if (self->core_.config().ipv6) {
-        // Neighbor Discovery on the backend side (none: unresolved).
-        self->core_.SetBackendMac(
-            b, self->nd6_ == nullptr
-                   ? nullptr
-                   : self->nd6_->ResolveNextHop(
-                         self->core_.backend(b).addr.ip6, now_ns));
+        self->ResolveBackend6(b, now_ns);
         continue;
       }
       self->core_.SetBackendMac(
@@ -233,6 +228,26 @@ void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
   }
   if (!self->from_.empty()) self->DrainHandoff(now_ns);
   self->core_.Poll(now_ns);
+}
+
+// Neighbor Discovery on the backend side, or what another queue's proxy
+// resolved (ProxySharedMacs); none: unresolved.
+void Proxy::ResolveBackend6(int b, uint64_t now_ns) {
+  const wire::MacAddress* mac =
+      nd6_ == nullptr
+          ? nullptr
+          : nd6_->ResolveNextHop(core_.backend(b).addr.ip6, now_ns);
+  if (shared_macs_ != nullptr && b < kMaxProxyBackends) {
+    std::atomic<uint64_t>& shared = shared_macs_->mac[b];
+    if (mac != nullptr) {
+      shared.store(engine::PeerL2(*mac), std::memory_order_relaxed);
+    } else if (const uint64_t l2 = shared.load(std::memory_order_relaxed);
+               l2 != 0) {
+      backend_mac6_[b] = engine::MacFromPeerL2(l2);
+      mac = &backend_mac6_[b];
+    }
+  }
+  core_.SetBackendMac(b, mac);
 }
 
 void Proxy::OnPublish(void* ctx, engine::CoreCounters& counters) {

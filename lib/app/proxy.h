@@ -32,6 +32,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "app/proxy_core.h"
@@ -54,6 +55,17 @@ namespace synwave::app {
 // publisher keeps every list it published until the workers have stopped.
 struct ProxyBackendUpdates {
   std::atomic<const ProxyBackendSlots*> current{nullptr};
+};
+
+// An IPv6 proxy's backend MACs as any worker resolved them, for the
+// others: a multi-queue device may deliver every Neighbor Advertisement
+// for a backend to one queue (the kernel hashes identical answers to the
+// same one), so the workers on the other queues would never resolve it
+// themselves. Each MAC packed as engine::PeerL2 (0: none), stored and
+// loaded relaxed: a MAC is whole in one word, and a late one only delays
+// a flow like an unresolved one.
+struct ProxySharedMacs {
+  std::atomic<uint64_t> mac[kMaxProxyBackends] = {};
 };
 
 class Proxy : public ProxyOutput {
@@ -87,6 +99,10 @@ class Proxy : public ProxyOutput {
   // An IPv6 proxy: the backend side's Neighbor Discovery (its worker's),
   // which resolves the backends; before the first poll.
   void SetNeighborDiscovery(engine::NeighborDiscovery* nd) { nd6_ = nd; }
+  // The MACs shared by the proxies of all queues (IPv6, several workers).
+  void SetSharedMacs(std::shared_ptr<ProxySharedMacs> macs) {
+    shared_macs_ = std::move(macs);
+  }
 
   ProxyCore& core() { return core_; }
   const ProxyCore& core() const { return core_; }
@@ -114,6 +130,9 @@ class Proxy : public ProxyOutput {
   uint64_t next_resolve_ns_ = 0;
   const ProxyBackendUpdates* updates_ = nullptr;
   engine::NeighborDiscovery* nd6_ = nullptr;
+  std::shared_ptr<ProxySharedMacs> shared_macs_;
+  wire::MacAddress backend_mac6_[kMaxProxyBackends];  // taken from them
+  void ResolveBackend6(int b, uint64_t now_ns);
   const ProxyBackendSlots* seen_ = nullptr;  // the last list taken
   int self_ = 0;
   int workers_ = 1;

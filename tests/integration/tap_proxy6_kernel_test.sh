@@ -29,6 +29,9 @@ VIP=fd00:30::2
 BSIDE_IP=fd00:31::1
 BACKEND_IP=fd00:31::2
 HERE=$(dirname "$0")
+# LCORES=0,1: two workers, each polling a queue of both taps (the
+# hand-off between them, and the backend's MAC shared: the kernel answers
+# every worker's solicitation on one queue).
 LCORES=${LCORES:-1}
 
 make_netns "$NSC"
@@ -128,5 +131,9 @@ check 'c["proxy_established"] >= 108 and c["proxy_unknown_backend_frames"] == 0'
 check 'c["proxy_backend_refused"] == 0 and c["proxy_backend_syn_timeouts"] == 0'
 check 'c["proxy_backend0_probes_ok"] >= 1 and c["proxy_cookies_invalid"] == 0'
 check 'p["mbufs"] == 0'
+if [ "$LCORES" != 1 ]; then
+  # Two workers: frames reached their flow's worker through the hand-off.
+  check 'c["proxy_handoff_in"] > 0 and c["proxy_handoff_in"] == c["proxy_handoff_out"] and c["proxy_drop_handoff_full"] == 0'
+fi
 echo "figures: $(report '{k: v for k, v in r["counters"].items() if v and k.startswith("proxy_") and "backend0" not in k}')"
 echo "PASS"
