@@ -13,6 +13,8 @@
 #   3. 100 connections at once all complete;
 #   4. a client without timestamps (no window scale nor SACK either, the
 #      cookie carries none) still moves 1 MB each way byte-exact;
+#   4b. under spoofed SYNs from random IPv6 sources (scapy), fetches
+#      complete and the backend never sees a spoofed peer;
 #   5. the report: flows joined, no unknown backend frame, no mbuf lost.
 # The VIP needs the IPv4 --ip too (dual stack, as every mode in this
 # version): it only answers ARP here.
@@ -120,6 +122,50 @@ got=$(ip netns exec "$NSC" curl -6 -sS --max-time 30 -H 'Expect:' \
 ip netns exec "$NSC" sysctl -qw net.ipv4.tcp_timestamps=1
 echo "ok: 1 MB each way byte-exact for a client without timestamps"
 
+# 4b. Spoofed SYNs from random IPv6 sources (scapy, in namespace C, which
+#     holds only lo and the tap and does not forward: the SYN-ACKs to the
+#     spoofed sources end there) while a client fetches: every fetch
+#     completes, the backend never holds a SYN-RECEIVED socket of a spoofed
+#     peer nor sees one in its log, and every SYN was answered with a cookie.
+[ "$(ip netns exec "$NSC" sysctl -n net.ipv6.conf.all.forwarding)" = 0 ] ||
+  fail "$NSC forwards IPv6; refusing to flood"
+VIP_MAC=$(ip -n "$NSC" -6 neigh show "$VIP" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
+[ -n "$VIP_MAC" ] || fail "no MAC for the VIP in $NSC"
+FLOOD=4000
+ip netns exec "$NSC" "$PY" - "$IFC" "$VIP_MAC" "$VIP" "$FLOOD" >"$WORK/flood.log" 2>&1 <<'PYEOF' &
+import random, sys
+from scapy.all import Ether, IPv6, TCP, sendp, conf
+conf.verb = 0
+iface, mac, vip, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+rnd = random.Random(7)
+frames = [Ether(dst=mac) / IPv6(src="2001:db8:%x:%x::%x" % (rnd.getrandbits(16), rnd.getrandbits(16), rnd.getrandbits(16)), dst=vip) /
+          TCP(sport=rnd.randrange(1024, 65535), dport=80, flags="S", seq=rnd.getrandbits(32))
+          for _ in range(n)]
+sendp(frames, iface=iface)
+print("sent", n)
+PYEOF
+flood_pid=$!
+FAIL_LOGS+=("$WORK/flood.log")
+syn_recv_max=0
+fetched=0
+while kill -0 "$flood_pid" 2>/dev/null; do
+  got=$(ip netns exec "$NSC" curl -6 -sS --max-time 10 "http://[$VIP]/bytes/65536" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$(head -c 65536 "$WORK/big" | sha256sum | cut -d' ' -f1)" ] ||
+    fail "a fetch under the flood: sha256 $got"
+  fetched=$((fetched + 1))
+  # Our own handshakes (a joined client's, a probe's) pass through
+  # SYN-RECEIVED for a moment; any other peer came from the flood.
+  n=$(ip netns exec "$NSB" ss -Htan state syn-recv |
+    { grep -vE " \[?($CLIENT_IP|$BSIDE_IP)\]?:[0-9]+ *\$" || true; } | wc -l)
+  if [ "$n" -gt "$syn_recv_max" ]; then syn_recv_max=$n; fi
+done
+wait "$flood_pid" || fail "the flood failed: $(cat "$WORK/flood.log")"
+[ "$syn_recv_max" = 0 ] || fail "the backend held $syn_recv_max SYN-RECEIVED sockets of spoofed peers"
+if grep -v "^$CLIENT_IP " "$WORK/access.log" | grep -q .; then
+  fail "the backend saw another peer: $(grep -v "^$CLIENT_IP " "$WORK/access.log" | head -3)"
+fi
+echo "ok: $FLOOD spoofed IPv6 SYNs while $fetched fetches of 64 KiB completed; backend syn-recv of spoofed peers 0"
+
 # 5. The report: every fetch above joined a flow (5 sizes, 2 uploads, 100
 #    at once, 1 without timestamps: 108, and the readiness fetches).
 stop_endpoint
@@ -130,6 +176,7 @@ check() {
 check 'c["proxy_established"] >= 108 and c["proxy_unknown_backend_frames"] == 0'
 check 'c["proxy_backend_refused"] == 0 and c["proxy_backend_syn_timeouts"] == 0'
 check 'c["proxy_backend0_probes_ok"] >= 1 and c["proxy_cookies_invalid"] == 0'
+check "c['proxy_syn_in'] >= $FLOOD + 108 and c['proxy_cookie_synacks_out'] == c['proxy_syn_in']"
 check 'p["mbufs"] == 0'
 if [ "$LCORES" != 1 ]; then
   # Two workers: frames reached their flow's worker through the hand-off.
