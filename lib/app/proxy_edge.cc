@@ -69,12 +69,14 @@ int ProxyCore::Owner(const wire::PacketInfo& info, int workers) const {
 int ProxyCore::Owner6(const uint8_t* frame, const wire::PacketInfo& info,
                       int workers) const {
   const wire::Ipv6Address dst = wire::Ipv6Dst(frame, info);
-  if (dst == config_.vip6 && IsListenPort(info.dst_port)) {
+  if (proxy_internal::Same6(dst, config_.vip6) &&
+      IsListenPort(info.dst_port)) {
     if ((info.tcp_flags & (tf::kSyn | tf::kAck)) == tf::kSyn) return -1;
     return ClientOwner(ClientId(wire::Ipv6Src(frame, info)), info.src_port,
                        workers);
   }
-  if ((dst == config_.backend_side_ip6 || dst == config_.vip6) &&
+  if ((proxy_internal::Same6(dst, config_.backend_side_ip6) ||
+       proxy_internal::Same6(dst, config_.vip6)) &&
       info.dst_port >= kProbePortBase &&
       info.dst_port < kProbePortBase + kProbePortsPerWorker * workers) {
     return (info.dst_port - kProbePortBase) / kProbePortsPerWorker;

@@ -21,6 +21,7 @@ namespace tf = wire::tcp_flags;
 using proxy_internal::CsumDelta;
 using proxy_internal::FollowToBackend;
 using proxy_internal::FollowToClient;
+using proxy_internal::Same6;
 using proxy_internal::TranslateToBackend;
 using proxy_internal::TranslateToClient;
 
@@ -69,7 +70,7 @@ int ProxyCore::FindBackend6(const wire::Ipv6Address& ip, uint16_t port,
                             uint16_t* vport) const {
   for (size_t b = 0; b < backends_.size(); ++b) {
     const ProxyBackend& a = backends_[b].addr;
-    if (!(a.ip6 == ip)) continue;
+    if (!Same6(a.ip6, ip)) continue;
     if (a.port == 0) {
       if (!IsListenPort(port)) continue;
       *vport = port;
@@ -87,7 +88,7 @@ ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
                                 wire::Tcp6SegmentSpec* spec) {
   const wire::Ipv6Address dst = wire::Ipv6Dst(frame, info);
   const uint8_t f = info.tcp_flags;
-  if (dst == config_.vip6 && IsListenPort(info.dst_port)) {
+  if (Same6(dst, config_.vip6) && IsListenPort(info.dst_port)) {
     const flow::FlowKey6 key{config_.vip6, wire::Ipv6Src(frame, info),
                              info.dst_port, info.src_port};
     const uint32_t hash = hasher6_(key);
@@ -127,7 +128,7 @@ ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
     }
     return ForwardToBackend6(idx, frame, info, now_ns);
   }
-  if ((dst == config_.backend_side_ip6 || dst == config_.vip6) &&
+  if ((Same6(dst, config_.backend_side_ip6) || Same6(dst, config_.vip6)) &&
       IsProbePort(info.dst_port)) {
     return ProbeAnswer(frame, info, now_ns, spec);
   }
@@ -148,7 +149,7 @@ ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
       return ForwardToClient6(idx, frame, info, now_ns);
     }
   }
-  Count(dst == config_.vip6 ? ProxyCounter::kClientNoFlow
+  Count(Same6(dst, config_.vip6) ? ProxyCounter::kClientNoFlow
                             : ProxyCounter::kUnknownBackendFrames);
   return ProxyAction::kDrop;
 }
