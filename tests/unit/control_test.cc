@@ -298,31 +298,6 @@ TEST(ValidateTest, Ipv6ErrorsNameTheirFlag) {
        },
        "--ip: fd00::2/64 is IPv6 but --backend-ip is IPv4: an IPv6 VIP in "
        "front of IPv4 backends is not supported"},
-      {[](Config& c) {
-         c.mode = Mode::kProxy;
-         c.proxy.backend_ip6 = wire::Ipv6Prefix::Parse("fd01::1/64");
-         c.proxy.backends.push_back(app::ProxyBackend{0x0a090002, 80});
-         c.load.concurrency = 10;
-       },
-       "--backend: 10.9.0.2 is IPv4 but --backend-ip is IPv6"},
-      {[](Config& c) {
-         c.mode = Mode::kProxy;
-         c.proxy.backend_ip6 = wire::Ipv6Prefix::Parse("fd01::1/64");
-         c.proxy.backends.push_back(
-             *ParseBackend("[fd02::9]:80"));
-         c.load.concurrency = 10;
-       },
-       "--backend: fd02::9 is not another host on the prefix of "
-       "--backend-ip=fd01::1/64"},
-      {[](Config& c) {
-         c.mode = Mode::kProxy;
-         c.ip6.reset();
-         c.proxy.backend_ip6 = wire::Ipv6Prefix::Parse("fd01::1/64");
-         c.proxy.backends.push_back(*ParseBackend("[fd01::2]:80"));
-         c.load.concurrency = 10;
-       },
-       "--backend-ip: fd01::1/64 is IPv6, so the VIP is too: give an IPv6 "
-       "--ip"},
   };
   for (const Case& k : cases) {
     Config c = ValidDualStack();
@@ -330,39 +305,6 @@ TEST(ValidateTest, Ipv6ErrorsNameTheirFlag) {
     absl::Status s = Validate(c);
     EXPECT_FALSE(s.ok()) << k.message;
     EXPECT_THAT(std::string(s.message()), StartsWith(k.message));
-  }
-}
-
-// An IPv6 proxy: --ip's IPv6 address is the VIP, --backend-ip and the
-// backends IPv6 ([ADDR]:PORT or ADDR).
-TEST(ProxyIpv6ConfigTest, Ipv6VipAndBackends) {
-  Config c = ValidDualStack();
-  c.mode = Mode::kProxy;
-  c.load.concurrency = 10;
-  c.proxy.backend_ip6 = wire::Ipv6Prefix::Parse("fd01::1/64");
-  absl::StatusOr<app::ProxyBackend> b1 = ParseBackend("[fd01::2]:8080");
-  absl::StatusOr<app::ProxyBackend> b2 = ParseBackend("fd01::3");
-  ASSERT_TRUE(b1.ok()) << b1.status();
-  ASSERT_TRUE(b2.ok()) << b2.status();
-  EXPECT_EQ(b1->ip6.ToString(), "fd01::2");
-  EXPECT_EQ(b1->port, 8080);
-  EXPECT_EQ(b1->ip, 0u);
-  EXPECT_EQ(b2->ip6.ToString(), "fd01::3");
-  EXPECT_EQ(b2->port, 0);
-  c.proxy.backends = {*b1};
-  EXPECT_TRUE(Validate(c).ok()) << Validate(c);
-  const app::ProxyConfig pc = MakeProxyConfig(c);
-  EXPECT_TRUE(pc.ipv6);
-  EXPECT_EQ(pc.vip6.ToString(), "fd00::2");
-  EXPECT_EQ(pc.backend_side_ip6.ToString(), "fd01::1");
-  EXPECT_EQ(pc.defaults.mss, 1440);
-  c.proxy.backends = {*b1, *b1};
-  EXPECT_THAT(std::string(Validate(c).message()),
-              StartsWith("--backend: fd01::2 is given twice"));
-  for (const char* bad : {"[fd01::2]", "[fd01::2]:", "[fd01::2]:0",
-                          "[fd01::2]:70000", "[fd01::zz]:80", "fd01::zz",
-                          "[fd01::2:80"}) {
-    EXPECT_FALSE(ParseBackend(bad).ok()) << bad;
   }
 }
 
