@@ -503,6 +503,7 @@ int LoopbackProxy(const Config& config) {
   pxc.ip = vip;
   pxc.gateway.reset();
   pxc.proxy.backend_ip = backend_side;
+  pxc.proxy.backend_ip6.reset();  // IPv4 only (its generator is)
   pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
   std::vector<engine::LcoreSlot> proxy_slots =
       BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);
