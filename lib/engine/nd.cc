@@ -286,6 +286,12 @@ const MacAddress* NeighborDiscovery::ResolveNextHop(const Ipv6Address& dst,
   return mac;
 }
 
+// Link's IPv6 next hop, here where NeighborDiscovery is complete.
+const MacAddress* Link::ResolveNextHop(const Ipv6Address& dst,
+                                       uint64_t now_ns) {
+  return nd_ != nullptr ? nd_->ResolveNextHop(dst, now_ns) : nullptr;
+}
+
 void NeighborDiscovery::SendSolicitation(const Ipv6Address& target) {
   rte_mbuf* m = link_->Alloc();
   if (m == nullptr) return;
