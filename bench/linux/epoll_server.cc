@@ -125,7 +125,8 @@ class Server {
 };
 
 bool Server::Start() {
-  listen_fd_ = socket(config_.listen.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  listen_fd_ = socket(config_.listen.family(),
+                      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return perror("socket"), false;
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -341,8 +342,8 @@ int main(int argc, char** argv) {
       ParseAnyEndpoint(absl::GetFlag(FLAGS_listen), "127.0.0.1");
   if (!listen) {
     std::fprintf(stderr,
-                 "linux_epoll_server: --listen: '%s' is not IP:PORT, [IPv6]:PORT or "
-                 "PORT\n",
+                 "linux_epoll_server: --listen: '%s' is not IP:PORT, "
+                 "[IPv6]:PORT or PORT\n",
                  absl::GetFlag(FLAGS_listen).c_str());
     return 2;
   }

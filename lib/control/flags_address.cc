@@ -96,11 +96,13 @@ absl::Status AddressesFromFlags(Config& c) {
 
 namespace {
 
-// One address-range flag value of either family into `load`'s fields;
-// `seen4`/`seen6` say whether that family was given already.
+// One address-range flag value of either family into [*first, *last] or
+// [*first6, *last6]; `seen4`/`seen6` say whether that family was given
+// already.
 absl::Status RangeInto(const char* flag, const std::string& text,
-                       uint32_t* first, uint32_t* last, wire::Ipv6Address* first6,
-                       wire::Ipv6Address* last6, bool* seen4, bool* seen6) {
+                       uint32_t* first, uint32_t* last,
+                       wire::Ipv6Address* first6, wire::Ipv6Address* last6,
+                       bool* seen4, bool* seen6) {
   if (text.find(':') != std::string::npos) {
     if (*seen6) return Bad(flag, "at most one IPv6 range");
     absl::StatusOr<std::pair<wire::Ipv6Address, wire::Ipv6Address>> r =
