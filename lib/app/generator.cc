@@ -54,13 +54,15 @@ Generator::Generator(const GeneratorConfig& config)
   // IPv6 replies on an RSS port: the queue of redirection-table entry 0.
   const bool takes_ipv6 = config_.rss == nullptr || config_.reta.empty() ||
                           config_.reta[0] == config_.queue_id;
+  uint64_t largest = 0;
   for (size_t s = 0; s < config_.servers.size(); ++s) {
     const bool v6 = config_.servers[s].ipv6;
     server_tuples_[s] =
         v6 && !takes_ipv6 ? 0
                           : uint64_t{v6 ? num_ips6_ : num_ips_} * num_ports_;
-    tuple_space_ += server_tuples_[s];
+    largest = std::max(largest, server_tuples_[s]);
   }
+  tuple_space_ = largest * config_.servers.size();
 }
 
 engine::AppOps Generator::ops() {
@@ -206,13 +208,16 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
 bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
   const uint32_t probes = 64u * config_.num_queues;
   for (uint32_t p = 0; p < probes; ++p) {
-    uint64_t i = tuple_cursor_++ % tuple_space_;
-    size_t s = 0;
-    while (i >= server_tuples_[s]) i -= server_tuples_[s++];
+    // The servers in turn; each walks its own block (a smaller one wraps
+    // sooner: its tuples still in use are skipped).
+    const uint64_t i = tuple_cursor_++ % tuple_space_;
+    const size_t s = i % config_.servers.size();
+    if (server_tuples_[s] == 0) continue;  // no clients of its family here
+    const uint64_t j = i / config_.servers.size() % server_tuples_[s];
     const LoadTarget& server = config_.servers[s];
     const uint32_t ips = server.ipv6 ? num_ips6_ : num_ips_;
-    const auto ip_index = static_cast<uint32_t>(i % ips);
-    const auto port_index = static_cast<uint32_t>(i / ips);
+    const auto ip_index = static_cast<uint32_t>(j % ips);
+    const auto port_index = static_cast<uint32_t>(j / ips);
     uint16_t port;
     if (config_.rss == nullptr) {
       port = static_cast<uint16_t>(config_.port_first + config_.queue_id +

@@ -17,8 +17,9 @@
 // Without a rate (cps = 0) connections open as fast as the concurrency limit
 // allows and their latency starts when they are opened.
 //
-// Tuples: the k-th attempt walks the client (address, port) space so that
-// all addresses are used before a port repeats; a tuple that still has a
+// Tuples: the k-th attempt goes to the servers in turn, and for each walks
+// the client (address, port) space so that all addresses are used before a
+// port repeats; a tuple that still has a
 // connection or TIME-WAIT record is skipped (counted). With several workers
 // each takes the tuples that come back to its own queue: on RSS ports the
 // reply's Toeplitz hash through the redirection table must name its queue;
@@ -276,8 +277,8 @@ class Generator {
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;
   uint32_t abandon_cursor_ = 0;
-  // The tuple space is each server's block in turn (clients of its family
-  // times ports), the clients varying fastest.
+  // The tuple space: the servers in turn, each with its block of tuples
+  // (clients of its family times ports, the clients varying fastest).
   static constexpr size_t kMaxServers = 8;
   uint64_t tuple_space_ = 0;
   uint64_t server_tuples_[kMaxServers] = {};

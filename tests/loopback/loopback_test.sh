@@ -92,4 +92,17 @@ check flood 'r["server"]["counters"]["SyncookiesSent"] > 100000 and r["server"][
 check flood 'r["server"]["pool_peaks"]["half_open"] <= 1024 and r["server"]["pool_peaks"]["tcbs"] <= 16384'
 check flood 'r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["time_wait"] == 0 and r["pools"]["time_wait"] == 0'
 
+# 8. (IPv6 only) Both families at once: an IPv4 and an IPv6 server, taken
+#    in turn, so about half the connections each; the per-family counts add
+#    up on both sides, and every pool is back to zero but TIME-WAIT.
+if [ "$V6" = 1 ]; then
+  run dual --duration=2 --server=10.0.0.1:80 '--server=[fd00::1]:80'
+  check dual 'c["completed"] > 0 and c["failed"] == 0 and c["attempted"] == c["completed"]'
+  check dual '0.4 * c["completed"] <= c["ipv6"]["completed"] <= 0.6 * c["completed"] and c["ipv6"]["attempted"] == c["ipv6"]["completed"]'
+  check dual 's["Ipv6PassiveOpens"] == c["ipv6"]["completed"] and s["PassiveOpens"] == c["completed"]'
+  check dual 'r["pools"]["tcbs"] == 0 and r["pools"]["half_open"] == 0 and r["pools"]["ipv6_tuples"] == 0 and r["pools"]["mbufs"] == 0'
+  check dual 'r["server"]["pools"]["tcbs"] == 0 and r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["mbufs"] == 0'
+  check dual 'r["server"]["pools"]["ipv6_tuples"] == r["server"]["counters"]["Ipv6PassiveOpens"] and r["server"]["pools"]["time_wait"] == c["completed"]'
+fi
+
 echo "PASS"
