@@ -50,7 +50,7 @@ run_load() {
   wait_for_line "$WORK/server.log" '^listening on' "$server_pid" linux_epoll_server
   # Our ARP request, so that synwave learns the kernel's MAC now instead of
   # at its next ARP retry: nothing is sent until the server is resolved.
-  ip netns exec "$NS" arping -q -c 1 -w 1 -I "$IF" "$SYNWAVE_IP" ||
+  ip netns exec "$NS" arping -q -c 1 -w 10 -I "$IF" "$SYNWAVE_IP" ||
     fail "synwave did not answer ARP in the namespace"
   local rc=0
   wait "$SYNWAVE_PID" || rc=$?

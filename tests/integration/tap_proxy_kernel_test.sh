@@ -110,7 +110,7 @@ requests() { if [ -f "$WORK/access$1.log" ]; then wc -l <"$WORK/access$1.log"; e
 start_backend 2
 start_backend 3
 
-ip netns exec "$NSC" arping -q -c 1 -w 2 -I "$IFC" "$VIP" ||
+ip netns exec "$NSC" arping -q -c 1 -w 10 -I "$IFC" "$VIP" ||
   fail "synwave did not answer ARP for the VIP"
 # The backends are up once their probes were answered.
 wait_backends up,up

@@ -75,7 +75,7 @@ wait_log() {
 }
 start_backend 2
 start_backend 3
-ip netns exec "$NSC" arping -q -c 1 -w 2 -I "$IFC" "$VIP" ||
+ip netns exec "$NSC" arping -q -c 1 -w 10 -I "$IFC" "$VIP" ||
   fail "synwave did not answer ARP for the VIP"
 wait_log "backends up "
 

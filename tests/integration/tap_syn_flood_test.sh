@@ -65,7 +65,7 @@ links=$(ip -n "$NS" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
 [ -z "$(ip -n "$NS" route show default)" ] || fail "$NS has a default route"
 if ip link show "$IF" >/dev/null 2>&1; then fail "$IF is still in the root namespace"; fi
 
-ip netns exec "$NS" arping -q -c 1 -w 1 -I "$IF" "$TARGET_IP" ||
+ip netns exec "$NS" arping -q -c 1 -w 10 -I "$IF" "$TARGET_IP" ||
   fail "synwave did not answer ARP in the namespace"
 
 # The flood, stopped with SIGINT, on which hping3 prints its statistics.
