@@ -416,7 +416,10 @@ absl::Status ServeFromFlags(Mode mode, Config& c) {
     absl::StatusOr<uint64_t> budget =
         MemorySize(absl::GetFlag(FLAGS_time_wait_memory), "time-wait-memory");
     if (!budget.ok()) return budget.status();
-    t.max_time_wait = tcp::TimeWaitRecordsFor(*budget, TcpStacks(mode, c));
+    // With an IPv6 address the stacks build the IPv6 table too
+    // (Worker: TcpConfig::ipv6), whose share each record also costs.
+    t.max_time_wait = tcp::TimeWaitRecordsFor(*budget, TcpStacks(mode, c),
+                                              c.ip6.has_value());
   }
   SYNWAVE_ASSIGN_OR_RETURN(t.msl_ns, SecondsFlag(FLAGS_msl, "msl"));
   SYNWAVE_ASSIGN_OR_RETURN(t.fin_wait2_timeout_ns,

@@ -4,6 +4,7 @@
 // listener.cc, SYN-SENT's and the active open's SYN-RECEIVED in
 // active_open.cc, TIME-WAIT's in time_wait.cc.
 #include <algorithm>
+#include <array>
 
 #include "tcp/stack.h"
 #include "wire/headers.h"
@@ -52,12 +53,23 @@ const TcpStack::Dispatch TcpStack::kDispatch[kNumRows][kNumFlagClasses] = {
 #undef H
 #undef D
 
+// RST first, then SYN (with or without ACK), then ACK or none: one load
+// from a table over the three bits that decide (every segment passes here).
 TcpStack::FlagClass TcpStack::Classify(uint8_t flags) {
-  if (flags & tf::kRst) return FlagClass::kRst;
-  if (flags & tf::kSyn) {
-    return (flags & tf::kAck) ? FlagClass::kSynAck : FlagClass::kSyn;
-  }
-  return (flags & tf::kAck) ? FlagClass::kAck : FlagClass::kNoAck;
+  constexpr uint8_t kBits = tf::kRst | tf::kSyn | tf::kAck;
+  static_assert(kBits < 32);
+  static constexpr auto kTable = [] {
+    std::array<FlagClass, 32> t{};
+    for (uint32_t f = 0; f < t.size(); ++f) {
+      t[f] = (f & tf::kRst)   ? FlagClass::kRst
+             : (f & tf::kSyn) ? ((f & tf::kAck) ? FlagClass::kSynAck
+                                                : FlagClass::kSyn)
+             : (f & tf::kAck) ? FlagClass::kAck
+                              : FlagClass::kNoAck;
+    }
+    return t;
+  }();
+  return kTable[flags & kBits];
 }
 
 void TcpStack::Input(const flow::FlowKey& key, const Segment& seg,
@@ -79,7 +91,8 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     // marked with the segment it answers. A lookup is trusted only while the
     // table is as it was when it was made.
     batch_n_ = 0;
-    if (group >= kMinCookieBatch && CookiesLikely()) {
+    if (group >= kMinCookieBatch &&
+        (CookiesLikely() || CookieAcksLikely(now_ns))) {
       PrepareCookies(keys, found, segs, group, now_ns);
     }
     for (uint32_t k = 0; k < group; ++k) {
@@ -95,6 +108,7 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
   }
   reply_to_ = OutSegment::kNoReply;
   burst_base_ = 0;
+  batch_n_ = 0;
 }
 
 void TcpStack::Input(const flow::FlowKey6& key, const Segment& seg,
@@ -117,7 +131,11 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
     hasher6_.HashBulk(keys, group, hashes);
     table6_->FindBulk(keys, hashes, group, found);
     const uint64_t epoch = table6_->epoch();
-    batch_n_ = 0;  // no cookies prepared: each is made on its own
+    batch_n_ = 0;
+    if (group >= kMinCookieBatch &&
+        (CookiesLikely() || CookieAcksLikely(now_ns))) {
+      PrepareCookies(keys, found, segs, group, now_ns);
+    }
     for (uint32_t k = 0; k < group; ++k) {
       reply_to_ = static_cast<uint16_t>(burst_base_ + k);
       in6_ = &keys[k];
@@ -135,6 +153,7 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
   in6_ = nullptr;
   reply_to_ = OutSegment::kNoReply;
   burst_base_ = 0;
+  batch_n_ = 0;
 }
 
 void TcpStack::Input6(const flow::FlowKey& key, uint32_t hash, uint32_t found,

@@ -4,6 +4,7 @@
 // passive open's last step onto the accept queue.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "tcp/stack.h"
 #include "wire/headers.h"
@@ -203,22 +204,12 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   // word), so the ACK's Check finds it again: one SipHash per SYN, done for
   // the whole burst by PrepareCookies when it could be.
   const uint16_t peer_mss = o.has_mss ? o.mss : 0;
-  uint32_t ts_offset = 0;
+  uint32_t ts_offset;
   SeqNum iss;
-  bool prepared = false;
-  if (counter == batch_counter_) {
-    for (uint32_t j = batch_next_; j < batch_n_; ++j) {
-      if (batch_keys_[j] == key && batch_seqs_[j] == seg.seq &&
-          batch_mss_[j] == peer_mss) {
-        iss = batch_iss_[j];
-        ts_offset = batch_aux_[j];
-        batch_next_ = j + 1;
-        prepared = true;
-        break;
-      }
-    }
-  }
-  if (!prepared) {
+  if (const int j = PreparedCookie(SynCookies::Op::kMake, counter); j >= 0) {
+    iss = SeqNum(batch_value_[j]);
+    ts_offset = batch_aux_[j];
+  } else {
     iss = in6_ == nullptr
               ? cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset)
               : cookies_.Make(*in6_, seg.seq, peer_mss, counter, &ts_offset);
@@ -250,37 +241,72 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   counters_.Add(Mib::kSyncookiesSent);
 }
 
-void TcpStack::PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+template <typename Key>
+void TcpStack::PrepareCookies(const Key* keys, const uint32_t* found,
                               const Segment* segs, uint32_t n,
                               uint64_t now_ns) {
+  constexpr bool kIpv6 = std::is_same_v<Key, flow::FlowKey6>;
   batch_n_ = 0;
   batch_next_ = 0;
   const bool pool_full = half_open_ids_.in_use() >= config_.max_half_open;
+  const bool syns = CookiesLikely();
+  const bool acks = CookieAcksLikely(now_ns);
+  const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
   for (uint32_t k = 0; k < n && batch_n_ < kCookieBatch; ++k) {
     const Segment& seg = segs[k];
-    if ((seg.flags & (tf::kSyn | tf::kAck | tf::kRst | tf::kFin)) != tf::kSyn ||
-        found[k] != flow::FlowTable::kNotFound) {
+    const uint8_t f = seg.flags & (tf::kSyn | tf::kAck | tf::kRst);
+    if (found[k] != flow::FlowTable::kNotFound ||
+        !(f == tf::kSyn ? syns : f == tf::kAck && acks)) {
       continue;
     }
-    const Listener* l = FindListener(keys[k]);
-    if (l == nullptr ||
-        (config_.syncookies == SynCookieMode::kOverflow && !pool_full &&
-         l->syn_count < config_.syn_backlog)) {
-      continue;
+    const Listener* l;
+    if constexpr (kIpv6) {
+      l = FindListener6(keys[k]);
+    } else {
+      l = FindListener(keys[k]);
     }
-    batch_keys_[batch_n_] = keys[k];
-    batch_seqs_[batch_n_] = seg.seq;
-    batch_mss_[batch_n_] = seg.options.has_mss ? seg.options.mss : 0;
+    if (l == nullptr) continue;
+    SynCookies::Job& job = batch_jobs_[batch_n_];
+    if (f == tf::kSyn) {
+      if ((seg.flags & tf::kFin) ||
+          (config_.syncookies == SynCookieMode::kOverflow && !pool_full &&
+           l->syn_count < config_.syn_backlog)) {
+        continue;
+      }
+      job.op = SynCookies::Op::kMake;
+      job.peer_seq = seg.seq;
+      job.arg = seg.options.has_mss ? seg.options.mss : 0;
+    } else {
+      job.op = SynCookies::Op::kCheck;
+      job.peer_seq = seg.seq - 1;
+      job.arg = (seg.ack - 1).value();
+    }
+    if constexpr (kIpv6) {
+      batch_keys6_[batch_n_] = keys[k];
+    } else {
+      batch_keys_[batch_n_] = keys[k];
+    }
+    batch_pos_[batch_n_] = static_cast<uint16_t>(burst_base_ + k);
     ++batch_n_;
   }
   if (batch_n_ < kMinCookieBatch) {
     batch_n_ = 0;
     return;
   }
-  batch_counter_ = SynCookies::Counter(now_ns, cookie_params_);
-  cookies_.MakeBatch(batch_keys_, batch_seqs_, batch_mss_, batch_n_,
-                     batch_counter_, batch_iss_, batch_aux_);
+  batch_counter_ = counter;
+  if constexpr (kIpv6) {
+    cookies_.Batch(batch_keys6_, batch_jobs_, batch_n_, counter, batch_value_,
+                   batch_aux_);
+  } else {
+    cookies_.Batch(batch_keys_, batch_jobs_, batch_n_, counter, batch_value_,
+                   batch_aux_);
+  }
 }
+
+template void TcpStack::PrepareCookies(const flow::FlowKey*, const uint32_t*,
+                                       const Segment*, uint32_t, uint64_t);
+template void TcpStack::PrepareCookies(const flow::FlowKey6*, const uint32_t*,
+                                       const Segment*, uint32_t, uint64_t);
 
 void TcpStack::CountAcceptQueueFull() {
   counters_.Count(Drop::kAcceptQueueFull);
@@ -291,22 +317,23 @@ void TcpStack::CountAcceptQueueFull() {
 bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
                             uint32_t listener, const Segment& seg,
                             uint64_t now_ns) {
-  if (config_.syncookies == SynCookieMode::kOff) return false;
   // As Linux: an ACK is only taken for a cookie while cookies are being
   // sent (within two slots of the last one), so that a blind attacker
   // cannot probe for valid cookies when there is no flood.
-  const uint64_t window = uint64_t{2} << cookie_params_.counter_period_log2_ns;
-  if (config_.syncookies != SynCookieMode::kAlways &&
-      (!cookies_sent_ || now_ns - last_cookie_ns_ > window)) {
-    return false;
-  }
+  if (!CookieAcksLikely(now_ns)) return false;
   const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
   uint32_t ts_offset;
-  const uint16_t mss =
-      in6_ == nullptr
-          ? cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter, &ts_offset)
-          : cookies_.Check(*in6_, seg.seq - 1, seg.ack - 1, counter,
-                           &ts_offset);
+  uint16_t mss;
+  if (const int j = PreparedCookie(SynCookies::Op::kCheck, counter); j >= 0) {
+    mss = static_cast<uint16_t>(batch_value_[j]);
+    ts_offset = batch_aux_[j];
+  } else {
+    mss = in6_ == nullptr
+              ? cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter,
+                               &ts_offset)
+              : cookies_.Check(*in6_, seg.seq - 1, seg.ack - 1, counter,
+                               &ts_offset);
+  }
   uint8_t wscale = kCookieNoWscale;
   bool sack = false;
   const bool ts = seg.options.has_timestamps && config_.timestamps;
@@ -361,25 +388,31 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   return true;
 }
 
-// The end of TryCookieAck for IPv6: the tuple (in6_) goes in table6_ with
-// its address slot first (the TCB takes the record key that names the
-// slot), then points at the TCB.
+// The end of TryCookieAck for IPv6: as IPv4's, the tuple goes in table6_
+// once the TCB exists, so its value is final and is written once (no
+// insert and then an update, which would look the tuple up twice); the
+// address slot is taken first, since the TCB keeps the record key that
+// names it.
 bool TcpStack::TryCookieAck6(HalfOpen& h, const Segment& seg,
                              uint64_t now_ns) {
   h.ipv6 = true;
-  if (!InsertFlow6(*in6_, h.hash, Encode(Kind::kTcb, 0), &h.key)) {
+  // A slot is free whenever the table has room (InsertFlow6).
+  if (table6_->size() >= table6_->capacity()) {
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return true;
   }
+  const uint32_t slot = addr6_ids_->Alloc();
+  addr6_[slot] = Addr6{in6_->local_ip, in6_->remote_ip};
+  h.key = flow::FlowKey{slot, 0, in6_->local_port, in6_->remote_port};
   const uint32_t t_index = EstablishPassive(h, seg, now_ns);
   if (t_index == kNoIndex) {
-    EraseFlow6(h.key, h.hash);
+    addr6_ids_->Free(slot);
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return true;
   }
-  table6_->Update(*in6_, h.hash, Encode(Kind::kTcb, t_index));
+  table6_->Insert(*in6_, h.hash, Encode(Kind::kTcb, t_index));
   counters_.Add(Mib::kSyncookiesRecv);
   if (seg.payload_length > 0 || (seg.flags & tf::kFin)) {
     OnSynchronized(h.key, h.hash, t_index, seg, now_ns);

@@ -135,44 +135,59 @@ uint32_t TcpStack::ReclaimAndAllocTcb() {
   return ReclaimOrphan() ? tcb_ids_.Alloc() : kNoIndex;
 }
 
+// Every field is written once, in the order of the record (no clearing of
+// the whole TCB first, then a second store to most fields). What a free
+// slot already holds is kept: FreeTcb left its queues empty and its timers
+// cancelled, and a slot never used is as Tcb{} built it.
 uint32_t TcpStack::NewTcb(const HalfOpen& h, uint64_t now_ns) {
   const uint32_t index = AllocTcb();
   if (index == kNoIndex) return kNoIndex;
   Tcb& t = tcbs_[index];
-  const uint32_t generation = t.generation + 1;
-  t = Tcb{};
-  t.generation = generation;
-  t.flags = tcb_flags::kInUse;
-  if (h.ipv6) [[unlikely]] t.flags |= tcb_flags::kIpv6;
+  const bool wscale = h.peer_wscale != 0xff;
   t.key = h.key;
   t.hash = h.hash;
+  t.generation += 1;
+  t.state = TcpState::kClosed;  // SetState below counts the new state
+  t.snd_wscale = wscale ? h.peer_wscale : 0;
+  t.rcv_wscale = wscale ? config_.window_scale : 0;
+  t.retries = 0;
+  t.flags = static_cast<uint16_t>(
+      tcb_flags::kInUse | (h.ipv6 ? tcb_flags::kIpv6 : 0) |
+      (h.timestamps ? tcb_flags::kTimestamps : 0) |
+      (h.sack_ok ? tcb_flags::kSackOk : 0));
+  t.snd_mss = SendMss(h.peer_mss, h.timestamps, h.ipv6);
   t.listener = h.listener;
-  t.peer_l2 = h.peer_l2;
+  t.offered_wscale = 0;
+  t.keepalive_probes = 0;
   t.iss = h.iss;
   t.snd_una = h.iss + 1;
   t.snd_nxt = t.snd_una;
   t.snd_max = t.snd_una;
+  t.snd_wl1 = SeqNum();
+  t.snd_wl2 = SeqNum();
+  t.snd_wnd = 0;
+  t.max_snd_wnd = 0;
+  t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
+  t.ssthresh = 0xffffffff;
   t.irs = h.irs;
   t.rcv_nxt = h.irs + 1;
   t.rcv_adv = t.rcv_nxt + InitialWindow();
-  if (h.peer_wscale != 0xff) {
-    t.snd_wscale = h.peer_wscale;
-    t.rcv_wscale = config_.window_scale;
-  }
-  if (h.timestamps) t.flags |= tcb_flags::kTimestamps;
-  if (h.sack_ok) t.flags |= tcb_flags::kSackOk;
   t.ts_recent = h.ts_recent;
-  t.ts_recent_ns = now_ns;
   t.ts_offset = h.ts_offset;
-  t.snd_mss = SendMss(h.peer_mss, h.timestamps, h.ipv6);
+  t.ts_recent_ns = now_ns;
+  t.srtt_us = 0;
+  t.rttvar_us = 0;
   t.rto_us = static_cast<uint32_t>(config_.rto_initial_ns / 1000);
-  t.cwnd = config_.initial_cwnd_segments * t.snd_mss;
-  t.ssthresh = 0xffffffff;
+  t.rtt_seq = SeqNum();
+  t.rtt_start_ns = 0;
   t.last_rx_ns = now_ns;
   t.last_progress_ns = now_ns;
   // No ACK to an invalid segment yet: the first one may go at once
   // (unsigned arithmetic, so this holds for a clock that starts at 0 too).
   t.last_oow_ack_ns = now_ns - config_.challenge_ack_interval_ns;
+  t.peer_l2 = h.peer_l2;
+  t.orphan_slot = 0;
+  t.app_data = 0;
   SetState(t, TcpState::kEstablished);
   if (config_.keepalive) ArmAux(t, index, now_ns + config_.keepalive_idle_ns);
   return index;

@@ -66,8 +66,8 @@
 //   gives none (RFC 8200 5: the 1280-byte minimum MTU less 60), and its
 //   cookies carry the IPv6 MSS table (syncookie.h).
 // - ISNs, timestamp offsets and cookies are keyed hashes of the IPv6 tuple
-//   (isn.h, syncookie.h). A burst's IPv4 cookies are computed in vector
-//   lanes; IPv6 cookies one at a time.
+//   (isn.h, syncookie.h). A burst's cookies (made and checked) are hashed
+//   in vector lanes for either family (SynCookies::Batch).
 // - Counters stay totals (InSegs counts both families); Ipv6InSegs,
 //   Ipv6OutSegs, Ipv6PassiveOpens and Ipv6ActiveOpens tell a dual-stack user
 //   what share is IPv6.
@@ -125,7 +125,7 @@ class TcpStack {
                   uint64_t now_ns);
   // One segment (a burst of one).
   void Input(const flow::FlowKey& key, const Segment& seg, uint64_t now_ns);
-  // The same for IPv6 segments (no cookies in vector lanes). Without
+  // The same for IPv6 segments (cookies in lanes as well). Without
   // TcpConfig::ipv6 each segment is dropped (tcp_ipv6_off).
   void InputBurst(const flow::FlowKey6* keys, const Segment* segs, uint32_t n,
                   uint64_t now_ns);
@@ -412,13 +412,36 @@ class TcpStack {
             (listeners_at_backlog_ > 0 ||
              half_open_ids_.in_use() >= config_.max_half_open));
   }
+  // True when an ACK may complete a cookie handshake now: cookies always,
+  // or (overflow mode) cookies sent within the last two slots.
+  bool CookieAcksLikely(uint64_t now_ns) const {
+    return config_.syncookies == SynCookieMode::kAlways ||
+           (config_.syncookies == SynCookieMode::kOverflow && cookies_sent_ &&
+            now_ns - last_cookie_ns_ <= (uint64_t{2} << cookie_params_.counter_period_log2_ns));
+  }
   // Before a burst's Input calls (same order, same now): computes at once,
-  // in vector lanes, the SYN cookies the burst will need (SYNs for no
-  // connection to a listener that answers with cookies now). A SYN without
-  // a prepared cookie gets one computed on its own; a prepared one that
-  // goes unused costs nothing more.
-  void PrepareCookies(const flow::FlowKey* keys, const uint32_t* found,
+  // in vector lanes, the cookie work the burst will need: the cookies of
+  // SYNs for no connection to a listener that answers with cookies now,
+  // and the checks of ACKs for no connection to a listener while cookie
+  // ACKs are taken. A segment without prepared work has it done on its
+  // own; prepared work that goes unused costs nothing more. Each job names
+  // its segment by position (reply_to_), so that the handler finds it
+  // without comparing tuples (PreparedCookie).
+  template <typename Key>
+  void PrepareCookies(const Key* keys, const uint32_t* found,
                       const Segment* segs, uint32_t n, uint64_t now_ns);
+  // The prepared job of the segment being processed, if there is one of
+  // kind `op`, for the slot `counter`: its index, else -1.
+  int PreparedCookie(SynCookies::Op op, uint32_t counter) {
+    while (batch_next_ < batch_n_ && batch_pos_[batch_next_] < reply_to_) {
+      ++batch_next_;
+    }
+    if (batch_next_ >= batch_n_ || batch_pos_[batch_next_] != reply_to_ ||
+        batch_jobs_[batch_next_].op != op || counter != batch_counter_) {
+      return -1;
+    }
+    return static_cast<int>(batch_next_++);
+  }
   // Returns true if the ACK carried a valid cookie (and was handled).
   bool TryCookieAck(const flow::FlowKey& key, uint32_t hash,
                     uint32_t listener, const Segment& seg, uint64_t now_ns);
@@ -622,9 +645,10 @@ class TcpStack {
   static constexpr uint32_t kCookieBatch = 64;
   static constexpr uint32_t kMinCookieBatch = 4;
   flow::FlowKey batch_keys_[kCookieBatch];
-  SeqNum batch_seqs_[kCookieBatch];
-  uint16_t batch_mss_[kCookieBatch];
-  SeqNum batch_iss_[kCookieBatch];
+  flow::FlowKey6 batch_keys6_[kCookieBatch];
+  SynCookies::Job batch_jobs_[kCookieBatch];
+  uint16_t batch_pos_[kCookieBatch];    // the job's segment (reply_to_)
+  uint32_t batch_value_[kCookieBatch];  // the cookie, or the checked MSS
   uint32_t batch_aux_[kCookieBatch];
   uint32_t batch_n_ = 0;
   uint32_t batch_next_ = 0;

@@ -9,6 +9,10 @@
 // their instruction set, so no vector crosses a call boundary and GCC's note
 // about the vector calling convention does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
+// GCC 12 reports LaneState's words as maybe uninitialized where the loop
+// over R first writes them (each is written before any read: a false
+// positive of its vector lowering).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace synwave::tcp {
 
@@ -19,124 +23,147 @@ constexpr uint32_t kTsWscaleMask = 0xf;
 constexpr uint32_t kTsSack = 1u << 4;
 constexpr uint32_t kTsMarker = 1u << 5;
 
-// SipHash-2-4 over a vector of independent 64-bit lanes: the same rounds as
-// siphash_internal::State, one message per lane.
-template <typename V>
+// Views of a 32-byte vector for the shuffles of LaneState::Rotl.
+using U64x4 = uint64_t __attribute__((vector_size(32)));
+using V32 = uint32_t __attribute__((vector_size(32)));
+using M32 = int32_t __attribute__((vector_size(32)));
+using V16 = uint16_t __attribute__((vector_size(32)));
+using M16 = int16_t __attribute__((vector_size(32)));
+
+// SipHash-2-4 over R vectors of independent 64-bit lanes: the same rounds
+// as siphash_internal::State, one message per lane. R = 2 gives two
+// independent dependency chains; each state word is R registers of the
+// machine's own width (a wider generic vector is split by the compiler
+// with spills to the stack). kShuffle (AVX2, whose V is U64x4): the
+// rotations by 32 and 16 bits are byte shuffles, one instruction each,
+// instead of two shifts and an or (AVX-512F's vprolq does any rotation in
+// one).
+template <typename V, size_t R, bool kShuffle>
 struct LaneState {
-  V v0, v1, v2, v3;
+  V v0[R], v1[R], v2[R], v3[R];
 
   template <int B>
   [[gnu::always_inline]] static V Rotl(const V& x) {
-    return (x << B) | (x >> (64 - B));
+    if constexpr (kShuffle && B == 32) {
+      constexpr M32 kSwap = {1, 0, 3, 2, 5, 4, 7, 6};
+      return reinterpret_cast<V>(
+          __builtin_shuffle(reinterpret_cast<V32>(x), kSwap));
+    } else if constexpr (kShuffle && B == 16) {
+      // Little-endian halfwords of each lane move up one place.
+      constexpr M16 kUp = {3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14};
+      return reinterpret_cast<V>(
+          __builtin_shuffle(reinterpret_cast<V16>(x), kUp));
+    } else {
+      return (x << B) | (x >> (64 - B));
+    }
   }
 
   // clang-format off
   [[gnu::always_inline]] void Round() {
-    v0 += v1; v1 = Rotl<13>(v1); v1 ^= v0; v0 = Rotl<32>(v0);
-    v2 += v3; v3 = Rotl<16>(v3); v3 ^= v2;
-    v0 += v3; v3 = Rotl<21>(v3); v3 ^= v0;
-    v2 += v1; v1 = Rotl<17>(v1); v1 ^= v2; v2 = Rotl<32>(v2);
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) {
+      v0[r] += v1[r]; v1[r] = Rotl<13>(v1[r]); v1[r] ^= v0[r]; v0[r] = Rotl<32>(v0[r]);
+      v2[r] += v3[r]; v3[r] = Rotl<16>(v3[r]); v3[r] ^= v2[r];
+      v0[r] += v3[r]; v3[r] = Rotl<21>(v3[r]); v3[r] ^= v0[r];
+      v2[r] += v1[r]; v1[r] = Rotl<17>(v1[r]); v1[r] ^= v2[r]; v2[r] = Rotl<32>(v2[r]);
+    }
   }
   // clang-format on
 
-  [[gnu::always_inline]] void Compress(const V& m) {
-    v3 ^= m;
+  [[gnu::always_inline]] void Compress(const V* m) {
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) v3[r] ^= m[r];
     Round();
     Round();
-    v0 ^= m;
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) v0[r] ^= m[r];
   }
 
   [[gnu::always_inline]] void Finish() {
-    v2 ^= 0xff;
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) v2[r] ^= 0xff;
     Round();
     Round();
     Round();
     Round();
-    v0 ^= v1 ^ v2 ^ v3;
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) v0[r] ^= v1[r] ^ v2[r] ^ v3[r];
   }
 };
 
-}  // namespace
-
-// Portable path: Make in a loop. Interleaving several scalar SipHash states
-// gains nothing (measured on Zen 4: 34 cycles per cookie either way, and a
-// chain of dependent Make calls costs the same): one SipHash round is 14
-// ALU operations on a dependency chain about 4 deep, so a single hash
-// already keeps the 4 integer ALUs busy. The gain comes from vector lanes.
-void SynCookies::MakeBatchScalar(const flow::FlowKey* keys,
-                                 const wire::SeqNum* peer_seqs,
-                                 const uint16_t* peer_mss, size_t n,
-                                 uint32_t counter, wire::SeqNum* out, uint32_t* aux) const {
-  for (size_t i = 0; i < n; ++i) {
-    uint32_t a;
-    out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter, &a);
-    if (aux != nullptr) aux[i] = a;
-  }
-}
-
-// Vector path: m <= N cookies, one per 64-bit lane of V (lanes from m on
-// hash zeros and are dropped). The message words are built with scalar code
-// (the tuple layout does not vectorize usefully) and loaded as vectors; the
-// 10 SipHash rounds then run once for all lanes.
-template <size_t N, typename V>
-[[gnu::always_inline]] inline void SynCookies::MakeGroup(
-    const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-    const uint16_t* peer_mss, size_t m, uint32_t counter,
-    wire::SeqNum* out, uint32_t* aux) const {
-  static_assert(sizeof(V) == N * sizeof(uint64_t));
-  alignas(sizeof(V)) uint64_t w0[N], w1[N], last[N];
-  unsigned index[N];
-  for (size_t l = 0; l < m; ++l) {
-    index[l] = MssIndex(peer_mss[l]);
-    w0[l] = Word0(keys[l]);
-    w1[l] = Word1(keys[l], peer_seqs[l]);
-    last[l] = LastWord(counter, index[l]);
-  }
-  for (size_t l = m; l < N; ++l) w0[l] = w1[l] = last[l] = 0;
-  LaneState<V> s;
-  s.v0 = V{} + initial_.v0;
-  s.v1 = V{} + initial_.v1;
-  s.v2 = V{} + initial_.v2;
-  s.v3 = V{} + initial_.v3;
-  V word;
-  std::memcpy(&word, w0, sizeof(word));
-  s.Compress(word);
-  std::memcpy(&word, w1, sizeof(word));
-  s.Compress(word);
-  std::memcpy(&word, last, sizeof(word));
-  s.Compress(word);
-  s.Finish();
-  uint64_t h[N];
-  std::memcpy(h, &s.v0, sizeof(h));
-  for (size_t l = 0; l < m; ++l) {
-    out[l] =
-        wire::SeqNum(Assemble(static_cast<uint32_t>(h[l]), counter, index[l]));
-    if (aux != nullptr) aux[l] = static_cast<uint32_t>(h[l] >> 32);
-  }
-}
-
-// Whole groups of N, then the tail: padded to a group when it has at least
-// N/2 cookies (a group costs about as much as N/2 scalar cookies), else
-// one by one.
-template <size_t N, typename V>
-[[gnu::always_inline]] inline void SynCookies::MakeBatchLanes(
-    const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-    const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out, uint32_t* aux) const {
+// A batch of n SipHash-2-4 messages of BatchOp::kWords words each:
+// op.Build(i, w) writes item i's words, op.Done(i, h, last) takes its hash
+// (with its last word, which holds the slot and the MSS index).
+// Whole groups of N go through the vector lanes of V (N per step); the
+// tail is padded to a group when it has at least N/2 items (a group costs
+// about as much as N/2 scalar hashes), else hashed one by one. The message
+// words are built with scalar code (the tuple layout does not vectorize
+// usefully) and loaded as vectors; the rounds then run once for all lanes.
+template <size_t N, typename V, size_t R, bool kShuffle, typename BatchOp>
+[[gnu::always_inline]] inline void HashInLanes(
+    const siphash_internal::State& init, const BatchOp& op, size_t n) {
+  constexpr size_t W = static_cast<size_t>(BatchOp::kWords);
+  static_assert(R * sizeof(V) == N * sizeof(uint64_t));
+  const auto group = [&](size_t base, size_t m) __attribute__((always_inline)) {
+    alignas(sizeof(V)) uint64_t msg[W][N];
+    for (size_t l = 0; l < m; ++l) {
+      uint64_t w[W];
+      op.Build(base + l, w);
+      for (size_t k = 0; k < W; ++k) msg[k][l] = w[k];
+    }
+    for (size_t l = m; l < N; ++l) {
+      for (size_t k = 0; k < W; ++k) msg[k][l] = 0;
+    }
+    LaneState<V, R, kShuffle> s;
+    _Pragma("GCC unroll 4")
+    for (size_t r = 0; r < R; ++r) {
+      s.v0[r] = V{} + init.v0;
+      s.v1[r] = V{} + init.v1;
+      s.v2[r] = V{} + init.v2;
+      s.v3[r] = V{} + init.v3;
+    }
+    _Pragma("GCC unroll 8")
+    for (size_t k = 0; k < W; ++k) {
+      V word[R];
+      std::memcpy(word, msg[k], sizeof(word));
+      s.Compress(word);
+    }
+    s.Finish();
+    alignas(sizeof(V)) uint64_t h[N];
+    std::memcpy(h, s.v0, sizeof(h));
+    for (size_t l = 0; l < m; ++l) op.Done(base + l, h[l], msg[W - 1][l]);
+  };
   size_t i = 0;
-  for (; i + N <= n; i += N) {
-    MakeGroup<N, V>(keys + i, peer_seqs + i, peer_mss + i, N, counter, out + i,
-                    aux == nullptr ? nullptr : aux + i);
-  }
+  for (; i + N <= n; i += N) group(i, N);
   if (n - i >= N / 2) {
-    MakeGroup<N, V>(keys + i, peer_seqs + i, peer_mss + i, n - i, counter,
-                    out + i, aux == nullptr ? nullptr : aux + i);
+    group(i, n - i);
     return;
   }
   for (; i < n; ++i) {
-    uint32_t a;
-    out[i] = Make(keys[i], peer_seqs[i], peer_mss[i], counter, &a);
-    if (aux != nullptr) aux[i] = a;
+    uint64_t w[W];
+    op.Build(i, w);
+    siphash_internal::State s = init;
+    for (size_t k = 0; k < W; ++k) s.Compress(w[k]);
+    op.Done(i, s.Finish(), w[W - 1]);
+  }
+}
+
+// Portable path: one hash at a time. Interleaving several scalar SipHash
+// states gains nothing (measured on Zen 4: 34 cycles per cookie either way,
+// and a chain of dependent Make calls costs the same): one SipHash round is
+// 14 ALU operations on a dependency chain about 4 deep, so a single hash
+// already keeps the 4 integer ALUs busy. The gain comes from vector lanes.
+template <typename BatchOp>
+void HashScalar(const siphash_internal::State& init, const BatchOp& op,
+                size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t w[BatchOp::kWords];
+    op.Build(i, w);
+    siphash_internal::State s = init;
+    for (size_t k = 0; k < static_cast<size_t>(BatchOp::kWords); ++k) {
+      s.Compress(w[k]);
+    }
+    op.Done(i, s.Finish(), w[BatchOp::kWords - 1]);
   }
 }
 
@@ -145,26 +172,165 @@ template <size_t N, typename V>
 // 34; a prototype of each, kept here only as numbers): AVX2 with 4 lanes
 // 23.5, 8 lanes (two ymm per state word) 19.2, 16 lanes 19.6; AVX-512 with
 // 8 lanes 15.1, 16 lanes (two zmm) 10.4, 32 lanes 10.3. AVX2 has no 64-bit
-// rotate (shift, shift, or); AVX-512F has vprolq. Two registers per state word
-// give two independent dependency chains, which is what the single-register
-// forms lack.
+// rotate (shift, shift, or; byte shuffles for 32 and 16); AVX-512F has
+// vprolq. Two registers per state word give two independent dependency
+// chains, which is what the single-register forms lack.
 using U64x8 = uint64_t __attribute__((vector_size(64)));
-using U64x16 = uint64_t __attribute__((vector_size(128)));
 
-[[gnu::target("avx2")]] void SynCookies::MakeBatchAvx2(
-    const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-    const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out, uint32_t* aux) const {
-  MakeBatchLanes<8, U64x8>(keys, peer_seqs, peer_mss, n, counter, out, aux);
+template <typename BatchOp>
+[[gnu::target("avx2")]] void HashAvx2(const siphash_internal::State& init,
+                                      const BatchOp& op, size_t n) {
+  HashInLanes<8, U64x4, 2, /*kShuffle=*/true>(init, op, n);
 }
 
-[[gnu::target("avx512f")]] void SynCookies::MakeBatchAvx512(
-    const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-    const uint16_t* peer_mss, size_t n, uint32_t counter,
-    wire::SeqNum* out, uint32_t* aux) const {
-  MakeBatchLanes<16, U64x16>(keys, peer_seqs, peer_mss, n, counter, out, aux);
+template <typename BatchOp>
+[[gnu::target("avx512f")]] void HashAvx512(
+    const siphash_internal::State& init, const BatchOp& op, size_t n) {
+  HashInLanes<16, U64x8, 2, /*kShuffle=*/false>(init, op, n);
 }
 #endif
+
+}  // namespace
+
+template <typename BatchOp>
+void SynCookies::Run(const BatchOp& op, size_t n) const {
+  switch (impl_) {
+    case SynCookieImpl::kAvx512:
+#if defined(__x86_64__)
+      HashAvx512(initial_, op, n);
+      return;
+#endif
+    case SynCookieImpl::kAvx2:
+#if defined(__x86_64__)
+      HashAvx2(initial_, op, n);
+      return;
+#endif
+    case SynCookieImpl::kAuto:
+    case SynCookieImpl::kScalar:
+      HashScalar(initial_, op, n);
+      return;
+  }
+}
+
+void SynCookies::MakeBatch(const flow::FlowKey* keys,
+                           const wire::SeqNum* peer_seqs,
+                           const uint16_t* peer_mss, size_t n, uint32_t counter,
+                           wire::SeqNum* out, uint32_t* aux) const {
+  struct Op {
+    enum : size_t { kWords = 3 };
+    const flow::FlowKey* keys;
+    const wire::SeqNum* peer_seqs;
+    const uint16_t* peer_mss;
+    uint32_t counter;
+    wire::SeqNum* out;
+    uint32_t* aux;
+    void Build(size_t i, uint64_t* w) const {
+      w[0] = Word0(keys[i]);
+      w[1] = Word1(keys[i], peer_seqs[i]);
+      w[2] = LastWord(counter, MssIndex(peer_mss[i]));
+    }
+    void Done(size_t i, uint64_t h, uint64_t last) const {
+      out[i] = wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter,
+                                     LastIndex(last)));
+      if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
+    }
+  };
+  Run(Op{keys, peer_seqs, peer_mss, counter, out, aux}, n);
+}
+
+void SynCookies::MakeBatch(const flow::FlowKey6* keys,
+                           const wire::SeqNum* peer_seqs,
+                           const uint16_t* peer_mss, size_t n, uint32_t counter,
+                           wire::SeqNum* out, uint32_t* aux) const {
+  struct Op {
+    enum : size_t { kWords = 6 };
+    const flow::FlowKey6* keys;
+    const wire::SeqNum* peer_seqs;
+    const uint16_t* peer_mss;
+    uint32_t counter;
+    wire::SeqNum* out;
+    uint32_t* aux;
+    void Build(size_t i, uint64_t* w) const {
+      AddressWords6(keys[i], w);
+      w[4] = PortsWord(keys[i].local_port, keys[i].remote_port, peer_seqs[i]);
+      w[5] = LastWord6(counter, MssIndex6(peer_mss[i]));
+    }
+    void Done(size_t i, uint64_t h, uint64_t last) const {
+      out[i] = wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter,
+                                     LastIndex(last)));
+      if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
+    }
+  };
+  Run(Op{keys, peer_seqs, peer_mss, counter, out, aux}, n);
+}
+
+// A job's MSS index and time slot: a Make's from the SYN's MSS and the
+// current slot, a Check's from the cookie's low bits and its parity.
+#define SYNWAVE_COOKIE_JOB_SLOT(table_index)                                 \
+  const Job& j = jobs[i];                                                     \
+  const unsigned index =                                                      \
+      j.op == Op::kMake ? table_index(static_cast<uint16_t>(j.arg))           \
+                        : (j.arg & kIndexMask);                               \
+  const uint32_t counter =                                                    \
+      j.op == Op::kMake ? counter_now : CheckCounter(counter_now, j.arg)
+// A job's result from its hash: the cookie, or the MSS a valid one carries.
+#define SYNWAVE_COOKIE_JOB_DONE(mss_table)                                   \
+  const Job& j = jobs[i];                                                     \
+  const unsigned index = LastIndex(last);                                     \
+  const auto mac = static_cast<uint32_t>(h);                                  \
+  value[i] = j.op == Op::kMake ? Assemble(mac, static_cast<uint32_t>(last),   \
+                                          index)                              \
+             : ((mac ^ j.arg) & kMacMask) == 0 ? mss_table[index]             \
+                                               : 0;                           \
+  aux[i] = static_cast<uint32_t>(h >> 32)
+
+void SynCookies::Batch(const flow::FlowKey* keys, const Job* jobs, size_t n,
+                       uint32_t counter_now, uint32_t* value,
+                       uint32_t* aux) const {
+  struct BatchOp {
+    enum : size_t { kWords = 3 };
+    const flow::FlowKey* keys;
+    const Job* jobs;
+    uint32_t counter_now;
+    uint32_t* value;
+    uint32_t* aux;
+    void Build(size_t i, uint64_t* w) const {
+      SYNWAVE_COOKIE_JOB_SLOT(MssIndex);
+      w[0] = Word0(keys[i]);
+      w[1] = Word1(keys[i], j.peer_seq);
+      w[2] = LastWord(counter, index);
+    }
+    void Done(size_t i, uint64_t h, uint64_t last) const {
+      SYNWAVE_COOKIE_JOB_DONE(kCookieMssTable);
+    }
+  };
+  Run(BatchOp{keys, jobs, counter_now, value, aux}, n);
+}
+
+void SynCookies::Batch(const flow::FlowKey6* keys, const Job* jobs, size_t n,
+                       uint32_t counter_now, uint32_t* value,
+                       uint32_t* aux) const {
+  struct BatchOp {
+    enum : size_t { kWords = 6 };
+    const flow::FlowKey6* keys;
+    const Job* jobs;
+    uint32_t counter_now;
+    uint32_t* value;
+    uint32_t* aux;
+    void Build(size_t i, uint64_t* w) const {
+      SYNWAVE_COOKIE_JOB_SLOT(MssIndex6);
+      AddressWords6(keys[i], w);
+      w[4] = PortsWord(keys[i].local_port, keys[i].remote_port, j.peer_seq);
+      w[5] = LastWord6(counter, index);
+    }
+    void Done(size_t i, uint64_t h, uint64_t last) const {
+      SYNWAVE_COOKIE_JOB_DONE(kCookieMssTable6);
+    }
+  };
+  Run(BatchOp{keys, jobs, counter_now, value, aux}, n);
+}
+#undef SYNWAVE_COOKIE_JOB_SLOT
+#undef SYNWAVE_COOKIE_JOB_DONE
 
 SynCookieImpl SynCookies::Resolve(SynCookieImpl wanted) {
 #if defined(__x86_64__)
@@ -187,28 +353,6 @@ SynCookieImpl SynCookies::Resolve(SynCookieImpl wanted) {
       return SynCookieImpl::kScalar;
   }
   return SynCookieImpl::kScalar;
-}
-
-void SynCookies::MakeBatch(const flow::FlowKey* keys,
-                           const wire::SeqNum* peer_seqs,
-                           const uint16_t* peer_mss, size_t n, uint32_t counter,
-                           wire::SeqNum* out, uint32_t* aux) const {
-  switch (impl_) {
-    case SynCookieImpl::kAvx512:
-#if defined(__x86_64__)
-      MakeBatchAvx512(keys, peer_seqs, peer_mss, n, counter, out, aux);
-      return;
-#endif
-    case SynCookieImpl::kAvx2:
-#if defined(__x86_64__)
-      MakeBatchAvx2(keys, peer_seqs, peer_mss, n, counter, out, aux);
-      return;
-#endif
-    case SynCookieImpl::kAuto:
-    case SynCookieImpl::kScalar:
-      MakeBatchScalar(keys, peer_seqs, peer_mss, n, counter, out, aux);
-      return;
-  }
 }
 
 std::string_view SynCookieImplName(SynCookieImpl impl) {

@@ -144,6 +144,29 @@ class SynCookies {
                  const uint16_t* peer_mss, size_t n, uint32_t counter,
                  wire::SeqNum* out, uint32_t* aux = nullptr) const;
 
+  // The same over IPv6 4-tuples: out[i] equals Make(keys[i], ...) of the
+  // FlowKey6 overload, in the same lanes as MakeBatch.
+  void MakeBatch(const flow::FlowKey6* keys, const wire::SeqNum* peer_seqs,
+                 const uint16_t* peer_mss, size_t n, uint32_t counter,
+                 wire::SeqNum* out, uint32_t* aux = nullptr) const;
+
+  // A burst's cookie work at once, SYNs to answer and ACKs to check mixed
+  // in one set of vector lanes (both hash a message of the same layout):
+  // for a kMake job, value = Make(key, peer_seq, arg, counter_now, &aux)
+  // (arg: the SYN's MSS option, 0 for none); for a kCheck job, value =
+  // Check(key, peer_seq, SeqNum(arg), counter_now, &aux) (peer_seq: SEG.SEQ
+  // - 1, arg: SEG.ACK - 1; value 0: invalid, aux then meaningless).
+  enum class Op : uint8_t { kMake, kCheck };
+  struct Job {
+    wire::SeqNum peer_seq;
+    uint32_t arg = 0;
+    Op op = Op::kMake;
+  };
+  void Batch(const flow::FlowKey* keys, const Job* jobs, size_t n,
+             uint32_t counter_now, uint32_t* value, uint32_t* aux) const;
+  void Batch(const flow::FlowKey6* keys, const Job* jobs, size_t n,
+             uint32_t counter_now, uint32_t* value, uint32_t* aux) const;
+
   // Validates the ACK that completes a cookie handshake: `peer_seq` is
   // SEG.SEQ - 1 (the client's ISN), `cookie` is SEG.ACK - 1 (our ISN).
   // Returns the MSS the cookie carries, or 0 when the cookie is invalid or
@@ -159,7 +182,7 @@ class SynCookies {
     const uint32_t c = cookie.value();
     const unsigned index = c & kIndexMask;
     // The one slot in {counter_now, counter_now - 1} with the cookie's parity.
-    const uint32_t counter = counter_now - ((counter_now ^ (c >> 2)) & 1);
+    const uint32_t counter = CheckCounter(counter_now, c);
     const uint64_t h = Hash(key, peer_seq, counter, index);
     *aux = static_cast<uint32_t>(h >> 32);
     return ((static_cast<uint32_t>(h) ^ c) & kMacMask) == 0 ? kCookieMssTable[index] : 0;
@@ -187,7 +210,7 @@ class SynCookies {
                  uint32_t* aux) const {
     const uint32_t c = cookie.value();
     const unsigned index = c & kIndexMask;
-    const uint32_t counter = counter_now - ((counter_now ^ (c >> 2)) & 1);
+    const uint32_t counter = CheckCounter(counter_now, c);
     const uint64_t h = Hash6(key, peer_seq, counter, index);
     *aux = static_cast<uint32_t>(h >> 32);
     return ((static_cast<uint32_t>(h) ^ c) & kMacMask) == 0
@@ -240,13 +263,16 @@ class SynCookies {
     return (uint64_t{key.local_ip} << 32) | key.remote_ip;
   }
   static uint64_t Word1(const flow::FlowKey& key, wire::SeqNum peer_seq) {
-    return (uint64_t{key.local_port} << 48) |
-           (uint64_t{key.remote_port} << 32) | peer_seq.value();
+    return PortsWord(key.local_port, key.remote_port, peer_seq);
   }
   // SipHash's final block: the message length in the top byte and the 5 tail
   // bytes (counter, MSS index) below it.
   static uint64_t LastWord(uint32_t counter, unsigned mss_index) {
     return (kMessageBytes << 56) | (uint64_t{mss_index} << 32) | counter;
+  }
+  // The MSS index in a message's last word (LastWord, LastWord6).
+  static unsigned LastIndex(uint64_t last) {
+    return static_cast<unsigned>(last >> 32) & kIndexMask;
   }
   static uint32_t Assemble(uint32_t mac, uint32_t counter, unsigned index) {
     return (mac & kMacMask) | ((counter & 1) << 2) | index;
@@ -254,23 +280,32 @@ class SynCookies {
 
   static SynCookieImpl Resolve(SynCookieImpl wanted);
 
-  void MakeBatchScalar(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-                       const uint16_t* peer_mss, size_t n, uint32_t counter,
-                       wire::SeqNum* out, uint32_t* aux) const;
-  void MakeBatchAvx2(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-                     const uint16_t* peer_mss, size_t n, uint32_t counter,
-                     wire::SeqNum* out, uint32_t* aux) const;
-  void MakeBatchAvx512(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-                       const uint16_t* peer_mss, size_t n, uint32_t counter,
-                       wire::SeqNum* out, uint32_t* aux) const;
-  template <size_t N, typename V>
-  void MakeGroup(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-                 const uint16_t* peer_mss, size_t m, uint32_t counter,
-                 wire::SeqNum* out, uint32_t* aux) const;
-  template <size_t N, typename V>
-  void MakeBatchLanes(const flow::FlowKey* keys, const wire::SeqNum* peer_seqs,
-                      const uint16_t* peer_mss, size_t n, uint32_t counter,
-                      wire::SeqNum* out, uint32_t* aux) const;
+  // Runs a batch (syncookie.cc): `op` builds each item's message words and
+  // takes its hash; the hashes are computed in the lanes impl_ names.
+  template <typename BatchOp>
+  void Run(const BatchOp& op, size_t n) const;
+
+  // The message words shared by both families after the addresses: the
+  // ports and the client's ISN, then the length byte over the counter and
+  // the MSS index.
+  static uint64_t PortsWord(uint16_t local_port, uint16_t remote_port,
+                            wire::SeqNum peer_seq) {
+    return (uint64_t{local_port} << 48) | (uint64_t{remote_port} << 32) |
+           peer_seq.value();
+  }
+  // The two addresses of an IPv6 tuple as SipHash's little-endian words.
+  static void AddressWords6(const flow::FlowKey6& key, uint64_t* w) {
+    std::memcpy(w, key.local_ip.bytes.data(), 16);
+    std::memcpy(w + 2, key.remote_ip.bytes.data(), 16);
+    if constexpr (std::endian::native == std::endian::big) {
+      for (int i = 0; i < 4; ++i) w[i] = __builtin_bswap64(w[i]);
+    }
+  }
+  // The slot Check takes for a cookie: of {counter_now, counter_now - 1},
+  // the one with the cookie's parity.
+  static uint32_t CheckCounter(uint32_t counter_now, uint32_t cookie) {
+    return counter_now - ((counter_now ^ (cookie >> 2)) & 1);
+  }
 
   uint64_t Hash(const flow::FlowKey& key, wire::SeqNum peer_seq,
                 uint32_t counter, unsigned mss_index) const {
@@ -287,16 +322,14 @@ class SynCookies {
                  uint32_t counter, unsigned mss_index) const {
     siphash_internal::State s = initial_;
     uint64_t w[4];
-    std::memcpy(w, key.local_ip.bytes.data(), 16);
-    std::memcpy(w + 2, key.remote_ip.bytes.data(), 16);
-    if constexpr (std::endian::native == std::endian::big) {
-      for (uint64_t& x : w) x = __builtin_bswap64(x);  // SipHash reads LE
-    }
+    AddressWords6(key, w);
     for (uint64_t x : w) s.Compress(x);
-    s.Compress((uint64_t{key.local_port} << 48) |
-               (uint64_t{key.remote_port} << 32) | peer_seq.value());
-    s.Compress((kMessageBytes6 << 56) | (uint64_t{mss_index} << 32) | counter);
+    s.Compress(PortsWord(key.local_port, key.remote_port, peer_seq));
+    s.Compress(LastWord6(counter, mss_index));
     return s.Finish();
+  }
+  static uint64_t LastWord6(uint32_t counter, unsigned mss_index) {
+    return (kMessageBytes6 << 56) | (uint64_t{mss_index} << 32) | counter;
   }
 
   // SipHash's state after keying, copied for each cookie.

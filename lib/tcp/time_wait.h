@@ -21,6 +21,7 @@
 #include "flow/flow_key.h"
 #include "flow/flow_table.h"
 #include "flow/index_pool.h"
+#include "wire/addresses.h"
 #include "wire/seq_num.h"
 
 namespace synwave::tcp {
@@ -54,12 +55,23 @@ inline constexpr double kTimeWaitBytesPerRecord =
     sizeof(TimeWaitRecord) + sizeof(uint32_t) +
     flow::FlowTable::BytesPerEntry();
 
+// With IPv6 (TcpConfig::ipv6), what each record adds: the IPv6 table is
+// sized like the IPv4 one (TIME-WAIT records included), and each of its
+// entries has an address slot (two addresses) and that slot's free-stack
+// entry (TcpStack's header comment).
+inline constexpr double kTimeWaitBytesPerRecord6 =
+    flow::FlowTable6::BytesPerEntry() + 2 * sizeof(wire::Ipv6Address) +
+    sizeof(uint32_t);
+
 // The TIME-WAIT records per stack that `budget_bytes` holds when `stacks`
-// stacks share it evenly, at most 2^24 per stack.
-inline uint32_t TimeWaitRecordsFor(uint64_t budget_bytes, uint32_t stacks) {
+// stacks share it evenly, at most 2^24 per stack; `ipv6`: the stacks have
+// the IPv6 table too, so each record costs kTimeWaitBytesPerRecord6 more.
+inline uint32_t TimeWaitRecordsFor(uint64_t budget_bytes, uint32_t stacks,
+                                   bool ipv6 = false) {
   const double per_stack =
       static_cast<double>(budget_bytes) / (stacks == 0 ? 1 : stacks);
-  const double records = per_stack / kTimeWaitBytesPerRecord;
+  const double records =
+      per_stack / (kTimeWaitBytesPerRecord + (ipv6 ? kTimeWaitBytesPerRecord6 : 0));
   return records >= double(1u << 24) ? 1u << 24 : static_cast<uint32_t>(records);
 }
 

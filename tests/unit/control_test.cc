@@ -669,6 +669,32 @@ TEST(FlagsTest, TimeWaitSizedFromMemory) {
               StartsWith("--max-time-wait: give either"));
 }
 
+// With an IPv6 address the stacks have the IPv6 table too, sized like the
+// IPv4 one: the same budget holds fewer records, each paying its share of
+// that table and its address slot as well.
+TEST(FlagsTest, TimeWaitMemoryCountsTheIpv6Table) {
+  absl::FlagSaver saver;
+  absl::SetFlag(&FLAGS_port, "net_null0");
+  absl::SetFlag(&FLAGS_lcores, "0,1");
+  absl::SetFlag(&FLAGS_time_wait_memory, "170M");
+  absl::SetFlag(&FLAGS_ip, "198.18.0.2/24");
+  absl::StatusOr<Config> v4 = ConfigFromFlags(Mode::kServe);
+  ASSERT_TRUE(v4.ok()) << v4.status();
+  absl::SetFlag(&FLAGS_ip, "fd00::2/64\n198.18.0.2/24");
+  absl::StatusOr<Config> dual = ConfigFromFlags(Mode::kServe);
+  ASSERT_TRUE(dual.ok()) << dual.status();
+  ASSERT_TRUE(dual->ip6.has_value());
+  const double per_record =
+      tcp::kTimeWaitBytesPerRecord + tcp::kTimeWaitBytesPerRecord6;
+  // The IPv6 table's 128-byte buckets of 3 at 70% load (61 bytes) and the
+  // 32-byte address slot with its 4-byte free-stack entry.
+  EXPECT_GT(tcp::kTimeWaitBytesPerRecord6, 95.0);
+  EXPECT_LT(tcp::kTimeWaitBytesPerRecord6, 100.0);
+  EXPECT_EQ(dual->tcp.max_time_wait,
+            static_cast<uint32_t>((170.0 * (1 << 20) / 2) / per_record));
+  EXPECT_LT(dual->tcp.max_time_wait, v4->tcp.max_time_wait / 2);
+}
+
 TEST(FlagsTest, OneCloseForBothEnds) {
   absl::FlagSaver saver;
   absl::SetFlag(&FLAGS_close, "rst");
