@@ -89,7 +89,7 @@ TEST(FlowTable6Test, EveryByteOfTheKeyCounts) {
 TEST(FlowTable6Test, AllOnesAndAllZeroKeysAreOrdinaryKeys) {
   FlowTable6 table(16);
   FlowKey6 ones;
-  std::memset(&ones, 0xff, sizeof(ones));
+  std::memset(static_cast<void*>(&ones), 0xff, sizeof(ones));
   const FlowKey6 zero{};
   EXPECT_EQ(table.Find(ones, 0), kNotFound);
   EXPECT_EQ(table.Find(zero, 0), kNotFound);
