@@ -295,65 +295,6 @@ void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
   EmitTcpOutput(pkts, n, now_ns);
 }
 
-void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
-  // Which received buffers a reply has taken over (bit per burst slot).
-  uint64_t reused = 0;
-  for (const tcp::OutSegment& o : stack_->output()) {
-    if (o.ipv6) [[unlikely]] {
-      reused = EmitTcp6Segment(o, rx, num_rx, reused, now_ns);
-      continue;
-    }
-    const bool reply = o.reply_to < num_rx;
-    wire::TcpSegmentSpec spec;
-    if (o.peer_l2 != 0) {
-      spec.dst_mac = MacFromPeerL2(o.peer_l2);
-    } else if (reply) {
-      spec.dst_mac = MacFromPeerL2(segs_[o.reply_to].peer_l2);  // the sender
-    } else {
-      const wire::MacAddress* mac =
-          link_.ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
-      if (mac == nullptr) {
-        deltas_.Add(Counter::kDropNoNeighbor);
-        continue;
-      }
-      spec.dst_mac = *mac;
-    }
-    spec.src_mac = link_.mac();
-    spec.src_ip = wire::Ipv4Address{o.key.local_ip};
-    spec.dst_ip = wire::Ipv4Address{o.key.remote_ip};
-    spec.src_port = o.key.local_port;
-    spec.dst_port = o.key.remote_port;
-    spec.seq = o.seq;
-    spec.ack = o.ack;
-    spec.flags = o.flags;
-    spec.window = o.window;
-    spec.options = o.options;
-    spec.payload_length = o.payload_length;
-    spec.ip_id = link_.NextIpId();
-
-    rte_mbuf* m;
-    const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
-    if (reply && !(reused & slot) && o.payload_length == 0) {
-      m = rx[o.reply_to];  // the reply takes over the segment's own buffer
-      reused |= slot;
-    } else {
-      m = link_.Alloc();
-      if (m == nullptr) continue;
-    }
-    if (o.payload_length == 0) {
-      link_.WriteTcpFrame(m, spec);
-    } else {
-      stack_->CopyPayload(o, link_.TcpPayload(m, spec));
-      link_.FinishTcpFrame(m, spec);
-    }
-    link_.Transmit(m);
-  }
-  stack_->ClearOutput();
-  for (uint16_t k = 0; k < num_rx; ++k) {
-    if (!(reused & (uint64_t{1} << k))) Drop(rx[k]);
-  }
-}
-
 uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   if (m->nb_segs != 1) {
     // A frame larger than one mbuf: no path here needs one.
