@@ -107,46 +107,8 @@ namespace checksum_internal {
 // not folded; a ones'-complement 64-bit value.
 [[gnu::always_inline]] inline uint64_t ShortNativeSum(const uint8_t* p,
                                                       size_t len) {
-  uint64_t s = 0;
-#if defined(__x86_64__)
-  // 32 bytes a step as one add-with-carry chain (lea and dec leave the
-  // carry flag alone), ended by two adds of the carry: the first can carry
-  // out again only when it wraps the sum to 0, and the second then makes
-  // it 1, the ones'-complement value. A 40-byte SYN: 12 instructions for
-  // 32 bytes where the loop below takes about 25.
-  if (size_t steps = len / 32; steps != 0) {
-    asm("clc\n\t"
-        "1:\n\t"
-        "adcq 0(%[p]), %[s]\n\t"
-        "adcq 8(%[p]), %[s]\n\t"
-        "adcq 16(%[p]), %[s]\n\t"
-        "adcq 24(%[p]), %[s]\n\t"
-        "leaq 32(%[p]), %[p]\n\t"
-        "decq %[n]\n\t"
-        "jnz 1b\n\t"
-        "adcq $0, %[s]\n\t"
-        "adcq $0, %[s]"
-        : [s] "+r"(s), [p] "+r"(p), [n] "+r"(steps)
-        :
-        : "cc", "memory");
-    len %= 32;
-  }
-  if (size_t words = len / 8; words != 0) {
-    asm("clc\n\t"
-        "1:\n\t"
-        "adcq 0(%[p]), %[s]\n\t"
-        "leaq 8(%[p]), %[p]\n\t"
-        "decq %[n]\n\t"
-        "jnz 1b\n\t"
-        "adcq $0, %[s]\n\t"
-        "adcq $0, %[s]"
-        : [s] "+r"(s), [p] "+r"(p), [n] "+r"(words)
-        :
-        : "cc", "memory");
-    len %= 8;
-  }
-#endif
   // At most 2^13 adds of 64 bits: `carries` cannot wrap.
+  uint64_t s = 0;
   uint64_t carries = 0;
   while (len >= 8) {
     const uint64_t a = Load64(p);
