@@ -57,9 +57,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 # check behaviour against Linux (the normal tree runs them), and the same
 # code paths run under the sanitizers in the engine, scripted, proxy and
 # loopback suites. Leaving them out keeps the command near 20 minutes.
+# -O1, as the sanitizers' own documentation advises: it keeps the reports
+# exact and compiles in about 60% of -O2's time.
 TEST_ARGS="--no-suite integration" \
 run_suites build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbenchmarks=disabled || status=1
+  -Doptimization=1 -Dbenchmarks=disabled || status=1
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 echo "== libFuzzer: parser for ${FUZZ_SECONDS}s"

@@ -111,6 +111,25 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
   }
 }
 
+// An IPv6 proxy's claims on a worker: the VIP on the client side's (its
+// own address there, so its solicitations are answered as well); on the
+// backend side's, the backend-side address and, for TCP only, every other
+// address (the backends' answers to the clients). One-armed, both.
+void ClaimProxy6(engine::Worker& w, const Config& config, int slot,
+                 bool backend_side) {
+  const wire::Ipv6Address& vip = config.ip6->address;
+  if (!backend_side || config.proxy.backend_port.empty() ||
+      config.proxy.backend_port == config.ports.front()) {
+    w.ClaimAddresses6(vip, vip, slot);
+  }
+  if (!backend_side) return;
+  const wire::Ipv6Address& bip = config.proxy.backend_ip6->address;
+  w.ClaimAddresses6(bip, bip, slot);
+  wire::Ipv6Address all;
+  all.bytes.fill(0xff);
+  w.ClaimAddresses6(wire::Ipv6Address{}, all, slot, /*answer_nd=*/false);
+}
+
 // The proxy's workers: for each queue, a worker on the client side's port
 // (the VIP) and, with a second port, one on the backend side's, the proxy
 // an application of both (proxy.h). One-armed, the client side's worker
@@ -126,7 +145,9 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
   if (backend != nullptr) {
     backend->counters = std::vector<engine::CoreCounters>(queues);
   }
-  const uint32_t bip = config.proxy.backend_ip->address.value;
+  const bool v6 = config.proxy.backend_ip6.has_value();
+  const uint32_t bip = v6 ? 0 : config.proxy.backend_ip->address.value;
+  auto shared_macs = std::make_shared<app::ProxySharedMacs>();
   std::vector<engine::LcoreSlot> slots(queues);
   for (uint16_t q = 0; q < queues; ++q) {
     app::ProxyConfig pc = control::MakeProxyConfig(config);
@@ -140,21 +161,36 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
         app::ProxyCore::kProbePortsPerWorker * q);
     client.proxies.push_back(std::make_unique<app::Proxy>(pc));
     app::Proxy& proxy = *client.proxies.back();
+    if (v6 && queues > 1) proxy.SetSharedMacs(shared_macs);
     const engine::QueueBinding cq{client.port->id(), q, client.port->pool(),
                                   client.port->mac(), client.port->offloads(),
                                   client.capture};
     auto cw = std::make_unique<engine::Worker>(wc, cq, &client.counters[q]);
     const int cslot = cw->AddApp(proxy.ops(/*primary=*/true));
-    cw->ClaimAddresses(config.ip->address.value, config.ip->address.value,
-                       cslot);
+    if (v6) {
+      ClaimProxy6(*cw, config, cslot, /*backend_side=*/backend == nullptr);
+    } else {
+      cw->ClaimAddresses(config.ip->address.value, config.ip->address.value,
+                         cslot);
+    }
     if (backend == nullptr) {
-      cw->ClaimAddresses(bip, bip, cslot);
-      cw->ClaimAddresses(0, 0xffffffff, cslot, /*answer_arp=*/false);
+      if (!v6) {
+        cw->ClaimAddresses(bip, bip, cslot);
+        cw->ClaimAddresses(0, 0xffffffff, cslot, /*answer_arp=*/false);
+      }
       proxy.SetLinks(&cw->link(), &cw->link());
+      proxy.SetNeighborDiscovery(cw->nd());
       slots[q].workers = {cw.get()};
     } else {
       engine::WorkerConfig bc = wc;
-      bc.ip = *config.proxy.backend_ip;
+      if (v6) {
+        // IPv4 stays --ip's (answered to ARP only); IPv6 is the backend
+        // side's address, on whose prefix the backends are.
+        bc.ip6 = *config.proxy.backend_ip6;
+        bc.gateway6.reset();
+      } else {
+        bc.ip = *config.proxy.backend_ip;
+      }
       bc.gateway.reset();
       const engine::QueueBinding bq{backend->port->id(), q,
                                     backend->port->pool(),
@@ -163,9 +199,14 @@ std::vector<engine::LcoreSlot> BuildProxyWorkers(Side& client, Side* backend,
                                     backend->capture};
       auto bw = std::make_unique<engine::Worker>(bc, bq, &backend->counters[q]);
       const int bslot = bw->AddApp(proxy.ops(/*primary=*/false));
-      bw->ClaimAddresses(bip, bip, bslot);
-      bw->ClaimAddresses(0, 0xffffffff, bslot, /*answer_arp=*/false);
+      if (v6) {
+        ClaimProxy6(*bw, config, bslot, /*backend_side=*/true);
+      } else {
+        bw->ClaimAddresses(bip, bip, bslot);
+        bw->ClaimAddresses(0, 0xffffffff, bslot, /*answer_arp=*/false);
+      }
       proxy.SetLinks(&cw->link(), &bw->link());
+      proxy.SetNeighborDiscovery(bw->nd());
       slots[q].workers = {cw.get(), bw.get()};
       backend->workers.push_back(std::move(bw));
     }
@@ -214,12 +255,15 @@ absl::StatusOr<port::Port> OpenPort(const Config& config) {
 
 // With an IPv6 address: the port accepts the multicast groups Neighbor
 // Discovery needs (all-nodes, the solicited-node groups of our global and
-// link-local addresses), and a line says how.
-void AcceptIpv6Multicast(const Config& config, port::Port& port) {
+// link-local addresses, and `also`'s: an IPv6 proxy's backend side),
+// and a line says how.
+void AcceptIpv6Multicast(const Config& config, port::Port& port,
+                         std::optional<wire::Ipv6Address> also = {}) {
   if (!config.ip6) return;
   const wire::Ipv6Address link_local = engine::LinkLocalFromMac(port.mac());
-  const std::vector<wire::MacAddress> groups =
-      engine::Ipv6MulticastMacs({config.ip6->address, link_local});
+  std::vector<wire::Ipv6Address> ours = {config.ip6->address, link_local};
+  if (also) ours.push_back(*also);
+  const std::vector<wire::MacAddress> groups = engine::Ipv6MulticastMacs(ours);
   const char* how = "none (the device filters no multicast)";
   switch (port.AcceptMulticast(groups)) {
     case port::Port::MulticastFilter::kList:
@@ -308,6 +352,19 @@ int Proxy(const Config& config) {
                           config, *client.port,
                           bside != nullptr ? &*bside->port : nullptr)
                           .c_str());
+  if (config.proxy.backend_ip6) {
+    // The backend side's address has its groups on its port (one-armed:
+    // the same port as the VIP's).
+    const wire::Ipv6Address bip = config.proxy.backend_ip6->address;
+    if (bside != nullptr) {
+      AcceptIpv6Multicast(config, *client.port);
+      Config bc = config;
+      bc.ip6 = *config.proxy.backend_ip6;
+      AcceptIpv6Multicast(bc, *bside->port);
+    } else {
+      AcceptIpv6Multicast(config, *client.port, bip);
+    }
+  }
   std::fflush(stdout);
   std::vector<engine::LcoreSlot> slots =
       BuildProxyWorkers(client, bside, config);
@@ -446,6 +503,7 @@ int LoopbackProxy(const Config& config) {
   pxc.ip = vip;
   pxc.gateway.reset();
   pxc.proxy.backend_ip = backend_side;
+  pxc.proxy.backend_ip6.reset();  // IPv4 only (its generator is)
   pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
   std::vector<engine::LcoreSlot> proxy_slots =
       BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);

@@ -23,8 +23,9 @@ uint64_t ReadTsc() {
 #endif
 }
 
-void Run(benchmark::State& state, ProxyFrames ProxyFixture::*frames) {
-  ProxyFixture fx;
+void Run(benchmark::State& state, ProxyFrames ProxyFixture::*frames,
+         bool ipv6 = false) {
+  ProxyFixture fx(ipv6);
   uint64_t now = 5'000'000'000;
   size_t done = 0;
   const uint64_t t0 = ReadTsc();
@@ -45,9 +46,22 @@ void BM_ProxyToBackend(benchmark::State& s) { Run(s, &ProxyFixture::to_backend);
 void BM_ProxyToClient(benchmark::State& s) { Run(s, &ProxyFixture::to_client); }
 void BM_ProxyCookieSynAck(benchmark::State& s) { Run(s, &ProxyFixture::syns); }
 
+void BM_Proxy6ToBackend(benchmark::State& s) {
+  Run(s, &ProxyFixture::to_backend, true);
+}
+void BM_Proxy6ToClient(benchmark::State& s) {
+  Run(s, &ProxyFixture::to_client, true);
+}
+void BM_Proxy6CookieSynAck(benchmark::State& s) {
+  Run(s, &ProxyFixture::syns, true);
+}
+
 BENCHMARK(BM_ProxyToBackend);
 BENCHMARK(BM_ProxyToClient);
 BENCHMARK(BM_ProxyCookieSynAck);
+BENCHMARK(BM_Proxy6ToBackend);
+BENCHMARK(BM_Proxy6ToClient);
+BENCHMARK(BM_Proxy6CookieSynAck);
 
 }  // namespace
 }  // namespace synwave::bench

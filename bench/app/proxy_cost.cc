@@ -3,6 +3,8 @@
 // synwave::bench::Measure function. Prints "path burst segments".
 //   proxy_cost --path=proxy-to-backend|proxy-to-client|proxy-cookie
 //              [--rounds=N]
+// and the same over IPv6 (an IPv6 proxy): proxy6-to-backend,
+// proxy6-to-client, proxy6-cookie.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,16 +34,19 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--path=", 7) == 0) path = argv[i] + 7;
     if (std::strncmp(argv[i], "--rounds=", 9) == 0) rounds = std::atoi(argv[i] + 9);
     if (std::strcmp(argv[i], "--list") == 0) {
-      std::printf("proxy-to-backend\nproxy-to-client\nproxy-cookie\n");
+      std::printf("proxy-to-backend\nproxy-to-client\nproxy-cookie\n"
+                  "proxy6-to-backend\nproxy6-to-client\nproxy6-cookie\n");
       return 0;
     }
   }
-  synwave::bench::ProxyFixture fx;
+  const bool v6 = path.rfind("proxy6-", 0) == 0;
+  const std::string p4 = v6 ? "proxy-" + path.substr(7) : path;
+  synwave::bench::ProxyFixture fx(v6);
   synwave::bench::ProxyFrames* f =
-      path == "proxy-to-backend" ? &fx.to_backend
-      : path == "proxy-to-client" ? &fx.to_client
-      : path == "proxy-cookie"    ? &fx.syns
-                                  : nullptr;
+      p4 == "proxy-to-backend" ? &fx.to_backend
+      : p4 == "proxy-to-client" ? &fx.to_client
+      : p4 == "proxy-cookie"    ? &fx.syns
+                                : nullptr;
   if (f == nullptr) {
     std::fprintf(stderr, "proxy_cost: unknown path %s\n", path.c_str());
     return 2;

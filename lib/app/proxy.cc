@@ -4,6 +4,7 @@
 #include <rte_ring.h>
 
 #include "app/counters.h"
+#include "engine/nd.h"
 
 namespace synwave::app {
 
@@ -50,12 +51,16 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
                      uint64_t now_ns) {
   auto* self = static_cast<Proxy*>(ctx);
   wire::TcpSegmentSpec spec;
-  self->core_.PrepareSyns(infos, n, now_ns);
+  const bool ipv6 = self->core_.config().ipv6;
+  if (!ipv6) self->core_.PrepareSyns(infos, n, now_ns);
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
     if (self->workers_ > 1) {
-      const int owner = self->core_.Owner(infos[i], self->workers_);
+      const int owner =
+          ipv6 ? self->core_.Owner6(rte_pktmbuf_mtod(m, const uint8_t*),
+                                    infos[i], self->workers_)
+               : self->core_.Owner(infos[i], self->workers_);
       if (owner >= 0 && owner != self->self_) {
         if (rte_ring_sp_enqueue(self->to_[owner], m) == 0) {
           self->core_.Count(ProxyCounter::kHandoffOut);
@@ -73,6 +78,10 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
 void Proxy::Handle(rte_mbuf* m, const wire::PacketInfo& info,
                    engine::Link& link, uint64_t now_ns,
                    wire::TcpSegmentSpec* spec, int slot) {
+  if (info.family == wire::IpFamily::kIpv6) {
+    Handle6(m, info, link, now_ns);
+    return;
+  }
   switch (core_.Process(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m),
                         info, now_ns, spec, slot)) {
     case ProxyAction::kDrop:
@@ -94,6 +103,56 @@ void Proxy::Handle(rte_mbuf* m, const wire::PacketInfo& info,
     case ProxyAction::kReplyToBackend:
       spec->ip_id = backend_->NextIpId();
       backend_->WriteTcpFrame(m, *spec);
+      backend_->Transmit(m);
+      break;
+  }
+}
+
+namespace {
+
+// Writes `spec` (no payload) into `m`: headers, lengths, the TCP checksum
+// in software (the NIC is not asked: IPv6 offload flags differ by device).
+void WriteTcp6(rte_mbuf* m, const wire::Tcp6SegmentSpec& spec) {
+  const auto len = static_cast<uint16_t>(wire::Tcp6FrameHeaderLength(spec));
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  m->data_len = len;
+  m->pkt_len = len;
+  m->ol_flags = 0;
+  wire::WriteTcp6FrameHeaders(rte_pktmbuf_mtod(m, uint8_t*), spec,
+                              wire::ChecksumMode::kSoftware);
+}
+
+}  // namespace
+
+// An IPv6 frame: the IPv6 proxy's, or dropped (counted as for no flow) by
+// an IPv4 one, which claims no IPv6 address and should not see it.
+void Proxy::Handle6(rte_mbuf* m, const wire::PacketInfo& info,
+                    engine::Link& link, uint64_t now_ns) {
+  if (!core_.config().ipv6) {
+    core_.Count(ProxyCounter::kClientNoFlow);
+    link.Free(m);
+    return;
+  }
+  wire::Tcp6SegmentSpec spec;
+  switch (core_.Process6(rte_pktmbuf_mtod(m, uint8_t*),
+                         rte_pktmbuf_data_len(m), info, now_ns, &spec)) {
+    case ProxyAction::kDrop:
+      link.Free(m);
+      break;
+    case ProxyAction::kForwardToClient:
+      m->ol_flags = 0;  // the checksum was adjusted in place
+      client_->Transmit(m);
+      break;
+    case ProxyAction::kForwardToBackend:
+      m->ol_flags = 0;
+      backend_->Transmit(m);
+      break;
+    case ProxyAction::kReplyToClient:
+      WriteTcp6(m, spec);
+      client_->Transmit(m);
+      break;
+    case ProxyAction::kReplyToBackend:
+      WriteTcp6(m, spec);
       backend_->Transmit(m);
       break;
   }
@@ -136,6 +195,14 @@ void Proxy::Send(bool to_backend, const wire::TcpSegmentSpec& spec) {
   link->Transmit(m);
 }
 
+void Proxy::Send(bool to_backend, const wire::Tcp6SegmentSpec& spec) {
+  engine::Link* link = to_backend ? backend_ : client_;
+  rte_mbuf* m = link->Alloc();
+  if (m == nullptr) return;  // counted as drop_no_mbuf
+  WriteTcp6(m, spec);
+  link->Transmit(m);
+}
+
 void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
   auto* self = static_cast<Proxy*>(ctx);
   if (self->updates_ != nullptr) {
@@ -150,6 +217,10 @@ void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
   if (now_ns >= self->next_resolve_ns_) {
     self->next_resolve_ns_ = now_ns + 1'000'000;
     for (int b = 0; b < self->core_.num_backends(); ++b) {
+      if (self->core_.config().ipv6) {
+        self->ResolveBackend6(b, now_ns);
+        continue;
+      }
       self->core_.SetBackendMac(
           b, self->backend_->ResolveNextHop(
                  wire::Ipv4Address{self->core_.backend(b).addr.ip}, now_ns));
@@ -157,6 +228,26 @@ void Proxy::OnPoll(void* ctx, engine::Link&, tcp::TcpStack*, uint64_t now_ns) {
   }
   if (!self->from_.empty()) self->DrainHandoff(now_ns);
   self->core_.Poll(now_ns);
+}
+
+// Neighbor Discovery on the backend side, or what another queue's proxy
+// resolved (ProxySharedMacs); none: unresolved.
+void Proxy::ResolveBackend6(int b, uint64_t now_ns) {
+  const wire::MacAddress* mac =
+      nd6_ == nullptr
+          ? nullptr
+          : nd6_->ResolveNextHop(core_.backend(b).addr.ip6, now_ns);
+  if (shared_macs_ != nullptr && b < kMaxProxyBackends) {
+    std::atomic<uint64_t>& shared = shared_macs_->mac[b];
+    if (mac != nullptr) {
+      shared.store(engine::PeerL2(*mac), std::memory_order_relaxed);
+    } else if (const uint64_t l2 = shared.load(std::memory_order_relaxed);
+               l2 != 0) {
+      backend_mac6_[b] = engine::MacFromPeerL2(l2);
+      mac = &backend_mac6_[b];
+    }
+  }
+  core_.SetBackendMac(b, mac);
 }
 
 void Proxy::OnPublish(void* ctx, engine::CoreCounters& counters) {

@@ -22,11 +22,17 @@
 // single-consumer ring per pair of workers and taken from it on the
 // owner's next poll; SYNs are answered where they arrive (cookies need no
 // state). Any device works this way, with or without symmetric RSS.
+// An IPv6 proxy (ProxyConfig::ipv6) is the same with IPv6 claims
+// (Worker::ClaimAddresses6), its frames handled by ProxyCore::Process6 and
+// its backends resolved by the backend side's Neighbor Discovery
+// (SetNeighborDiscovery); the frames it writes carry a TCP checksum
+// computed in software.
 #ifndef SYNWAVE_APP_PROXY_H_
 #define SYNWAVE_APP_PROXY_H_
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "app/proxy_core.h"
@@ -37,6 +43,10 @@
 struct rte_mbuf;
 struct rte_ring;
 
+namespace synwave::engine {
+class NeighborDiscovery;
+}  // namespace synwave::engine
+
 namespace synwave::app {
 
 // A reload's backend list, published by the main lcore and taken by each
@@ -45,6 +55,17 @@ namespace synwave::app {
 // publisher keeps every list it published until the workers have stopped.
 struct ProxyBackendUpdates {
   std::atomic<const ProxyBackendSlots*> current{nullptr};
+};
+
+// An IPv6 proxy's backend MACs as any worker resolved them, for the
+// others: a multi-queue device may deliver every Neighbor Advertisement
+// for a backend to one queue (the kernel hashes identical answers to the
+// same one), so the workers on the other queues would never resolve it
+// themselves. Each MAC packed as engine::PeerL2 (0: none), stored and
+// loaded relaxed: a MAC is whole in one word, and a late one only delays
+// a flow like an unresolved one.
+struct ProxySharedMacs {
+  std::atomic<uint64_t> mac[kMaxProxyBackends] = {};
 };
 
 class Proxy : public ProxyOutput {
@@ -75,10 +96,19 @@ class Proxy : public ProxyOutput {
     updates_ = updates;
   }
 
+  // An IPv6 proxy: the backend side's Neighbor Discovery (its worker's),
+  // which resolves the backends; before the first poll.
+  void SetNeighborDiscovery(engine::NeighborDiscovery* nd) { nd6_ = nd; }
+  // The MACs shared by the proxies of all queues (IPv6, several workers).
+  void SetSharedMacs(std::shared_ptr<ProxySharedMacs> macs) {
+    shared_macs_ = std::move(macs);
+  }
+
   ProxyCore& core() { return core_; }
   const ProxyCore& core() const { return core_; }
 
   void Send(bool to_backend, const wire::TcpSegmentSpec& spec) override;
+  void Send(bool to_backend, const wire::Tcp6SegmentSpec& spec) override;
 
  private:
   static void OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
@@ -90,6 +120,8 @@ class Proxy : public ProxyOutput {
   // `slot`: the frame's place in the burst PrepareSyns saw, or -1.
   void Handle(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
               uint64_t now_ns, wire::TcpSegmentSpec* spec, int slot);
+  void Handle6(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
+               uint64_t now_ns);
   void DrainHandoff(uint64_t now_ns);
 
   ProxyCore core_;
@@ -97,6 +129,10 @@ class Proxy : public ProxyOutput {
   engine::Link* backend_ = nullptr;
   uint64_t next_resolve_ns_ = 0;
   const ProxyBackendUpdates* updates_ = nullptr;
+  engine::NeighborDiscovery* nd6_ = nullptr;
+  std::shared_ptr<ProxySharedMacs> shared_macs_;
+  wire::MacAddress backend_mac6_[kMaxProxyBackends];  // taken from them
+  void ResolveBackend6(int b, uint64_t now_ns);
   const ProxyBackendSlots* seen_ = nullptr;  // the last list taken
   int self_ = 0;
   int workers_ = 1;

@@ -52,8 +52,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "flow/flow_key.h"
@@ -142,8 +144,11 @@ enum class BackendCounter : uint8_t {
 enum class NoBackend : uint8_t { kRst, kDrop };
 
 struct ProxyBackend {
-  uint32_t ip = 0;    // host order
+  uint32_t ip = 0;    // host order (an IPv4 proxy's)
   uint16_t port = 0;  // 0: the VIP port the client connected to
+  wire::Ipv6Address ip6{};  // an IPv6 proxy's (ProxyConfig::ipv6)
+
+  friend bool operator==(const ProxyBackend&, const ProxyBackend&) = default;
 };
 
 // Options announced in cookie SYN-ACKs while no probe has answered.
@@ -157,6 +162,13 @@ struct ProxyOptions {
 struct ProxyConfig {
   uint32_t vip = 0;              // host order
   uint32_t backend_side_ip = 0;  // probes come from here (host order)
+  // An IPv6 proxy: the VIP, the backend side and every backend are IPv6
+  // (vip6, backend_side_ip6, ProxyBackend::ip6) and only IPv6 frames are
+  // its (Process6); the IPv4 fields are unused. One family per proxy: an
+  // IPv4 VIP in front of IPv6 backends is not supported.
+  bool ipv6 = false;
+  wire::Ipv6Address vip6;
+  wire::Ipv6Address backend_side_ip6;
   wire::MacAddress client_side_mac;   // our MAC on the client side
   wire::MacAddress backend_side_mac;  // our MAC on the backend side
   std::vector<uint16_t> listen_ports;
@@ -178,9 +190,12 @@ struct ProxyConfig {
 };
 
 // The per-flow record: not a TCB, 44 bytes (the table's slot for its key
-// is about 23 more at 70% load).
+// is about 23 more at 70% load). An IPv6 proxy keeps the client's address
+// beside it (ProxyCore's client6_, 16 bytes per record, allocated only
+// then) and a 32-bit fold of it here (ClientId), so that the record, its
+// backend choice and its owner are computed as for IPv4.
 struct ProxyRecord {
-  uint32_t client_ip;
+  uint32_t client_ip;    // IPv6: ClientId(the address)
   uint16_t client_port;
   uint16_t vport;
   uint32_t seq_delta;  // Ip - Ib; while connecting: Ip
@@ -235,11 +250,12 @@ enum class ProxyAction : uint8_t {
 };
 
 // Frames the core originates besides replies (window updates, backend SYN
-// retransmissions, client RSTs, probes).
+// retransmissions, client RSTs, probes), in the proxy's family.
 class ProxyOutput {
  public:
   virtual ~ProxyOutput() = default;
   virtual void Send(bool to_backend, const wire::TcpSegmentSpec& spec) = 0;
+  virtual void Send(bool to_backend, const wire::Tcp6SegmentSpec& spec) = 0;
 };
 
 struct ProxyBackendState {
@@ -256,6 +272,7 @@ struct ProxyBackendState {
   bool probe_sent = false;  // the pending probe left (its MAC was known)
   uint32_t probe_seq = 0;
   ProxyOptions learned;  // from the last good probe (or the defaults)
+  uint64_t weight = 0;   // its rendezvous weight (ProxyCore::PickBackend)
   uint64_t counts[static_cast<size_t>(BackendCounter::kCount)] = {};
 };
 
@@ -289,6 +306,15 @@ class ProxyCore {
   ProxyAction Process(uint8_t* frame, uint16_t len,
                       const wire::PacketInfo& info, uint64_t now_ns,
                       wire::TcpSegmentSpec* spec, int slot = -1);
+  // The same for an IPv6 proxy's frames (config().ipv6; `info.family` is
+  // kIpv6): the same steps over IPv6 tuples (FlowTable6, the IPv6 cookie
+  // and MSS table), frames rewritten in place (no IP header checksum; the
+  // pseudo-header's change folded into the TCP checksum), replies as
+  // Tcp6SegmentSpec. Its SYN cookies are made one at a time (no
+  // PrepareSyns).
+  ProxyAction Process6(uint8_t* frame, uint16_t len,
+                       const wire::PacketInfo& info, uint64_t now_ns,
+                       wire::Tcp6SegmentSpec* spec);
 
   // Before a burst of up to kMaxPrepared frames: the cookies of its SYNs,
   // hashed together in vector lanes (SynCookies::MakeBatch, as the stack
@@ -327,6 +353,16 @@ class ProxyCore {
   uint32_t flows_in_use() const { return pool_.in_use(); }
   const ProxyRecord* Find(uint32_t client_ip, uint16_t client_port,
                           uint16_t vport) const;
+  const ProxyRecord* Find6(const wire::Ipv6Address& client,
+                           uint16_t client_port, uint16_t vport) const;
+
+  // An IPv6 client's address folded to 32 bits: what PickBackend and
+  // ClientOwner take for it (the same on every worker).
+  static uint32_t ClientId(const wire::Ipv6Address& a) {
+    uint32_t w[4];
+    std::memcpy(w, a.bytes.data(), 16);
+    return w[0] ^ w[1] ^ w[2] ^ w[3];
+  }
 
   // Rendezvous (highest random weight) hashing over the usable backends:
   // a pool change moves only the flows of the backend that left (or 1/n
@@ -339,6 +375,9 @@ class ProxyCore {
   // the client's address and port, the same from both sides. Pure: every
   // worker computes the same owner.
   int Owner(const wire::PacketInfo& info, int workers) const;
+  // Owner for an IPv6 proxy's frame (its addresses are read from `frame`).
+  int Owner6(const uint8_t* frame, const wire::PacketInfo& info,
+             int workers) const;
   // The worker that owns the flows of a client (0 .. workers - 1).
   static int ClientOwner(uint32_t client_ip, uint16_t client_port,
                          int workers);
@@ -356,28 +395,101 @@ class ProxyCore {
  private:
   static constexpr uint32_t kNone = flow::FlowTable::kNotFound;
 
-  // proxy_edge.cc: the handshakes.
+  // The family of a reply spec: the edge's steps are one template for both
+  // (S = wire::TcpSegmentSpec or wire::Tcp6SegmentSpec), the addresses
+  // taken from the frame, the config or the record by these.
+  template <class S>
+  static constexpr bool kIs6 = std::is_same_v<S, wire::Tcp6SegmentSpec>;
+  template <class S>
+  static auto SrcOf(const uint8_t* frame, const wire::PacketInfo& info) {
+    if constexpr (kIs6<S>) {
+      return wire::Ipv6Src(frame, info);
+    } else {
+      return info.src_ip;
+    }
+  }
+  template <class S>
+  static auto DstOf(const uint8_t* frame, const wire::PacketInfo& info) {
+    if constexpr (kIs6<S>) {
+      return wire::Ipv6Dst(frame, info);
+    } else {
+      return info.dst_ip;
+    }
+  }
+  template <class S>
+  auto VipAddr() const {
+    if constexpr (kIs6<S>) {
+      return config_.vip6;
+    } else {
+      return wire::Ipv4Address{config_.vip};
+    }
+  }
+  template <class S>
+  auto BackendSideAddr() const {
+    if constexpr (kIs6<S>) {
+      return config_.backend_side_ip6;
+    } else {
+      return wire::Ipv4Address{config_.backend_side_ip};
+    }
+  }
+  template <class S>
+  auto BackendAddr(int b) const {
+    if constexpr (kIs6<S>) {
+      return backends_[b].addr.ip6;
+    } else {
+      return wire::Ipv4Address{backends_[b].addr.ip};
+    }
+  }
+  template <class S>
+  auto ClientAddr(const ProxyRecord& r) const {
+    if constexpr (kIs6<S>) {
+      return client6_[&r - records_.get()];
+    } else {
+      return wire::Ipv4Address{r.client_ip};
+    }
+  }
+  static uint32_t RemoteId(const flow::FlowKey& k) { return k.remote_ip; }
+  static uint32_t RemoteId(const flow::FlowKey6& k) {
+    return ClientId(k.remote_ip);
+  }
+
+  // proxy_edge.cc: the handshakes (instantiated for both families).
+  template <class K, class S>
   ProxyAction ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
-                        const flow::FlowKey& key, uint64_t now_ns,
-                        wire::TcpSegmentSpec* spec, int slot);
+                        const K& key, uint64_t now_ns, S* spec, int slot);
+  template <class K, class S>
   ProxyAction CookieAck(uint8_t* frame, const wire::PacketInfo& info,
-                        const flow::FlowKey& key, uint32_t hash,
-                        uint64_t now_ns, wire::TcpSegmentSpec* spec);
+                        const K& key, uint32_t hash, uint64_t now_ns,
+                        S* spec);
+  template <class S>
   ProxyAction BackendConnecting(uint32_t idx, const uint8_t* frame,
                                 const wire::PacketInfo& info, uint64_t now_ns,
-                                wire::TcpSegmentSpec* spec);
-  ProxyAction ProbeAnswer(const wire::PacketInfo& info, uint64_t now_ns,
-                          wire::TcpSegmentSpec* spec);
+                                S* spec);
+  template <class S>
+  ProxyAction ProbeAnswer(const uint8_t* frame, const wire::PacketInfo& info,
+                          uint64_t now_ns, S* spec);
+  template <class S>
   ProxyAction NoBackendAnswer(const uint8_t* frame,
-                              const wire::PacketInfo& info,
-                              wire::TcpSegmentSpec* spec);
+                              const wire::PacketInfo& info, S* spec);
   // A RST answering `info` (RFC 9293 3.10.7.1), to the client.
+  template <class S>
   ProxyAction RstToClient(const uint8_t* frame, const wire::PacketInfo& info,
-                          wire::TcpSegmentSpec* spec);
-  void BackendSynSpec(const ProxyRecord& r, wire::TcpSegmentSpec* spec) const;
-  void ClientRstSpec(const ProxyRecord& r, wire::TcpSegmentSpec* spec) const;
+                          S* spec);
+  // The ACK that answers a backend's repeated SYN-ACK (our ACK was lost).
+  template <class S>
+  ProxyAction BackendSynAckAgain(const ProxyRecord& r, const uint8_t* frame,
+                                 const wire::PacketInfo& info, S* spec);
+  template <class S>
+  void BackendSynSpec(const ProxyRecord& r, S* spec) const;
+  template <class S>
+  void ClientRstSpec(const ProxyRecord& r, S* spec) const;
+  template <class S>
+  void ProbeSpec(int b, uint64_t now_ns, S* spec) const;
   void SendProbes(uint64_t now_ns);
   void SendProbe(int b, uint64_t now_ns);
+  // What the sweep sends for record `r`, in the proxy's family.
+  void SendBackendSyn(const ProxyRecord& r);
+  void SendClientRst(const ProxyRecord& r);
 
   // proxy_flow.cc: records and translation.
   uint32_t NewRecord(const flow::FlowKey& key, uint32_t hash);
@@ -399,6 +511,18 @@ class ProxyCore {
     return p != 0 ? p : vport;
   }
 
+  // proxy_flow6.cc: the same over IPv6.
+  uint32_t NewRecord(const flow::FlowKey6& key, uint32_t hash);
+  ProxyAction ForwardToBackend6(uint32_t idx, uint8_t* frame,
+                                const wire::PacketInfo& info, uint64_t now_ns);
+  ProxyAction ForwardToClient6(uint32_t idx, uint8_t* frame,
+                               const wire::PacketInfo& info, uint64_t now_ns);
+  int FindBackend6(const wire::Ipv6Address& ip, uint16_t port,
+                   uint16_t* vport) const;
+  // The pseudo-header's change when the VIP becomes backend b's address
+  // (its ones'-complement sum; the reverse is its complement), kept per
+  // backend: IPv6 addresses are 8 words each.
+  void SetAddressDeltas(int b);
 
   void CountBackend(int b, BackendCounter c, int64_t n = 1) {
     backends_[b].counts[static_cast<size_t>(c)] += n;
@@ -411,6 +535,12 @@ class ProxyCore {
   flow::IndexPool pool_;
   std::unique_ptr<ProxyRecord[]> records_;
   std::vector<ProxyBackendState> backends_;
+  // IPv6 (config_.ipv6) only: the table, the clients' addresses by record,
+  // and each backend's pseudo-header delta (SetAddressDeltas).
+  flow::FlowHasher6 hasher6_;
+  flow::FlowTable6 table6_;
+  std::unique_ptr<wire::Ipv6Address[]> client6_;
+  uint32_t to_backend_sum_[kMaxProxyBackends] = {};
   ProxyOutput* out_ = nullptr;
   uint64_t counts_[static_cast<size_t>(ProxyCounter::kCount)] = {};
   uint32_t sweep_at_ = 0;        // next record the sweep looks at

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "app/proxy_core.h"
+#include "app/proxy_internal.h"
 #include "wire/headers.h"
 
 namespace synwave::app {
@@ -12,19 +13,12 @@ namespace {
 
 using wire::SeqNum;
 namespace tf = wire::tcp_flags;
+using proxy_internal::Mix;
+using proxy_internal::Ms;
+using Spec4 = wire::TcpSegmentSpec;
+using Spec6 = wire::Tcp6SegmentSpec;
 
 constexpr uint8_t kNoWscale = tcp::kCookieNoWscale;
-
-uint32_t Ms(uint64_t ns) { return static_cast<uint32_t>(ns >> 20); }
-
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return x;
-}
 
 }  // namespace
 
@@ -41,10 +35,9 @@ int ProxyCore::PickBackend(uint32_t client_ip, uint16_t client_port) const {
   uint64_t best_score = 0;
   for (size_t b = 0; b < backends_.size(); ++b) {
     if (!backends_[b].up || backends_[b].removed) continue;
-    const ProxyBackend& a = backends_[b].addr;
     // The weight of a backend depends on its address, not its position in
     // the list, so a list change keeps every other backend's scores.
-    const uint64_t score = Mix(flow ^ Mix(uint64_t{a.ip} << 16 | a.port));
+    const uint64_t score = Mix(flow ^ backends_[b].weight);
     if (best < 0 || score > best_score) {
       best = static_cast<int>(b);
       best_score = score;
@@ -73,6 +66,24 @@ int ProxyCore::Owner(const wire::PacketInfo& info, int workers) const {
   return ClientOwner(dst, info.dst_port, workers);
 }
 
+int ProxyCore::Owner6(const uint8_t* frame, const wire::PacketInfo& info,
+                      int workers) const {
+  const wire::Ipv6Address dst = wire::Ipv6Dst(frame, info);
+  if (proxy_internal::Same6(dst, config_.vip6) &&
+      IsListenPort(info.dst_port)) {
+    if ((info.tcp_flags & (tf::kSyn | tf::kAck)) == tf::kSyn) return -1;
+    return ClientOwner(ClientId(wire::Ipv6Src(frame, info)), info.src_port,
+                       workers);
+  }
+  if ((proxy_internal::Same6(dst, config_.backend_side_ip6) ||
+       proxy_internal::Same6(dst, config_.vip6)) &&
+      info.dst_port >= kProbePortBase &&
+      info.dst_port < kProbePortBase + kProbePortsPerWorker * workers) {
+    return (info.dst_port - kProbePortBase) / kProbePortsPerWorker;
+  }
+  return ClientOwner(ClientId(dst), info.dst_port, workers);
+}
+
 ProxyOptions ProxyCore::Announced() const {
   ProxyOptions a;
   bool any = false;
@@ -93,9 +104,10 @@ ProxyOptions ProxyCore::Announced() const {
   return any ? a : config_.defaults;
 }
 
+template <class S>
 ProxyAction ProxyCore::NoBackendAnswer(const uint8_t* frame,
                                        const wire::PacketInfo& info,
-                                       wire::TcpSegmentSpec* spec) {
+                                       S* spec) {
   if (config_.no_backend == NoBackend::kDrop) {
     Count(ProxyCounter::kNoBackendDrop);
     return ProxyAction::kDrop;
@@ -104,14 +116,14 @@ ProxyAction ProxyCore::NoBackendAnswer(const uint8_t* frame,
   return RstToClient(frame, info, spec);
 }
 
+template <class S>
 ProxyAction ProxyCore::RstToClient(const uint8_t* frame,
-                                   const wire::PacketInfo& info,
-                                   wire::TcpSegmentSpec* spec) {
-  *spec = wire::TcpSegmentSpec{};
+                                   const wire::PacketInfo& info, S* spec) {
+  *spec = S{};
   spec->src_mac = config_.client_side_mac;
   spec->dst_mac = reinterpret_cast<const wire::EthernetHeader*>(frame)->Src();
-  spec->src_ip = info.dst_ip;
-  spec->dst_ip = info.src_ip;
+  spec->src_ip = DstOf<S>(frame, info);
+  spec->dst_ip = SrcOf<S>(frame, info);
   spec->src_port = info.dst_port;
   spec->dst_port = info.src_port;
   if (info.tcp_flags & tf::kAck) {
@@ -155,19 +167,20 @@ void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
   }
 }
 
+template <class K, class S>
 ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
-                                 const flow::FlowKey& key, uint64_t now_ns,
-                                 wire::TcpSegmentSpec* spec, int slot) {
+                                 const K& key, uint64_t now_ns, S* spec,
+                                 int slot) {
   Count(ProxyCounter::kSynIn);
-  if (PickBackend(key.remote_ip, key.remote_port) < 0) {
+  if (PickBackend(RemoteId(key), key.remote_port) < 0) {
     return NoBackendAnswer(frame, info, spec);
   }
   const ProxyOptions a = Announced();
   const wire::TcpOptions& o = info.options;
   uint32_t aux;
   SeqNum isn;
-  if (slot >= 0 && slot < prepared_n_ && syn_index_[slot] != 0xff &&
-      prepared_ns_ == now_ns) {
+  if (!kIs6<S> && slot >= 0 && slot < prepared_n_ &&
+      syn_index_[slot] != 0xff && prepared_ns_ == now_ns) {
     isn = prepared_cookie_[syn_index_[slot]];  // PrepareSyns made it
     aux = prepared_aux_[syn_index_[slot]];
   } else {
@@ -175,11 +188,11 @@ ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
                         tcp::SynCookies::Counter(now_ns, config_.cookies),
                         &aux);
   }
-  *spec = wire::TcpSegmentSpec{};
+  *spec = S{};
   spec->src_mac = config_.client_side_mac;
   spec->dst_mac = reinterpret_cast<const wire::EthernetHeader*>(frame)->Src();
-  spec->src_ip = info.dst_ip;
-  spec->dst_ip = info.src_ip;
+  spec->src_ip = DstOf<S>(frame, info);
+  spec->dst_ip = SrcOf<S>(frame, info);
   spec->src_port = info.dst_port;
   spec->dst_port = info.src_port;
   spec->seq = isn;
@@ -206,9 +219,10 @@ ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
   return ProxyAction::kReplyToClient;
 }
 
+template <class K, class S>
 ProxyAction ProxyCore::CookieAck(uint8_t* frame, const wire::PacketInfo& info,
-                                 const flow::FlowKey& key, uint32_t hash,
-                                 uint64_t now_ns, wire::TcpSegmentSpec* spec) {
+                                 const K& key, uint32_t hash, uint64_t now_ns,
+                                 S* spec) {
   const uint32_t counter = tcp::SynCookies::Counter(now_ns, config_.cookies);
   const SeqNum cookie = info.ack - 1;
   SeqNum isn = info.seq - 1;
@@ -231,7 +245,7 @@ ProxyAction ProxyCore::CookieAck(uint8_t* frame, const wire::PacketInfo& info,
   }
   Count(ProxyCounter::kCookiesValid);
   if (probe_form) Count(ProxyCounter::kCookiesValidProbe);
-  const int b = PickBackend(key.remote_ip, key.remote_port);
+  const int b = PickBackend(RemoteId(key), key.remote_port);
   if (b < 0) return NoBackendAnswer(frame, info, spec);
   const uint32_t idx = NewRecord(key, hash);
   if (idx == kNone) {
@@ -273,14 +287,14 @@ ProxyAction ProxyCore::CookieAck(uint8_t* frame, const wire::PacketInfo& info,
   return ProxyAction::kReplyToBackend;
 }
 
-void ProxyCore::BackendSynSpec(const ProxyRecord& r,
-                               wire::TcpSegmentSpec* spec) const {
+template <class S>
+void ProxyCore::BackendSynSpec(const ProxyRecord& r, S* spec) const {
   const ProxyBackendState& be = backends_[r.backend];
-  *spec = wire::TcpSegmentSpec{};
+  *spec = S{};
   spec->src_mac = config_.backend_side_mac;
   spec->dst_mac = be.mac;
-  spec->src_ip = wire::Ipv4Address{r.client_ip};
-  spec->dst_ip = wire::Ipv4Address{be.addr.ip};
+  spec->src_ip = ClientAddr<S>(r);
+  spec->dst_ip = BackendAddr<S>(r.backend);
   spec->src_port = r.client_port;
   spec->dst_port = BackendPort(r.backend, r.vport);
   spec->seq = SeqNum(r.u.syn.client_isn);
@@ -303,13 +317,13 @@ void ProxyCore::BackendSynSpec(const ProxyRecord& r,
   }
 }
 
-void ProxyCore::ClientRstSpec(const ProxyRecord& r,
-                              wire::TcpSegmentSpec* spec) const {
-  *spec = wire::TcpSegmentSpec{};
+template <class S>
+void ProxyCore::ClientRstSpec(const ProxyRecord& r, S* spec) const {
+  *spec = S{};
   spec->src_mac = config_.client_side_mac;
   spec->dst_mac = wire::MacAddress::FromBytes(r.client_mac);
-  spec->src_ip = wire::Ipv4Address{config_.vip};
-  spec->dst_ip = wire::Ipv4Address{r.client_ip};
+  spec->src_ip = VipAddr<S>();
+  spec->dst_ip = ClientAddr<S>(r);
   spec->src_port = r.vport;
   spec->dst_port = r.client_port;
   spec->seq = SeqNum(r.seq_delta + 1);  // Ip + 1 while connecting
@@ -317,10 +331,10 @@ void ProxyCore::ClientRstSpec(const ProxyRecord& r,
   spec->flags = tf::kRst | tf::kAck;
 }
 
-ProxyAction ProxyCore::BackendConnecting(uint32_t idx, const uint8_t*,
+template <class S>
+ProxyAction ProxyCore::BackendConnecting(uint32_t idx, const uint8_t* frame,
                                          const wire::PacketInfo& info,
-                                         uint64_t now_ns,
-                                         wire::TcpSegmentSpec* spec) {
+                                         uint64_t now_ns, S* spec) {
   ProxyRecord& r = records_[idx];
   const uint8_t f = info.tcp_flags;
   const uint32_t isn = r.u.syn.client_isn;
@@ -359,11 +373,11 @@ ProxyAction ProxyCore::BackendConnecting(uint32_t idx, const uint8_t*,
   CountBackend(r.backend, BackendCounter::kConnections);
 
   // The backend's handshake ends with our ACK, written over its SYN-ACK.
-  *spec = wire::TcpSegmentSpec{};
+  *spec = S{};
   spec->src_mac = config_.backend_side_mac;
   spec->dst_mac = be.mac;
-  spec->src_ip = info.dst_ip;
-  spec->dst_ip = info.src_ip;
+  spec->src_ip = DstOf<S>(frame, info);
+  spec->dst_ip = SrcOf<S>(frame, info);
   spec->src_port = info.dst_port;
   spec->dst_port = info.src_port;
   spec->seq = SeqNum(isn + 1);
@@ -378,11 +392,11 @@ ProxyAction ProxyCore::BackendConnecting(uint32_t idx, const uint8_t*,
   // The client may send now: the backend's window, in the scale it was
   // told (a SYN-ACK's window is never scaled).
   if (out_ != nullptr) {
-    wire::TcpSegmentSpec wu;
+    S wu;
     wu.src_mac = config_.client_side_mac;
     wu.dst_mac = wire::MacAddress::FromBytes(r.client_mac);
-    wu.src_ip = wire::Ipv4Address{config_.vip};
-    wu.dst_ip = wire::Ipv4Address{r.client_ip};
+    wu.src_ip = VipAddr<S>();
+    wu.dst_ip = ClientAddr<S>(r);
     wu.src_port = r.vport;
     wu.dst_port = r.client_port;
     wu.seq = SeqNum(ip_isn + 1);
@@ -455,36 +469,100 @@ void ProxyCore::SendProbes(uint64_t now_ns) {
   }
 }
 
+template <class S>
+void ProxyCore::ProbeSpec(int b, uint64_t now_ns, S* spec) const {
+  const ProxyBackendState& s = backends_[b];
+  spec->src_mac = config_.backend_side_mac;
+  spec->dst_mac = s.mac;
+  spec->src_ip = BackendSideAddr<S>();
+  spec->dst_ip = BackendAddr<S>(b);
+  spec->src_port = static_cast<uint16_t>(config_.probe_port + b);
+  spec->dst_port = BackendPort(b, config_.listen_ports.front());
+  spec->seq = SeqNum(s.probe_seq);
+  spec->flags = tf::kSyn;
+  spec->window = 65535;
+  spec->options.has_mss = true;
+  // IPv6's header is 20 bytes longer: the MSS of a 1500-byte link.
+  spec->options.mss = kIs6<S> ? 1440 : 1460;
+  spec->options.has_window_scale = true;
+  spec->options.window_scale = 7;
+  spec->options.sack_permitted = true;
+  spec->options.has_timestamps = true;
+  spec->options.ts_val = Ms(now_ns);
+}
+
 void ProxyCore::SendProbe(int b, uint64_t now_ns) {
   ProxyBackendState& s = backends_[b];
   if (!s.mac_valid || out_ == nullptr) return;
   s.probe_sent = true;
-  wire::TcpSegmentSpec spec;
-  spec.src_mac = config_.backend_side_mac;
-  spec.dst_mac = s.mac;
-  spec.src_ip = wire::Ipv4Address{config_.backend_side_ip};
-  spec.dst_ip = wire::Ipv4Address{s.addr.ip};
-  spec.src_port = static_cast<uint16_t>(config_.probe_port + b);
-  spec.dst_port = BackendPort(b, config_.listen_ports.front());
-  spec.seq = SeqNum(s.probe_seq);
-  spec.flags = tf::kSyn;
-  spec.window = 65535;
-  spec.options.has_mss = true;
-  spec.options.mss = 1460;
-  spec.options.has_window_scale = true;
-  spec.options.window_scale = 7;
-  spec.options.sack_permitted = true;
-  spec.options.has_timestamps = true;
-  spec.options.ts_val = Ms(now_ns);
-  out_->Send(true, spec);
+  if (config_.ipv6) {
+    Spec6 spec;
+    ProbeSpec(b, now_ns, &spec);
+    out_->Send(true, spec);
+  } else {
+    Spec4 spec;
+    ProbeSpec(b, now_ns, &spec);
+    out_->Send(true, spec);
+  }
   Count(ProxyCounter::kProbesOut);
 }
 
-ProxyAction ProxyCore::ProbeAnswer(const wire::PacketInfo& info, uint64_t,
-                                   wire::TcpSegmentSpec* spec) {
+void ProxyCore::SendBackendSyn(const ProxyRecord& r) {
+  if (config_.ipv6) {
+    Spec6 spec;
+    BackendSynSpec(r, &spec);
+    out_->Send(true, spec);
+  } else {
+    Spec4 spec;
+    BackendSynSpec(r, &spec);
+    out_->Send(true, spec);
+  }
+}
+
+void ProxyCore::SendClientRst(const ProxyRecord& r) {
+  if (config_.ipv6) {
+    Spec6 spec;
+    ClientRstSpec(r, &spec);
+    out_->Send(false, spec);
+  } else {
+    Spec4 spec;
+    ClientRstSpec(r, &spec);
+    out_->Send(false, spec);
+  }
+}
+
+template <class S>
+ProxyAction ProxyCore::BackendSynAckAgain(const ProxyRecord& r,
+                                          const uint8_t* frame,
+                                          const wire::PacketInfo& info,
+                                          S* spec) {
+  const ProxyBackendState& be = backends_[r.backend];
+  *spec = S{};
+  spec->src_mac = config_.backend_side_mac;
+  spec->dst_mac = be.mac;
+  spec->src_ip = DstOf<S>(frame, info);
+  spec->dst_ip = SrcOf<S>(frame, info);
+  spec->src_port = info.dst_port;
+  spec->dst_port = info.src_port;
+  spec->seq = info.ack;
+  spec->ack = info.seq + 1;
+  spec->flags = tf::kAck;
+  spec->window = r.u.syn.client_window;
+  if (info.options.has_timestamps) {
+    spec->options.has_timestamps = true;
+    spec->options.ts_val = info.options.ts_ecr;
+    spec->options.ts_ecr = info.options.ts_val;
+  }
+  return ProxyAction::kReplyToBackend;
+}
+
+template <class S>
+ProxyAction ProxyCore::ProbeAnswer(const uint8_t* frame,
+                                   const wire::PacketInfo& info, uint64_t,
+                                   S* spec) {
   const int b = info.dst_port - config_.probe_port;
   ProxyBackendState& s = backends_[b];
-  if (info.src_ip.value != s.addr.ip || !s.probe_pending ||
+  if (!(SrcOf<S>(frame, info) == BackendAddr<S>(b)) || !s.probe_pending ||
       info.ack.value() != s.probe_seq + 1) {
     Count(ProxyCounter::kUnknownBackendFrames);
     return ProxyAction::kDrop;
@@ -500,16 +578,50 @@ ProxyAction ProxyCore::ProbeAnswer(const wire::PacketInfo& info, uint64_t,
   }
   ProbeResult(b, true, &info.options);
   // Close the probe's half-open connection at once.
-  *spec = wire::TcpSegmentSpec{};
+  *spec = S{};
   spec->src_mac = config_.backend_side_mac;
   spec->dst_mac = s.mac;
-  spec->src_ip = info.dst_ip;
-  spec->dst_ip = info.src_ip;
+  spec->src_ip = DstOf<S>(frame, info);
+  spec->dst_ip = SrcOf<S>(frame, info);
   spec->src_port = info.dst_port;
   spec->dst_port = info.src_port;
   spec->seq = info.ack;
   spec->flags = tf::kRst;
   return ProxyAction::kReplyToBackend;
 }
+
+// Both families' steps.
+template ProxyAction ProxyCore::ClientSyn(uint8_t*, const wire::PacketInfo&,
+                                          const flow::FlowKey&, uint64_t,
+                                          Spec4*, int);
+template ProxyAction ProxyCore::ClientSyn(uint8_t*, const wire::PacketInfo&,
+                                          const flow::FlowKey6&, uint64_t,
+                                          Spec6*, int);
+template ProxyAction ProxyCore::CookieAck(uint8_t*, const wire::PacketInfo&,
+                                          const flow::FlowKey&, uint32_t,
+                                          uint64_t, Spec4*);
+template ProxyAction ProxyCore::CookieAck(uint8_t*, const wire::PacketInfo&,
+                                          const flow::FlowKey6&, uint32_t,
+                                          uint64_t, Spec6*);
+template ProxyAction ProxyCore::BackendConnecting(uint32_t, const uint8_t*,
+                                                  const wire::PacketInfo&,
+                                                  uint64_t, Spec4*);
+template ProxyAction ProxyCore::BackendConnecting(uint32_t, const uint8_t*,
+                                                  const wire::PacketInfo&,
+                                                  uint64_t, Spec6*);
+template ProxyAction ProxyCore::ProbeAnswer(const uint8_t*,
+                                            const wire::PacketInfo&, uint64_t,
+                                            Spec4*);
+template ProxyAction ProxyCore::ProbeAnswer(const uint8_t*,
+                                            const wire::PacketInfo&, uint64_t,
+                                            Spec6*);
+template ProxyAction ProxyCore::BackendSynAckAgain(const ProxyRecord&,
+                                                   const uint8_t*,
+                                                   const wire::PacketInfo&,
+                                                   Spec4*);
+template ProxyAction ProxyCore::BackendSynAckAgain(const ProxyRecord&,
+                                                   const uint8_t*,
+                                                   const wire::PacketInfo&,
+                                                   Spec6*);
 
 }  // namespace synwave::app

@@ -8,6 +8,7 @@
 #include "app/proxy_core.h"
 
 #include "absl/strings/str_cat.h"
+#include "app/proxy_internal.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
 
@@ -16,117 +17,44 @@ namespace {
 
 using wire::SeqNum;
 namespace tf = wire::tcp_flags;
-
-// Coarse time for records: now_ns >> 20, about 1.05 ms.
-uint32_t Ms(uint64_t ns) { return static_cast<uint32_t>(ns >> 20); }
-uint32_t MsSpan(uint64_t ns) {
-  return static_cast<uint32_t>(std::min<uint64_t>(ns >> 20, 0xffffffffu));
-}
-
-// A running ones'-complement adjustment of the TCP checksum: the sum of
-// the new values minus the old ones, applied once (RFC 1624 eqn. 3).
-struct CsumDelta {
-  uint32_t sum = 0;
-
-  // A 16-bit word at an even offset.
-  void Change16(uint16_t from, uint16_t to) {
-    sum += static_cast<uint16_t>(~from);
-    sum += to;
-  }
-  // A 32-bit field at an even offset from the header start.
-  void Change32(uint32_t from, uint32_t to) {
-    Change16(static_cast<uint16_t>(from >> 16), static_cast<uint16_t>(to >> 16));
-    Change16(static_cast<uint16_t>(from), static_cast<uint16_t>(to));
-  }
-  // A 32-bit field at an odd offset: its bytes fall into three words,
-  // [x b0] [b1 b2] [b3 y].
-  static uint16_t OddSum(uint32_t v) {
-    return wire::FoldSum(uint64_t{v >> 24} + ((v >> 8) & 0xffff) +
-                         ((v & 0xff) << 8));
-  }
-  void Change32At(size_t offset, uint32_t from, uint32_t to) {
-    if ((offset & 1) == 0) {
-      Change32(from, to);
-    } else {
-      Change16(OddSum(from), OddSum(to));
-    }
-  }
-  uint16_t Apply(uint16_t checksum) const {
-    return static_cast<uint16_t>(
-        ~wire::FoldSum(uint64_t{static_cast<uint16_t>(~checksum)} + sum));
-  }
-};
-
-// Big-endian 32-bit fields at any alignment (one load and a bswap).
-uint32_t Load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
-}
-void Store32(uint8_t* p, uint32_t v) {
-  v = __builtin_bswap32(v);
-  std::memcpy(p, &v, 4);
-}
-
-// Adds `add` (mod 2^32) to the 32-bit field at tcp + off.
-void Shift32(uint8_t* tcp, size_t off, uint32_t add, CsumDelta* d) {
-  const uint32_t from = Load32(tcp + off);
-  const uint32_t to = from + add;
-  Store32(tcp + off, to);
-  d->Change32At(off, from, to);
-}
-
-// Rewrites the timestamps (TSval += tsval_add, TSecr += tsecr_add) and the
-// SACK block edges (+= sack_add) of a TCP header of `hlen` bytes. The
-// common layout (NOP, NOP, timestamps) is taken without a walk.
-void RewriteOptions(uint8_t* tcp, size_t hlen, uint32_t tsval_add,
-                    uint32_t tsecr_add, uint32_t sack_add, CsumDelta* d) {
-  constexpr size_t kOpt = wire::kTcpMinHeaderLength;
-  if (hlen == kOpt + 12 && tcp[kOpt] == 1 && tcp[kOpt + 1] == 1 &&
-      tcp[kOpt + 2] == wire::tcp_option_kind::kTimestamps &&
-      tcp[kOpt + 3] == 10) {
-    if (tsval_add != 0) Shift32(tcp, kOpt + 4, tsval_add, d);
-    if (tsecr_add != 0) Shift32(tcp, kOpt + 8, tsecr_add, d);
-    return;
-  }
-  size_t i = kOpt;
-  while (i < hlen) {
-    const uint8_t kind = tcp[i];
-    if (kind == wire::tcp_option_kind::kEol) break;
-    if (kind == wire::tcp_option_kind::kNop) {
-      ++i;
-      continue;
-    }
-    if (i + 1 >= hlen) break;
-    const uint8_t len = tcp[i + 1];
-    if (len < 2 || i + len > hlen) break;  // the parser already refused it
-    if (kind == wire::tcp_option_kind::kTimestamps && len == 10) {
-      if (tsval_add != 0) Shift32(tcp, i + 2, tsval_add, d);
-      if (tsecr_add != 0) Shift32(tcp, i + 6, tsecr_add, d);
-    } else if (kind == wire::tcp_option_kind::kSack && sack_add != 0) {
-      for (size_t e = i + 2; e + 4 <= i + len; e += 4) {
-        Shift32(tcp, e, sack_add, d);
-      }
-    }
-    i += len;
-  }
-}
+using proxy_internal::CsumDelta;
+using proxy_internal::FollowToBackend;
+using proxy_internal::FollowToClient;
+using proxy_internal::Ms;
+using proxy_internal::MsSpan;
+using proxy_internal::TranslateToBackend;
+using proxy_internal::TranslateToClient;
 
 }  // namespace
 
+// The rendezvous weight of a backend: from its address, not its place in
+// the list, so that a list change keeps every other backend's scores.
+static uint64_t BackendWeight(const ProxyBackend& a) {
+  const uint64_t ip = a.ip ^ ProxyCore::ClientId(a.ip6);
+  return proxy_internal::Mix(ip << 16 | a.port);
+}
+
+// One family's table is the proxy's; the other's is a token one.
 ProxyCore::ProxyCore(const ProxyConfig& config)
     : config_(config),
       hasher_(config.hash_seed),
       cookies_(config.secret),
-      table_(config.max_flows),
+      table_(config.ipv6 ? 1 : config.max_flows),
       pool_(config.max_flows),
-      records_(new ProxyRecord[config.max_flows]()) {
+      records_(new ProxyRecord[config.max_flows]()),
+      hasher6_(config.hash_seed),
+      table6_(config.ipv6 ? config.max_flows : 1) {
+  if (config_.ipv6) {
+    client6_.reset(new wire::Ipv6Address[config.max_flows]());
+  }
   for (const ProxyBackend& b : config_.backends) {
     ProxyBackendState s;
     s.addr = b;
+    s.weight = BackendWeight(b);
     s.learned = config_.defaults;
     s.counts[static_cast<size_t>(BackendCounter::kUp)] = 1;
     backends_.push_back(s);
+    SetAddressDeltas(static_cast<int>(backends_.size()) - 1);
   }
 }
 
@@ -139,10 +67,7 @@ bool ProxyBackendSlots::Plan(const std::vector<ProxyBackend>& list,
   next->active.assign(slots.size(), false);
   for (const ProxyBackend& b : list) {
     size_t i = 0;
-    while (i < next->slots.size() &&
-           (next->slots[i].ip != b.ip || next->slots[i].port != b.port)) {
-      ++i;
-    }
+    while (i < next->slots.size() && !(next->slots[i] == b)) ++i;
     if (i == next->slots.size()) {
       if (i == static_cast<size_t>(kMaxProxyBackends)) {
         *error = absl::StrCat(
@@ -169,8 +94,10 @@ void ProxyCore::SetBackends(const ProxyBackendSlots& slots) {
     if (b == backends_.size()) {
       ProxyBackendState s;
       s.addr = slots.slots[b];
+      s.weight = BackendWeight(s.addr);
       s.learned = config_.defaults;
       backends_.push_back(s);
+      SetAddressDeltas(static_cast<int>(b));
     }
     ProxyBackendState& s = backends_[b];
     s.removed = !slots.active[b];
@@ -237,8 +164,14 @@ uint32_t ProxyCore::NewRecord(const flow::FlowKey& key, uint32_t hash) {
 
 void ProxyCore::FreeRecord(uint32_t idx) {
   ProxyRecord& r = records_[idx];
-  const flow::FlowKey key{config_.vip, r.client_ip, r.vport, r.client_port};
-  table_.Erase(key, hasher_(key));
+  if (config_.ipv6) {
+    const flow::FlowKey6 key{config_.vip6, client6_[idx], r.vport,
+                             r.client_port};
+    table6_.Erase(key, hasher6_(key));
+  } else {
+    const flow::FlowKey key{config_.vip, r.client_ip, r.vport, r.client_port};
+    table_.Erase(key, hasher_(key));
+  }
   CountBackend(r.backend, BackendCounter::kOpen, -1);
   r.state = kRecordFree;
   pool_.Free(idx);
@@ -292,7 +225,7 @@ ProxyAction ProxyCore::Process(uint8_t* frame, uint16_t,
   }
   if ((dst == config_.backend_side_ip || dst == config_.vip) &&
       IsProbePort(info.dst_port)) {
-    return ProbeAnswer(info, now_ns, spec);
+    return ProbeAnswer(frame, info, now_ns, spec);
   }
   uint16_t vport = 0;
   const int b = FindBackend(info.src_ip.value, info.src_port, &vport);
@@ -305,25 +238,7 @@ ProxyAction ProxyCore::Process(uint8_t* frame, uint16_t,
         return BackendConnecting(idx, frame, info, now_ns, spec);
       }
       if ((f & (tf::kSyn | tf::kAck)) == (tf::kSyn | tf::kAck)) {
-        // The backend did not get our ACK: acknowledge its SYN-ACK again.
-        const ProxyBackendState& be = backends_[b];
-        *spec = wire::TcpSegmentSpec{};
-        spec->src_mac = config_.backend_side_mac;
-        spec->dst_mac = be.mac;
-        spec->src_ip = info.dst_ip;
-        spec->dst_ip = info.src_ip;
-        spec->src_port = info.dst_port;
-        spec->dst_port = info.src_port;
-        spec->seq = info.ack;
-        spec->ack = info.seq + 1;
-        spec->flags = tf::kAck;
-        spec->window = r.u.syn.client_window;
-        if (info.options.has_timestamps) {
-          spec->options.has_timestamps = true;
-          spec->options.ts_val = info.options.ts_ecr;
-          spec->options.ts_ecr = info.options.ts_val;
-        }
-        return ProxyAction::kReplyToBackend;
+        return BackendSynAckAgain(r, frame, info, spec);
       }
       return ForwardToClient(idx, frame, info, now_ns);
     }
@@ -344,8 +259,6 @@ ProxyAction ProxyCore::ForwardToBackend(uint32_t idx, uint8_t* frame,
   }
   auto* eth = reinterpret_cast<wire::EthernetHeader*>(frame);
   auto* ip = reinterpret_cast<wire::Ipv4Header*>(frame + info.l3_offset);
-  uint8_t* tcp = frame + info.l4_offset;
-  auto* th = reinterpret_cast<wire::TcpHeader*>(tcp);
   be.mac.CopyTo(eth->dst);
   config_.backend_side_mac.CopyTo(eth->src);
 
@@ -354,47 +267,11 @@ ProxyAction ProxyCore::ForwardToBackend(uint32_t idx, uint8_t* frame,
   ip->checksum.set(wire::ChecksumUpdate32(ip->checksum.get(), config_.vip, bip));
   ip->dst.set(bip);
   d.Change32(config_.vip, bip);  // pseudo-header
-  const uint16_t bport = BackendPort(r.backend, r.vport);
-  if (bport != r.vport) {
-    th->dst_port.set(bport);
-    d.Change16(r.vport, bport);
-  }
-  const uint8_t f = info.tcp_flags;
-  if (f & tf::kAck) {
-    const uint32_t ack = info.ack.value() - r.seq_delta;
-    th->ack.set(ack);
-    d.Change32(info.ack.value(), ack);
-  }
-  const size_t hlen = th->HeaderLength();
-  if (hlen > wire::kTcpMinHeaderLength) {
-    RewriteOptions(tcp, hlen, 0, r.ts_off, 0u - r.seq_delta, &d);
-  }
-  th->checksum.set(d.Apply(th->checksum.get()));
+  TranslateToBackend(r, BackendPort(r.backend, r.vport),
+                     frame + info.l4_offset, info, &d);
 
   // FIN and RST, both ways: the client's FIN, and its ACK of the backend's.
-  if (f & tf::kRst) {
-    r.state = kRecordLinger;
-  } else {
-    if (f & tf::kFin) {
-      r.flags |= record_flag::kFinClient;
-      r.u.fin.fin_client = info.seq.value() + info.payload_length;
-    }
-    if ((r.flags & record_flag::kFinBackend) && (f & tf::kAck) &&
-        info.ack > SeqNum(r.u.fin.fin_backend)) {
-      r.flags |= record_flag::kFinBackendAcked;
-    }
-  }
-  if (r.state == kRecordLinger) {
-    // The linger runs from the first segment that ended the flow.
-  } else if ((r.flags & (record_flag::kFinClientAcked |
-                         record_flag::kFinBackendAcked)) ==
-             (record_flag::kFinClientAcked | record_flag::kFinBackendAcked)) {
-    r.state = kRecordLinger;
-    r.last_ms = Ms(now_ns);
-  } else {
-    r.last_ms = Ms(now_ns);
-  }
-  if (f & tf::kRst) r.last_ms = Ms(now_ns);
+  FollowToBackend(r, info, now_ns);
   Count(ProxyCounter::kToBackend);
   return ProxyAction::kForwardToBackend;
 }
@@ -405,8 +282,6 @@ ProxyAction ProxyCore::ForwardToClient(uint32_t idx, uint8_t* frame,
   ProxyRecord& r = records_[idx];
   auto* eth = reinterpret_cast<wire::EthernetHeader*>(frame);
   auto* ip = reinterpret_cast<wire::Ipv4Header*>(frame + info.l3_offset);
-  uint8_t* tcp = frame + info.l4_offset;
-  auto* th = reinterpret_cast<wire::TcpHeader*>(tcp);
   std::memcpy(eth->dst, r.client_mac, 6);
   config_.client_side_mac.CopyTo(eth->src);
 
@@ -415,48 +290,10 @@ ProxyAction ProxyCore::ForwardToClient(uint32_t idx, uint8_t* frame,
   ip->checksum.set(wire::ChecksumUpdate32(ip->checksum.get(), bip, config_.vip));
   ip->src.set(config_.vip);
   d.Change32(bip, config_.vip);
-  if (info.src_port != r.vport) {
-    th->src_port.set(r.vport);
-    d.Change16(info.src_port, r.vport);
-  }
-  const uint32_t seq = info.seq.value() + r.seq_delta;
-  th->seq.set(seq);
-  d.Change32(info.seq.value(), seq);
-  if (r.ws_backend != r.ws_announced) {
-    const uint32_t bytes = uint32_t{info.window} << r.ws_backend;
-    const auto w = static_cast<uint16_t>(
-        std::min<uint32_t>(bytes >> r.ws_announced, 0xffff));
-    th->window.set(w);
-    d.Change16(info.window, w);
-  }
-  const size_t hlen = th->HeaderLength();
-  if (hlen > wire::kTcpMinHeaderLength) {
-    RewriteOptions(tcp, hlen, 0u - r.ts_off, 0, 0, &d);
-  }
-  th->checksum.set(d.Apply(th->checksum.get()));
+  const uint32_t seq =
+      TranslateToClient(r, frame + info.l4_offset, info, &d);
 
-  const uint8_t f = info.tcp_flags;
-  if (f & tf::kRst) {
-    r.state = kRecordLinger;
-    r.last_ms = Ms(now_ns);
-  } else {
-    if (f & tf::kFin) {
-      r.flags |= record_flag::kFinBackend;
-      r.u.fin.fin_backend = seq + info.payload_length;
-    }
-    if ((r.flags & record_flag::kFinClient) && (f & tf::kAck) &&
-        info.ack > SeqNum(r.u.fin.fin_client)) {
-      r.flags |= record_flag::kFinClientAcked;
-    }
-    if (r.state != kRecordLinger) {
-      if ((r.flags & (record_flag::kFinClientAcked |
-                      record_flag::kFinBackendAcked)) ==
-          (record_flag::kFinClientAcked | record_flag::kFinBackendAcked)) {
-        r.state = kRecordLinger;
-      }
-      r.last_ms = Ms(now_ns);
-    }
-  }
+  FollowToClient(r, info, seq, now_ns);
   Count(ProxyCounter::kToClient);
   return ProxyAction::kForwardToClient;
 }
@@ -503,17 +340,11 @@ void ProxyCore::Sweep(uint64_t now_ns) {
           ++r.tries;
           r.last_ms = now;
           if (backends_[r.backend].mac_valid && out_ != nullptr) {
-            wire::TcpSegmentSpec spec;
-            BackendSynSpec(r, &spec);
-            out_->Send(true, spec);
+            SendBackendSyn(r);
             Count(ProxyCounter::kBackendSynRetransmits);
           }
         } else {
-          if (out_ != nullptr) {
-            wire::TcpSegmentSpec spec;
-            ClientRstSpec(r, &spec);
-            out_->Send(false, spec);
-          }
+          if (out_ != nullptr) SendClientRst(r);
           Count(ProxyCounter::kBackendSynTimeouts);
           FreeRecord(idx);
         }

@@ -19,9 +19,54 @@ namespace synwave::control {
 namespace {
 
 // The proxy's own rules (--port and --ip are checked with every mode's).
+// An IPv6 proxy's addresses: an IPv6 VIP, IPv6 backends on the prefix of
+// --backend-ip.
+absl::Status ValidateProxy6(const Config& config) {
+  const ProxySettings& p = config.proxy;
+  if (!config.ip6) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--backend-ip: ", p.backend_ip6->ToString(),
+        " is IPv6, so the VIP is too: give an IPv6 --ip (e.g. "
+        "--ip=fd00::2/64; an IPv4 VIP in front of IPv6 backends is not "
+        "supported)"));
+  }
+  for (size_t i = 0; i < p.backends.size(); ++i) {
+    const app::ProxyBackend& b = p.backends[i];
+    if (b.ip != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: ", wire::Ipv4Address{b.ip}.ToString(),
+          " is IPv4 but --backend-ip is IPv6: the proxy's backends are all "
+          "of one family"));
+    }
+    const wire::Ipv6Address& a = b.ip6;
+    if (!p.backend_ip6->Contains(a) || a == p.backend_ip6->address ||
+        a.IsMulticast() || a.IsUnspecified()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: ", a.ToString(), " is not another host on the prefix "
+          "of --backend-ip=", p.backend_ip6->ToString()));
+    }
+    if (b.port != 0 && config.listen_ports.size() > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: with several --listen ports give backends without a "
+          "port (", a.ToString(), "): each VIP port goes to the same port"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (p.backends[j] == b) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--backend: ", a.ToString(), " is given twice"));
+      }
+    }
+  }
+  if (p.backend_ip6->address == config.ip6->address) {
+    return absl::InvalidArgumentError(
+        "--backend-ip: must differ from the VIP (--ip)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateProxy(const Config& config) {
   const ProxySettings& p = config.proxy;
-  if (!p.backend_ip) {
+  if (!p.backend_ip && !p.backend_ip6) {
     return absl::InvalidArgumentError(
         "--backend-ip: the proxy needs its backend-side address (e.g. "
         "--backend-ip=10.9.0.1/24)");
@@ -37,9 +82,18 @@ absl::Status ValidateProxy(const Config& config) {
   if (config.listen_ports.empty()) {
     return absl::InvalidArgumentError("--listen: the proxy needs a VIP port");
   }
-  for (size_t i = 0; i < p.backends.size(); ++i) {
+  if (p.backend_ip6) {
+    if (absl::Status s = ValidateProxy6(config); !s.ok()) return s;
+  }
+  for (size_t i = 0; p.backend_ip && i < p.backends.size(); ++i) {
     const app::ProxyBackend& b = p.backends[i];
     const wire::Ipv4Address a{b.ip};
+    if (!b.ip6.IsUnspecified()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--backend: ", b.ip6.ToString(), " is IPv6 but --backend-ip is "
+          "IPv4: the proxy's backends are all of one family (an IPv6 proxy "
+          "takes an IPv6 --backend-ip)"));
+    }
     if (!p.backend_ip->Contains(a) || a == p.backend_ip->address) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--backend: ", a.ToString(), " is not another host on the subnet "
@@ -57,7 +111,14 @@ absl::Status ValidateProxy(const Config& config) {
       }
     }
   }
-  if (config.ip && p.backend_ip->address == config.ip->address) {
+  if (p.backend_ip && config.ip6 && config.mode == Mode::kProxy) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ip: ", config.ip6->ToString(), " is IPv6 but --backend-ip is "
+        "IPv4: an IPv6 VIP in front of IPv4 backends is not supported (an "
+        "IPv6 proxy takes an IPv6 --backend-ip and IPv6 backends)"));
+  }
+  if (config.ip && p.backend_ip &&
+      p.backend_ip->address == config.ip->address) {
     return absl::InvalidArgumentError(
         "--backend-ip: must differ from the VIP (--ip)");
   }
@@ -86,10 +147,6 @@ absl::Status ValidateIpv6(const Config& config) {
           " is IPv6 but no IPv6 --ip is given"));
     }
     return absl::OkStatus();
-  }
-  if (config.mode == Mode::kProxy) {
-    return absl::InvalidArgumentError(
-        "--ip: the proxy takes an IPv4 VIP only in this version");
   }
   const wire::Ipv6Address& a = config.ip6->address;
   if (a.IsUnspecified() || a.IsLoopback() || a.IsMulticast() ||
@@ -257,8 +314,15 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
 app::ProxyConfig MakeProxyConfig(const Config& config) {
   const ProxySettings& p = config.proxy;
   app::ProxyConfig pc;
-  pc.vip = config.ip ? config.ip->address.value : 0;
-  pc.backend_side_ip = p.backend_ip ? p.backend_ip->address.value : 0;
+  if (p.backend_ip6) {
+    pc.ipv6 = true;
+    pc.vip6 = config.ip6 ? config.ip6->address : wire::Ipv6Address{};
+    pc.backend_side_ip6 = p.backend_ip6->address;
+    pc.defaults.mss = 1440;  // a 1500-byte link under IPv6's 40 bytes
+  } else {
+    pc.vip = config.ip ? config.ip->address.value : 0;
+    pc.backend_side_ip = p.backend_ip ? p.backend_ip->address.value : 0;
+  }
   pc.listen_ports = config.listen_ports;
   pc.backends = p.backends;
   pc.max_flows = p.max_flows;
@@ -325,6 +389,36 @@ absl::StatusOr<std::vector<app::ProxyBackend>> ReadBackendList(
 
 absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text) {
   app::ProxyBackend b;
+  // IPv6: [ADDR]:PORT, or ADDR alone (two colons or more).
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    std::optional<wire::Ipv6Address> a;
+    if (close != absl::string_view::npos) {
+      a = wire::Ipv6Address::Parse(std::string(text.substr(1, close - 1)));
+    }
+    int port = 0;
+    const absl::string_view rest =
+        close == absl::string_view::npos ? "" : text.substr(close + 1);
+    if (!a || rest.size() < 2 || rest.front() != ':' ||
+        !absl::SimpleAtoi(rest.substr(1), &port) || port < 1 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", text, "' is not [IPv6]:PORT (e.g. [fd01::2]:8080)"));
+    }
+    b.ip6 = *a;
+    b.port = static_cast<uint16_t>(port);
+    return b;
+  }
+  if (std::count(text.begin(), text.end(), ':') >= 2) {
+    const std::optional<wire::Ipv6Address> a =
+        wire::Ipv6Address::Parse(std::string(text));
+    if (!a) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", text, "' is not an IPv6 address (with a port: [IPv6]:PORT)"));
+    }
+    b.ip6 = *a;
+    return b;
+  }
   if (text.find(':') == absl::string_view::npos) {
     const std::optional<wire::Ipv4Address> a =
         wire::Ipv4Address::Parse(std::string(text));

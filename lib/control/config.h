@@ -71,6 +71,9 @@ struct ProxySettings {
   std::string backend_port;                  // devargs; empty: --port's
                                              // device (one-armed)
   std::optional<wire::Ipv4Prefix> backend_ip;  // our backend-side address
+  // Or an IPv6 one: an IPv6 proxy (its VIP is --ip's IPv6 address, its
+  // backends IPv6). One of the two.
+  std::optional<wire::Ipv6Prefix> backend_ip6;
   std::vector<app::ProxyBackend> backends;   // --backend, repeatable
   app::NoBackend no_backend = app::NoBackend::kRst;
   uint32_t max_flows = 262144;               // records per worker (rate x linger)

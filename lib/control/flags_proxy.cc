@@ -19,10 +19,13 @@ ABSL_FLAG(std::string, backend_port, "",
           "proxy: the DPDK device on the backends' side (default: --port's, "
           "one-armed)");
 ABSL_FLAG(std::string, backend_ip, "",
-          "proxy: our address and prefix on the backends' side, A.B.C.D/N; "
-          "the backends route the clients' addresses through it");
+          "proxy: our address and prefix on the backends' side, A.B.C.D/N "
+          "or an IPv6 one (fd01::1/64: an IPv6 proxy, whose VIP is --ip's "
+          "IPv6 address); the backends route the clients' addresses "
+          "through it");
 ABSL_FLAG(std::string, backend, "",
-          "proxy: a backend, IP:PORT, or IP for the VIP port itself "
+          "proxy: a backend, IP:PORT or [IPv6]:PORT, or IP for the VIP port "
+          "itself "
           "(repeatable, at most 8; flows are spread by rendezvous hashing)");
 ABSL_FLAG(std::string, no_backend, "rst",
           "proxy: with no backend up, answer a SYN with rst or drop it");
@@ -48,10 +51,15 @@ absl::Status ProxyFromFlags(Config& c) {
   p.loopback = absl::GetFlag(FLAGS_proxy);
   p.backend_port = absl::GetFlag(FLAGS_backend_port);
   if (std::string ip = absl::GetFlag(FLAGS_backend_ip); !ip.empty()) {
-    p.backend_ip = wire::Ipv4Prefix::Parse(ip);
-    if (!p.backend_ip) {
+    if (ip.find(':') != std::string::npos) {
+      p.backend_ip6 = wire::Ipv6Prefix::Parse(ip);
+    } else {
+      p.backend_ip = wire::Ipv4Prefix::Parse(ip);
+    }
+    if (!p.backend_ip && !p.backend_ip6) {
       return Bad("backend-ip",
-                 absl::StrCat("'", ip, "' is not an address like 10.9.0.1/24"));
+                 absl::StrCat("'", ip, "' is not an address like 10.9.0.1/24 "
+                              "or fd01::1/64"));
     }
   }
   for (const std::string& s : SplitRepeated(absl::GetFlag(FLAGS_backend))) {

@@ -26,6 +26,18 @@ uint64_t Get(const CounterTotals& t, int b, app::BackendCounter c) {
   return t.v[app::ProxyBackendCounterIndex(b, c)];
 }
 
+// A backend's address as given: IP, IP:PORT, IPv6 or [IPv6]:PORT.
+std::string BackendAddress(const app::ProxyBackend& b) {
+  return b.ip6.IsUnspecified() ? wire::Ipv4Address{b.ip}.ToString()
+                               : b.ip6.ToString();
+}
+std::string BackendName(const app::ProxyBackend& b) {
+  if (b.port == 0) return BackendAddress(b);
+  return b.ip6.IsUnspecified()
+             ? absl::StrCat(BackendAddress(b), ":", b.port)
+             : absl::StrCat("[", BackendAddress(b), "]:", b.port);
+}
+
 double Since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
       .count();
@@ -44,17 +56,16 @@ std::string ProxyStartLine(const Config& config, const port::Port& client,
                            const port::Port* backend) {
   std::vector<std::string> backends;
   for (const app::ProxyBackend& b : config.proxy.backends) {
-    backends.push_back(
-        b.port != 0
-            ? absl::StrCat(wire::Ipv4Address{b.ip}.ToString(), ":", b.port)
-            : wire::Ipv4Address{b.ip}.ToString());
+    backends.push_back(BackendName(b));
   }
+  const bool v6 = config.proxy.backend_ip6.has_value();
   return absl::StrFormat(
       "synwave proxy: VIP %s port %s mac %s, TCP %s; backend side %s on %s "
       "mac %s%s; backends %s; %u worker(s) on CPU %s, no-backend %s",
-      config.ip->ToString(), client.name(), client.mac().ToString(),
-      absl::StrJoin(config.listen_ports, ","),
-      config.proxy.backend_ip->ToString(),
+      v6 ? config.ip6->ToString() : config.ip->ToString(), client.name(),
+      client.mac().ToString(), absl::StrJoin(config.listen_ports, ","),
+      v6 ? config.proxy.backend_ip6->ToString()
+         : config.proxy.backend_ip->ToString(),
       backend != nullptr ? backend->name() : client.name(),
       backend != nullptr ? backend->mac().ToString() : client.mac().ToString(),
       backend != nullptr ? "" : " (one-armed)", absl::StrJoin(backends, ","),
@@ -109,7 +120,7 @@ nlohmann::json ProxyJson(const Config& config, const CounterTotals& totals) {
     const app::ProxyBackend& a = config.proxy.backends[b];
     const int i = static_cast<int>(b);
     backends.push_back(
-        {{"address", wire::Ipv4Address{a.ip}.ToString()},
+        {{"address", BackendAddress(a)},
          {"port", a.port},
          {"up", Get(totals, i, app::BackendCounter::kUp)},
          {"connections", Get(totals, i, app::BackendCounter::kConnections)},
@@ -136,9 +147,7 @@ void Reload(const Config& config, app::ProxyBackendSlots* current,
     std::vector<std::string> names, removed;
     for (size_t b = 0; b < next->slots.size(); ++b) {
       const app::ProxyBackend& a = next->slots[b];
-      std::string name = wire::Ipv4Address{a.ip}.ToString();
-      if (a.port != 0) absl::StrAppend(&name, ":", a.port);
-      (next->active[b] ? names : removed).push_back(name);
+      (next->active[b] ? names : removed).push_back(BackendName(a));
     }
     *current = *next;
     updates->current.store(next.get(), std::memory_order_release);

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """An HTTP/1.0 backend for the proxy tests (Python's http.server).
 
-GET /big answers the file given with --big; GET /any-other answers "ok";
+GET /big answers the file given with --big (GET /bytes/N its first N
+bytes); GET /any-other answers "ok";
 POST answers the SHA-256 (hex) of the body it read. Every request's client
 address goes to --log, one line each, so a test can see which address the
 backend saw. The listen backlog is large: the test opens 200 connections
@@ -10,6 +11,7 @@ at once.
 import argparse
 import hashlib
 import http.server
+import socket
 import threading
 
 ap = argparse.ArgumentParser()
@@ -36,7 +38,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        self.reply(BIG if self.path == "/big" else b"ok\n")
+        if self.path == "/big":
+            self.reply(BIG)
+        elif self.path.startswith("/bytes/"):
+            self.reply(BIG[:int(self.path[len("/bytes/"):])])
+        else:
+            self.reply(b"ok\n")
 
     def do_POST(self):
         n = int(self.headers["Content-Length"])
@@ -53,6 +60,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 1024
     daemon_threads = True
+    # An IPv6 --addr: an IPv6 socket.
+    address_family = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
 
 
 Server((args.addr, args.port), Handler).serve_forever()

@@ -296,7 +296,8 @@ TEST(ValidateTest, Ipv6ErrorsNameTheirFlag) {
          c.proxy.backends.push_back(app::ProxyBackend{0x0a090002, 80});
          c.load.concurrency = 10;
        },
-       "--ip: the proxy takes an IPv4 VIP only"},
+       "--ip: fd00::2/64 is IPv6 but --backend-ip is IPv4: an IPv6 VIP in "
+       "front of IPv4 backends is not supported"},
   };
   for (const Case& k : cases) {
     Config c = ValidDualStack();

@@ -40,9 +40,17 @@ struct Recorder : ProxyOutput {
     bool to_backend;
     wire::TcpSegmentSpec spec;
   };
+  struct Sent6 {
+    bool to_backend;
+    wire::Tcp6SegmentSpec spec;
+  };
   std::vector<Sent> sent;
+  std::vector<Sent6> sent6;  // an IPv6 proxy's
   void Send(bool to_backend, const wire::TcpSegmentSpec& spec) override {
     sent.push_back({to_backend, spec});
+  }
+  void Send(bool to_backend, const wire::Tcp6SegmentSpec& spec) override {
+    sent6.push_back({to_backend, spec});
   }
 };
 
