@@ -103,8 +103,13 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
         side.floods.push_back(std::make_unique<app::Flood>(
             control::MakeFloodConfig(config, q, queues)));
         const int slot = worker->AddApp(side.floods.back()->ops());
-        worker->ClaimAddresses(config.load.flood_src_first,
-                               config.load.flood_src_last, slot);
+        if (config.load.flood_ipv6) {
+          worker->ClaimAddresses6(config.load.flood_src6_first,
+                                  config.load.flood_src6_last, slot);
+        } else {
+          worker->ClaimAddresses(config.load.flood_src_first,
+                                 config.load.flood_src_last, slot);
+        }
       }
     }
     side.workers.push_back(std::move(worker));
@@ -255,15 +260,35 @@ absl::StatusOr<port::Port> OpenPort(const Config& config) {
 
 // With an IPv6 address: the port accepts the multicast groups Neighbor
 // Discovery needs (all-nodes, the solicited-node groups of our global and
-// link-local addresses, and `also`'s: an IPv6 proxy's backend side),
-// and a line says how.
+// link-local addresses, of a load's IPv6 clients and flood sources, and
+// `also`'s: an IPv6 proxy's backend side), and a line says how. A list
+// longer than the device takes (a large client range, any IPv6 flood) makes
+// it fall back to all-multicast.
 void AcceptIpv6Multicast(const Config& config, port::Port& port,
                          std::optional<wire::Ipv6Address> also = {}) {
   if (!config.ip6) return;
   const wire::Ipv6Address link_local = engine::LinkLocalFromMac(port.mac());
-  std::vector<wire::Ipv6Address> ours = {config.ip6->address, link_local};
-  if (also) ours.push_back(*also);
-  const std::vector<wire::MacAddress> groups = engine::Ipv6MulticastMacs(ours);
+  std::vector<wire::Ipv6Address> addresses = {config.ip6->address, link_local};
+  if (also) addresses.push_back(*also);
+  const control::LoadSettings& load = config.load;
+  auto add_range = [&](const wire::Ipv6Address& first,
+                       const wire::Ipv6Address& last) {
+    if (first.IsUnspecified()) return;
+    // Solicited-node groups repeat every 2^24 addresses; 4,096 groups are
+    // past any device's list.
+    for (uint64_t i = 0; i < 4096 && first.Low() + i <= last.Low(); ++i) {
+      addresses.push_back(
+          wire::Ipv6Address::FromWords(first.High(), first.Low() + i));
+    }
+  };
+  if (config.mode == control::Mode::kLoad) {
+    add_range(load.client_ip6_first, load.client_ip6_last);
+    if (load.flood && load.flood_ipv6) {
+      add_range(load.flood_src6_first, load.flood_src6_last);
+    }
+  }
+  const std::vector<wire::MacAddress> groups =
+      engine::Ipv6MulticastMacs(addresses);
   const char* how = "none (the device filters no multicast)";
   switch (port.AcceptMulticast(groups)) {
     case port::Port::MulticastFilter::kList:
@@ -388,6 +413,13 @@ int Loopback(const Config& config) {
   const wire::Ipv4Prefix server_ip{wire::Ipv4Address{0x0a000001},
                                    16};  // 10.0.0.1/16
   const wire::Ipv4Prefix client_ip{wire::Ipv4Address{0x0a000002}, 16};
+  // With IPv6 clients (--ipv6, or an IPv6 --server): fd00::1/64 and
+  // fd00::2/64 beside them.
+  const bool ipv6 = !config.load.client_ip6_first.IsUnspecified();
+  const wire::Ipv6Prefix server_ip6{
+      wire::Ipv6Address::FromWords(control::kLoopback6Prefix, 1), 64};
+  const wire::Ipv6Prefix client_ip6{
+      wire::Ipv6Address::FromWords(control::kLoopback6Prefix, 2), 64};
 
   port::PortConfig pc;
   pc.num_queues = pairs;
@@ -412,15 +444,23 @@ int Loopback(const Config& config) {
   sc.mode = control::Mode::kServe;
   sc.ip = server_ip;
   sc.gateway.reset();
+  sc.gateway6.reset();
+  if (ipv6) sc.ip6 = server_ip6;
   BuildWorkers(server, sc, /*load=*/false);
 
   Config cc = config;
   cc.mode = control::Mode::kLoad;
   cc.ip = client_ip;
   cc.gateway.reset();
+  cc.gateway6.reset();
+  if (ipv6) cc.ip6 = client_ip6;
   if (cc.load.servers.empty()) {
-    cc.load.servers.push_back(
-        app::LoadTarget{server_ip.address.value, config.listen_ports.front()});
+    app::LoadTarget t{server_ip.address.value, config.listen_ports.front()};
+    if (config.load.loopback_ipv6) {
+      t = app::LoadTarget::Ipv6(server_ip6.address,
+                                config.listen_ports.front());
+    }
+    cc.load.servers.push_back(t);
   }
   BuildWorkers(client, cc, /*load=*/true);
 

@@ -28,7 +28,8 @@
 #include "socket_util.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8080",
-          "address to listen on, IP:PORT or just PORT (on 127.0.0.1); port 0 "
+          "address to listen on, IP:PORT, [IPv6]:PORT or just PORT (on "
+          "127.0.0.1); port 0 "
           "lets the kernel choose and prints it");
 ABSL_FLAG(int64_t, response_bytes, 64,
           "body bytes of the HTTP/1.1 200 response (raw mode: bytes of the "
@@ -52,7 +53,7 @@ volatile sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
 struct Config {
-  sockaddr_in listen{};
+  Endpoint listen;
   uint64_t response_bytes = 64;
   uint64_t request_bytes = 0;  // 0: HTTP
   bool close_after_response = true;
@@ -124,17 +125,17 @@ class Server {
 };
 
 bool Server::Start() {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  listen_fd_ = socket(config_.listen.family(),
+                      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return perror("socket"), false;
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&config_.listen),
-           sizeof(config_.listen)) != 0) {
+  if (bind(listen_fd_, config_.listen.sa(), config_.listen.len) != 0) {
     return perror("bind"), false;
   }
   if (listen(listen_fd_, config_.backlog) != 0) return perror("listen"), false;
-  socklen_t len = sizeof(config_.listen);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&config_.listen), &len);
+  socklen_t len = sizeof(config_.listen.addr);
+  getsockname(listen_fd_, config_.listen.sa(), &len);
 
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) return perror("epoll_create1"), false;
@@ -337,11 +338,12 @@ int main(int argc, char** argv) {
       "[--request-bytes=N] [--close=server|client] [--cpu=N] [--duration=S]");
 
   Config config;
-  std::optional<sockaddr_in> listen =
-      ParseEndpoint(absl::GetFlag(FLAGS_listen), "127.0.0.1");
+  std::optional<Endpoint> listen =
+      ParseAnyEndpoint(absl::GetFlag(FLAGS_listen), "127.0.0.1");
   if (!listen) {
     std::fprintf(stderr,
-                 "linux_epoll_server: --listen: '%s' is not IP:PORT or PORT\n",
+                 "linux_epoll_server: --listen: '%s' is not IP:PORT, "
+                 "[IPv6]:PORT or PORT\n",
                  absl::GetFlag(FLAGS_listen).c_str());
     return 2;
   }

@@ -73,6 +73,59 @@ inline std::string FormatEndpoint(const sockaddr_in& sa) {
   return std::string(ip) + ":" + std::to_string(ntohs(sa.sin_port));
 }
 
+// An address of either family, as bind() and getsockname() take it.
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+
+  int family() const { return addr.ss_family; }
+  sockaddr* sa() { return reinterpret_cast<sockaddr*>(&addr); }
+};
+
+// "A.B.C.D:PORT", "[IPv6]:PORT", or just "PORT" (on `default_ip`, IPv4).
+inline std::optional<Endpoint> ParseAnyEndpoint(const std::string& text,
+                                                const std::string& default_ip) {
+  Endpoint e;
+  if (text.empty() || text[0] != '[') {
+    std::optional<sockaddr_in> v4 = ParseEndpoint(text, default_ip);
+    if (!v4) return std::nullopt;
+    std::memcpy(&e.addr, &*v4, sizeof(*v4));
+    e.len = sizeof(*v4);
+    return e;
+  }
+  const size_t close = text.find("]:");
+  if (close == std::string::npos) return std::nullopt;
+  const std::string ip = text.substr(1, close - 1);
+  const std::string port = text.substr(close + 2);
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  const unsigned long p = std::strtoul(port.c_str(), nullptr, 10);
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  sa.sin6_port = htons(static_cast<uint16_t>(p));
+  if (p > 65535 || inet_pton(AF_INET6, ip.c_str(), &sa.sin6_addr) != 1) {
+    return std::nullopt;
+  }
+  std::memcpy(&e.addr, &sa, sizeof(sa));
+  e.len = sizeof(sa);
+  return e;
+}
+
+inline std::string FormatEndpoint(const Endpoint& e) {
+  if (e.family() == AF_INET) {
+    sockaddr_in sa;
+    std::memcpy(&sa, &e.addr, sizeof(sa));
+    return FormatEndpoint(sa);
+  }
+  sockaddr_in6 sa;
+  std::memcpy(&sa, &e.addr, sizeof(sa));
+  char ip[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &sa.sin6_addr, ip, sizeof(ip));
+  return "[" + std::string(ip) + "]:" + std::to_string(ntohs(sa.sin6_port));
+}
+
 // Pins the calling thread to one CPU; a negative cpu leaves it alone.
 inline bool PinToCpu(int cpu) {
   if (cpu < 0) return true;

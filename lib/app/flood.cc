@@ -67,7 +67,9 @@ void Flood::Send(engine::Link& link, uint64_t now_ns) {
     return;
   }
   const wire::MacAddress* mac =
-      link.ResolveNextHop(wire::Ipv4Address{config_.target_ip}, now_ns);
+      config_.ipv6
+          ? link.ResolveNextHop(config_.target_ip6, now_ns)
+          : link.ResolveNextHop(wire::Ipv4Address{config_.target_ip}, now_ns);
   if (mac == nullptr) return;
   uint32_t n = config_.burst;
   if (config_.pps > 0) {
@@ -93,13 +95,15 @@ void Flood::Send(engine::Link& link, uint64_t now_ns) {
     Count(FloodCounter::kThrottled, n);
     return;
   }
+  if (config_.ipv6) {
+    for (uint32_t i = 0; i < n; ++i) WriteSyn6(link, *mac, Random(), m[i]);
+    Count(FloodCounter::kSynsOut, n);
+    return;
+  }
   const uint64_t span = uint64_t{config_.src_last} - config_.src_first + 1;
   for (uint32_t i = 0; i < n; ++i) {
     // xorshift64*: cheap, and good enough to spread sources and ports.
-    rng_ ^= rng_ >> 12;
-    rng_ ^= rng_ << 25;
-    rng_ ^= rng_ >> 27;
-    const uint64_t r = rng_ * 0x2545f4914f6cdd1dull;
+    const uint64_t r = Random();
     wire::TcpSegmentSpec spec;
     spec.dst_mac = *mac;
     spec.src_mac = link.mac();
@@ -118,6 +122,40 @@ void Flood::Send(engine::Link& link, uint64_t now_ns) {
     link.Transmit(m[i]);
   }
   Count(FloodCounter::kSynsOut, n);
+}
+
+void Flood::WriteSyn6(engine::Link& link, const wire::MacAddress& dst_mac,
+                      uint64_t r, rte_mbuf* m) {
+  // A source in [src6_first, src6_last]: the range is within one /64, so
+  // only the low word is drawn (a second draw for ranges of 2^32 or more).
+  const uint64_t lo = config_.src6_first.Low();
+  const uint64_t span = config_.src6_last.Low() - lo;  // + 1 may wrap
+  const uint64_t pick = span < 0xffffffffull ? (r >> 32) % (span + 1)
+                        : span == ~uint64_t{0} ? Random()
+                                               : Random() % (span + 1);
+  wire::Tcp6SegmentSpec spec;
+  spec.dst_mac = dst_mac;
+  spec.src_mac = link.mac();
+  spec.src_ip =
+      wire::Ipv6Address::FromWords(config_.src6_first.High(), lo + pick);
+  spec.dst_ip = config_.target_ip6;
+  spec.src_port = static_cast<uint16_t>(1024 + (r & 0xffff) % 64512);
+  spec.dst_port = config_.target_port;
+  spec.seq = wire::SeqNum(static_cast<uint32_t>(r >> 16));
+  spec.flags = wire::tcp_flags::kSyn;
+  spec.window = 65535;
+  spec.options.has_mss = true;
+  spec.options.mss = 1440;
+  // Software checksum over the IPv6 pseudo-header, as the worker's own
+  // IPv6 segments (Worker::EmitTcp6Segment).
+  const auto len = static_cast<uint16_t>(wire::Tcp6FrameHeaderLength(spec));
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  m->data_len = len;
+  m->pkt_len = len;
+  m->ol_flags = 0;
+  wire::WriteTcp6FrameHeaders(rte_pktmbuf_mtod(m, uint8_t*), spec,
+                              wire::ChecksumMode::kSoftware);
+  link.Transmit(m);
 }
 
 }  // namespace synwave::app

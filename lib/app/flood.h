@@ -2,7 +2,8 @@
 // application of the worker.
 //
 // Per core, it sends SYNs to one target from random addresses in
-// [src_first, src_last] and random ports, never completing them, paced by
+// [src_first, src_last] (or, for an IPv6 target, [src6_first, src6_last])
+// and random ports, never completing them, paced by
 // a token schedule (or a burst per loop iteration when unpaced). It owns
 // the spoofed source range on its worker (Worker::ClaimAddresses): the
 // worker answers ARP for those addresses, and the TCP frames sent to them
@@ -22,6 +23,7 @@
 
 #include "engine/app.h"
 #include "engine/counters.h"
+#include "wire/addresses.h"
 
 namespace synwave::app {
 
@@ -51,6 +53,12 @@ struct FloodConfig {
   double pps = 0;             // this worker's share; 0: a burst per loop
   uint16_t burst = 32;        // SYNs per loop iteration at most, <= 64
   uint16_t queue_id = 0;      // seeds the source/port generator per core
+  // IPv6: the target and the sources are these (the sources within one
+  // /64: their low words are drawn), the next hop from Neighbor Discovery.
+  bool ipv6 = false;
+  wire::Ipv6Address target_ip6;
+  wire::Ipv6Address src6_first;
+  wire::Ipv6Address src6_last;
 };
 
 class Flood {
@@ -77,6 +85,16 @@ class Flood {
                        uint64_t now_ns);
   static void OnPublish(void* ctx, engine::CoreCounters& counters);
   void Send(engine::Link& link, uint64_t now_ns);
+  // The next random 64 bits (xorshift64*).
+  uint64_t Random() {
+    rng_ ^= rng_ >> 12;
+    rng_ ^= rng_ << 25;
+    rng_ ^= rng_ >> 27;
+    return rng_ * 0x2545f4914f6cdd1dull;
+  }
+  // One IPv6 SYN into `m` from random r.
+  void WriteSyn6(engine::Link& link, const wire::MacAddress& dst_mac,
+                 uint64_t r, rte_mbuf* m);
   void Count(FloodCounter c, uint64_t n = 1) {
     counts_[static_cast<size_t>(c)] += n;
   }

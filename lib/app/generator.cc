@@ -33,6 +33,13 @@ Generator::Generator(const GeneratorConfig& config)
       std::clamp<uint32_t>(config_.requests_per_connection, 1, 0xffff);
   config_.num_queues = std::max<uint16_t>(config_.num_queues, 1);
   num_ips_ = config_.client_ip_last - config_.client_ip_first + 1;
+  if (!config_.client_ip6_first.IsUnspecified() &&
+      config_.client_ip6_first.High() == config_.client_ip6_last.High() &&
+      config_.client_ip6_last.Low() - config_.client_ip6_first.Low() <
+          0xffffffffull) {
+    num_ips6_ = static_cast<uint32_t>(config_.client_ip6_last.Low() -
+                                      config_.client_ip6_first.Low() + 1);
+  }
   const uint32_t ports = uint32_t{config_.port_last} - config_.port_first + 1;
   if (config_.rss == nullptr) {
     // Ports first + queue_id, + num_queues, ...: disjoint per queue.
@@ -43,7 +50,19 @@ Generator::Generator(const GeneratorConfig& config)
   } else {
     num_ports_ = ports;
   }
-  tuple_space_ = uint64_t{num_ips_} * num_ports_ * config_.servers.size();
+  if (config_.servers.size() > kMaxServers) config_.servers.resize(kMaxServers);
+  // IPv6 replies on an RSS port: the queue of redirection-table entry 0.
+  const bool takes_ipv6 = config_.rss == nullptr || config_.reta.empty() ||
+                          config_.reta[0] == config_.queue_id;
+  uint64_t largest = 0;
+  for (size_t s = 0; s < config_.servers.size(); ++s) {
+    const bool v6 = config_.servers[s].ipv6;
+    server_tuples_[s] =
+        v6 && !takes_ipv6 ? 0
+                          : uint64_t{v6 ? num_ips6_ : num_ips_} * num_ports_;
+    largest = std::max(largest, server_tuples_[s]);
+  }
+  tuple_space_ = largest * config_.servers.size();
 }
 
 engine::AppOps Generator::ops() {
@@ -106,11 +125,13 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
   // The servers' next hops first, from the first poll: nothing opens until
   // they are resolved (the first SYN would otherwise wait for ARP and its
   // retransmission), and the run loop starts the schedule only then.
-  uint64_t peer_l2[8] = {};
-  const size_t num_servers = std::min<size_t>(config_.servers.size(), 8);
+  uint64_t peer_l2[kMaxServers] = {};
+  const size_t num_servers = config_.servers.size();
   for (size_t s = 0; s < num_servers; ++s) {
+    const LoadTarget& server = config_.servers[s];
     const wire::MacAddress* mac =
-        link.ResolveNextHop(wire::Ipv4Address{config_.servers[s].ip}, now_ns);
+        server.ipv6 ? link.ResolveNextHop(server.ip6, now_ns)
+                    : link.ResolveNextHop(wire::Ipv4Address{server.ip}, now_ns);
     if (mac == nullptr) return;
     peer_l2[s] = engine::PeerL2(*mac);
   }
@@ -158,18 +179,16 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
       }
       if (intended > now_ns) break;
     }
-    flow::FlowKey key;
-    if (!NextTuple(stack, &key)) break;
-    size_t server = 0;
-    while (server + 1 < num_servers &&
-           !(config_.servers[server].ip == key.remote_ip &&
-             config_.servers[server].port == key.remote_port)) {
-      ++server;
-    }
+    Tuple tuple;
+    if (!NextTuple(stack, &tuple)) break;
     tcp::TcpStack::ConnectError err;
-    const tcp::ConnId id = stack.Connect(key, now_ns, peer_l2[server], &err);
+    const uint64_t l2 = peer_l2[tuple.server];
+    const tcp::ConnId id =
+        tuple.ipv6 ? stack.Connect(tuple.key6, now_ns, l2, &err)
+                   : stack.Connect(tuple.key, now_ns, l2, &err);
     ++next_k_;
     ++stats_.attempted;
+    if (tuple.ipv6) ++stats_.attempted6;
     if (!id.valid()) {
       // The TCB pool or the table is full: the scheduled connection fails.
       ++stats_.failed_other;
@@ -181,34 +200,56 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     t.generation = id.generation;
     t.requests_left = static_cast<uint16_t>(config_.requests_per_connection);
     t.open = true;
+    t.ipv6 = tuple.ipv6;
     ++stats_.open;
   }
 }
 
-bool Generator::NextTuple(tcp::TcpStack& stack, flow::FlowKey* key) {
+bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
   const uint32_t probes = 64u * config_.num_queues;
   for (uint32_t p = 0; p < probes; ++p) {
+    // The servers in turn; each walks its own block (a smaller one wraps
+    // sooner: its tuples still in use are skipped).
     const uint64_t i = tuple_cursor_++ % tuple_space_;
-    const uint32_t ip_index = static_cast<uint32_t>(i % num_ips_);
-    const uint64_t rest = i / num_ips_;
-    const uint32_t port_index = static_cast<uint32_t>(rest % num_ports_);
-    const LoadTarget& server = config_.servers[rest / num_ports_];
-    const uint32_t ip = config_.client_ip_first + ip_index;
+    const size_t s = i % config_.servers.size();
+    if (server_tuples_[s] == 0) continue;  // no clients of its family here
+    const uint64_t j = i / config_.servers.size() % server_tuples_[s];
+    const LoadTarget& server = config_.servers[s];
+    const uint32_t ips = server.ipv6 ? num_ips6_ : num_ips_;
+    const auto ip_index = static_cast<uint32_t>(j % ips);
+    const auto port_index = static_cast<uint32_t>(j / ips);
     uint16_t port;
     if (config_.rss == nullptr) {
       port = static_cast<uint16_t>(config_.port_first + config_.queue_id +
                                    port_index * config_.num_queues);
     } else {
       port = static_cast<uint16_t>(config_.port_first + port_index);
-      // The reply (server -> us) must hash to this worker's queue.
-      const uint32_t h = config_.rss->Hash(server.ip, ip, server.port, port);
-      if (flow::RssQueue(h, config_.reta.data(), config_.reta.size()) !=
-          config_.queue_id) {
-        continue;
+      // The reply (server -> us) must hash to this worker's queue (IPv6
+      // replies are not hashed: this queue takes them, see the header).
+      if (!server.ipv6) {
+        const uint32_t ip = config_.client_ip_first + ip_index;
+        const uint32_t h = config_.rss->Hash(server.ip, ip, server.port, port);
+        if (flow::RssQueue(h, config_.reta.data(), config_.reta.size()) !=
+            config_.queue_id) {
+          continue;
+        }
       }
     }
-    *key = flow::FlowKey{ip, server.ip, port, server.port};
-    if (!stack.TupleFree(*key)) {
+    tuple->server = s;
+    tuple->ipv6 = server.ipv6;
+    bool free;
+    if (server.ipv6) {
+      const uint64_t low = config_.client_ip6_first.Low() + ip_index;
+      tuple->key6 = flow::FlowKey6{
+          wire::Ipv6Address::FromWords(config_.client_ip6_first.High(), low),
+          server.ip6, port, server.port};
+      free = stack.TupleFree(tuple->key6);
+    } else {
+      tuple->key = flow::FlowKey{config_.client_ip_first + ip_index, server.ip,
+                                 port, server.port};
+      free = stack.TupleFree(tuple->key);
+    }
+    if (!free) {
       ++stats_.tuples_busy;
       continue;
     }
@@ -270,6 +311,7 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
            ev.reason == tcp::CloseReason::kAborted ||
            ev.reason == tcp::CloseReason::kReclaimed)) {
         ++stats_.completed;
+        if (t.ipv6) ++stats_.completed6;
         total_us_.Record((now_ns - t.intended_ns) / 1000);
         second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
         break;
@@ -401,6 +443,8 @@ void Generator::Publish(engine::CoreCounters& counters) const {
   put(LoadCounter::kRequests, stats_.requests);
   put(LoadCounter::kResponses, stats_.responses);
   put(LoadCounter::kAbandoned, stats_.abandoned);
+  put(LoadCounter::kAttempted6, stats_.attempted6);
+  put(LoadCounter::kCompleted6, stats_.completed6);
   counters.StoreGauge(open_gauge_, stats_.open);
 }
 

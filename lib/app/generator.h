@@ -17,13 +17,23 @@
 // Without a rate (cps = 0) connections open as fast as the concurrency limit
 // allows and their latency starts when they are opened.
 //
-// Tuples: the k-th attempt walks the client (address, port) space so that
-// all addresses are used before a port repeats; a tuple that still has a
+// Tuples: the k-th attempt goes to the servers in turn, and for each walks
+// the client (address, port) space so that all addresses are used before a
+// port repeats; a tuple that still has a
 // connection or TIME-WAIT record is skipped (counted). With several workers
 // each takes the tuples that come back to its own queue: on RSS ports the
 // reply's Toeplitz hash through the redirection table must name its queue;
 // on ports without RSS (ring, memif) each queue takes the ports equal to
 // its index modulo the number of queues.
+//
+// IPv6: a server of that family is reached from the IPv6 clients
+// (client_ip6_*) through the stack's IPv6 Connect, its next hop resolved by
+// Neighbor Discovery (Link::ResolveNextHop for an Ipv6Address); the tuple
+// walk and the ports are as for IPv4. The port hashes only IPv4 for RSS
+// (port::Port), so on an RSS port the NIC puts every IPv6 reply on the
+// queue of redirection-table entry 0, and only that queue's worker opens
+// IPv6 connections. Per-family counts (load_ipv6_*) say what share ran
+// over IPv6.
 //
 // Per-connection state lives in an array indexed like the TCBs, sized once;
 // nothing is allocated while running. Latencies go into per-core
@@ -40,6 +50,7 @@
 #include "engine/app.h"
 #include "engine/counters.h"
 #include "engine/histogram.h"
+#include "flow/flow_key.h"
 #include "flow/toeplitz.h"
 #include "wire/addresses.h"
 
@@ -65,7 +76,11 @@ namespace synwave::app {
   X(kRequests, "load_requests", "requests the generator sent")             \
   X(kResponses, "load_responses", "complete responses received")           \
   X(kAbandoned, "load_abandoned", "generator connections forgotten "       \
-    "without a RST after --abandon seconds (later segments ignored)")
+    "without a RST after --abandon seconds (later segments ignored)")       \
+  X(kAttempted6, "load_ipv6_attempted", "generator connections opened "    \
+    "over IPv6 (in load_attempted too)")                                     \
+  X(kCompleted6, "load_ipv6_completed", "generator connections over IPv6 " \
+    "completed (in load_completed too)")
 
 enum class LoadCounter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -84,15 +99,32 @@ enum class LoadGauge : uint16_t {
   kCount,
 };
 
+// A server to connect to, of either family.
 struct LoadTarget {
-  uint32_t ip = 0;    // host order
+  LoadTarget() = default;
+  LoadTarget(uint32_t ipv4, uint16_t port_) : ip(ipv4), port(port_) {}
+  static LoadTarget Ipv6(const wire::Ipv6Address& address, uint16_t port) {
+    LoadTarget t;
+    t.port = port;
+    t.ipv6 = true;
+    t.ip6 = address;
+    return t;
+  }
+
+  uint32_t ip = 0;          // host order (IPv4)
   uint16_t port = 0;
+  bool ipv6 = false;        // then the address is ip6 (and ip is 0)
+  wire::Ipv6Address ip6;
 };
 
 struct GeneratorConfig {
   std::vector<LoadTarget> servers;
   uint32_t client_ip_first = 0;  // host order, inclusive
   uint32_t client_ip_last = 0;
+  // The clients of IPv6 servers: [first, last] in numeric order, at most
+  // 2^32 addresses (the flags allow 2^24); :: for none.
+  wire::Ipv6Address client_ip6_first;
+  wire::Ipv6Address client_ip6_last;
   uint16_t port_first = 1024;    // client ports, inclusive
   uint16_t port_last = 65535;
   double cps = 0;                // this worker's share; 0: unpaced
@@ -128,6 +160,8 @@ struct GeneratorStats {
   uint64_t requests = 0;
   uint64_t responses = 0;
   uint64_t abandoned = 0;      // forgotten after abandon_ns
+  uint64_t attempted6 = 0;     // of attempted, over IPv6
+  uint64_t completed6 = 0;     // of completed, over IPv6
   uint64_t open = 0;           // gauge: connections now open
 };
 
@@ -142,8 +176,9 @@ class Generator {
   // it while the worker runs (the run loop does, once the servers are
   // resolved, so that the run is timed from the schedule's start).
   void SetSchedule(uint64_t start_ns, uint64_t stop_ns);
-  // True once every server's next hop has answered ARP (any thread may
-  // ask). The worker resolves them from its first poll, scheduled or not.
+  // True once every server's next hop has answered ARP or Neighbor
+  // Discovery (any thread may ask). The worker resolves them from its first
+  // poll, scheduled or not.
   bool resolved() const { return resolved_.load(std::memory_order_acquire); }
   // Ends opening now (stop_ns = 0).
   void StopOpening() { stopped_ = true; }
@@ -185,6 +220,15 @@ class Generator {
     bool first_byte = false;
     bool have_cl = false;
     bool open = false;            // a connection of ours uses this slot
+    bool ipv6 = false;            // its family
+  };
+  // The next tuple to connect from: its server (an index of
+  // config_.servers) and, by the server's family, its key.
+  struct Tuple {
+    size_t server = 0;
+    bool ipv6 = false;
+    flow::FlowKey key;
+    flow::FlowKey6 key6;
   };
   enum Phase : uint8_t { kHeader, kBody, kDone };
 
@@ -199,7 +243,7 @@ class Generator {
   // poll (all of them over a few thousand polls), no timer per connection.
   void SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns);
   uint64_t IntendedStart(uint64_t k) const;
-  bool NextTuple(tcp::TcpStack& stack, flow::FlowKey* key);
+  bool NextTuple(tcp::TcpStack& stack, Tuple* tuple);
   void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
   void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                uint64_t now_ns);
@@ -233,8 +277,13 @@ class Generator {
   uint64_t next_k_ = 0;          // connections scheduled so far
   uint64_t tuple_cursor_ = 0;
   uint32_t abandon_cursor_ = 0;
+  // The tuple space: the servers in turn, each with its block of tuples
+  // (clients of its family times ports, the clients varying fastest).
+  static constexpr size_t kMaxServers = 8;
   uint64_t tuple_space_ = 0;
-  uint32_t num_ips_ = 1;
+  uint64_t server_tuples_[kMaxServers] = {};
+  uint32_t num_ips_ = 1;    // IPv4 clients
+  uint32_t num_ips6_ = 0;   // IPv6 clients
   uint32_t num_ports_ = 1;
 };
 

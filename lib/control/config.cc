@@ -201,7 +201,7 @@ absl::Status Validate(const Config& config) {
         "--server: load needs a server to connect to (e.g. --server=198.18.0.1:80)");
   }
   if (config.mode != Mode::kServe && config.load.flood &&
-      config.load.flood_src_first == 0) {
+      config.load.flood_src_first == 0 && !config.load.flood_ipv6) {
     return absl::InvalidArgumentError(
         "--flood-sources: a flood needs its spoofed source range (e.g. "
         "--flood-sources=198.18.128.0/17)");
@@ -211,6 +211,7 @@ absl::Status Validate(const Config& config) {
     return absl::InvalidArgumentError(
         "--concurrency: with --cps=0 (unpaced) a concurrency limit is needed");
   }
+  if (absl::Status s = ValidateLoadFamilies(config); !s.ok()) return s;
   if (config.burst < 1 || config.burst > engine::kMaxBurst) {
     return absl::InvalidArgumentError(
         absl::StrCat("--burst: must be 1..", engine::kMaxBurst));
@@ -307,6 +308,10 @@ engine::WorkerConfig MakeWorkerConfig(const Config& config) {
     w.tcp_active = true;
     w.local_ip_first = config.load.client_ip_first;
     w.local_ip_last = config.load.client_ip_last;
+    if (config.ip6) {  // answered to Neighbor Discovery like our address
+      w.local_ip6_first = config.load.client_ip6_first;
+      w.local_ip6_last = config.load.client_ip6_last;
+    }
   }
   return w;
 }
@@ -431,6 +436,10 @@ absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text) {
   }
   absl::StatusOr<app::LoadTarget> t = ParseServer(text);
   if (!t.ok()) return t.status();
+  if (t->ipv6) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "': IPv6 backends are not supported yet"));
+  }
   b.ip = t->ip;
   b.port = t->port;
   return b;
@@ -443,6 +452,8 @@ app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
   gc.servers = load.servers;
   gc.client_ip_first = load.client_ip_first;
   gc.client_ip_last = load.client_ip_last;
+  gc.client_ip6_first = load.client_ip6_first;
+  gc.client_ip6_last = load.client_ip6_last;
   gc.port_first = load.port_first;
   gc.port_last = load.port_last;
   gc.cps = load.cps / queues;
@@ -469,10 +480,15 @@ app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
 app::FloodConfig MakeFloodConfig(const Config& config, uint16_t queue,
                                  uint16_t queues) {
   app::FloodConfig f;
-  f.target_ip = config.load.servers.front().ip;
-  f.target_port = config.load.servers.front().port;
+  const app::LoadTarget& target = config.load.servers.front();
+  f.target_ip = target.ip;
+  f.target_port = target.port;
   f.src_first = config.load.flood_src_first;
   f.src_last = config.load.flood_src_last;
+  f.ipv6 = target.ipv6;
+  f.target_ip6 = target.ip6;
+  f.src6_first = config.load.flood_src6_first;
+  f.src6_last = config.load.flood_src6_last;
   f.pps = config.load.flood_pps / queues;
   f.burst = config.burst;
   f.queue_id = queue;
@@ -527,20 +543,6 @@ absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
         absl::StrCat("'", text, "' is not a range of ports 1-65535"));
   }
   return std::make_pair(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
-}
-
-absl::StatusOr<app::LoadTarget> ParseServer(absl::string_view text) {
-  const std::string t(text);
-  const size_t colon = t.rfind(':');
-  uint32_t port = 0;
-  std::optional<wire::Ipv4Address> ip;
-  if (colon != std::string::npos) ip = wire::Ipv4Address::Parse(t.substr(0, colon));
-  if (!ip || !absl::SimpleAtoi(t.substr(colon + 1), &port) || port == 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", t, "' is not a server like 198.18.0.1:80"));
-  }
-  return app::LoadTarget{ip->value, static_cast<uint16_t>(port)};
 }
 
 absl::StatusOr<std::vector<unsigned>> ParseCpuList(absl::string_view text) {

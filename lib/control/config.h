@@ -35,6 +35,10 @@ struct LoadSettings {
   std::vector<app::LoadTarget> servers;      // --server, repeatable
   uint32_t client_ip_first = 0;              // host order; 0: --ip only
   uint32_t client_ip_last = 0;
+  // IPv6 clients (--client-ips of that family), for IPv6 servers; :: for
+  // none (then the IPv6 --ip address).
+  wire::Ipv6Address client_ip6_first;
+  wire::Ipv6Address client_ip6_last;
   uint16_t port_first = 1024;                // --client-ports
   uint16_t port_last = 65535;
   double cps = 0;                            // new connections/s; 0: unpaced
@@ -52,7 +56,12 @@ struct LoadSettings {
   bool flood = false;
   uint32_t flood_src_first = 0;              // host order
   uint32_t flood_src_last = 0;
+  bool flood_ipv6 = false;                   // IPv6 sources: these
+  wire::Ipv6Address flood_src6_first;
+  wire::Ipv6Address flood_src6_last;
   double flood_pps = 0;                      // 0: as fast as possible
+  // loopback --ipv6: the generator connects to the server over IPv6.
+  bool loopback_ipv6 = false;
 };
 
 // --concurrency's default: kUnpacedConcurrency when --cps=0, else none.
@@ -65,6 +74,16 @@ inline constexpr uint32_t kLoopbackClientFirst = 0x0a000101;  // 10.0.1.1
 inline constexpr uint32_t kLoopbackClientLast = 0x0a0001fe;   // 10.0.1.254
 inline constexpr uint32_t kLoopbackFloodFirst = 0x0a800001;   // 10.128.0.1
 inline constexpr uint32_t kLoopbackFloodLast = 0x0afffffe;    // 10.255.255.254
+// loopback --ipv6: the server fd00::1/64, the generator fd00::2/64, its
+// clients fd00::1:1-fd00::1:fe, the flood's sources fd00::8000:0:0:0/65.
+inline constexpr uint64_t kLoopback6Prefix = 0xfd00000000000000ull;  // /64
+inline constexpr uint64_t kLoopback6ClientFirst = 0x10001;
+inline constexpr uint64_t kLoopback6ClientLast = 0x100fe;
+inline constexpr uint64_t kLoopback6FloodFirst = 0x8000000000000000ull;
+inline constexpr uint64_t kLoopback6FloodLast = 0xffffffffffffffffull;
+// IPv6 client addresses a load walks, at most (a /104): each is used in
+// turn, and the engine answers Neighbor Discovery for all of them.
+inline constexpr uint64_t kMaxClientIps6 = uint64_t{1} << 24;
 
 // `synwave proxy`, and `synwave loopback --proxy`.
 struct ProxySettings {
@@ -177,11 +196,32 @@ absl::StatusOr<app::ProxyBackend> ParseBackend(absl::string_view text);
 absl::StatusOr<std::pair<uint32_t, uint32_t>> ParseAddressRange(
     absl::string_view text);
 
+// The same for IPv6 (control/config_ipv6.cc): "fd00::100-fd00::1ff", a
+// prefix "fd00::/120" (its addresses but the all-zero one, the
+// subnet-router anycast address of RFC 4291 2.6.1, for prefixes up to
+// /126) or one address; numeric order, first <= last. Multicast,
+// loopback, unspecified and IPv4-mapped addresses are refused. The size
+// is not bounded here: the flag that takes it bounds it.
+absl::StatusOr<std::pair<wire::Ipv6Address, wire::Ipv6Address>>
+ParseAddressRange6(absl::string_view text);
+
+// How many addresses [first, last] holds, saturated at 2^64.
+uint64_t AddressCount6(const wire::Ipv6Address& first,
+                       const wire::Ipv6Address& last);
+
+// "198.18.0.1:80" or "[fd00::1]:80".
+std::string TargetText(const app::LoadTarget& target);
+
+// The rules of load and loopback that involve IPv6 (control/config_ipv6.cc):
+// an IPv6 server needs an IPv6 --ip and IPv6 clients, the flood's sources
+// are of its target's family, the ranges are bounded.
+absl::Status ValidateLoadFamilies(const Config& config);
+
 // "1024-65535" or one port; no port 0.
 absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(
     absl::string_view text);
 
-// "10.0.0.1:80" -> a load target.
+// "10.0.0.1:80" or "[fd00::1]:80" -> a load target.
 absl::StatusOr<app::LoadTarget> ParseServer(absl::string_view text);
 
 // "0-3,6" -> {0,1,2,3,6}: ascending ranges, no duplicates.

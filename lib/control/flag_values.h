@@ -57,6 +57,10 @@ absl::Status ProxyFromFlags(Config& c);
 // --ip and --gateway (flags_address.cc).
 absl::Status AddressesFromFlags(Config& c);
 
+// --client-ips, --flood-sources and loopback --ipv6, once --ip and
+// --server are read (flags_address.cc).
+absl::Status LoadAddressesFromFlags(Mode mode, Config& c);
+
 }  // namespace synwave::control
 
 // `lhs = *expr`, or return expr's status from the enclosing function.

@@ -186,8 +186,8 @@ ABSL_FLAG(std::string, syncookies,
 
 // load and loopback
 ABSL_FLAG(std::string, server, "",
-          "load: server to connect to, IP:PORT (repeatable; connections are "
-          "spread over them)");
+          "load: server to connect to, IP:PORT or [IPv6]:PORT (repeatable; "
+          "connections are spread over them)");
 ABSL_FLAG(double, cps, sc::Defaults().load.cps,
           "load: target new connections per second, paced open-loop (0: "
           "as fast as --concurrency allows)");
@@ -197,10 +197,6 @@ ABSL_FLAG(int64_t, concurrency, sc::kConcurrencyAuto,
           "--concurrency=0 sends only the flood");
 ABSL_FLAG(double, ramp, sc::Defaults().load.ramp_s,
           "load: seconds of linear ramp up to --cps");
-ABSL_FLAG(std::string, client_ips, "",
-          "load: client addresses, a range 10.0.0.2-10.0.0.200, a prefix "
-          "10.0.1.0/24 or one address (default: the --ip address; "
-          "loopback: 10.0.1.1-10.0.1.254)");
 ABSL_FLAG(std::string, client_ports, sc::ClientPortsDefault(),
           "load: client port range");
 ABSL_FLAG(int64_t, keepalive_requests, sc::Defaults().load.keepalive_requests,
@@ -209,9 +205,6 @@ ABSL_FLAG(bool, flood, sc::Defaults().load.flood,
           "load: also send SYNs from spoofed sources (--flood-sources) to the "
           "first server at --pps, never completing them; counts the SYN-ACKs "
           "and RSTs that come back");
-ABSL_FLAG(std::string, flood_sources, "",
-          "load: spoofed source addresses of --flood, a prefix or range "
-          "(loopback default: 10.128.0.0/9)");
 ABSL_FLAG(double, pps, sc::Defaults().load.flood_pps,
           "load: SYNs per second of --flood (0: as fast as possible)");
 ABSL_FLAG(
@@ -266,8 +259,8 @@ flags (also settable from --config=FILE, a TOML file with the same keys):
 )";
 
 // Flags that may be given more than once (values accumulate).
-const std::set<std::string> kRepeatable = {"port", "listen", "server",
-                                           "backend", "ip", "gateway"};
+const std::set<std::string> kRepeatable = {
+    "port", "listen", "server", "backend", "ip", "gateway", "client_ips"};
 
 // For a flag whose range Validate checks on the typed field: the value
 // saturated to the field's type, so that a value out of the type's range
@@ -277,17 +270,6 @@ T Saturate(int64_t v) {
   return static_cast<T>(std::clamp<int64_t>(v, std::numeric_limits<T>::min(),
                                             std::numeric_limits<T>::max()));
 }
-
-// An address-range flag into [*first, *last]; the error names the flag.
-absl::Status AddressRange(const char* flag, const std::string& text,
-                          uint32_t* first, uint32_t* last) {
-  absl::StatusOr<std::pair<uint32_t, uint32_t>> r = ParseAddressRange(text);
-  if (!r.ok()) return Bad(flag, r.status().message());
-  *first = r->first;
-  *last = r->second;
-  return absl::OkStatus();
-}
-
 
 // --port, --ip, --gateway, --mac, --lcores, --eal and the run's length.
 uint64_t PhysicalMemoryBytes() {
@@ -551,16 +533,6 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   if (!(load.flood_pps >= 0) || load.flood_pps > 1e10) {
     return Bad("pps", "must be >= 0");
   }
-  if (std::string fs = absl::GetFlag(FLAGS_flood_sources); !fs.empty()) {
-    if (absl::Status s = AddressRange(
-            "flood-sources", fs, &load.flood_src_first, &load.flood_src_last);
-        !s.ok()) {
-      return s;
-    }
-  } else if (mode == Mode::kLoopback) {
-    load.flood_src_first = kLoopbackFloodFirst;
-    load.flood_src_last = kLoopbackFloodLast;
-  }
   c.responder.requests_per_connection = load.keepalive_requests;
   load.ramp_s = absl::GetFlag(FLAGS_ramp);
   if (!(load.ramp_s >= 0) || load.ramp_s > 1e6) {
@@ -578,18 +550,7 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
   if (!(load.wait_server_s >= 0) || load.wait_server_s > 1e6) {
     return Bad("wait-server", "must be >= 0 seconds");
   }
-  if (std::string ips = absl::GetFlag(FLAGS_client_ips); !ips.empty()) {
-    if (absl::Status s = AddressRange("client-ips", ips, &load.client_ip_first,
-                                      &load.client_ip_last);
-        !s.ok()) {
-      return s;
-    }
-  } else if (mode == Mode::kLoopback) {
-    load.client_ip_first = kLoopbackClientFirst;
-    load.client_ip_last = kLoopbackClientLast;
-  } else if (c.ip) {
-    load.client_ip_first = load.client_ip_last = c.ip->address.value;
-  }
+  if (absl::Status s = LoadAddressesFromFlags(mode, c); !s.ok()) return s;
   absl::StatusOr<std::pair<uint16_t, uint16_t>> ports =
       ParsePortRange(absl::GetFlag(FLAGS_client_ports));
   if (!ports.ok()) return Bad("client-ports", ports.status().message());

@@ -25,6 +25,18 @@ std::string Ipv6Text(const Config& config) {
                       : "");
 }
 
+// "10.0.1.1-10.0.1.254", with " and fd00::1:1-fd00::1:fe" when there are
+// IPv6 clients (or only the IPv6 range when `only6`).
+std::string ClientsText(const LoadSettings& load, bool only6) {
+  std::string v4 =
+      absl::StrCat(wire::Ipv4Address{load.client_ip_first}.ToString(), "-",
+                   wire::Ipv4Address{load.client_ip_last}.ToString());
+  if (load.client_ip6_first.IsUnspecified()) return v4;
+  std::string v6 = absl::StrCat(load.client_ip6_first.ToString(), "-",
+                                load.client_ip6_last.ToString());
+  return only6 ? v6 : absl::StrCat(v4, " and ", v6);
+}
+
 }  // namespace
 
 std::string ServeStartLine(const Config& config, const port::Port& port) {
@@ -44,11 +56,11 @@ std::string ServeStartLine(const Config& config, const port::Port& port) {
 std::string LoadStartLine(const Config& config, const port::Port& port) {
   const LoadSettings& load = config.load;
   return absl::StrFormat(
-      "synwave load: port %s mac %s ip %s%s, clients %s-%s ports %u-%u, %u "
+      "synwave load: port %s mac %s ip %s%s, clients %s ports %u-%u, %u "
       "worker(s) on CPU %s, servers %u, cps %s, concurrency %u, close %s",
       port.name(), port.mac().ToString(), config.ip->ToString(),
-      Ipv6Text(config), wire::Ipv4Address{load.client_ip_first}.ToString(),
-      wire::Ipv4Address{load.client_ip_last}.ToString(), load.port_first,
+      Ipv6Text(config), ClientsText(load, false),
+      load.port_first,
       load.port_last, config.lcores.size(), absl::StrJoin(config.lcores, ","),
       load.servers.size(), load.cps > 0 ? absl::StrCat(load.cps) : "unpaced",
       load.concurrency, app::CloseModeName(load.close));
@@ -59,15 +71,15 @@ std::string LoopbackStartLine(const Config& config, uint16_t pairs,
                               const std::vector<unsigned>& server_cpus,
                               wire::Ipv4Address server_ip) {
   const LoadSettings& load = config.load;
+  const app::LoadTarget& first = load.servers.front();
   return absl::StrFormat(
       "synwave loopback: net_ring pair, %u client worker(s) on CPU %s, %u "
-      "server worker(s) on CPU %s, clients %s-%s -> %s:%u, cps %s, "
+      "server worker(s) on CPU %s, clients %s -> %s, cps %s, "
       "concurrency %u, close %s, %u request(s)/connection, response %u bytes",
       pairs, absl::StrJoin(client_cpus, ","), pairs,
-      absl::StrJoin(server_cpus, ","),
-      wire::Ipv4Address{load.client_ip_first}.ToString(),
-      wire::Ipv4Address{load.client_ip_last}.ToString(), server_ip.ToString(),
-      load.servers.front().port,
+      absl::StrJoin(server_cpus, ","), ClientsText(load, first.ipv6),
+      first.ipv6 ? TargetText(first)
+                 : absl::StrCat(server_ip.ToString(), ":", first.port),
       load.cps > 0 ? absl::StrCat(load.cps) : "unpaced", load.concurrency,
       app::CloseModeName(load.close), load.keepalive_requests,
       config.responder.response_bytes);
@@ -270,6 +282,13 @@ std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
   row("connect", lat.connect);
   row("first byte", lat.first_byte);
   row("total", lat.total);
+  if (c[LoadCounter::kAttempted6] != 0) {
+    absl::StrAppendFormat(
+        &out, "  over IPv6: attempted %d, completed %d (IPv4: %d, %d)\n",
+        c[LoadCounter::kAttempted6], c[LoadCounter::kCompleted6],
+        c[LoadCounter::kAttempted] - c[LoadCounter::kAttempted6],
+        c[LoadCounter::kCompleted] - c[LoadCounter::kCompleted6]);
+  }
   if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(
         &out, "  flood: %d spoofed SYNs sent (%.0f/s), %d SYN-ACKs and %d RSTs came back\n",
@@ -294,6 +313,12 @@ nlohmann::json LoadJson(double duration_s, const CounterTotals& c,
         {"reset", c[LoadCounter::kFailedReset]},
         {"other", c[LoadCounter::kFailedOther]}}},
       {"open", c[LoadGauge::kOpen]}};
+  // Per family, once IPv6 ran (the totals above count both).
+  if (c[LoadCounter::kAttempted6] != 0) {
+    j["connections"]["ipv6"] = {
+        {"attempted", c[LoadCounter::kAttempted6]},
+        {"completed", c[LoadCounter::kCompleted6]}};
+  }
   j["cps"] = {{"mean", duration_s > 0 ? static_cast<double>(
                                             c[LoadCounter::kCompleted]) /
                                             duration_s

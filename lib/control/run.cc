@@ -221,22 +221,29 @@ absl::StatusOr<double> WaitForServers(const Config& config, Side& client) {
     if (resolved) return Since(launched);
     const double waited = Since(launched);
     std::string servers;
+    bool any4 = false, any6 = false;
     for (const app::LoadTarget& t : config.load.servers) {
+      (t.ipv6 ? any6 : any4) = true;
       absl::StrAppend(&servers, servers.empty() ? "" : ", ",
-                      wire::Ipv4Address{t.ip}.ToString());
+                      t.ipv6 ? t.ip6.ToString()
+                             : wire::Ipv4Address{t.ip}.ToString());
     }
+    const char* how = !any6  ? "ARP"
+                      : any4 ? "ARP or Neighbor Discovery"
+                             : "Neighbor Discovery";
     if (g_stop.load(std::memory_order_relaxed)) {
       return absl::CancelledError(
-          absl::StrCat("stopped while waiting for ", servers, " to answer ARP"));
+          absl::StrCat("stopped while waiting for ", servers, " to answer ",
+                       how));
     }
     if (config.load.wait_server_s > 0 && waited >= config.load.wait_server_s) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "no answer to ARP for ", servers, " (or their next hop) in ",
+          "no answer to ", how, " for ", servers, " (or their next hop) in ",
           config.load.wait_server_s, " s (--wait-server)"));
     }
     if (!announced && waited >= 1) {
-      std::printf("synwave load: waiting for %s to answer ARP\n",
-                  servers.c_str());
+      std::printf("synwave load: waiting for %s to answer %s\n",
+                  servers.c_str(), how);
       std::fflush(stdout);
       announced = true;
     }

@@ -157,7 +157,9 @@ inline constexpr size_t kNumDeltaCounters = kTcpMibBase;
   X(kOrphansInUse, "orphans", "connections the application closed, "   \
     "not gone yet (FIN-WAIT-1/2, CLOSING, LAST-ACK)")                   \
   X(kBufferChunksInUse, "buffer_chunks", "2 KiB buffer chunks in use") \
-  X(kTimersInUse, "timers", "timers armed")
+  X(kTimersInUse, "timers", "timers armed")                            \
+  X(kIpv6TuplesInUse, "ipv6_tuples", "IPv6 address pairs held by "     \
+    "connections, SYN-queue entries and TIME-WAIT records")
 
 enum class Gauge : uint16_t {
 #define SYNWAVE_X(e, name, help) e,

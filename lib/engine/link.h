@@ -35,6 +35,7 @@ namespace synwave::engine {
 inline constexpr uint16_t kMaxBurst = 64;
 
 class Capture;
+class NeighborDiscovery;
 
 // The queue pair a worker owns.
 struct QueueBinding {
@@ -103,6 +104,14 @@ class Link {
   const wire::MacAddress* ResolveNextHop(wire::Ipv4Address dst,
                                          uint64_t now_ns);
 
+  // The same for IPv6, through the worker's Neighbor Discovery (nd.h):
+  // nullptr while a solicitation is outstanding, or always on a link
+  // without IPv6.
+  const wire::MacAddress* ResolveNextHop(const wire::Ipv6Address& dst,
+                                         uint64_t now_ns);
+  // Set by the worker when it has IPv6.
+  void set_nd(NeighborDiscovery* nd) { nd_ = nd; }
+
   const NeighborTable& neighbors() const { return neighbors_; }
   NeighborTable& neighbors() { return neighbors_; }
 
@@ -155,6 +164,7 @@ class Link {
   QueueBinding queue_;
   CounterDeltas* deltas_;
   NeighborTable neighbors_;
+  NeighborDiscovery* nd_ = nullptr;
   uint64_t next_housekeeping_ns_ = 0;
   // How TX checksums are made: by the NIC where it offers them.
   wire::ChecksumMode ip_mode_;

@@ -176,8 +176,8 @@ void NeighborDiscovery::HandleSolicitation(rte_mbuf* m,
   const auto* ns = reinterpret_cast<const wire::NeighborSolicitation*>(
       frame + info.l4_offset);
   const Ipv6Address target = ns->Target();
-  if (!IsLocal(target) ||
-      m->buf_len - m->data_off < wire::kNdFrameMaxLength) {
+  const size_t room = m->buf_len - m->data_off;
+  if (!IsLocal(target) || room < wire::kNdFrameMaxLength) {
     Count(NdCounter::kDropNdNotForUs);
     Drop(m);
     return;
@@ -284,6 +284,12 @@ const MacAddress* NeighborDiscovery::ResolveNextHop(const Ipv6Address& dst,
   // A refresh may be due even while the entry is still usable.
   if (neighbors_.ShouldRequest(*hop, now_ns)) SendSolicitation(*hop);
   return mac;
+}
+
+// Link's IPv6 next hop, here where NeighborDiscovery is complete.
+const MacAddress* Link::ResolveNextHop(const Ipv6Address& dst,
+                                       uint64_t now_ns) {
+  return nd_ != nullptr ? nd_->ResolveNextHop(dst, now_ns) : nullptr;
 }
 
 void NeighborDiscovery::SendSolicitation(const Ipv6Address& target) {

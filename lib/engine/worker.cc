@@ -260,6 +260,7 @@ void Worker::PublishCounters() {
   gauge(Gauge::kOrphansInUse, stack_->orphans_in_use());
   gauge(Gauge::kBufferChunksInUse, stack_->buffer_chunks_in_use());
   gauge(Gauge::kTimersInUse, stack_->timers_in_use());
+  gauge(Gauge::kIpv6TuplesInUse, stack_->addr6_in_use());
   for (int s = 0; s < tcp::kNumTcpStates; ++s) {
     const auto state = static_cast<TcpState>(s);
     counters_->StoreGauge(StateGaugeIndex(state), stack_->StateCount(state));

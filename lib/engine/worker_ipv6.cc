@@ -26,6 +26,7 @@ void Worker::SetUpIpv6(const QueueBinding& queue, uint8_t tcp_owner) {
   nc.housekeeping_ns = config_.housekeeping_ns;
   const uint8_t owner = tcp_owner;
   nd_ = std::make_unique<NeighborDiscovery>(nc, owner, &link_, &deltas_);
+  link_.set_nd(nd_.get());  // applications resolve IPv6 next hops there
   if (!config_.local_ip6_first.IsUnspecified()) {
     nd_->AddLocal(config_.local_ip6_first, config_.local_ip6_last, owner);
   }

@@ -121,6 +121,19 @@ check loopback-bad-cps 2 "^synwave: --cps:" -- loopback --cps=abc
 # one line that says which server and which flag.
 check load-nobody 1 "^synwave: no answer to ARP for 198.18.20.1 .*--wait-server" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --duration=0.5 --drain=0.2 --wait-server=0.5
 check bad-wait-server 2 "^synwave: --wait-server:" -- load "${NULLDEV[@]}" --server=198.18.20.1:80 --wait-server=-1
+# Load over IPv6: the bracketed server form, IPv6 client ranges (one per
+# family, bounded), IPv6 flood sources for an IPv6 target, and a run that
+# gives up waiting for Neighbor Discovery of a server nobody answers for.
+DUAL=(--port=net_null0 --ip=198.18.20.2/24 --ip=fd00:20::2/64 --lcores=0)
+check load6-no-brackets 2 "^synwave: --server: 'fd00:20::1:80': an IPv6 server takes brackets" -- load "${DUAL[@]}" --server=fd00:20::1:80
+check load6-bad-server 2 "^synwave: --server: '\[fd00:20::1\]' is not a server" -- load "${DUAL[@]}" --server='[fd00:20::1]'
+check load6-no-ip6 2 "^synwave: --server: \[fd00:20::1\]:80 is IPv6 but no IPv6 --ip" -- load "${NULLDEV[@]}" --server='[fd00:20::1]:80'
+check load6-bad-client-ips 2 "^synwave: --client-ips: 'fd00:20::9-fd00:20::1': the range ends before it starts" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --client-ips=fd00:20::9-fd00:20::1
+check load6-huge-client-ips 2 "^synwave: --client-ips: .* holds more than 16777216 addresses" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --client-ips=fd00:20::/64
+check load6-two-client-ranges 2 "^synwave: --client-ips: at most one IPv6 range" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --client-ips=fd00:20::100 --client-ips=fd00:20::200
+check load6-flood-family 2 "^synwave: --flood-sources: IPv4 sources for an IPv6 target" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --flood --flood-sources=10.128.0.0/9
+check load6-ipv6-not-loopback 2 "^synwave: --ipv6: is for loopback" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --ipv6
+check load6-nobody 1 "^synwave: no answer to Neighbor Discovery for fd00:20::1 .*--wait-server" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --client-ips=fd00:20::100-fd00:20::1ff --duration=0.5 --drain=0.2 --wait-server=0.5
 
 # Live metrics, capture and the shared secret: bad values are one line.
 check bad-metrics 2 "^synwave: --metrics: 'nowhere' is not ADDR:PORT" -- serve "${NULLDEV[@]}" --metrics=nowhere

@@ -13,7 +13,7 @@ can assert on it:
 
 Every connection must get the full response (status line, headers and
 exactly --body bytes of body); anything else counts as a failure with its
-reason.
+reason. An IPv6 --server (with a colon) makes IPv6 connections.
 """
 import argparse
 import json
@@ -24,6 +24,11 @@ import sys
 import time
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: synwave\r\n\r\n"
+
+
+def new_socket(args):
+    family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+    return socket.socket(family, socket.SOCK_STREAM)
 
 
 def parse_response(data, body):
@@ -38,7 +43,7 @@ def parse_response(data, body):
 
 
 def one_connection(args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = new_socket(args)
     s.settimeout(args.timeout)
     s.bind((args.source, 0))
     try:
@@ -87,7 +92,7 @@ def concurrent(args):
     failures = {}
     start = time.monotonic()
     for i in range(args.n):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = new_socket(args)
         s.setblocking(False)
         s.bind((args.source, 0))
         s.connect_ex((args.server, args.port))
@@ -143,7 +148,7 @@ def concurrent(args):
 
 
 def abort(args):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = new_socket(args)
     s.settimeout(args.timeout)
     s.bind((args.source, 0))
     s.connect((args.server, args.port))

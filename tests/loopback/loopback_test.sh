@@ -7,8 +7,16 @@
 #     side that closed first), and those expire when the run is extended
 #     past 2 MSL (a short --msl); no mbuf is lost;
 #   - the JSON report has the documented keys.
+# LOOPBACK_FAMILY=ipv6 (the meson test loopback_ipv6_test) runs every case
+# over IPv6 (`synwave loopback --ipv6`) with the same assertions, and each
+# connection counted as IPv6 on both sides, the IPv6 address pairs held
+# only by TIME-WAIT records at the end.
 # Needs root for the EAL; exits 77 without it, except under CI.
-LOOPBACK_ARGS=()
+case "${LOOPBACK_FAMILY:-ipv4}" in
+  ipv4) LOOPBACK_ARGS=(); V6=0 ;;
+  ipv6) LOOPBACK_ARGS=(--ipv6); V6=1 ;;
+  *) echo "FAIL: LOOPBACK_FAMILY must be ipv4 or ipv6" >&2; exit 1 ;;
+esac
 SUMMARY='load summary|connections|latency|connect |first byte|total |pools'
 # shellcheck source=harness.sh
 source "$(dirname "$0")/harness.sh"
@@ -21,6 +29,12 @@ check_clean() {
   check "$name" 'r["pools"]["tcbs"] == 0 and r["pools"]["half_open"] == 0 and r["pools"]["buffer_chunks"] == 0 and r["pools"]["mbufs"] == 0'
   check "$name" 'r["server"]["pools"]["tcbs"] == 0 and r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["buffer_chunks"] == 0 and r["server"]["pools"]["mbufs"] == 0'
   check "$name" 'r["counters"]["load_completed"] == c["completed"] and r["server"]["counters"]["PassiveOpens"] == c["completed"]'
+  # The family: all IPv6 or none, and the IPv6 address pairs (held by
+  # connections, SYN-queue entries and TIME-WAIT records) no more than the
+  # TIME-WAIT records left.
+  check "$name" "r['counters']['load_ipv6_completed'] == $V6 * c['completed'] and r['counters']['Ipv6ActiveOpens'] == $V6 * r['counters']['ActiveOpens']"
+  check "$name" "s['Ipv6PassiveOpens'] == $V6 * s['PassiveOpens']"
+  check "$name" "r['pools']['ipv6_tuples'] == $V6 * r['pools']['time_wait'] and r['server']['pools']['ipv6_tuples'] == $V6 * r['server']['pools']['time_wait']"
 }
 
 # 1. The default run (server closes), 5 s: the documented keys are there,
@@ -77,5 +91,18 @@ check flood 'c["completed"] >= 10000 and r["flood"]["syns_sent"] >= 600000'
 check flood 'r["server"]["counters"]["SyncookiesSent"] > 100000 and r["server"]["counters"]["SyncookiesFailed"] == 0'
 check flood 'r["server"]["pool_peaks"]["half_open"] <= 1024 and r["server"]["pool_peaks"]["tcbs"] <= 16384'
 check flood 'r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["time_wait"] == 0 and r["pools"]["time_wait"] == 0'
+
+# 8. (IPv6 only) Both families at once: an IPv4 and an IPv6 server, taken
+#    in turn, so about half the connections each; the per-family counts add
+#    up on both sides, and every pool is back to zero but TIME-WAIT.
+if [ "$V6" = 1 ]; then
+  run dual --duration=2 --server=10.0.0.1:80 '--server=[fd00::1]:80'
+  check dual 'c["completed"] > 0 and c["failed"] == 0 and c["attempted"] == c["completed"]'
+  check dual '0.4 * c["completed"] <= c["ipv6"]["completed"] <= 0.6 * c["completed"] and c["ipv6"]["attempted"] == c["ipv6"]["completed"]'
+  check dual 's["Ipv6PassiveOpens"] == c["ipv6"]["completed"] and s["PassiveOpens"] == c["completed"]'
+  check dual 'r["pools"]["tcbs"] == 0 and r["pools"]["half_open"] == 0 and r["pools"]["ipv6_tuples"] == 0 and r["pools"]["mbufs"] == 0'
+  check dual 'r["server"]["pools"]["tcbs"] == 0 and r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["mbufs"] == 0'
+  check dual 'r["server"]["pools"]["ipv6_tuples"] == r["server"]["counters"]["Ipv6PassiveOpens"] and r["server"]["pools"]["time_wait"] == c["completed"]'
+fi
 
 echo "PASS"

@@ -64,7 +64,8 @@ TEST(CounterRegistryTest, ApplicationBlocksKeepTheirNamesAndHelp) {
                                 "load_failed_timeout", "load_failed_reset",
                                 "load_failed_other", "load_tuples_busy",
                                 "load_requests", "load_responses",
-                                "load_abandoned"}));
+                                "load_abandoned", "load_ipv6_attempted",
+                                "load_ipv6_completed"}));
   EXPECT_THAT(flood, ElementsAreArray({"flood_syns_out", "flood_synacks_in",
                                        "flood_rsts_in", "flood_other_in",
                                        "flood_throttled"}));
