@@ -15,11 +15,12 @@
 # microbenchmarks in bench/tcp/segment_benchmark give cycles).
 #
 # Last, the same count for the whole worker path of a cookie SYN-ACK
-# (bench/engine/worker_benchmark under callgrind, collecting inside
-# Worker::PollOnce only: rx from the net_ring port, parse with software
-# checksums, stack, SYN-ACK written in place, tx, timers, counters), divided
-# by the SYN-ACKs it sent. The benchmark picks its own iteration count, so
-# this row varies slightly from run to run.
+# (bench/engine/worker_cost under callgrind: a fixed number of
+# Worker::PollOnce bursts over the same prebuilt SYNs, collecting inside
+# synwave::bench::MeasureWorkerPolls only: rx from the net_ring port, parse
+# with software checksums, stack, SYN-ACK written in place, tx, timers,
+# counters), divided by the SYN-ACKs those polls sent. Exact and repeatable
+# like the other rows, so it is in the Ir budget (row worker-syn-cookie).
 #
 # Then synwave proxy's paths (ProxyCore::Process, burst 32): a forwarded
 # data segment client -> backend and backend -> client, and a SYN answered
@@ -41,6 +42,7 @@
 #     TOP=25          functions shown per profile
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
+#     WORKER_ROUNDS=64  measured bursts of the worker path
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     PARSE=1         0: leave out the parser cases
 #     IPV6=1          0: leave out the IPv6 paths
@@ -98,17 +100,17 @@ for burst in $BURSTS; do
   done
 done
 
-WORKER_EXE=$BUILD/bench/engine/worker_benchmark
+WORKER_EXE=$BUILD/bench/engine/worker_cost
 if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
   for burst in $BURSTS; do
     base=$OUT/worker-syn-cookie.b$burst
     valgrind --tool=callgrind --collect-atstart=no \
-      --toggle-collect='synwave::engine::Worker::PollOnce*' \
+      --toggle-collect='synwave::bench::MeasureWorkerPolls*' \
       --callgrind-out-file="$base.out" \
-      "$WORKER_EXE" --benchmark_filter="/burst:$burst/" --benchmark_min_time=0.01 \
-      >"$base.log" 2>&1 || { echo "callgrind: worker_benchmark failed, see $base.log" >&2; exit 1; }
-    # worker_benchmark prints: worker_benchmark: N polls, M replies
-    segments=$(awk '/^worker_benchmark: .* replies$/ {print $4}' "$base.log")
+      "$WORKER_EXE" --burst="$burst" --rounds="${WORKER_ROUNDS:-64}" \
+      >"$base.log" 2>&1 || { echo "callgrind: worker_cost failed, see $base.log" >&2; exit 1; }
+    # worker_cost prints: worker-syn-cookie BURST SYN-ACKS
+    segments=$(awk '$1 == "worker-syn-cookie" {print $3}' "$base.log")
     ir=$(awk '/^totals:/ {print $2}' "$base.out")
     [ -n "$segments" ] && [ "$segments" != 0 ] && [ -n "$ir" ] ||
       { echo "callgrind: no result for the worker, see $base.log" >&2; exit 1; }
@@ -216,7 +218,7 @@ top_functions() {
       /PROGRAM TOTALS/ {total = value(); line(); next}
       /^-+$/ {dashes++; next}
       dashes >= 4 && /^ *[0-9,]+ / && n < top {
-        if (value() == total && !/Measure|PollOnce/) next
+        if (value() == total && !/Measure/) next
         line(); n++
       }' |
     sed -E -e 's/\?\?\?://' -e 's# \[/[^]]*/([^]/]*\.so[^]/]*)\]$# [\1]#' \

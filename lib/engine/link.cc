@@ -26,7 +26,15 @@ Link::Link(const LinkConfig& config, const QueueBinding& queue,
                                                : wire::ChecksumMode::kSoftware),
       tcp_mode_(queue.offloads.tx_tcp_checksum
                     ? wire::ChecksumMode::kOffload
-                    : wire::ChecksumMode::kSoftware) {}
+                    : wire::ChecksumMode::kSoftware) {
+  std::memcpy(&mac_word_, queue_.mac.bytes.data(), 6);
+  if (ip_mode_ == wire::ChecksumMode::kOffload) {
+    tcp_tx_flags_ |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+  }
+  if (tcp_mode_ == wire::ChecksumMode::kOffload) {
+    tcp_tx_flags_ |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
+  }
+}
 
 std::optional<wire::Ipv4Address> Link::NextHop(wire::Ipv4Address dst) const {
   if (config_.ip.Contains(dst)) return dst;
@@ -79,16 +87,8 @@ void Link::SendArpRequest(wire::Ipv4Address target) {
 }
 
 void Link::SetTxOffloads(rte_mbuf* m) const {
-  m->ol_flags = 0;
-  if (ip_mode_ == wire::ChecksumMode::kOffload ||
-      tcp_mode_ == wire::ChecksumMode::kOffload) {
-    m->ol_flags = RTE_MBUF_F_TX_IPV4;
-    if (ip_mode_ == wire::ChecksumMode::kOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
-    }
-    if (tcp_mode_ == wire::ChecksumMode::kOffload) {
-      m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM;
-    }
+  m->ol_flags = tcp_tx_flags_;
+  if (tcp_tx_flags_ != 0) {
     m->l2_len = sizeof(EthernetHeader);
     m->l3_len = sizeof(Ipv4Header);
   }

@@ -86,6 +86,13 @@ class Link {
 
   const QueueBinding& queue() const { return queue_; }
   const wire::MacAddress& mac() const { return queue_.mac; }
+  // The same as the frame writers' word (wire/tcp_writer.h).
+  uint64_t mac_word() const { return mac_word_; }
+  // The TX checksum modes, and the mbuf offload flags a TCP/IPv4 frame
+  // needs for them (0 when everything is summed in software).
+  wire::ChecksumMode ip_mode() const { return ip_mode_; }
+  wire::ChecksumMode tcp_mode() const { return tcp_mode_; }
+  uint64_t tcp_tx_flags() const { return tcp_tx_flags_; }
   rte_mempool* pool() const { return queue_.pool; }
 
   // The address a packet to `dst` is sent to on the link: dst itself when
@@ -162,6 +169,8 @@ class Link {
   // How TX checksums are made: by the NIC where it offers them.
   wire::ChecksumMode ip_mode_;
   wire::ChecksumMode tcp_mode_;
+  uint64_t tcp_tx_flags_ = 0;
+  uint64_t mac_word_ = 0;
   uint16_t ip_id_ = 0;
 
   rte_mbuf* tx_[kTxCapacity];

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "engine/clock.h"
+#include "engine/rx_offload.h"
 #include "wire/build.h"
 #include "wire/checksum.h"
 #include "wire/headers.h"
@@ -22,14 +23,6 @@ using wire::ArpHeader;
 using wire::EthernetHeader;
 using wire::IcmpEchoHeader;
 using wire::Ipv4Header;
-
-wire::RxChecksum FromFlags(uint64_t flags, uint64_t mask, uint64_t good,
-                           uint64_t bad) {
-  const uint64_t f = flags & mask;
-  if (f == good) return wire::RxChecksum::kGood;
-  if (f == bad) return wire::RxChecksum::kBad;
-  return wire::RxChecksum::kUnknown;  // UNKNOWN or NONE: check in software
-}
 
 LinkConfig MakeLinkConfig(const WorkerConfig& c) {
   LinkConfig l;
@@ -49,7 +42,8 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
     : config_(config),
       counters_(counters),
       link_(MakeLinkConfig(config), queue, &deltas_),
-      admission_(config.admission) {
+      admission_(config.admission),
+      classifier_(wire::ClassifyKey{queue.mac, config.ip.address}) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
   if (config_.ip.length <= 30) {
     subnet_broadcast_ = config_.ip.Broadcast().value;
@@ -73,6 +67,7 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
   }
   if (config_.ip6) SetUpIpv6(queue, tcp_owner);
   if (!app.empty()) AddApp(app);
+  UpdateFastPath();
 }
 
 Worker::~Worker() = default;
@@ -94,7 +89,10 @@ bool Worker::ClaimAddresses(uint32_t first, uint32_t last, int slot,
   if (slot < 0 || slot >= num_apps_ || apps_[slot].on_frames == nullptr) {
     return false;
   }
-  return locals_.Add(first, last, static_cast<uint8_t>(slot), answer_arp);
+  const bool added =
+      locals_.Add(first, last, static_cast<uint8_t>(slot), answer_arp);
+  UpdateFastPath();
+  return added;
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
@@ -116,27 +114,20 @@ void Worker::PollOnce(uint64_t now_ns) {
                          stack_->counters().Get(tcp::Mib::kPassiveOpens));
   }
 
-  // Stage 2: filter and parse the whole burst before acting on any of it.
+  // Stage 2: filter and parse the whole burst before acting on any of it;
+  // the stack's IPv4 segments go straight into its input, in order.
+  rte_mbuf* tcp_pkts[kMaxBurst];
+  const uint16_t num_tcp = ParseBurst(rx, n, tcp_pkts);
+
+  // Stage 3: classify and process the rest; the stack's TCP segments are
+  // gathered so that the connection table is searched for all of them at
+  // once.
   wire::PacketInfo* const info = info_;  // members: not cleared per poll
   uint8_t* const owner = owner_;
-  uint64_t rx_bytes = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void*));
-    rx_bytes += rte_pktmbuf_pkt_len(rx[i]);
-    owner[i] = ParseRx(rx[i], &info[i]);
-  }
-  deltas_.Add(Counter::kRxPackets, n);
-  deltas_.Add(Counter::kRxBytes, rx_bytes);
-
-  // Stage 3: classify and process; the stack's TCP segments are gathered so
-  // that the connection table is searched for all of them at once.
-  rte_mbuf* tcp_pkts[kMaxBurst];
-  wire::PacketInfo* const tcp_info = tcp_info_;
-  uint16_t num_tcp = 0;
   uint16_t num_tcp6 = 0;  // IPv6 segments for the stack (tcp6_pkts_)
   bool app_frames = false;
   for (uint16_t i = 0; i < n; ++i) {
-    if (owner[i] == LocalAddresses::kNotLocal) continue;  // dropped
+    if (owner[i] == LocalAddresses::kNotLocal) continue;  // dropped or taken
     switch (info[i].kind) {
       case wire::PacketKind::kArp:
         HandleArp(rx[i], info[i], now_ns);
@@ -155,18 +146,13 @@ void Worker::PollOnce(uint64_t now_ns) {
       case wire::PacketKind::kTcp: {
         deltas_.Add(Counter::kTcpSegmentsIn);
         const uint8_t o = owner[i];
-        if (o == LocalAddresses::kStack) {
+        if (o == LocalAddresses::kStack) {  // IPv6: IPv4's left in stage 2
           if (!Admit(info[i])) [[unlikely]] {
             Drop(rx[i]);
             break;
           }
-          if (info[i].family == wire::IpFamily::kIpv6) [[unlikely]] {
-            tcp6_pkts_[num_tcp6] = rx[i];
-            tcp6_info_[num_tcp6++] = info[i];
-            break;
-          }
-          tcp_pkts[num_tcp] = rx[i];
-          tcp_info[num_tcp++] = info[i];
+          tcp6_pkts_[num_tcp6] = rx[i];
+          tcp6_info_[num_tcp6++] = info[i];
         } else if (o < kMaxApps) {
           const uint16_t k = num_app_pkts_[o]++;
           app_pkts_[o][k] = rx[i];
@@ -182,7 +168,7 @@ void Worker::PollOnce(uint64_t now_ns) {
   }
   if (num_tcp > 0) {
     const uint64_t t0 = rte_rdtsc();
-    HandleTcpBurst(tcp_pkts, tcp_info, num_tcp, now_ns);
+    HandleTcpBurst(tcp_pkts, num_tcp, now_ns);
     deltas_.Add(Counter::kTcpCycles, rte_rdtsc() - t0);
   }
   if (num_tcp6 > 0) [[unlikely]] HandleTcp6Burst(num_tcp6, now_ns);
@@ -281,78 +267,9 @@ void Worker::PublishCounters() {
   }
 }
 
-void Worker::HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
-                            uint16_t n, uint64_t now_ns) {
-  flow::FlowKey* const keys = keys_;
-  tcp::Segment* const segs = segs_;
-  for (uint16_t k = 0; k < n; ++k) {
-    const wire::PacketInfo& in = infos[k];
-    const auto* frame = rte_pktmbuf_mtod(pkts[k], const uint8_t*);
-    keys[k] = flow::FlowKey{in.dst_ip.value, in.src_ip.value, in.dst_port,
-                            in.src_port};
-    FillSegment(in, frame, segs[k]);
-  }
-  stack_->InputBurst(keys, segs, n, now_ns);
+void Worker::HandleTcpBurst(rte_mbuf** pkts, uint16_t n, uint64_t now_ns) {
+  stack_->InputBurst(keys_, segs_, n, now_ns);
   EmitTcpOutput(pkts, n, now_ns);
-}
-
-void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
-  // Which received buffers a reply has taken over (bit per burst slot).
-  uint64_t reused = 0;
-  for (const tcp::OutSegment& o : stack_->output()) {
-    if (o.ipv6) [[unlikely]] {
-      reused = EmitTcp6Segment(o, rx, num_rx, reused, now_ns);
-      continue;
-    }
-    const bool reply = o.reply_to < num_rx;
-    wire::TcpSegmentSpec spec;
-    if (o.peer_l2 != 0) {
-      spec.dst_mac = MacFromPeerL2(o.peer_l2);
-    } else if (reply) {
-      spec.dst_mac = MacFromPeerL2(segs_[o.reply_to].peer_l2);  // the sender
-    } else {
-      const wire::MacAddress* mac =
-          link_.ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
-      if (mac == nullptr) {
-        deltas_.Add(Counter::kDropNoNeighbor);
-        continue;
-      }
-      spec.dst_mac = *mac;
-    }
-    spec.src_mac = link_.mac();
-    spec.src_ip = wire::Ipv4Address{o.key.local_ip};
-    spec.dst_ip = wire::Ipv4Address{o.key.remote_ip};
-    spec.src_port = o.key.local_port;
-    spec.dst_port = o.key.remote_port;
-    spec.seq = o.seq;
-    spec.ack = o.ack;
-    spec.flags = o.flags;
-    spec.window = o.window;
-    spec.options = o.options;
-    spec.payload_length = o.payload_length;
-    spec.ip_id = link_.NextIpId();
-
-    rte_mbuf* m;
-    const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
-    if (reply && !(reused & slot) && o.payload_length == 0) {
-      m = rx[o.reply_to];  // the reply takes over the segment's own buffer
-      reused |= slot;
-    } else {
-      m = link_.Alloc();
-      if (m == nullptr) continue;
-    }
-    if (o.payload_length == 0) {
-      link_.WriteTcpFrame(m, spec);
-    } else {
-      stack_->CopyPayload(o, link_.TcpPayload(m, spec));
-      link_.FinishTcpFrame(m, spec);
-    }
-    link_.Transmit(m);
-  }
-  stack_->ClearOutput();
-  for (uint16_t k = 0; k < num_rx; ++k) {
-    if (!(reused & (uint64_t{1} << k))) Drop(rx[k]);
-  }
 }
 
 uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
@@ -371,14 +288,7 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
       return ParseRxGroup(m, info);  // IPv6 multicast, or not for us
     }
   }
-  wire::RxOffload offload;
-  offload.ip = FromFlags(m->ol_flags, RTE_MBUF_F_RX_IP_CKSUM_MASK,
-                         RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-                         RTE_MBUF_F_RX_IP_CKSUM_BAD);
-  offload.l4 = FromFlags(m->ol_flags, RTE_MBUF_F_RX_L4_CKSUM_MASK,
-                         RTE_MBUF_F_RX_L4_CKSUM_GOOD,
-                         RTE_MBUF_F_RX_L4_CKSUM_BAD);
-  const wire::Verdict v = wire::ParseFrame(frame, len, offload, info);
+  const wire::Verdict v = wire::ParseFrame(frame, len, RxOffloadOf(m), info);
   if (v != wire::Verdict::kOk) {
     deltas_.AddDrop(v);
     Drop(m);

@@ -46,6 +46,7 @@
 #include "tcp/siphash.h"
 #include "tcp/stack.h"
 #include "wire/addresses.h"
+#include "wire/classify.h"
 #include "wire/parse.h"
 
 struct rte_mbuf;
@@ -141,6 +142,16 @@ class Worker {
   // destination's TCP (LocalAddresses). Returns kNotLocal if it dropped
   // the frame (not for us, or malformed).
   uint8_t ParseRx(rte_mbuf* m, wire::PacketInfo* info);
+  // Stage 2 for the whole burst (rx_burst.cc): the common frames (IPv4 TCP
+  // to our address, wire::BurstClassifier) parsed by wire::ParseTcp4Fast
+  // straight into the stack's input (keys_, segs_, `tcp_pkts`), the others
+  // through ParseRx into info_/owner_; the stack's IPv4 TCP among those
+  // joins the stack's input there too, in arrival order, and leaves
+  // owner_ kNotLocal. Returns the stack's IPv4 segments.
+  uint16_t ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts);
+  // Whether the fast path may take frames to config_.ip: the stack owns
+  // its TCP (no application claimed it).
+  void UpdateFastPath();
   // Its IPv6 part (worker_ipv6.cc): the owner from NeighborDiscovery, or
   // the frame dropped as ipv6_disabled without ip6.
   uint8_t ParseRx6(rte_mbuf* m, wire::PacketInfo* info);
@@ -161,8 +172,8 @@ class Worker {
                            uint16_t num_rx, uint64_t reused, uint64_t now_ns);
   void HandleArp(rte_mbuf* m, const wire::PacketInfo& info, uint64_t now_ns);
   void HandleIcmp(rte_mbuf* m, const wire::PacketInfo& info);
-  void HandleTcpBurst(rte_mbuf** pkts, const wire::PacketInfo* infos,
-                      uint16_t n, uint64_t now_ns);
+  // The stack's IPv4 segments of this burst (keys_, segs_, `pkts`).
+  void HandleTcpBurst(rte_mbuf** pkts, uint16_t n, uint64_t now_ns);
   // The stack's Segment for a parsed TCP frame of either family.
   static void FillSegment(const wire::PacketInfo& in, const uint8_t* frame,
                           tcp::Segment& seg) {
@@ -185,9 +196,10 @@ class Worker {
   void Drop(rte_mbuf* m) { link_.Free(m); }
   // Admission control (engine/admission.h) for a segment the stack owns:
   // false for the SYN of a new connection it refuses (counted).
-  bool Admit(const wire::PacketInfo& info) {
+  bool Admit(const wire::PacketInfo& info) { return Admit(info.tcp_flags); }
+  bool Admit(uint8_t tcp_flags) {
     if (!admission_.enabled() ||
-        (info.tcp_flags & (wire::tcp_flags::kSyn | wire::tcp_flags::kAck)) !=
+        (tcp_flags & (wire::tcp_flags::kSyn | wire::tcp_flags::kAck)) !=
             wire::tcp_flags::kSyn ||
         admission_.AdmitSyn()) {
       return true;
@@ -216,11 +228,14 @@ class Worker {
   // Our subnet's directed broadcast, never a source (RFC 1122 3.2.1.3);
   // 0 for /31 and /32 prefixes, which have none (RFC 3021).
   uint32_t subnet_broadcast_ = 0;
+  // The receive fast path's template (our MAC and config_.ip), and whether
+  // it is on (UpdateFastPath).
+  wire::BurstClassifier classifier_;
+  bool fast_path_ = false;
 
   // Per-burst scratch, kept here so that nothing is cleared per poll.
   wire::PacketInfo info_[kMaxBurst];
   uint8_t owner_[kMaxBurst];
-  wire::PacketInfo tcp_info_[kMaxBurst];
   flow::FlowKey keys_[kMaxBurst];
   rte_mbuf* tcp6_pkts_[kMaxBurst];
   wire::PacketInfo tcp6_info_[kMaxBurst];

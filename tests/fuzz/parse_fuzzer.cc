@@ -10,7 +10,8 @@
 // discovery messages passed RFC 4861's checks. It runs each input under every
 // RxOffload combination, because kGood skips the checksums and so lets the
 // fuzzer reach the TCP option parser without forging a checksum. The option
-// codec is also fuzzed directly, with an Emit -> Parse round trip.
+// codec is also fuzzed directly, with an Emit -> Parse round trip, and the
+// receive fast path (BurstClassifier, ParseTcp4Fast) against ParseFrame.
 //
 // Built with -fsanitize=fuzzer when meson's `fuzz` option is set; otherwise
 // replay_main.cc drives it as an ordinary test.
@@ -20,6 +21,7 @@
 #include <cstdlib>
 
 #include "wire/checksum.h"
+#include "wire/classify.h"
 #include "wire/headers.h"
 #include "wire/parse.h"
 #include "wire/tcp_options.h"
@@ -199,6 +201,54 @@ void FuzzParseFrame(const uint8_t* data, size_t size) {
   }
 }
 
+// The receive fast path (wire/classify.h): the classifier's two forms give
+// the same verdict, and a frame it passes is accepted by ParseTcp4Fast
+// exactly when ParseFrame accepts it as TCP, with the same fields. The key
+// is taken from the input itself (its destination MAC and address) so that
+// most inputs reach the fast parse, and a fixed one is tried too.
+void FuzzFastPath(const uint8_t* data, size_t size) {
+  if (size < kClassifyMinLength || size > 0xffff) return;
+  ClassifyKey keys[2];
+  keys[0].mac = MacAddress::FromBytes(data);
+  keys[0].ip = Ipv4Address{LoadBe32(data + 30)};
+  keys[1].mac = MacAddress{{0x02, 0x00, 0x00, 0x00, 0x00, 0x02}};
+  keys[1].ip = Ipv4Address::FromOctets(10, 0, 0, 2);
+  const uint8_t* frames[1] = {data};
+  const uint16_t lens[1] = {static_cast<uint16_t>(size)};
+  const auto len = static_cast<uint32_t>(size);
+  for (const ClassifyKey& key : keys) {
+    const BurstClassifier c(key);
+    const uint64_t bits = c.ClassifyScalar(frames, lens, 1);
+    if (BurstClassifier::HasAvx2()) {
+      FUZZ_CHECK(c.ClassifyAvx2(frames, lens, 1) == bits);
+    }
+    if (bits == 0) continue;
+    for (RxChecksum ip : kStates) {
+      for (RxChecksum l4 : kStates) {
+        const RxOffload offload{ip, l4};
+        PacketInfo info;
+        const bool full = ParseFrame(data, len, offload, &info) ==
+                              Verdict::kOk &&
+                          info.kind == PacketKind::kTcp;
+        Tcp4Fields f;
+        TcpOptions options;
+        const bool fast = ParseTcp4Fast(data, len, offload, &f, &options);
+        FUZZ_CHECK(fast == full);
+        if (!fast) continue;
+        FUZZ_CHECK(info.family == IpFamily::kIpv4);
+        FUZZ_CHECK(f.src_ip == info.src_ip.value);
+        FUZZ_CHECK(f.dst_ip == info.dst_ip.value && f.dst_ip == key.ip.value);
+        FUZZ_CHECK(f.src_port == info.src_port && f.dst_port == info.dst_port);
+        FUZZ_CHECK(f.seq == info.seq.value() && f.ack == info.ack.value());
+        FUZZ_CHECK(f.flags == info.tcp_flags && f.window == info.window);
+        FUZZ_CHECK(f.payload_offset == info.payload_offset);
+        FUZZ_CHECK(f.payload_length == info.payload_length);
+        FUZZ_CHECK(options == info.options);
+      }
+    }
+  }
+}
+
 void FuzzTcpOptions(const uint8_t* data, size_t size) {
   TcpOptions parsed;
   if (ParseTcpOptions(data, size, &parsed) != Verdict::kOk) return;
@@ -220,6 +270,7 @@ void FuzzTcpOptions(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzParseFrame(data, size);
+  FuzzFastPath(data, size);
   FuzzTcpOptions(data, size);
   return 0;
 }
