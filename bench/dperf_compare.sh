@@ -12,7 +12,7 @@
 # left out: dperf ramps up), and the ratios to dperf -> dperf.
 #
 #   DPERF=/path/to/dperf bench/dperf_compare.sh [BUILD_DIR]
-#     ROUNDS=3 DURATION=10 WARMUP=3 CLIENTS=16 CPS=1m CONCURRENCY=512
+#     ROUNDS=3 DURATION=10 WARMUP=3 CLIENTS=32 CPS=1m CONCURRENCY=512
 #     CLIENT_CPU=0 SERVER_CPU=1 PAIRS="dd ss sd ds" (client, server: d/s) KEEP=1
 #
 # dperf is not part of synwave; bring your own binary (v1.9.0 was used).
@@ -32,7 +32,7 @@ DPERF=${DPERF:?set DPERF to the path of a dperf binary (see the comment at the t
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
-CLIENTS=${CLIENTS:-16}
+CLIENTS=${CLIENTS:-32}
 CPS=${CPS:-1m}
 CONCURRENCY=${CONCURRENCY:-512}
 CLIENT_CPU=${CLIENT_CPU:-0}
