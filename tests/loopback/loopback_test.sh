@@ -94,9 +94,12 @@ check flood 'r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["ti
 
 # 8. (IPv6 only) Both families at once: an IPv4 and an IPv6 server, taken
 #    in turn, so about half the connections each; the per-family counts add
-#    up on both sides, and every pool is back to zero but TIME-WAIT.
+#    up on both sides, and every pool is back to zero but TIME-WAIT. Paced
+#    (--cps) so that every connection's TIME-WAIT record fits the pool: at
+#    full speed on a quiet machine (1.3 M connections in 2 s) the pool fills
+#    and recycles the oldest records, and the counts below no longer add up.
 if [ "$V6" = 1 ]; then
-  run dual --duration=2 --server=10.0.0.1:80 '--server=[fd00::1]:80'
+  run dual --duration=2 --cps=50000 --server=10.0.0.1:80 '--server=[fd00::1]:80'
   check dual 'c["completed"] > 0 and c["failed"] == 0 and c["attempted"] == c["completed"]'
   check dual '0.4 * c["completed"] <= c["ipv6"]["completed"] <= 0.6 * c["completed"] and c["ipv6"]["attempted"] == c["ipv6"]["completed"]'
   check dual 's["Ipv6PassiveOpens"] == c["ipv6"]["completed"] and s["PassiveOpens"] == c["completed"]'
