@@ -402,12 +402,10 @@ bool TcpStack::TryCookieAck6(HalfOpen& h, const Segment& seg,
     counters_.Add(Mib::kListenDrops);
     return true;
   }
-  const uint32_t slot = addr6_ids_->Alloc();
-  addr6_[slot] = Addr6{in6_->local_ip, in6_->remote_ip};
-  h.key = flow::FlowKey{slot, 0, in6_->local_port, in6_->remote_port};
+  tuples6_->Take(*in6_, &h.key);
   const uint32_t t_index = EstablishPassive(h, seg, now_ns);
   if (t_index == kNoIndex) {
-    addr6_ids_->Free(slot);
+    tuples6_->Give(h.key);
     counters_.Count(Drop::kTablesFull);
     counters_.Add(Mib::kListenDrops);
     return true;

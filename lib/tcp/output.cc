@@ -20,8 +20,7 @@ constexpr uint16_t kTimestampOptionSpace = 12;  // NOP NOP TS
 }  // namespace
 
 void TcpStack::Address6(OutSegment& o, const flow::FlowKey& record_key) {
-  const Addr6& a = addr6_[record_key.local_ip];
-  SetAddresses6(o, a.local, a.remote);
+  SetAddresses6(o, tuples6_->local(record_key), tuples6_->remote(record_key));
 }
 
 void TcpStack::Reply6(OutSegment& o) {

@@ -67,8 +67,7 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
         config.max_flows6 != 0 ? config.max_flows6 : table_.capacity();
     table6_ = std::make_unique<flow::FlowTable6>(flows6);
     // One address slot per tuple the table can hold.
-    addr6_.resize(table6_->capacity());
-    addr6_ids_ = std::make_unique<flow::IndexPool>(table6_->capacity());
+    tuples6_ = std::make_unique<Ipv6Tuples>(table6_->capacity());
     listener_by_port6_.assign(65536, 0);
     output6_.resize(256);
   }
@@ -112,7 +111,7 @@ uint32_t TcpStack::StateCount(TcpState s) const {
 
 void TcpStack::EraseFlow6(const flow::FlowKey& key, uint32_t hash) {
   table6_->Erase(Key6(key), hash);
-  addr6_ids_->Free(key.local_ip);
+  tuples6_->Give(key);
 }
 
 bool TcpStack::InsertFlow6(const flow::FlowKey6& key, uint32_t hash,
@@ -121,13 +120,13 @@ bool TcpStack::InsertFlow6(const flow::FlowKey6& key, uint32_t hash,
   // exactly while its tuple is in the table: a slot is free when the table
   // has room.
   if (table6_->size() >= table6_->capacity()) return false;
-  const uint32_t slot = addr6_ids_->Alloc();
+  flow::FlowKey taken;
+  if (!tuples6_->Take(key, &taken)) return false;
   if (!table6_->Insert(key, hash, value)) {
-    addr6_ids_->Free(slot);
+    tuples6_->Give(taken);
     return false;
   }
-  addr6_[slot] = Addr6{key.local_ip, key.remote_ip};
-  *record_key = flow::FlowKey{slot, 0, key.local_port, key.remote_port};
+  *record_key = taken;
   return true;
 }
 

@@ -32,45 +32,10 @@
 //   Close(id): FIN after the queued data (RST instead if unread data remains,
 //     RFC 2525 2.17). Abort(id): RST now; the connection is gone at once.
 //
-// IPv6 (TcpConfig::ipv6): the same stack serves both families. Listen,
-// Connect, TupleFree and InputBurst take an IPv6 4-tuple (flow::FlowKey6) as
-// well as an IPv4 one; everything else (ConnId, events, Send, Read, Close,
-// the pools, the timers, the counters) is one for both, so an application
-// is written once and only the calls that take an address know the family.
-// The design, and why:
-// - One stack, not a stack templated on the family: an application (a
-//   responder serving both families, a generator with clients of both)
-//   would otherwise hold and dispatch between two stack types, and every
-//   file of lib/tcp would become a template. One TCB, SYN-queue and
-//   TIME-WAIT pool and one ConnId space serve both, so a dual-stack server
-//   sizes its pools once.
-// - A second connection table keyed by FlowKey6 (flow::FlowTable6, the same
-//   template as the IPv4 table, whose code and cost are unchanged), built
-//   only when IPv6 is configured. The records keep their 12-byte FlowKey:
-//   for an IPv6 connection its ports are the real ones and its local_ip
-//   names a slot of addr6_ that holds the two addresses (remote_ip is 0).
-//   The slot is taken when the tuple enters the IPv6 table and given back
-//   when it leaves it, so it follows the connection from SYN-queue entry to
-//   TCB to TIME-WAIT record without a copy, and the IPv6 memory (32 bytes a
-//   tuple, and the table) exists only when IPv6 does.
-// - A family bit in each record (tcb_flags::kIpv6, HalfOpen::ipv6,
-//   TimeWaitRecord::ipv6) picks the table and the output's addresses where
-//   a record is at hand; while an IPv6 burst is processed, in6_ names the
-//   segment's own tuple (for replies that have no record: RST to a closed
-//   port, a cookie SYN-ACK). IPv4 pays one test of that bit where a record
-//   meets the table or the output, nothing per lookup (bench/ir_budget.txt).
-// - OutSegment says its family (ipv6) and, for IPv6, carries both addresses,
-//   so the engine builds the frame from the segment alone, as for IPv4.
-// - MSS: an IPv6 connection advertises TcpConfig::mss6 (the link MTU less
-//   60 bytes of headers, tcp::MssForMtu), assumes 1220 when the peer's SYN
-//   gives none (RFC 8200 5: the 1280-byte minimum MTU less 60), and its
-//   cookies carry the IPv6 MSS table (syncookie.h).
-// - ISNs, timestamp offsets and cookies are keyed hashes of the IPv6 tuple
-//   (isn.h, syncookie.h). A burst's cookies (made and checked) are hashed
-//   in vector lanes for either family (SynCookies::Batch).
-// - Counters stay totals (InSegs counts both families); Ipv6InSegs,
-//   Ipv6OutSegs, Ipv6PassiveOpens and Ipv6ActiveOpens tell a dual-stack user
-//   what share is IPv6.
+// IPv6 (TcpConfig::ipv6): the same stack serves both families; Listen,
+// Connect, TupleFree and InputBurst take an IPv6 4-tuple as well. The design
+// and why it is so are in tcp/ipv6_tuples.h, beside the address slots that
+// carry it.
 #ifndef SYNWAVE_TCP_STACK_H_
 #define SYNWAVE_TCP_STACK_H_
 
@@ -86,6 +51,7 @@
 #include "tcp/byte_queue.h"
 #include "tcp/config.h"
 #include "tcp/counters.h"
+#include "tcp/ipv6_tuples.h"
 #include "tcp/isn.h"
 #include "tcp/listener.h"
 #include "tcp/segment.h"
@@ -213,7 +179,7 @@ class TcpStack {
   const flow::FlowTable& table() const { return table_; }
   // The IPv6 table (nullptr without TcpConfig::ipv6) and its address slots.
   const flow::FlowTable6* table6() const { return table6_.get(); }
-  uint32_t addr6_in_use() const { return addr6_ids_ ? addr6_ids_->in_use() : 0; }
+  uint32_t addr6_in_use() const { return tuples6_ ? tuples6_->in_use() : 0; }
   const TcpConfig& config() const { return config_; }
 
   // Test hook: the TCB behind an id (nullptr when stale).
@@ -570,17 +536,9 @@ class TcpStack {
 
   // --- stack.cc ------------------------------------------------------------
   uint32_t Hash(const flow::FlowKey& key) const { return hasher_(key); }
-  // IPv6: the two addresses of a tuple in table6_, in the slot its record
-  // key names.
-  struct Addr6 {
-    wire::Ipv6Address local;
-    wire::Ipv6Address remote;
-  };
   static bool IsIpv6(const Tcb& t) { return (t.flags & tcb_flags::kIpv6) != 0; }
   flow::FlowKey6 Key6(const flow::FlowKey& record_key) const {
-    const Addr6& a = addr6_[record_key.local_ip];
-    return flow::FlowKey6{a.local, a.remote, record_key.local_port,
-                          record_key.remote_port};
+    return tuples6_->Key6(record_key);
   }
   // A record's key in its family's table: `ipv6` from the record's bit.
   // Erasing an IPv6 tuple gives its address slot back.
@@ -663,8 +621,7 @@ class TcpStack {
   // slots of the tuples in it, and listeners by port.
   flow::FlowHasher6 hasher6_;
   std::unique_ptr<flow::FlowTable6> table6_;
-  std::vector<Addr6> addr6_;
-  std::unique_ptr<flow::IndexPool> addr6_ids_;
+  std::unique_ptr<Ipv6Tuples> tuples6_;
   std::vector<uint16_t> listener_by_port6_;  // port -> listener index + 1
   // While an IPv6 burst runs: the tuple of the segment being processed
   // (nullptr otherwise, and during IPv4 bursts).
