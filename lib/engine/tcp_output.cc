@@ -29,6 +29,33 @@ constexpr uint8_t kHopLimit = 64;
 
 }  // namespace
 
+// The buffer for output segment `o`: a reply without payload takes over
+// the received segment it answers (once: `reused` has a bit per burst
+// slot), anything else a new one; then the payload, if any, is copied to
+// its place after the headers of `l3_length` bytes (it goes first: the TCP
+// checksum covers it). nullptr when the pool is empty.
+[[gnu::always_inline]] inline rte_mbuf* Worker::TxBuffer(
+    const tcp::OutSegment& o, rte_mbuf** rx, bool reply, size_t l3_length,
+    uint64_t& reused) {
+  rte_mbuf* m;
+  const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
+  if (reply && !(reused & slot) && o.payload_length == 0) {
+    m = rx[o.reply_to];
+    reused |= slot;
+  } else {
+    m = link_.Alloc();
+    if (m == nullptr) return nullptr;
+  }
+  m->data_off = RTE_PKTMBUF_HEADROOM;
+  if (o.payload_length != 0) {
+    stack_->CopyPayload(o, rte_pktmbuf_mtod(m, uint8_t*) +
+                               wire::kEthernetHeaderLength + l3_length +
+                               wire::kTcpMinHeaderLength +
+                               wire::TcpOptionsLength(o.options));
+  }
+  return m;
+}
+
 // Out of line (see the file comment).
 [[gnu::noinline]] uint64_t Worker::EmitTcp6Segment(const tcp::OutSegment& o, rte_mbuf** rx,
                                  uint16_t num_rx, uint64_t reused,
@@ -49,26 +76,11 @@ constexpr uint8_t kHopLimit = 64;
     }
     dst_mac = wire::MacWord(*mac);
   }
-  rte_mbuf* m;
-  const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
-  if (reply && !(reused & slot) && o.payload_length == 0) {
-    m = rx[o.reply_to];  // the reply takes over the segment's own buffer
-    reused |= slot;
-  } else {
-    m = link_.Alloc();
-    if (m == nullptr) return reused;
-  }
-  // Software checksum over the IPv6 pseudo-header: the payload is copied
-  // first, then the headers are written over it.
-  m->data_off = RTE_PKTMBUF_HEADROOM;
+  // Software checksum over the IPv6 pseudo-header, payload included.
+  rte_mbuf* const m =
+      TxBuffer(o, rx, reply, wire::kIpv6HeaderLength, reused);
+  if (m == nullptr) return reused;
   uint8_t* const frame = rte_pktmbuf_mtod(m, uint8_t*);
-  if (o.payload_length != 0) {
-    const size_t header_len = wire::kEthernetHeaderLength +
-                              wire::kIpv6HeaderLength +
-                              wire::kTcpMinHeaderLength +
-                              wire::TcpOptionsLength(o.options);
-    stack_->CopyPayload(o, frame + header_len);
-  }
   const auto total = static_cast<uint16_t>(
       wire::WriteIpv6TcpHeaders(frame, dst_mac, link_.mac_word(), a.local,
                                 a.remote, HeaderValues(o), o.options,
@@ -110,25 +122,10 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
       }
       dst_mac = wire::MacWord(*mac);
     }
-    rte_mbuf* m;
-    const uint64_t slot = reply ? uint64_t{1} << o.reply_to : 0;
-    if (reply && !(reused & slot) && o.payload_length == 0) {
-      m = rx[o.reply_to];  // the reply takes over the segment's own buffer
-      reused |= slot;
-    } else {
-      m = link_.Alloc();
-      if (m == nullptr) continue;
-    }
-    m->data_off = RTE_PKTMBUF_HEADROOM;
+    rte_mbuf* const m =
+        TxBuffer(o, rx, reply, wire::kIpv4MinHeaderLength, reused);
+    if (m == nullptr) continue;
     uint8_t* const frame = rte_pktmbuf_mtod(m, uint8_t*);
-    if (o.payload_length != 0) {
-      // The payload first: the TCP checksum covers it.
-      const size_t header_len = wire::kEthernetHeaderLength +
-                                wire::kIpv4MinHeaderLength +
-                                wire::kTcpMinHeaderLength +
-                                wire::TcpOptionsLength(o.options);
-      stack_->CopyPayload(o, frame + header_len);
-    }
     const auto total = static_cast<uint16_t>(
         wire::WriteIpv4TcpHeaders(frame, dst_mac, src_mac, o.key.local_ip,
                                   o.key.remote_ip, HeaderValues(o), o.options,

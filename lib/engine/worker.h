@@ -164,6 +164,9 @@ class Worker {
   // The stack's IPv6 segments of this burst (tcp6_pkts_, tcp6_info_):
   // one InputBurst over their FlowKey6s, then the output as for IPv4.
   void HandleTcp6Burst(uint16_t n, uint64_t now_ns);
+  // The buffer for an output segment, its payload in place (tcp_output.cc).
+  rte_mbuf* TxBuffer(const tcp::OutSegment& o, rte_mbuf** rx, bool reply,
+                     size_t l3_length, uint64_t& reused);
   // One IPv6 output segment as a frame (EmitTcpOutput's IPv6 branch): a
   // reply without payload over its segment's buffer (a bit in `reused`,
   // returned updated: by value, so that the IPv4 loop keeps it in a
