@@ -80,6 +80,10 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
     if (rss.ok() && rss->key.size() >= 16) {
       side.rss.emplace(rss->key.data(), rss->key.size());
       side.reta = rss->reta;
+      if (rss->ipv6_tcp &&
+          rss->key.size() >= flow::ToeplitzIpv6Tcp::kMinKeyLen) {
+        side.rss6.emplace(rss->key.data(), rss->key.size());
+      }
     }
   }
   for (uint16_t q = 0; q < queues; ++q) {
@@ -95,6 +99,7 @@ void BuildWorkers(Side& side, const Config& config, bool load) {
       app::GeneratorConfig gc = control::MakeGeneratorConfig(config, q, queues);
       if (side.rss) {
         gc.rss = &*side.rss;
+        if (side.rss6) gc.rss6 = &*side.rss6;
         gc.reta = side.reta;
       }
       side.generators.push_back(std::make_unique<app::Generator>(gc));
@@ -440,12 +445,17 @@ int Loopback(const Config& config) {
   server.port.emplace(std::move(*sport));
   client.capture = server.capture = capture->get();
 
+  // IPv4 only where something uses it: --ipv6 alone runs both ends IPv6
+  // only (IPv4 frames then are drops named ipv4_disabled).
+  const bool ipv4 = control::LoopbackNeedsIpv4(config);
+
   Config sc = config;
   sc.mode = control::Mode::kServe;
   sc.ip = server_ip;
   sc.gateway.reset();
   sc.gateway6.reset();
   if (ipv6) sc.ip6 = server_ip6;
+  if (!ipv4) sc.ip.reset();
   BuildWorkers(server, sc, /*load=*/false);
 
   Config cc = config;
@@ -454,6 +464,10 @@ int Loopback(const Config& config) {
   cc.gateway.reset();
   cc.gateway6.reset();
   if (ipv6) cc.ip6 = client_ip6;
+  if (!ipv4) {
+    cc.ip.reset();
+    cc.load.client_ip_first = cc.load.client_ip_last = 0;
+  }
   if (cc.load.servers.empty()) {
     app::LoadTarget t{server_ip.address.value, config.listen_ports.front()};
     if (config.load.loopback_ipv6) {
@@ -489,7 +503,10 @@ int Loopback(const Config& config) {
 // generator -> proxy -> server in one process over two net_ring pairs:
 // the generator's port to the proxy's client side (VIP 10.0.0.1), the
 // proxy's backend side (10.1.0.1) to the server (10.1.0.2, which routes
-// the clients' addresses through the proxy). With three lcores or more,
+// the clients' addresses through the proxy); with --ipv6 an IPv6 proxy,
+// every end IPv6 only: VIP fd00::1, generator fd00::2 (clients
+// fd00::1:1-fd00::1:fe), backend side fd01::1, server fd01::2. With three
+// lcores or more,
 // six lcores or more, a third of them each (queue q of each pair on the
 // q-th of each third); with two to five, the generator on the first lcore
 // and the proxy and the server on the second; with one, everything on it.
@@ -509,6 +526,16 @@ int LoopbackProxy(const Config& config) {
   const wire::Ipv4Prefix client_ip{wire::Ipv4Address{0x0a000002}, 16};
   const wire::Ipv4Prefix backend_side{wire::Ipv4Address{0x0a010001}, 16};
   const wire::Ipv4Prefix server_ip{wire::Ipv4Address{0x0a010002}, 16};
+  const bool v6 = config.load.loopback_ipv6;
+  auto prefix6 = [](uint64_t high, uint64_t low) {
+    return wire::Ipv6Prefix{wire::Ipv6Address::FromWords(high, low), 64};
+  };
+  const wire::Ipv6Prefix vip6 = prefix6(control::kLoopback6Prefix, 1);
+  const wire::Ipv6Prefix client_ip6 = prefix6(control::kLoopback6Prefix, 2);
+  const wire::Ipv6Prefix backend_side6 =
+      prefix6(control::kLoopback6BackendPrefix, 1);
+  const wire::Ipv6Prefix server_ip6 =
+      prefix6(control::kLoopback6BackendPrefix, 2);
 
   port::PortConfig pc;
   pc.num_queues = pairs;
@@ -536,15 +563,32 @@ int LoopbackProxy(const Config& config) {
   sc.mode = control::Mode::kServe;
   sc.ip = server_ip;
   sc.gateway = backend_side.address;
+  sc.gateway6.reset();
+  if (v6) {
+    sc.ip.reset();
+    sc.gateway.reset();
+    sc.ip6 = server_ip6;
+    sc.gateway6 = backend_side6.address;
+  }
   BuildWorkers(server, sc, /*load=*/false);
 
   Config pxc = config;
   pxc.mode = control::Mode::kProxy;
   pxc.ip = vip;
   pxc.gateway.reset();
+  pxc.gateway6.reset();
   pxc.proxy.backend_ip = backend_side;
-  pxc.proxy.backend_ip6.reset();  // IPv4 only (its generator is)
+  pxc.proxy.backend_ip6.reset();
   pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
+  if (v6) {
+    pxc.ip.reset();
+    pxc.ip6 = vip6;
+    pxc.proxy.backend_ip.reset();
+    pxc.proxy.backend_ip6 = backend_side6;
+    app::ProxyBackend b;
+    b.ip6 = server_ip6.address;
+    pxc.proxy.backends = {b};
+  }
   std::vector<engine::LcoreSlot> proxy_slots =
       BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);
 
@@ -552,9 +596,16 @@ int LoopbackProxy(const Config& config) {
   cc.mode = control::Mode::kLoad;
   cc.ip = client_ip;
   cc.gateway.reset();
+  cc.gateway6.reset();
+  if (v6) {
+    cc.ip.reset();
+    cc.ip6 = client_ip6;
+    cc.load.client_ip_first = cc.load.client_ip_last = 0;
+  }
   if (cc.load.servers.empty()) {
     cc.load.servers.push_back(
-        app::LoadTarget{vip.address.value, config.listen_ports.front()});
+        v6 ? app::LoadTarget::Ipv6(vip6.address, config.listen_ports.front())
+           : app::LoadTarget{vip.address.value, config.listen_ports.front()});
   }
   BuildWorkers(client, cc, /*load=*/true);
 
@@ -593,8 +644,10 @@ int LoopbackProxy(const Config& config) {
               control::LoopbackStartLine(cc, pairs, client_cpus, server_cpus,
                                          server_ip.address)
                   .c_str(),
-              vip.address.ToString().c_str(),
-              server_ip.address.ToString().c_str());
+              (v6 ? vip6.address.ToString() : vip.address.ToString()).c_str(),
+              (v6 ? server_ip6.address.ToString()
+                  : server_ip.address.ToString())
+                  .c_str());
   std::fflush(stdout);
   // The proxy's backend side is stopped first: the client side owns the
   // proxies its workers call.
