@@ -22,8 +22,8 @@
 #      namespaces): 1 MB each way byte-exact;
 #   3. under a SYN flood from random sources at the VIP (IPv4: `hping3
 #      --flood --rand-source -S` during 50 fetches and 1 MB; IPv6: 4,000
-#      scapy-built SYNs from random 2001:db8::/32 sources during fetches of
-#      64 KiB), every fetch completes, the backend never holds a
+#      SYNs from random 2001:db8::/32 sources, syn_flood6.py, during fetches
+#      of 64 KiB), every fetch completes, the backend never holds a
 #      SYN-RECEIVED socket for another peer than the real client or a probe
 #      (ours pass through it for a moment), never sees another peer in its
 #      log, and sends no cookie (TcpExtSyncookiesSent unchanged): it never
@@ -294,23 +294,21 @@ if [ "$FAMILY" = 4 ]; then
 else
   VIP_MAC=$(ip -n "$NSC" -6 neigh show "$VIP" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
   [ -n "$VIP_MAC" ] || fail "no MAC for the VIP in $NSC"
-  sent=4000
-  ip netns exec "$NSC" "$PY" - "$IFC" "$VIP_MAC" "$VIP" "$sent" >"$WORK/flood.log" 2>&1 <<'PYEOF' &
-import random, sys
-from scapy.all import Ether, IPv6, TCP, sendp, conf
-conf.verb = 0
-iface, mac, vip, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-rnd = random.Random(7)
-frames = [Ether(dst=mac) / IPv6(src="2001:db8:%x:%x::%x" % (rnd.getrandbits(16), rnd.getrandbits(16), rnd.getrandbits(16)), dst=vip) /
-          TCP(sport=rnd.randrange(1024, 65535), dport=80, flags="S", seq=rnd.getrandbits(32))
-          for _ in range(n)]
-sendp(frames, iface=iface)
-print("sent", n)
-PYEOF
+  # syn_flood6.py: 4,000 SYNs (1,000 distinct ones) from random sources
+  # in 2001:db8::/32 at 1,000 a second, once scapy has built them.
+  ip netns exec "$NSC" "$PY" "$HERE/syn_flood6.py" --iface "$IFC" --dst-mac "$VIP_MAC" \
+    --target "$VIP" --port 80 --prefix 2001:db8::/32 --frames 1000 --count 4000 \
+    --pps 1000 >"$WORK/flood.json" 2>"$WORK/flood.log" &
   flood_pid=$!
+  for _ in $(seq 300); do
+    grep -q '^flooding' "$WORK/flood.log" 2>/dev/null && break
+    kill -0 "$flood_pid" 2>/dev/null || fail "the flood exited at start-up"
+    sleep 0.1
+  done
+  grep -q '^flooding' "$WORK/flood.log" || fail "the flood did not start in 30 s"
   fetched=0
   w=$(head -c 65536 "$WORK/big" | sha256sum | cut -d' ' -f1)
-  while kill -0 "$flood_pid" 2>/dev/null; do
+  while [ "$fetched" = 0 ] || kill -0 "$flood_pid" 2>/dev/null; do
     got=$(fetch /bytes/65536 10 | sha256sum | cut -d' ' -f1)
     [ "$got" = "$w" ] || fail "a fetch under the flood: sha256 $got"
     fetched=$((fetched + 1))
@@ -318,6 +316,8 @@ PYEOF
     if [ "$n" -gt "$syn_recv_max" ]; then syn_recv_max=$n; fi
   done
   wait "$flood_pid" || fail "the flood failed: $(cat "$WORK/flood.log")"
+  sent=$(json_get "$(cat "$WORK/flood.json")" 'j["sent"]')
+  [ "$sent" = 4000 ] || fail "the flood sent $sent SYNs, not 4000"
   under="$fetched fetches of 64 KiB"
 fi
 [ "$syn_recv_max" = 0 ] || fail "the backend held $syn_recv_max SYN-RECEIVED sockets of spoofed peers"
