@@ -295,10 +295,10 @@ else
   VIP_MAC=$(ip -n "$NSC" -6 neigh show "$VIP" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
   [ -n "$VIP_MAC" ] || fail "no MAC for the VIP in $NSC"
   # syn_flood6.py: 4,000 SYNs (1,000 distinct ones) from random sources
-  # in 2001:db8::/32 at 1,000 a second, once scapy has built them.
+  # in 2001:db8::/32 at 2,000 a second, once scapy has built them.
   ip netns exec "$NSC" "$PY" "$HERE/syn_flood6.py" --iface "$IFC" --dst-mac "$VIP_MAC" \
     --target "$VIP" --port 80 --prefix 2001:db8::/32 --frames 1000 --count 4000 \
-    --pps 1000 >"$WORK/flood.json" 2>"$WORK/flood.log" &
+    --pps 2000 >"$WORK/flood.json" 2>"$WORK/flood.log" &
   flood_pid=$!
   for _ in $(seq 300); do
     grep -q '^flooding' "$WORK/flood.log" 2>/dev/null && break
