@@ -51,8 +51,10 @@ Generator::Generator(const GeneratorConfig& config)
     num_ports_ = ports;
   }
   if (config_.servers.size() > kMaxServers) config_.servers.resize(kMaxServers);
-  // IPv6 replies on an RSS port: the queue of redirection-table entry 0.
-  const bool takes_ipv6 = config_.rss == nullptr || config_.reta.empty() ||
+  // IPv6 replies on an RSS port that does not hash them: the queue of
+  // redirection-table entry 0.
+  const bool takes_ipv6 = config_.rss == nullptr || config_.rss6 != nullptr ||
+                          config_.reta.empty() ||
                           config_.reta[0] == config_.queue_id;
   uint64_t largest = 0;
   for (size_t s = 0; s < config_.servers.size(); ++s) {
@@ -219,30 +221,41 @@ bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
     const auto ip_index = static_cast<uint32_t>(j % ips);
     const auto port_index = static_cast<uint32_t>(j / ips);
     uint16_t port;
+    wire::Ipv6Address client6;
+    if (server.ipv6) {
+      client6 = wire::Ipv6Address::FromWords(
+          config_.client_ip6_first.High(),
+          config_.client_ip6_first.Low() + ip_index);
+    }
     if (config_.rss == nullptr) {
       port = static_cast<uint16_t>(config_.port_first + config_.queue_id +
                                    port_index * config_.num_queues);
     } else {
       port = static_cast<uint16_t>(config_.port_first + port_index);
       // The reply (server -> us) must hash to this worker's queue (IPv6
-      // replies are not hashed: this queue takes them, see the header).
+      // replies without rss6 are not hashed: this queue takes them, see
+      // the header).
+      uint32_t h = 0;
+      bool hashed = true;
       if (!server.ipv6) {
         const uint32_t ip = config_.client_ip_first + ip_index;
-        const uint32_t h = config_.rss->Hash(server.ip, ip, server.port, port);
-        if (flow::RssQueue(h, config_.reta.data(), config_.reta.size()) !=
-            config_.queue_id) {
-          continue;
-        }
+        h = config_.rss->Hash(server.ip, ip, server.port, port);
+      } else if (config_.rss6 != nullptr) {
+        h = config_.rss6->Hash(server.ip6.bytes.data(), client6.bytes.data(),
+                               server.port, port);
+      } else {
+        hashed = false;
+      }
+      if (hashed && flow::RssQueue(h, config_.reta.data(),
+                                   config_.reta.size()) != config_.queue_id) {
+        continue;
       }
     }
     tuple->server = s;
     tuple->ipv6 = server.ipv6;
     bool free;
     if (server.ipv6) {
-      const uint64_t low = config_.client_ip6_first.Low() + ip_index;
-      tuple->key6 = flow::FlowKey6{
-          wire::Ipv6Address::FromWords(config_.client_ip6_first.High(), low),
-          server.ip6, port, server.port};
+      tuple->key6 = flow::FlowKey6{client6, server.ip6, port, server.port};
       free = stack.TupleFree(tuple->key6);
     } else {
       tuple->key = flow::FlowKey{config_.client_ip_first + ip_index, server.ip,

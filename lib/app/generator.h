@@ -29,11 +29,13 @@
 // IPv6: a server of that family is reached from the IPv6 clients
 // (client_ip6_*) through the stack's IPv6 Connect, its next hop resolved by
 // Neighbor Discovery (Link::ResolveNextHop for an Ipv6Address); the tuple
-// walk and the ports are as for IPv4. The port hashes only IPv4 for RSS
-// (port::Port), so on an RSS port the NIC puts every IPv6 reply on the
-// queue of redirection-table entry 0, and only that queue's worker opens
-// IPv6 connections. Per-family counts (load_ipv6_*) say what share ran
-// over IPv6.
+// walk and the ports are as for IPv4. On an RSS port that hashes IPv6 TCP
+// (port::Port enables it where the device offers it) the reply's IPv6
+// Toeplitz hash picks the queue as for IPv4 (rss6); without it (rss6 null
+// beside rss) the NIC puts every IPv6 reply on the queue of
+// redirection-table entry 0, and only that queue's worker opens IPv6
+// connections. Per-family counts (load_ipv6_*) say what share ran over
+// IPv6.
 //
 // Per-connection state lives in an array indexed like the TCBs, sized once;
 // nothing is allocated while running. Latencies go into per-core
@@ -144,6 +146,9 @@ struct GeneratorConfig {
   uint16_t queue_id = 0;
   uint16_t num_queues = 1;
   const flow::ToeplitzIpv4Tcp* rss = nullptr;  // null: split by port
+  // IPv6 replies' hash, with rss; null: the port does not hash IPv6 TCP
+  // (its IPv6 replies reach the queue of reta[0]).
+  const flow::ToeplitzIpv6Tcp* rss6 = nullptr;
   std::vector<uint16_t> reta;
 };
 

@@ -138,6 +138,42 @@ absl::Status ValidateProxy(const Config& config) {
   return absl::OkStatus();
 }
 
+// --ip and --gateway of the IPv4 family (none: IPv6 only).
+absl::Status ValidateIpv4(const Config& config) {
+  if (!config.ip) {
+    if (config.gateway) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--gateway: ", config.gateway->ToString(),
+          " is IPv4 but no IPv4 --ip is given"));
+    }
+    return absl::OkStatus();
+  }
+  const wire::Ipv4Address a = config.ip->address;
+  if (a.IsZero() || a.IsMulticast() || a.IsLimitedBroadcast()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--ip: ", a.ToString(), " cannot be a host address"));
+  }
+  if (config.ip->length < 31 && (a == config.ip->Broadcast() ||
+                                 (a.value & ~config.ip->Mask()) == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ip: ", config.ip->ToString(),
+                     " is the subnet's network or broadcast address"));
+  }
+  if (config.gateway) {
+    if (!config.ip->Contains(*config.gateway)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gateway: ", config.gateway->ToString(),
+                       " is not on the subnet of --ip=",
+                       config.ip->ToString()));
+    }
+    if (*config.gateway == a) {
+      return absl::InvalidArgumentError(
+          "--gateway: must differ from our own address");
+    }
+  }
+  return absl::OkStatus();
+}
+
 // --ip and --gateway of the IPv6 family.
 absl::Status ValidateIpv6(const Config& config) {
   if (!config.ip6) {
@@ -230,36 +266,12 @@ absl::Status Validate(const Config& config) {
     return absl::InvalidArgumentError(
         "--port: no DPDK device given (e.g. --port=net_tap0,iface=sw0)");
   }
-  if (!config.ip) {
+  if (!config.ip && !config.ip6) {
     return absl::InvalidArgumentError(
-        config.ip6 ? "--ip: an IPv4 address is needed as well in this version "
-                     "(dual stack: --ip=198.18.0.2/24 --ip=fd00::2/64)"
-                   : "--ip: the endpoint needs an address (e.g. "
-                     "--ip=198.18.0.2/24)");
+        "--ip: the endpoint needs an address (e.g. --ip=198.18.0.2/24, "
+        "--ip=fd00::2/64, or one of each)");
   }
-  const wire::Ipv4Address a = config.ip->address;
-  if (a.IsZero() || a.IsMulticast() || a.IsLimitedBroadcast()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--ip: ", a.ToString(), " cannot be a host address"));
-  }
-  if (config.ip->length < 31 && (a == config.ip->Broadcast() ||
-                                 (a.value & ~config.ip->Mask()) == 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--ip: ", config.ip->ToString(),
-                     " is the subnet's network or broadcast address"));
-  }
-  if (config.gateway) {
-    if (!config.ip->Contains(*config.gateway)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--gateway: ", config.gateway->ToString(),
-                       " is not on the subnet of --ip=",
-                       config.ip->ToString()));
-    }
-    if (*config.gateway == a) {
-      return absl::InvalidArgumentError(
-          "--gateway: must differ from our own address");
-    }
-  }
+  if (absl::Status s = ValidateIpv4(config); !s.ok()) return s;
   if (absl::Status s = ValidateIpv6(config); !s.ok()) return s;
   if (config.mac && (config.mac->IsMulticast() || config.mac->IsZero())) {
     return absl::InvalidArgumentError(

@@ -81,6 +81,9 @@ inline constexpr uint64_t kLoopback6ClientFirst = 0x10001;
 inline constexpr uint64_t kLoopback6ClientLast = 0x100fe;
 inline constexpr uint64_t kLoopback6FloodFirst = 0x8000000000000000ull;
 inline constexpr uint64_t kLoopback6FloodLast = 0xffffffffffffffffull;
+// loopback --proxy --ipv6: the VIP is fd00::1/64 (the server's place), the
+// proxy's backend side fd01::1/64 and the server behind it fd01::2/64.
+inline constexpr uint64_t kLoopback6BackendPrefix = 0xfd01000000000000ull;
 // IPv6 client addresses a load walks, at most (a /104): each is used in
 // turn, and the engine answers Neighbor Discovery for all of them.
 inline constexpr uint64_t kMaxClientIps6 = uint64_t{1} << 24;
@@ -216,6 +219,11 @@ std::string TargetText(const app::LoadTarget& target);
 // an IPv6 server needs an IPv6 --ip and IPv6 clients, the flood's sources
 // are of its target's family, the ranges are bounded.
 absl::Status ValidateLoadFamilies(const Config& config);
+
+// Whether a loopback needs IPv4 addresses (control/config_ipv6.cc): an
+// IPv4 --server, an IPv4 flood, or its own server without --ipv6. With
+// --ipv6 alone both ends are IPv6 only.
+bool LoopbackNeedsIpv4(const Config& config);
 
 // "1024-65535" or one port; no port 0.
 absl::StatusOr<std::pair<uint16_t, uint16_t>> ParsePortRange(

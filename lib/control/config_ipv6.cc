@@ -144,7 +144,16 @@ absl::Status ValidateLoadFamilies(const Config& config) {
   }
   const LoadSettings& load = config.load;
   bool any6 = false;
+  // IPv6 only (no IPv4 --ip): IPv4 servers and clients are refused by
+  // name (with no --ip at all, Validate's own message says so).
+  const bool only6 = !config.ip && config.ip6 && config.mode != Mode::kLoopback;
   for (const app::LoadTarget& s : load.servers) {
+    if (!s.ipv6 && only6) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--server: ", TargetText(s),
+                       " is IPv4 but no IPv4 --ip is given "
+                       "(e.g. --ip=198.18.0.2/24 beside the IPv6 one)"));
+    }
     if (!s.ipv6) continue;
     any6 = true;
     if (!config.ip6 && config.mode != Mode::kLoopback) {
@@ -153,6 +162,10 @@ absl::Status ValidateLoadFamilies(const Config& config) {
                        " is IPv6 but no IPv6 --ip is given "
                        "(e.g. --ip=fd00::2/64 beside the IPv4 one)"));
     }
+  }
+  if (only6 && load.client_ip_first != 0) {
+    return absl::InvalidArgumentError(
+        "--client-ips: IPv4 clients need an IPv4 --ip");
   }
   const bool clients6 = !load.client_ip6_first.IsUnspecified();
   if (clients6) {
@@ -197,6 +210,16 @@ absl::Status ValidateLoadFamilies(const Config& config) {
     }
   }
   return absl::OkStatus();
+}
+
+bool LoopbackNeedsIpv4(const Config& config) {
+  const LoadSettings& load = config.load;
+  if (load.flood && !load.flood_ipv6) return true;
+  if (load.servers.empty()) return !load.loopback_ipv6;
+  for (const app::LoadTarget& s : load.servers) {
+    if (!s.ipv6) return true;
+  }
+  return false;
 }
 
 }  // namespace synwave::control

@@ -16,13 +16,23 @@ using app::LoadGauge;
 
 namespace {
 
-// " ip6 fd00::2/64 gateway fe80::1", or nothing without IPv6.
-std::string Ipv6Text(const Config& config) {
-  if (!config.ip6) return "";
-  return absl::StrCat(
-      " ip6 ", config.ip6->ToString(),
-      config.gateway6 ? absl::StrCat(" gateway ", config.gateway6->ToString())
-                      : "");
+// " ip 198.18.0.2/24 gateway 198.18.0.1 ip6 fd00::2/64 gateway fe80::1":
+// each family's part only when it is configured (IPv6 only: no " ip").
+std::string AddressText(const Config& config) {
+  std::string text;
+  if (config.ip) {
+    absl::StrAppend(&text, " ip ", config.ip->ToString());
+    if (config.gateway) {
+      absl::StrAppend(&text, " gateway ", config.gateway->ToString());
+    }
+  }
+  if (config.ip6) {
+    absl::StrAppend(&text, " ip6 ", config.ip6->ToString());
+    if (config.gateway6) {
+      absl::StrAppend(&text, " gateway ", config.gateway6->ToString());
+    }
+  }
+  return text;
 }
 
 // "10.0.1.1-10.0.1.254", with " and fd00::1:1-fd00::1:fe" when there are
@@ -42,12 +52,10 @@ std::string ClientsText(const LoadSettings& load, bool only6) {
 std::string ServeStartLine(const Config& config, const port::Port& port) {
   const port::Offloads& off = port.offloads();
   return absl::StrFormat(
-      "synwave serve: port %s mac %s ip %s%s%s, %u worker(s) on CPU %s, "
+      "synwave serve: port %s mac %s%s, %u worker(s) on CPU %s, "
       "checksum offload rx %s tx %s, listening on TCP %s",
-      port.name(), port.mac().ToString(), config.ip->ToString(),
-      config.gateway ? absl::StrCat(" gateway ", config.gateway->ToString())
-                     : "",
-      Ipv6Text(config), config.lcores.size(), absl::StrJoin(config.lcores, ","),
+      port.name(), port.mac().ToString(), AddressText(config),
+      config.lcores.size(), absl::StrJoin(config.lcores, ","),
       off.rx_ipv4_checksum ? "yes" : "no (software)",
       off.tx_ipv4_checksum ? "yes" : "no (software)",
       absl::StrJoin(config.listen_ports, ","));
@@ -56,10 +64,10 @@ std::string ServeStartLine(const Config& config, const port::Port& port) {
 std::string LoadStartLine(const Config& config, const port::Port& port) {
   const LoadSettings& load = config.load;
   return absl::StrFormat(
-      "synwave load: port %s mac %s ip %s%s, clients %s ports %u-%u, %u "
+      "synwave load: port %s mac %s%s, clients %s ports %u-%u, %u "
       "worker(s) on CPU %s, servers %u, cps %s, concurrency %u, close %s",
-      port.name(), port.mac().ToString(), config.ip->ToString(),
-      Ipv6Text(config), ClientsText(load, false),
+      port.name(), port.mac().ToString(), AddressText(config),
+      ClientsText(load, !config.ip),
       load.port_first,
       load.port_last, config.lcores.size(), absl::StrJoin(config.lcores, ","),
       load.servers.size(), load.cps > 0 ? absl::StrCat(load.cps) : "unpaced",

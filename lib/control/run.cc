@@ -21,6 +21,21 @@
 namespace synwave::control {
 namespace {
 
+// In one process (loopback) a frame may still be on its way between the
+// ends when the workers stop: a proxy's health probe, or the RST that ends
+// it, in the other end's RX ring. A few more polls of every worker, here
+// on the main thread once the lcores are done, deliver what is in flight,
+// so that what the pools hold afterwards is a leak and not a frame on its
+// way (nothing new opens: the schedule is over).
+void SettleInFlight(std::vector<engine::LcoreSlot>& slots) {
+  const engine::TscClock clock;
+  for (int round = 0; round < 8; ++round) {
+    for (engine::LcoreSlot& slot : slots) {
+      for (engine::Worker* w : slot.workers) w->PollOnce(clock.NowNs());
+    }
+  }
+}
+
 std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop.store(true, std::memory_order_relaxed); }
@@ -387,6 +402,7 @@ int RunLoad(const Config& config, Side& client, Side* server,
   }
   g_stop.store(true);
   engine::WaitForSlots();
+  if (server != nullptr) SettleInFlight(slots);
 
   LoadLatencies lat;
   for (auto& g : client.generators) {

@@ -43,6 +43,7 @@ struct Side {
   std::vector<std::unique_ptr<app::Proxy>> proxies;  // proxy: one per queue
   std::vector<std::unique_ptr<engine::Worker>> workers;
   std::optional<flow::ToeplitzIpv4Tcp> rss;  // load on RSS ports
+  std::optional<flow::ToeplitzIpv6Tcp> rss6;  // ... that hash IPv6 TCP
   std::vector<uint16_t> reta;
   engine::Capture* capture = nullptr;        // --pcap, shared by the sides
 

@@ -21,7 +21,7 @@
 namespace synwave::engine {
 
 void Worker::UpdateFastPath() {
-  fast_path_ = stack_ != nullptr &&
+  fast_path_ = stack_ != nullptr && ipv4_ &&
                locals_.Find(config_.ip.address.value) == LocalAddresses::kStack;
 }
 

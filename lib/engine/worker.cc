@@ -45,7 +45,8 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
       admission_(config.admission),
       classifier_(wire::ClassifyKey{queue.mac, config.ip.address}) {
   config_.burst = std::clamp<uint16_t>(config_.burst, 1, kMaxBurst);
-  if (config_.ip.length <= 30) {
+  ipv4_ = !config_.ip.address.IsZero();
+  if (ipv4_ && config_.ip.length <= 30) {
     subnet_broadcast_ = config_.ip.Broadcast().value;
   }
   if (!config_.listen_ports.empty() || config_.tcp_active) {
@@ -53,7 +54,7 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
     stack_ = std::make_unique<tcp::TcpStack>(config_.tcp, config_.secret,
                                              config_.hash_seed, 0);
     for (uint16_t port : config_.listen_ports) {
-      stack_->Listen(config_.ip.address.value, port);
+      if (ipv4_) stack_->Listen(config_.ip.address.value, port);
       if (config_.ip6) stack_->Listen(config_.ip6->address, port);
     }
   }
@@ -61,7 +62,9 @@ Worker::Worker(const WorkerConfig& config, const QueueBinding& queue,
   // handler when there is none.
   const uint8_t tcp_owner =
       stack_ != nullptr ? LocalAddresses::kStack : LocalAddresses::kNoOwner;
-  locals_.Add(config_.ip.address.value, config_.ip.address.value, tcp_owner);
+  if (ipv4_) {
+    locals_.Add(config_.ip.address.value, config_.ip.address.value, tcp_owner);
+  }
   if (config_.local_ip_first != 0) {
     locals_.Add(config_.local_ip_first, config_.local_ip_last, tcp_owner);
   }
@@ -310,7 +313,11 @@ uint8_t Worker::ParseRx(rte_mbuf* m, wire::PacketInfo* info) {
   }
   const uint8_t owner = locals_.Find(info->dst_ip.value);
   if (owner == LocalAddresses::kNotLocal) {
-    deltas_.Add(Counter::kDropIpNotForUs);
+    if (ipv4_) [[likely]] {
+      deltas_.Add(Counter::kDropIpNotForUs);
+    } else {
+      deltas_.AddDrop(wire::Verdict::kIpv4Disabled);
+    }
     Drop(m);
   }
   return owner;
@@ -331,6 +338,11 @@ void Worker::HandleArp(rte_mbuf* m, const wire::PacketInfo& info,
     return;
   }
   if (!locals_.IsLocal(info.dst_ip.value)) {
+    if (!ipv4_) {  // IPv6 only: no IPv4 neighbours to keep
+      deltas_.AddDrop(wire::Verdict::kIpv4Disabled);
+      Drop(m);
+      return;
+    }
     // RFC 826: update a mapping we already hold even when not the target.
     if (!sender.IsZero()) link_.neighbors().Merge(sender, sha, now_ns);
     deltas_.Add(Counter::kDropArpNotForUs);

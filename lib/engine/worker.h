@@ -55,7 +55,9 @@ namespace synwave::engine {
 
 // The frozen per-core copy of what the worker needs from the config.
 struct WorkerConfig {
-  wire::Ipv4Prefix ip;                      // our address and subnet
+  // Our IPv4 address and subnet; 0.0.0.0 for none (IPv6 only: IPv4 and
+  // ARP frames are then dropped as ipv4_disabled, nothing listens on IPv4).
+  wire::Ipv4Prefix ip;
   std::optional<wire::Ipv4Address> gateway; // next hop off the subnet
   // IPv6 (none: IPv6 frames are dropped as ipv6_disabled). With it comes
   // the link-local address made from the port's MAC (engine/nd.h).
@@ -228,6 +230,7 @@ class Worker {
                     uint64_t now_ns) = nullptr;
   void* event_ctx_ = nullptr;
   uint32_t idle_polls_ = 0;
+  bool ipv4_ = true;  // config_.ip is set (false: an IPv6-only worker)
   // Our subnet's directed broadcast, never a source (RFC 1122 3.2.1.3);
   // 0 for /31 and /32 prefixes, which have none (RFC 3021).
   uint32_t subnet_broadcast_ = 0;

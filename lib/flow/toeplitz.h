@@ -8,7 +8,8 @@
 // bit of input[0] first; for every set input bit i the 32 key bits starting at
 // key bit i are XOR-ed into the result. For IPv4/TCP the input is the 12 bytes
 // source address, destination address, source port, destination port, in
-// network byte order as they appear in the packet. A 40-byte key (most NICs)
+// network byte order as they appear in the packet; for IPv6/TCP the same
+// fields, 36 bytes. A 40-byte key (most NICs)
 // or 52-byte key (Intel i40e/ice) covers inputs of up to 36 or 48 bytes; the
 // 4-tuple reads only key bits 0..126, that is the first 16 bytes.
 //
@@ -71,6 +72,33 @@ inline uint32_t ToeplitzHash(const uint8_t* key, size_t key_len,
   return result;
 }
 
+namespace toeplitz_internal {
+
+// One table per input byte: the hash of each value of that byte with every
+// other input byte zero. Toeplitz is linear, so the hash of an input is the
+// XOR of its bytes' entries.
+template <size_t kInputLen>
+void FillByteTables(const uint8_t* key, size_t key_len,
+                    std::array<std::array<uint32_t, 256>, kInputLen>& tables) {
+  for (size_t byte = 0; byte < kInputLen; ++byte) {
+    // Contribution of each single bit of this input byte.
+    uint32_t bit_value[8];
+    for (int bit = 0; bit < 8; ++bit) {
+      uint8_t input[kInputLen] = {};
+      input[byte] = static_cast<uint8_t>(1u << bit);
+      bit_value[bit] = ToeplitzHash(key, key_len, input, kInputLen);
+    }
+    std::array<uint32_t, 256>& table = tables[byte];
+    table[0] = 0;
+    for (unsigned v = 1; v < 256; ++v) {
+      // v = (v with its lowest set bit cleared) + that bit.
+      table[v] = table[v & (v - 1)] ^ bit_value[std::countr_zero(v)];
+    }
+  }
+}
+
+}  // namespace toeplitz_internal
+
 // The IPv4/TCP (and IPv4/UDP) 4-tuple hash by table: Toeplitz is linear, so
 // the hash is the XOR of one precomputed value per input byte, 12 lookups in
 // 12 KiB of tables built once from the key.
@@ -80,21 +108,7 @@ class ToeplitzIpv4Tcp {
 
   // key_len is 40 or 52 on real NICs; only the first 16 bytes matter here.
   ToeplitzIpv4Tcp(const uint8_t* key, size_t key_len) {
-    for (size_t byte = 0; byte < kInputLen; ++byte) {
-      // Contribution of each single bit of this input byte.
-      uint32_t bit_value[8];
-      for (int bit = 0; bit < 8; ++bit) {
-        uint8_t input[kInputLen] = {};
-        input[byte] = static_cast<uint8_t>(1u << bit);
-        bit_value[bit] = ToeplitzHash(key, key_len, input, kInputLen);
-      }
-      std::array<uint32_t, 256>& table = table_[byte];
-      table[0] = 0;
-      for (unsigned v = 1; v < 256; ++v) {
-        // v = (v with its lowest set bit cleared) + that bit.
-        table[v] = table[v & (v - 1)] ^ bit_value[std::countr_zero(v)];
-      }
-    }
+    toeplitz_internal::FillByteTables(key, key_len, table_);
   }
 
   // Addresses and ports in host byte order; hashed in network order, as
@@ -107,6 +121,36 @@ class ToeplitzIpv4Tcp {
            table_[6][(dst_ip >> 8) & 0xff] ^ table_[7][dst_ip & 0xff] ^
            table_[8][src_port >> 8] ^ table_[9][src_port & 0xff] ^
            table_[10][dst_port >> 8] ^ table_[11][dst_port & 0xff];
+  }
+
+ private:
+  std::array<std::array<uint32_t, 256>, kInputLen> table_;
+};
+
+// The IPv6/TCP 4-tuple hash by table (what RTE_ETH_RSS_NONFRAG_IPV6_TCP
+// hashes): 36 input bytes, the source address, the destination address
+// (16 bytes each, as in the header), the source port and the destination
+// port. They read key bits 0..318, so the key must hold 40 bytes
+// (kMinKeyLen: every NIC's does); 36 lookups in 36 KiB of tables.
+class ToeplitzIpv6Tcp {
+ public:
+  static constexpr size_t kInputLen = 36;
+  static constexpr size_t kMinKeyLen = kInputLen + 4;
+
+  ToeplitzIpv6Tcp(const uint8_t* key, size_t key_len) {
+    toeplitz_internal::FillByteTables(key, key_len, table_);
+  }
+
+  // The addresses as their 16 bytes in network order; the ports in host
+  // byte order.
+  uint32_t Hash(const uint8_t* src_ip, const uint8_t* dst_ip,
+                uint16_t src_port, uint16_t dst_port) const {
+    uint32_t h = table_[32][src_port >> 8] ^ table_[33][src_port & 0xff] ^
+                 table_[34][dst_port >> 8] ^ table_[35][dst_port & 0xff];
+    for (size_t i = 0; i < 16; ++i) {
+      h ^= table_[i][src_ip[i]] ^ table_[16 + i][dst_ip[i]];
+    }
+    return h;
   }
 
  private:

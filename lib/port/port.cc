@@ -133,11 +133,14 @@ absl::StatusOr<Port> Port::OpenById(uint16_t port_id,
       conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
 
   if (config.num_queues > 1 && info.flow_type_rss_offloads != 0) {
-    // Spread flows over the workers' queues by their TCP/IP 4-tuple.
+    // Spread flows over the workers' queues by their TCP/IP 4-tuple, of
+    // either family (other IP frames by their addresses), as far as the
+    // device offers each.
     conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
     conf.rx_adv_conf.rss_conf.rss_hf =
         info.flow_type_rss_offloads &
-        (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4);
+        (RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_IPV4 |
+         RTE_ETH_RSS_NONFRAG_IPV6_TCP | RTE_ETH_RSS_IPV6);
   }
 
   if (int rc = rte_eth_dev_configure(port_id, config.num_queues,
@@ -291,6 +294,7 @@ absl::StatusOr<Port::Rss> Port::QueryRss() const {
   if (rte_eth_dev_rss_hash_conf_get(id_, &conf) != 0) {
     return absl::NotFoundError("RSS key not readable");
   }
+  rss.ipv6_tcp = (conf.rss_hf & RTE_ETH_RSS_NONFRAG_IPV6_TCP) != 0;
   const uint16_t size = info.reta_size;
   std::vector<rte_eth_rss_reta_entry64> entries(
       (size + RTE_ETH_RETA_GROUP_SIZE - 1) / RTE_ETH_RETA_GROUP_SIZE);

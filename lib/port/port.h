@@ -3,7 +3,8 @@
 // Opening a port finds the device the EAL probed, creates its mbuf pool,
 // turns on the checksum offloads the device has (and reports which, so the
 // datapath knows when to compute checksums in software: net_tap and net_ring
-// have none), enables RSS when it has several queues, and gives it a MAC
+// have none), enables RSS when it has several queues (IPv4 and IPv6 TCP by
+// their 4-tuples, as far as the device offers), and gives it a MAC
 // address if the driver left it all zeros (net_ring). The in-memory pair
 // (CreateRingPair) links two net_ring ports back to back for tests and for
 // the loopback mode.
@@ -95,6 +96,10 @@ class Port {
   struct Rss {
     std::vector<uint8_t> key;
     std::vector<uint16_t> reta;  // queue per hash & (size - 1)
+    // The device hashes IPv6 TCP by its 4-tuple (RTE_ETH_RSS_NONFRAG_IPV6_TCP
+    // is on); otherwise IPv6 frames land by its other rules (queue of
+    // reta[0] on the devices we know).
+    bool ipv6_tcp = false;
   };
   absl::StatusOr<Rss> QueryRss() const;
 

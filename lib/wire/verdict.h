@@ -64,6 +64,8 @@ namespace synwave::wire {
     "next header other than ICMPv6 or TCP (after the extension headers)")     \
   X(kIpv6Disabled, "ipv6_disabled",                                           \
     "valid IPv6 frame, but the port has no IPv6 address")                     \
+  X(kIpv4Disabled, "ipv4_disabled",                                           \
+    "valid IPv4 or ARP frame, but the port has no IPv4 address (IPv6 only)")  \
   X(kIcmpTruncated, "icmp_truncated", "ICMP message shorter than 8 bytes")    \
   X(kIcmpBadChecksum, "icmp_bad_checksum", "ICMP checksum wrong")             \
   X(kIcmp6Truncated, "icmp6_truncated",                                       \

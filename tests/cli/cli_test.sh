@@ -135,6 +135,21 @@ check load6-flood-family 2 "^synwave: --flood-sources: IPv4 sources for an IPv6 
 check load6-ipv6-not-loopback 2 "^synwave: --ipv6: is for loopback" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --ipv6
 check load6-nobody 1 "^synwave: no answer to Neighbor Discovery for fd00:20::1 .*--wait-server" -- load "${DUAL[@]}" --server='[fd00:20::1]:80' --client-ips=fd00:20::100-fd00:20::1ff --duration=0.5 --drain=0.2 --wait-server=0.5
 
+# IPv6 only: an IPv6 --ip alone serves, loads and proxies (the start line
+# names no IPv4 address); what needs an IPv4 address without one is refused
+# by name.
+ONLY6=(--port=net_null0 --ip=fd00:20::2/64 --lcores=0)
+check serve6-only 0 "" -- serve "${ONLY6[@]}" --duration=0.2 --stats-interval=0
+grep -q "^synwave serve: port net_null0 mac [0-9a-f:]* ip6 fd00:20::2/64," "$WORK/out" || { echo "FAIL serve6-only start line: $(head -1 "$WORK/out")"; failures=$((failures + 1)); }
+check serve6-only-ipv4-gateway 2 "^synwave: --gateway: 198.18.20.1 is IPv4 but no IPv4 --ip" -- serve "${ONLY6[@]}" --gateway=198.18.20.1
+check load6-only-nobody 1 "^synwave: no answer to Neighbor Discovery for fd00:20::1 .*--wait-server" -- load "${ONLY6[@]}" --server='[fd00:20::1]:80' --duration=0.5 --drain=0.2 --wait-server=0.5
+grep -q "^synwave load: port net_null0 mac [0-9a-f:]* ip6 fd00:20::2/64, clients fd00:20::2-fd00:20::2 " "$WORK/out" || { echo "FAIL load6-only start line: $(head -1 "$WORK/out")"; failures=$((failures + 1)); }
+check load6-only-ipv4-server 2 "^synwave: --server: 198.18.20.1:80 is IPv4 but no IPv4 --ip" -- load "${ONLY6[@]}" --server=198.18.20.1:80
+check load6-only-ipv4-clients 2 "^synwave: --client-ips: IPv4 clients need an IPv4 --ip" -- load "${ONLY6[@]}" --server='[fd00:20::1]:80' --client-ips=10.0.0.1
+check proxy6-only 0 "" -- proxy "${ONLY6[@]}" --backend-ip=fd00:20::1/64 --backend='[fd00:20::3]:80' --duration=0.5 --stats-interval=0
+grep -q "^synwave proxy: VIP fd00:20::2/64 port net_null0" "$WORK/out" || { echo "FAIL proxy6-only start line: $(head -1 "$WORK/out")"; failures=$((failures + 1)); }
+check proxy6-only-ipv4-backends 2 "^synwave: --ip: fd00:20::2/64 is IPv6 but --backend-ip is IPv4" -- proxy "${ONLY6[@]}" --backend-ip=10.9.0.1/24 --backend=10.9.0.2:80
+
 # Live metrics, capture and the shared secret: bad values are one line.
 check bad-metrics 2 "^synwave: --metrics: 'nowhere' is not ADDR:PORT" -- serve "${NULLDEV[@]}" --metrics=nowhere
 check bad-pcap-dir 2 "^synwave: --pcap: cannot write" -- serve "${NULLDEV[@]}" --pcap=/nonexistent/dir/x.pcapng --duration=0.1

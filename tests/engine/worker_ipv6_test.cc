@@ -3,10 +3,13 @@
 // multicast MACs the L2 filter lets through; named drops for the rest.
 // Virtual clock on an in-memory port; no kernel.
 #include <algorithm>
+#include <cstring>
 #include <optional>
 
+#include "app/generator.h"
 #include "engine/nd.h"
 #include "engine/worker.h"
+#include "flow/toeplitz.h"
 #include "gtest/gtest.h"
 #include "ring_harness.h"
 #include "testing/frame_builder.h"
@@ -353,6 +356,7 @@ class Ipv6TcpTest : public WorkerIpv6Test {
     return c;
   }
   Ipv6TcpTest() : WorkerIpv6Test(Listening()) {}
+  explicit Ipv6TcpTest(WorkerConfig config) : WorkerIpv6Test(config) {}
 
   testutil::Tcp6Frame Syn6() {
     testutil::Tcp6Frame syn;
@@ -410,6 +414,66 @@ TEST_F(Ipv6TcpTest, ABurstOfBothFamiliesIsAnsweredInFamily) {
   }
   EXPECT_EQ(v4, 1);
   EXPECT_EQ(v6, 1);
+}
+
+// IPv6 only (no IPv4 --ip): the worker serves over IPv6, and every IPv4
+// frame to it, ARP included, is a drop named ipv4_disabled, unanswered.
+class Ipv6OnlyTest : public Ipv6TcpTest {
+ protected:
+  static WorkerConfig Only6() {
+    WorkerConfig c = Listening();
+    c.ip = wire::Ipv4Prefix{};  // 0.0.0.0: none
+    return c;
+  }
+  Ipv6OnlyTest() : Ipv6TcpTest(Only6()) {}
+};
+
+TEST_F(Ipv6OnlyTest, ServesOverIpv6AndDropsIpv4AsDisabled) {
+  // The handshake over IPv6 completes: SYN, SYN-ACK, ACK.
+  testutil::Tcp6Frame syn = Syn6();
+  h_.Inject(testutil::BuildFrame(syn));
+  std::vector<Frame> out = h_.Poll(now_);
+  ASSERT_EQ(out.size(), 1u);
+  wire::PacketInfo info;
+  ASSERT_EQ(wire::ParseFrame(out[0].data(), out[0].size(), {}, &info),
+            wire::Verdict::kOk);
+  EXPECT_EQ(info.tcp_flags, wire::tcp_flags::kSyn | wire::tcp_flags::kAck);
+  testutil::Tcp6Frame ack = Syn6();
+  ack.tcp.flags = wire::tcp_flags::kAck;
+  ack.tcp.seq = 5001;
+  ack.tcp.ack = info.seq.value() + 1;
+  ack.tcp.options = {};
+  h_.Inject(testutil::BuildFrame(ack));
+  h_.Poll(now_ + 1000);
+  EXPECT_EQ(h_.worker().stack()->counters().Get(tcp::Mib::kPassiveOpens), 1u);
+
+  // IPv4: a SYN, an echo request and an ARP request, to the address an
+  // IPv4 --ip would have had.
+  const wire::Ipv4Address v4 = wire::Ipv4Address::FromOctets(198, 18, 0, 2);
+  testutil::TcpFrame syn4;
+  syn4.eth.dst = h_.mac();
+  syn4.eth.src = h_.peer_mac();
+  syn4.ip.src = wire::Ipv4Address::FromOctets(198, 18, 0, 1);
+  syn4.ip.dst = v4;
+  testutil::IcmpFrame echo4;
+  echo4.eth = syn4.eth;
+  echo4.ip.src = syn4.ip.src;
+  echo4.ip.dst = v4;
+  testutil::ArpFrame arp;
+  arp.eth.dst = MacAddress::Broadcast();
+  arp.eth.src = h_.peer_mac();
+  arp.arp.sha = h_.peer_mac();
+  arp.arp.spa = syn4.ip.src;
+  arp.arp.tpa = v4;
+  h_.Inject(testutil::BuildFrame(syn4));
+  h_.Inject(testutil::BuildFrame(echo4));
+  h_.Inject(testutil::BuildFrame(arp));
+  EXPECT_TRUE(h_.Poll(now_ + 2000).empty());
+  EXPECT_EQ(h_.Count(WireDropIndex(wire::Verdict::kIpv4Disabled)), 3u);
+  EXPECT_EQ(h_.Count(Counter::kArpRepliesOut), 0u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoOut), 0u);
+  EXPECT_EQ(h_.Count(Counter::kDropIpNotForUs), 0u);
+  EXPECT_EQ(h_.worker().stack()->counters().Get(tcp::Mib::kPassiveOpens), 1u);
 }
 
 class Ipv6GatewayTest : public WorkerIpv6Test {
@@ -481,6 +545,82 @@ TEST_F(Ipv6RangeTest, AnswersForEveryAddressOfTheClientRange) {
       Solicitation(*Ipv6Address::Parse("fd00::200"))));
   EXPECT_TRUE(h_.Poll(now_).empty());
   EXPECT_EQ(h_.Count(NdIndex(NdCounter::kDropNdNotForUs)), 1u);
+}
+
+// A load generator over IPv6 on a 4-queue RSS port that hashes IPv6 TCP
+// (Generator rss6): each queue's worker opens IPv6 connections, and the
+// reply of every one (server -> client) hashes, by the NIC's Toeplitz
+// function of the IPv6 4-tuple through the redirection table, to the queue
+// that opened it. IPv6 only, as `load --ip=fd00::2/64` alone.
+TEST(Ipv6RssGeneratorTest, EachQueueOpensConnectionsWhoseRepliesComeBack) {
+  const auto& key = flow::kMicrosoftRssKey;
+  const flow::ToeplitzIpv4Tcp rss(key.data(), key.size());
+  const flow::ToeplitzIpv6Tcp rss6(key.data(), key.size());
+  std::vector<uint16_t> reta(128);
+  for (size_t i = 0; i < reta.size(); ++i) reta[i] = i % 4;
+  for (uint16_t q = 0; q < 4; ++q) {
+    WorkerConfig c;  // no IPv4 address
+    c.ip6 = wire::Ipv6Prefix{kOurIp, 64};
+    c.tcp_active = true;
+    c.local_ip6_first = *Ipv6Address::Parse("fd00::100");
+    c.local_ip6_last = *Ipv6Address::Parse("fd00::1ff");
+    RingHarness h(c);
+    app::GeneratorConfig gc;
+    gc.servers = {app::LoadTarget::Ipv6(kPeerIp, 80)};
+    gc.client_ip6_first = c.local_ip6_first;
+    gc.client_ip6_last = c.local_ip6_last;
+    gc.concurrency = 32;
+    gc.max_connections = c.tcp.max_connections;
+    gc.queue_id = q;
+    gc.num_queues = 4;
+    gc.rss = &rss;
+    gc.rss6 = &rss6;
+    gc.reta = reta;
+    app::Generator gen(gc);
+    ASSERT_GE(h.worker().AddApp(gen.ops()), 0);
+    uint64_t now = kSecond;
+    gen.SetSchedule(now, now + 10 * kSecond);
+    h.Poll(now);  // the solicitation of the server
+    Icmp6Frame na;
+    na.ip.src = kPeerIp;
+    na.ip.dst = kOurIp;
+    na.ip.hop_limit = 255;
+    na.eth.dst = h.mac();
+    na.eth.src = h.peer_mac();
+    na.icmp.type = wire::kIcmpv6NeighborAdvertisement;
+    na.icmp.body = testutil::NdBody(kPeerIp, wire::na_flags::kSolicited,
+                                    h.peer_mac(),
+                                    wire::kNdOptionTargetLinkAddress);
+    h.Inject(testutil::BuildFrame(na));
+    int syns = 0;
+    for (int i = 0; i < 3; ++i) {
+      now += 1000;
+      for (const Frame& f : h.Poll(now)) {
+        wire::PacketInfo info;
+        ASSERT_EQ(wire::ParseFrame(f.data(), f.size(), {}, &info),
+                  wire::Verdict::kOk);
+        if (info.kind != wire::PacketKind::kTcp) continue;
+        ASSERT_EQ(info.family, wire::IpFamily::kIpv6);
+        ASSERT_EQ(info.tcp_flags, wire::tcp_flags::kSyn);
+        ++syns;
+        // The reply's 36 input bytes, as the NIC reads them.
+        uint8_t input[36];
+        std::memcpy(input, wire::Ipv6Dst(f.data(), info).bytes.data(), 16);
+        std::memcpy(input + 16, wire::Ipv6Src(f.data(), info).bytes.data(),
+                    16);
+        input[32] = static_cast<uint8_t>(info.dst_port >> 8);
+        input[33] = static_cast<uint8_t>(info.dst_port);
+        input[34] = static_cast<uint8_t>(info.src_port >> 8);
+        input[35] = static_cast<uint8_t>(info.src_port);
+        const uint32_t hash =
+            flow::ToeplitzHash(key.data(), key.size(), input, sizeof(input));
+        EXPECT_EQ(flow::RssQueue(hash, reta.data(), reta.size()), q)
+            << "port " << info.src_port;
+      }
+    }
+    EXPECT_EQ(syns, 32) << "queue " << q << " opens its share";
+    gen.StopOpening();
+  }
 }
 
 }  // namespace

@@ -9,8 +9,16 @@
 #   - afterwards the proxy's flow records (after their linger) and every
 #     mbuf are back: pools at zero; no backend frame was unknown;
 #   - a full flow table resets the clients it cannot take (counted).
+# LOOPBACK_FAMILY=ipv6 (the meson test loopback_proxy_ipv6_test) runs every
+# case through an IPv6 proxy (`synwave loopback --proxy --ipv6`: every end
+# IPv6 only) with the same assertions, each connection counted as IPv6 on
+# both sides and no IPv4 frame anywhere.
 # Needs root for the EAL; exits 77 without it, except under CI.
-LOOPBACK_ARGS=(--proxy --proxy-linger=0.2)
+case "${LOOPBACK_FAMILY:-ipv4}" in
+  ipv4) LOOPBACK_ARGS=(--proxy --proxy-linger=0.2); V6=0 ;;
+  ipv6) LOOPBACK_ARGS=(--proxy --ipv6 --proxy-linger=0.2); V6=1 ;;
+  *) echo "FAIL: LOOPBACK_FAMILY must be ipv4 or ipv6" >&2; exit 1 ;;
+esac
 SUMMARY='load summary|connections|pools|proxy:'
 # shellcheck source=harness.sh
 source "$(dirname "$0")/harness.sh"
@@ -23,6 +31,8 @@ check_clean() {
   check "$name" 'r["proxy"]["pools"]["proxy_flows"] == 0 and r["proxy"]["pools"]["mbufs"] == 0 and r["pools"]["mbufs"] == 0 and r["server"]["pools"]["mbufs"] == 0'
   check "$name" 'r["pools"]["tcbs"] == 0 and r["server"]["pools"]["tcbs"] == 0 and r["server"]["pools"]["half_open"] == 0'
   check "$name" 'p["proxy_backend0_probes_ok"] >= 1 and p["proxy_backend0_up"] == 1'
+  check "$name" "r['counters']['load_ipv6_completed'] == $V6 * c['completed'] and s['Ipv6PassiveOpens'] == $V6 * s['PassiveOpens']"
+  check "$name" "r['counters']['drop_ipv4_disabled'] == 0 and s['drop_ipv4_disabled'] == 0 and r['counters']['drop_ipv6_disabled'] == 0"
 }
 
 # 1. The server closes first.

@@ -259,13 +259,70 @@ TEST(ValidateTest, DualStackIsAccepted) {
   EXPECT_TRUE(Validate(c).ok());
 }
 
+// IPv6 only: an IPv6 --ip alone serves, loads from IPv6 clients to IPv6
+// servers and fronts IPv6 backends; the worker then has no IPv4 address.
+TEST(ValidateTest, Ipv6OnlyIsAccepted) {
+  Config c = ValidDualStack();
+  c.ip.reset();
+  EXPECT_TRUE(Validate(c).ok());
+  c.gateway6 = wire::Ipv6Address::Parse("fe80::1");
+  EXPECT_TRUE(Validate(c).ok());
+  EXPECT_TRUE(MakeWorkerConfig(c).ip.address.IsZero());
+
+  Config load = c;
+  load.mode = Mode::kLoad;
+  load.load.concurrency = 10;
+  load.load.servers.push_back(
+      app::LoadTarget::Ipv6(*wire::Ipv6Address::Parse("fd00::1"), 80));
+  load.load.client_ip6_first = load.load.client_ip6_last = c.ip6->address;
+  EXPECT_TRUE(Validate(load).ok());
+  const engine::WorkerConfig w = MakeWorkerConfig(load);
+  EXPECT_TRUE(w.ip.address.IsZero());
+  EXPECT_EQ(w.local_ip_first, 0u);
+
+  Config proxy = c;
+  proxy.mode = Mode::kProxy;
+  proxy.proxy.backend_ip6 = wire::Ipv6Prefix::Parse("fd01::1/64");
+  app::ProxyBackend b;
+  b.ip6 = *wire::Ipv6Address::Parse("fd01::2");
+  b.port = 80;
+  proxy.proxy.backends.push_back(b);
+  proxy.load.concurrency = 10;
+  EXPECT_TRUE(Validate(proxy).ok()) << Validate(proxy);
+}
+
 TEST(ValidateTest, Ipv6ErrorsNameTheirFlag) {
   struct Case {
     void (*mutate)(Config&);
     const char* message;
   } cases[] = {
-      {[](Config& c) { c.ip.reset(); },
-       "--ip: an IPv4 address is needed as well"},
+      {[](Config& c) {
+         c.ip.reset();
+         c.ip6.reset();
+       },
+       "--ip: the endpoint needs an address"},
+      {[](Config& c) {
+         c.ip.reset();
+         c.gateway = wire::Ipv4Address::Parse("198.18.0.1");
+       },
+       "--gateway: 198.18.0.1 is IPv4 but no IPv4 --ip is given"},
+      {[](Config& c) {
+         c.ip.reset();
+         c.mode = Mode::kLoad;
+         c.load.concurrency = 10;
+         c.load.servers.push_back(app::LoadTarget{0xc6120001, 80});
+       },
+       "--server: 198.18.0.1:80 is IPv4 but no IPv4 --ip is given"},
+      {[](Config& c) {
+         c.ip.reset();
+         c.mode = Mode::kLoad;
+         c.load.concurrency = 10;
+         c.load.servers.push_back(
+             app::LoadTarget::Ipv6(*wire::Ipv6Address::Parse("fd00::1"), 80));
+         c.load.client_ip6_first = c.load.client_ip6_last = c.ip6->address;
+         c.load.client_ip_first = c.load.client_ip_last = 0x0a000001;
+       },
+       "--client-ips: IPv4 clients need an IPv4 --ip"},
       {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("fe80::2/64"); },
        "--ip: fe80::2 is link-local"},
       {[](Config& c) { c.ip6 = wire::Ipv6Prefix::Parse("ff02::2/64"); },

@@ -356,14 +356,15 @@ INSTANTIATE_TEST_SUITE_P(AllVerdicts, VerdictCaseTest,
                          });
 
 // The IPv6, ICMPv6 and neighbor discovery verdicts have theirs in
-// wire_parse6_test.cc.
+// wire_parse6_test.cc; ipv4_disabled is the worker's (worker_ipv6_test).
 TEST(VerdictCoverageTest, EveryVerdictHasACase) {
   std::set<Verdict> covered;
   for (const VerdictCase& c : AllVerdictCases()) covered.insert(c.expected);
   for (int i = 0; i < kNumVerdicts; ++i) {
     const std::string_view name = VerdictName(static_cast<Verdict>(i));
     if (name.substr(0, 5) == "ipv6_" || name.substr(0, 6) == "icmp6_" ||
-        name.substr(0, 3) == "nd_") {
+        name.substr(0, 3) == "nd_" ||
+        static_cast<Verdict>(i) == Verdict::kIpv4Disabled) {
       continue;
     }
     EXPECT_TRUE(covered.count(static_cast<Verdict>(i)))
@@ -406,6 +407,7 @@ TEST(VerdictNameTest, EachReasonHasItsCounterName) {
       {Verdict::kIpv6RoutingSegmentsLeft, "ipv6_routing_segments_left"},
       {Verdict::kIpv6ProtoUnsupported, "ipv6_proto_unsupported"},
       {Verdict::kIpv6Disabled, "ipv6_disabled"},
+      {Verdict::kIpv4Disabled, "ipv4_disabled"},
       {Verdict::kIcmpTruncated, "icmp_truncated"},
       {Verdict::kIcmpBadChecksum, "icmp_bad_checksum"},
       {Verdict::kIcmp6Truncated, "icmp6_truncated"},

@@ -1,10 +1,11 @@
 // Toeplitz RSS hash: both forms reproduce the Microsoft verification examples
-// (so they agree with what a NIC computes), the table form equals the bitwise
-// form for any key and tuple, the 0x6d5a key is symmetric, and RssQueue
+// (so they agree with what a NIC computes), IPv4 and IPv6, the table forms
+// equal the bitwise form for any key and tuple, the 0x6d5a key is symmetric, and RssQueue
 // indexes the RETA with the hash's low bits, so a client can choose a source
 // port whose reply lands on a given queue.
 #include "flow/toeplitz.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -78,6 +79,95 @@ TEST(ToeplitzTest, TableMatchesMicrosoftExamples) {
   for (const MicrosoftExample& e : kExamples) {
     EXPECT_EQ(hasher.Hash(e.src_ip, e.dst_ip, e.src_port, e.dst_port),
               e.ipv4_tcp_hash);
+  }
+}
+
+// IPv6: the three IPv6 examples of the same page, as 16-byte addresses.
+struct MicrosoftExample6 {
+  std::array<uint8_t, 16> src_ip;
+  uint16_t src_port;
+  std::array<uint8_t, 16> dst_ip;
+  uint16_t dst_port;
+  uint32_t ipv6_hash;      // input: src_ip, dst_ip
+  uint32_t ipv6_tcp_hash;  // input: src_ip, dst_ip, src_port, dst_port
+};
+// Groups of 16 bits, as an address is written (no :: shorthand).
+constexpr std::array<uint8_t, 16> Ip6(std::array<uint16_t, 8> groups) {
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < 8; ++i) {
+    b[2 * i] = static_cast<uint8_t>(groups[i] >> 8);
+    b[2 * i + 1] = static_cast<uint8_t>(groups[i]);
+  }
+  return b;
+}
+constexpr MicrosoftExample6 kExamples6[] = {
+    // 3ffe:2501:200:1fff::7 port 2794 -> 3ffe:2501:200:3::1 port 1766
+    {Ip6({0x3ffe, 0x2501, 0x200, 0x1fff, 0, 0, 0, 7}), 2794,
+     Ip6({0x3ffe, 0x2501, 0x200, 3, 0, 0, 0, 1}), 1766, 0x2cc18cd5,
+     0x40207d3d},
+    // 3ffe:501:8::260:97ff:fe40:efab port 14230 -> ff02::1 port 4739
+    {Ip6({0x3ffe, 0x501, 8, 0, 0x260, 0x97ff, 0xfe40, 0xefab}), 14230,
+     Ip6({0xff02, 0, 0, 0, 0, 0, 0, 1}), 4739, 0x0f0c461c, 0xdde51bbf},
+    // 3ffe:1900:4545:3:200:f8ff:fe21:67cf port 44251
+    //   -> fe80::200:f8ff:fe21:67cf port 38024
+    {Ip6({0x3ffe, 0x1900, 0x4545, 3, 0x200, 0xf8ff, 0xfe21, 0x67cf}), 44251,
+     Ip6({0xfe80, 0, 0, 0, 0x200, 0xf8ff, 0xfe21, 0x67cf}), 38024,
+     0x4b61e985, 0x02d1feef},
+};
+
+std::array<uint8_t, 36> Ipv6TcpInput(const std::array<uint8_t, 16>& src_ip,
+                                     const std::array<uint8_t, 16>& dst_ip,
+                                     uint16_t src_port, uint16_t dst_port) {
+  std::array<uint8_t, 36> in{};
+  std::copy(src_ip.begin(), src_ip.end(), in.begin());
+  std::copy(dst_ip.begin(), dst_ip.end(), in.begin() + 16);
+  in[32] = static_cast<uint8_t>(src_port >> 8);
+  in[33] = static_cast<uint8_t>(src_port);
+  in[34] = static_cast<uint8_t>(dst_port >> 8);
+  in[35] = static_cast<uint8_t>(dst_port);
+  return in;
+}
+
+TEST(ToeplitzTest, BitwiseMatchesMicrosoftIpv6Examples) {
+  const auto& key = kMicrosoftRssKey;
+  for (const MicrosoftExample6& e : kExamples6) {
+    const auto input =
+        Ipv6TcpInput(e.src_ip, e.dst_ip, e.src_port, e.dst_port);
+    EXPECT_EQ(ToeplitzHash(key.data(), key.size(), input.data(), 32),
+              e.ipv6_hash);
+    EXPECT_EQ(ToeplitzHash(key.data(), key.size(), input.data(), 36),
+              e.ipv6_tcp_hash);
+  }
+}
+
+TEST(ToeplitzTest, Ipv6TableMatchesMicrosoftExamples) {
+  const ToeplitzIpv6Tcp hasher(kMicrosoftRssKey.data(),
+                               kMicrosoftRssKey.size());
+  for (const MicrosoftExample6& e : kExamples6) {
+    EXPECT_EQ(hasher.Hash(e.src_ip.data(), e.dst_ip.data(), e.src_port,
+                          e.dst_port),
+              e.ipv6_tcp_hash);
+  }
+}
+
+TEST(ToeplitzTest, Ipv6TableEqualsBitwiseOnRandomKeysAndTuples) {
+  std::mt19937_64 rng(6);
+  for (size_t len : {40, 52, 40}) {
+    std::vector<uint8_t> key(len);
+    for (auto& b : key) b = static_cast<uint8_t>(rng());
+    const ToeplitzIpv6Tcp hasher(key.data(), key.size());
+    for (int i = 0; i < 5'000; ++i) {
+      std::array<uint8_t, 16> src, dst;
+      for (auto& b : src) b = static_cast<uint8_t>(rng());
+      for (auto& b : dst) b = static_cast<uint8_t>(rng());
+      const auto ports = static_cast<uint32_t>(rng());
+      const auto sp = static_cast<uint16_t>(ports);
+      const auto dp = static_cast<uint16_t>(ports >> 16);
+      const auto input = Ipv6TcpInput(src, dst, sp, dp);
+      ASSERT_EQ(hasher.Hash(src.data(), dst.data(), sp, dp),
+                ToeplitzHash(key.data(), key.size(), input.data(),
+                             input.size()));
+    }
   }
 }
 
