@@ -117,7 +117,8 @@ void Worker::PollOnce(uint64_t now_ns) {
   // Stage 2: filter and parse the whole burst before acting on any of it;
   // the stack's IPv4 segments go straight into its input, in order.
   rte_mbuf* tcp_pkts[kMaxBurst];
-  const uint16_t num_tcp = ParseBurst(rx, n, tcp_pkts);
+  uint16_t rest;  // frames left for stage 3
+  const uint16_t num_tcp = ParseBurst(rx, n, tcp_pkts, &rest);
 
   // Stage 3: classify and process the rest; the stack's TCP segments are
   // gathered so that the connection table is searched for all of them at
@@ -126,8 +127,9 @@ void Worker::PollOnce(uint64_t now_ns) {
   uint8_t* const owner = owner_;
   uint16_t num_tcp6 = 0;  // IPv6 segments for the stack (tcp6_pkts_)
   bool app_frames = false;
-  for (uint16_t i = 0; i < n; ++i) {
+  for (uint16_t i = 0; rest > 0 && i < n; ++i) {
     if (owner[i] == LocalAddresses::kNotLocal) continue;  // dropped or taken
+    --rest;
     switch (info[i].kind) {
       case wire::PacketKind::kArp:
         HandleArp(rx[i], info[i], now_ns);

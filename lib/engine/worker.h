@@ -154,8 +154,10 @@ class Worker {
   // straight into the stack's input (keys_, segs_, `tcp_pkts`), the others
   // through ParseRx into info_/owner_; the stack's IPv4 TCP among those
   // joins the stack's input there too, in arrival order, and leaves
-  // owner_ kNotLocal. Returns the stack's IPv4 segments.
-  uint16_t ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts);
+  // owner_ kNotLocal. Returns the stack's IPv4 segments; `*rest` is set to
+  // the frames left for stage 3 (owner_ not kNotLocal).
+  uint16_t ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts,
+                      uint16_t* rest);
   // Whether the fast path may take frames to config_.ip: the stack owns
   // its TCP (no application claimed it).
   void UpdateFastPath();
