@@ -23,7 +23,9 @@
 // callgrind's are meaningless). Fails when nothing completed.
 //
 //   conn_cost [--iterations=N] [--warmup=N] [--concurrency=N] [--close=server|client]
-//             (defaults 4000, 4000, 512, server)
+//             [--publish-every-poll]   (defaults 4000, 4000, 512, server)
+// --publish-every-poll: the server publishes its counters after every busy
+// poll, as the worker did before WorkerConfig::publish_interval_ns.
 #include <rte_cycles.h>
 #include <unistd.h>
 
@@ -60,6 +62,7 @@ struct Options {
   long warmup = 4000;
   uint32_t concurrency = 512;
   app::CloseMode close = app::CloseMode::kServer;
+  bool publish_every_poll = false;  // the worker's publishing before 2026-12-03
 };
 
 int Run(const Options& opt) {
@@ -88,6 +91,7 @@ int Run(const Options& opt) {
   sc.listen_ports = {80};
   sc.secret = tcp::SipKey{0x0123456789abcdefull, 0xfedcba9876543210ull};
   sc.hash_seed = 42;
+  if (opt.publish_every_poll) sc.publish_interval_ns = 0;
   engine::WorkerConfig cc = sc;
   cc.ip = wire::Ipv4Prefix{kClientIp, 24};
   cc.listen_ports.clear();
@@ -165,6 +169,8 @@ int main(int argc, char** argv) {
       opt.warmup = std::atol(argv[i] + 9);
     } else if (std::strncmp(argv[i], "--concurrency=", 14) == 0) {
       opt.concurrency = static_cast<uint32_t>(std::atol(argv[i] + 14));
+    } else if (std::strcmp(argv[i], "--publish-every-poll") == 0) {
+      opt.publish_every_poll = true;
     } else if (std::strcmp(argv[i], "--close=client") == 0) {
       opt.close = synwave::app::CloseMode::kClient;
     } else if (std::strcmp(argv[i], "--close=server") == 0) {
@@ -172,7 +178,8 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: conn_cost [--iterations=N] [--warmup=N] "
-                   "[--concurrency=N] [--close=server|client]\n");
+                   "[--concurrency=N] [--close=server|client] "
+                   "[--publish-every-poll]\n");
       return 2;
     }
   }
