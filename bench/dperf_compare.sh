@@ -13,12 +13,13 @@
 # are left out; a synwave client's first WARMUP seconds likewise), the
 # ratios to dperf -> dperf, and for a dperf client its own error counters
 # over the same seconds (SYN/FIN/ACK/data retransmissions, dropped
-# segments, tx drops, socket errors; a clean run has them near zero), and
+# segments, tx drops, socket errors; a clean run has them near zero; a
+# synwave client's failures, retransmissions and drops over its run), and
 # the load average at the start and the end.
 #
 #   DPERF=/path/to/dperf bench/dperf_compare.sh [BUILD_DIR]
 #     ROUNDS=3 DURATION=10 WARMUP=3 SLOW_START=10 CLIENTS=32 CPS=800k
-#     CONCURRENCY=512 RING=11 (memif rings of 2^RING slots)
+#     CONCURRENCY=0 RING=11 (memif rings of 2^RING slots)
 #     CLIENT_CPU=0 SERVER_CPU=1 PAIRS="dd ss sd ds" (client, server: d/s) KEEP=1
 #
 # dperf's client does not start at CPS: it ramps up linearly over its
@@ -29,6 +30,11 @@
 # with heavy SYN retransmissions). CPS is dperf's target, the same for
 # both dperf-client pairings; 800k is the clean rate the issue reports for
 # dperf -> dperf on this machine (at 1m it retransmitted heavily).
+# synwave's client is paced the same way (open loop: --cps=CPS, no bound
+# on open connections) unless CONCURRENCY is set (a closed loop of that
+# many connections: on a machine whose cores are shared with other work
+# its rate falls with every time slice either end loses, which an open
+# loop rides out in the rings).
 #
 # dperf is not part of synwave; bring your own binary (v1.9.0 was used).
 # To run it on net_memif without hugepages it needs a small local patch,
@@ -51,7 +57,10 @@ SLOW_START=${SLOW_START:-10}
 CLIENTS=${CLIENTS:-32}
 CPS=${CPS:-800k}
 RING=${RING:-11}
-CONCURRENCY=${CONCURRENCY:-512}
+CONCURRENCY=${CONCURRENCY:-0}
+# CPS as a number for synwave (dperf takes 800k and 1m).
+CPS_NUM=$(awk -v c="$CPS" 'BEGIN {m = 1; if (c ~ /[kK]$/) m = 1000; if (c ~ /[mM]$/) m = 1000000;
+  sub(/[kKmM]$/, "", c); printf "%d", c * m}')
 CLIENT_CPU=${CLIENT_CPU:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 PAIRS=${PAIRS:-"dd ss sd ds"}
@@ -117,6 +126,16 @@ for e in r["timeline"]:
         print(int(e["completed"] / e["interval_s"]))
 PY
 }
+synwave_errors() {  # the synwave client's whole run: failures, retransmissions, drops
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["counters"]
+drops = sum(v for k, v in c.items() if k.startswith("drop_") or k.startswith("port_"))
+print("failed %d synRt %d retrans %d drops %d" % (r["connections"]["failed"],
+      c.get("TCPSynRetrans", 0), c.get("RetransSegs", 0), drops))
+PY
+}
 median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; else print 0}'; }
 
 run_server() {  # run_server d|s LOG: in the background, lasts the round
@@ -142,7 +161,8 @@ run_client() {  # run_client d|s LOG JSON: in the foreground
   else
     timeout $((DURATION + 30)) "$SYNWAVE" load --port="$(memif client $CLIENT_MAC)" \
       --ip=$CLIENT_IP/24 --client-ips=$CLIENT_IP-$CLIENT_LAST --server=$SERVER_IP:80 \
-      --concurrency="$CONCURRENCY" --duration="$DURATION" --drain=1 --lcores="$CLIENT_CPU" \
+      $([ "$CONCURRENCY" = 0 ] && echo "--cps=$CPS_NUM --concurrency=0" || echo "--concurrency=$CONCURRENCY") \
+      --duration="$DURATION" --drain=1 --lcores="$CLIENT_CPU" \
       --request-bytes=64 --response-bytes=64 \
       --stats-interval=0 --json="$3" >"$2" 2>&1 || true
   fi
@@ -165,6 +185,7 @@ for pair in $PAIRS; do
       extra=" (dperf client: $(dperf_errors "$WORK/client.$pair.$r.log"))"
     elif [ -s "$WORK/client.$pair.$r.json" ]; then
       m=$(synwave_rates "$WORK/client.$pair.$r.json" | median)
+      extra=" (synwave client: $(synwave_errors "$WORK/client.$pair.$r.json"))"
     else
       m=0
       echo "dperf_compare: $pair round $r wrote no report:" >&2
