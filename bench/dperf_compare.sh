@@ -19,7 +19,7 @@
 #
 #   DPERF=/path/to/dperf bench/dperf_compare.sh [BUILD_DIR]
 #     ROUNDS=3 DURATION=10 WARMUP=3 SLOW_START=10 CLIENTS=32 CPS=800k
-#     CONCURRENCY=0 RING=11 (memif rings of 2^RING slots)
+#     CONCURRENCY=512 RING=11 (memif rings of 2^RING slots)
 #     CLIENT_CPU=0 SERVER_CPU=1 PAIRS="dd ss sd ds" (client, server: d/s) KEEP=1
 #
 # dperf's client does not start at CPS: it ramps up linearly over its
@@ -30,11 +30,14 @@
 # with heavy SYN retransmissions). CPS is dperf's target, the same for
 # both dperf-client pairings; 800k is the clean rate the issue reports for
 # dperf -> dperf on this machine (at 1m it retransmitted heavily).
-# synwave's client is paced the same way (open loop: --cps=CPS, no bound
-# on open connections) unless CONCURRENCY is set (a closed loop of that
-# many connections: on a machine whose cores are shared with other work
-# its rate falls with every time slice either end loses, which an open
-# loop rides out in the rings).
+# synwave's client runs a closed loop of CONCURRENCY connections; with
+# CONCURRENCY=0 it is paced like dperf's (open loop: --cps=CPS, no bound on
+# open connections). On a machine whose cores are shared with other work a
+# closed loop's rate falls with every time slice either end loses, which
+# dperf's open loop rides out in the rings (with retransmissions); but an
+# open loop at 800k collapsed synwave's client on 2026-12-03 (load average
+# 6-8: 10,953 of 8,000,000 attempted connections completed, the rest
+# failed on a full TCB pool), so the closed loop stays the default.
 #
 # dperf is not part of synwave; bring your own binary (v1.9.0 was used).
 # To run it on net_memif without hugepages it needs a small local patch,
@@ -57,7 +60,7 @@ SLOW_START=${SLOW_START:-10}
 CLIENTS=${CLIENTS:-32}
 CPS=${CPS:-800k}
 RING=${RING:-11}
-CONCURRENCY=${CONCURRENCY:-0}
+CONCURRENCY=${CONCURRENCY:-512}
 # CPS as a number for synwave (dperf takes 800k and 1m).
 CPS_NUM=$(awk -v c="$CPS" 'BEGIN {m = 1; if (c ~ /[kK]$/) m = 1000; if (c ~ /[mM]$/) m = 1000000;
   sub(/[kKmM]$/, "", c); printf "%d", c * m}')
