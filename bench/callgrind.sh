@@ -43,6 +43,7 @@
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
 #     WORKER_ROUNDS=64  measured bursts of the worker path
+#     CONN=1          0: leave out the whole-connection server path (conn_cost)
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     PARSE=1         0: leave out the parser cases
 #     IPV6=1          0: leave out the IPv6 paths
@@ -118,6 +119,35 @@ if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
     SEGMENTS[worker-syn-cookie.b$burst]=$segments
     printf '%-20s %5s %9s %14s %10s\n' worker-syn-cookie "$burst" "$segments" "$ir" "$per"
   done
+fi
+
+# The server's side of whole connections through the worker
+# (bench/engine/conn_cost: client and server Workers on one net_ring pair,
+# virtual clock; only the server's PollOnce counts), per connection the
+# client completed, for close=server and close=client, with its top
+# functions. Not in the Ir budget: it moves with the stack and the
+# responder as much as with the engine.
+CONN_EXE=$BUILD/bench/engine/conn_cost
+if [ "${CONN:-1}" != 0 ] && [ -x "$CONN_EXE" ]; then
+  for close in server client; do
+    base=$OUT/conn-server.$close
+    valgrind --tool=callgrind --collect-atstart=no --dump-instr=no \
+      --toggle-collect='synwave::bench::MeasureServerPoll*' \
+      --callgrind-out-file="$base.out" \
+      "$CONN_EXE" --close=$close >"$base.log" 2>&1 ||
+      { echo "callgrind: conn_cost failed, see $base.log" >&2; exit 1; }
+    conns=$(awk '$1 == "conn-server" {print $2}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$conns" ] && [ "$conns" != 0 ] && [ -n "$ir" ] ||
+      { echo "callgrind: no result for conn_cost, see $base.log" >&2; exit 1; }
+    printf '%-20s %5s %9s %14s %10s  (Ir per connection)\n' "conn-server-$close" - "$conns" "$ir" \
+      "$(awk -v i="$ir" -v s="$conns" 'BEGIN {printf "%.1f", i / s}')"
+  done
+  echo
+  echo "top functions (inclusive) of conn-server-server:"
+  callgrind_annotate --inclusive=yes "$OUT/conn-server.server.out" 2>/dev/null |
+    awk '/file:function/ {on = 1; next} on && NF' | head -n "$TOP"
+  echo
 fi
 
 # synwave proxy's paths (bench/app/proxy_cost, ProxyCore::Process only):

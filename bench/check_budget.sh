@@ -32,7 +32,7 @@ sanitize=$(meson introspect --buildoptions "$BUILD" |
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-BURSTS=32 WORKER=1 PARSE=0 PROXY=1 IPV6=0 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
+BURSTS=32 WORKER=1 CONN=0 PARSE=0 PROXY=1 IPV6=0 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
   { cat "$out/err" >&2; exit 1; }
 # The table: path burst segments Ir Ir/segment, until the first empty line.
 awk 'NR > 1 && NF == 5 {print $1, $5} NF == 0 {exit}' "$out/table" >"$out/measured"

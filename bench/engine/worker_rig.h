@@ -103,7 +103,12 @@ class Rig {
 
   const std::string& error() const { return error_; }
   void set_error(const std::string& why) { error_ = why; }
-  CoreCounters& counters() { return counters_; }
+  // The worker's counters, published now (the worker itself publishes
+  // only once per publish interval while busy).
+  CoreCounters& counters() {
+    worker_->PublishCounters();
+    return counters_;
+  }
   Worker& worker() { return *worker_; }
   // The virtual clock: each Poll advances it by kPollStepNs.
   uint64_t now() const { return now_; }

@@ -25,7 +25,8 @@ void Worker::UpdateFastPath() {
                locals_.Find(config_.ip.address.value) == LocalAddresses::kStack;
 }
 
-uint16_t Worker::ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts) {
+uint16_t Worker::ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts,
+                            uint16_t* rest) {
   const uint8_t* frames[kMaxBurst];
   uint16_t lens[kMaxBurst];
   uint64_t rx_bytes = 0;
@@ -46,6 +47,7 @@ uint16_t Worker::ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts) {
   tcp::Segment* const segs = segs_;
   uint16_t num_tcp = 0;
   uint64_t segments_in = 0;
+  uint16_t left = 0;  // frames for stage 3
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* const m = rx[i];
     const uint8_t* const frame = frames[i];
@@ -76,6 +78,7 @@ uint16_t Worker::ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts) {
     }
     const uint8_t o = ParseRx(m, &info[i]);
     owner[i] = o;
+    if (o == LocalAddresses::kNotLocal) continue;  // dropped
     if (o == LocalAddresses::kStack &&
         info[i].kind == wire::PacketKind::kTcp &&
         info[i].family == wire::IpFamily::kIpv4) {
@@ -89,8 +92,11 @@ uint16_t Worker::ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts) {
                                     info[i].dst_port, info[i].src_port};
       FillSegment(info[i], frame, segs[num_tcp]);
       tcp_pkts[num_tcp++] = m;
+      continue;
     }
+    ++left;
   }
+  *rest = left;
   deltas_.Add(Counter::kTcpSegmentsIn, segments_in);
   return num_tcp;
 }

@@ -5,6 +5,8 @@
 // branch (EmitTcp6Segment) so that the IPv4 loop keeps its registers.
 #include <rte_mbuf.h>
 
+#include <bit>
+
 #include "engine/worker.h"
 #include "wire/headers.h"
 #include "wire/tcp_writer.h"
@@ -141,8 +143,12 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
     link_.Transmit(m);
   }
   stack_->ClearOutput();
-  for (uint16_t k = 0; k < num_rx; ++k) {
-    if (!(reused & (uint64_t{1} << k))) Drop(rx[k]);
+  // The received buffers no reply took over.
+  uint64_t left = ~reused & (num_rx >= 64 ? ~uint64_t{0}
+                                          : (uint64_t{1} << num_rx) - 1);
+  while (left != 0) {
+    Drop(rx[std::countr_zero(left)]);
+    left &= left - 1;
   }
 }
 

@@ -85,6 +85,10 @@ struct WorkerConfig {
   tcp::SipKey secret;                       // ISNs and SYN cookies
   uint64_t hash_seed = 0;                   // flow table hash key
   uint32_t accept_batch = 0xffffffff;       // accepts per iteration
+  // While busy, counters and gauges are published at most this often
+  // (PollOnce's clock); always at the first idle iteration after busy ones
+  // and on PublishCounters(). 0: after every busy iteration.
+  uint64_t publish_interval_ns = 100'000;
   AdmissionConfig admission;                // new connections while behind
 };
 
@@ -135,8 +139,11 @@ class Worker {
   // The TCP stack (nullptr when no port listens and nothing connects out).
   tcp::TcpStack* stack() { return stack_.get(); }
 
-  // Publishes every counter and gauge now (also done once per busy
-  // iteration and periodically when idle).
+  // Publishes every counter and gauge now. PollOnce also does, while busy
+  // once per WorkerConfig::publish_interval_ns, at the first idle iteration
+  // after busy ones and every 1024 idle iterations; a reader that needs
+  // exact values while the worker runs sees them within one interval, and
+  // after the worker stops once this is called.
   void PublishCounters();
 
  private:
@@ -149,8 +156,10 @@ class Worker {
   // straight into the stack's input (keys_, segs_, `tcp_pkts`), the others
   // through ParseRx into info_/owner_; the stack's IPv4 TCP among those
   // joins the stack's input there too, in arrival order, and leaves
-  // owner_ kNotLocal. Returns the stack's IPv4 segments.
-  uint16_t ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts);
+  // owner_ kNotLocal. Returns the stack's IPv4 segments; `*rest` is set to
+  // the frames left for stage 3 (owner_ not kNotLocal).
+  uint16_t ParseBurst(rte_mbuf** rx, uint16_t n, rte_mbuf** tcp_pkts,
+                      uint16_t* rest);
   // Whether the fast path may take frames to config_.ip: the stack owns
   // its TCP (no application claimed it).
   void UpdateFastPath();
@@ -231,6 +240,10 @@ class Worker {
   void* event_ctx_ = nullptr;
   uint32_t idle_polls_ = 0;
   bool ipv4_ = true;  // config_.ip is set (false: an IPv6-only worker)
+  // Busy iterations' counts not published yet, and when PollOnce last
+  // published (its clock).
+  bool unpublished_ = false;
+  uint64_t published_ns_ = 0;
   // Our subnet's directed broadcast, never a source (RFC 1122 3.2.1.3);
   // 0 for /31 and /32 prefixes, which have none (RFC 3021).
   uint32_t subnet_broadcast_ = 0;

@@ -37,7 +37,11 @@ class RingHarness {
  public:
   // `app` is handed to the Worker (the application behind its TCP stack,
   // e.g. an app::Responder); it must outlive the harness.
-  explicit RingHarness(engine::WorkerConfig config, engine::AppOps app = {}) {
+  // With `publish_every_poll` (the tests read counters right after a
+  // poll) the worker publishes after every busy poll; without it, as
+  // configured (WorkerConfig::publish_interval_ns).
+  explicit RingHarness(engine::WorkerConfig config, engine::AppOps app = {},
+                       bool publish_every_poll = true) {
     static int instance = 0;
     auto ids = port::CreateRingPair(absl::StrCat("rh", instance++), 1, 1024);
     EXPECT_TRUE(ids.ok()) << ids.status();
@@ -55,6 +59,7 @@ class RingHarness {
     peer_ = std::make_unique<port::Port>(std::move(*b));
     engine::QueueBinding qb{endpoint_->id(), 0, endpoint_->pool(),
                             endpoint_->mac(), endpoint_->offloads()};
+    if (publish_every_poll) config.publish_interval_ns = 0;
     worker_ = std::make_unique<engine::Worker>(config, qb, &counters_, app);
   }
 

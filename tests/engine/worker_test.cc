@@ -35,7 +35,9 @@ WorkerConfig Config() {
 
 class WorkerTest : public testing::Test {
  protected:
-  explicit WorkerTest(WorkerConfig config = Config()) : h_(config) {}
+  explicit WorkerTest(WorkerConfig config = Config(),
+                      bool publish_every_poll = true)
+      : h_(config, {}, publish_every_poll) {}
 
   void TearDown() override {
     h_.Poll(now_);  // nothing left in flight
@@ -255,6 +257,41 @@ TEST_F(WorkerTest, AnswersAFullBurstInOneGo) {
   }
   EXPECT_EQ(h_.Count(Counter::kRxPackets), 32u);
   EXPECT_EQ(h_.Count(Counter::kTxPackets), 32u);
+}
+
+// While busy the worker publishes its counters once per
+// publish_interval_ns, not after every burst (that cost about 34
+// instructions per SYN); the counts are exact again at the first idle
+// poll, after the interval, and whenever PublishCounters() is called.
+class PublishIntervalTest : public WorkerTest {
+ protected:
+  static WorkerConfig IntervalConfig() {
+    WorkerConfig c = Config();
+    c.publish_interval_ns = 1'000'000;
+    return c;
+  }
+  PublishIntervalTest() : WorkerTest(IntervalConfig(), false) {}
+
+  uint64_t EchoAt(uint64_t t) {
+    h_.Inject(testutil::BuildFrame(Echo()));
+    EXPECT_EQ(h_.Poll(t).size(), 1u);
+    return h_.Count(Counter::kIcmpEchoIn);
+  }
+};
+
+TEST_F(PublishIntervalTest, PublishesBusyPollsOncePerIntervalAndWhenIdle) {
+  EXPECT_EQ(EchoAt(now_), 1u);  // the first busy poll publishes
+  EXPECT_EQ(EchoAt(now_ + 10'000), 1u);
+  EXPECT_EQ(EchoAt(now_ + 20'000), 1u);
+  EXPECT_TRUE(h_.Poll(now_ + 30'000).empty());  // idle: published
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoIn), 3u);
+  EXPECT_EQ(h_.Count(Counter::kRxPackets), 3u);
+  EXPECT_EQ(EchoAt(now_ + 40'000), 3u);
+  EXPECT_EQ(EchoAt(now_ + 1'030'000), 5u);  // the interval has passed
+  EXPECT_EQ(EchoAt(now_ + 1'040'000), 5u);
+  h_.worker().PublishCounters();  // what a reader does after stopping it
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoIn), 6u);
+  EXPECT_EQ(h_.Count(Counter::kIcmpEchoOut), 6u);
 }
 
 TEST_F(WorkerTest, CountsEveryMalformedFrameOnce) {
