@@ -3,13 +3,13 @@
 // number, reclaiming before refusing), the per-connection limit on ACKs to
 // invalid segments, RST for data nobody will read, and the MSS floor.
 // Each test states what a hostile or broken client did and what the stack
-// must do about it.
+// must do about it, over both families.
 #include "tcp_fixture.h"
 
 namespace synwave::tcp::fsm_test {
 namespace {
 
-class HardeningTest : public TcpFsmTest {
+class HardeningTest : public TcpFamilyTest {
  protected:
   // The fixture's defaults with the protections under test switched on.
   static TcpConfig Hardened() {
@@ -26,7 +26,7 @@ std::string Bytes(size_t n) { return std::string(n, 'x'); }
 // shut cannot take the whole buffer pool: once the free chunks fall below
 // the reserve, no queue grows beyond one chunk, and a new connection still
 // receives its request and queues its response.
-TEST_F(HardeningTest, Item37_PressureFloorKeepsRoomForNewConnections) {
+TEST_P(HardeningTest, Item37_PressureFloorKeepsRoomForNewConnections) {
   TcpConfig c = Hardened();
   c.buffer_chunks = 64;  // reserve: a quarter, 16 chunks
   c.snd_buffer = 64 * 1024;
@@ -54,7 +54,7 @@ TEST_F(HardeningTest, Item37_PressureFloorKeepsRoomForNewConnections) {
 }
 
 // Under pressure the window we advertise is one chunk at most.
-TEST_F(HardeningTest, Item37_WindowShrinksToOneChunkUnderPressure) {
+TEST_P(HardeningTest, Item37_WindowShrinksToOneChunkUnderPressure) {
   TcpConfig c = Hardened();
   c.buffer_chunks = 40;  // reserve 10
   c.snd_buffer = 64 * 1024;
@@ -75,7 +75,7 @@ TEST_F(HardeningTest, Item37_WindowShrinksToOneChunkUnderPressure) {
 // docs/conformance.md item 38. A client that completes the handshake and
 // goes silent is reset after the idle timeout (between 1 and 1.25 times
 // it); one that keeps sending is not.
-TEST_F(HardeningTest, Item38_SilentAfterHandshakeIsResetAfterIdleTimeout) {
+TEST_P(HardeningTest, Item38_SilentAfterHandshakeIsResetAfterIdleTimeout) {
   Init(Hardened());
   MakeEstablished();
   Peer busy = PeerOnPort(41000, 5'000'000);
@@ -99,7 +99,7 @@ TEST_F(HardeningTest, Item38_SilentAfterHandshakeIsResetAfterIdleTimeout) {
 // A peer that answers every zero-window probe with window 0 keeps a
 // connection the application holds only until the idle timeout: probes are
 // answered, but nothing moves.
-TEST_F(HardeningTest, Item38_ShutWindowForeverEndsAtIdleTimeout) {
+TEST_P(HardeningTest, Item38_ShutWindowForeverEndsAtIdleTimeout) {
   Init(Hardened());
   MakeEstablished();
   Inject(From(kA).Win(0));
@@ -116,7 +116,7 @@ TEST_F(HardeningTest, Item38_ShutWindowForeverEndsAtIdleTimeout) {
 
 // docs/conformance.md item 39. An orphan (the application closed) whose
 // peer vanished gets orphan_retries retransmissions, then a RST.
-TEST_F(HardeningTest, Item39_AbandonedOrphanGivesUpAfterOrphanRetries) {
+TEST_P(HardeningTest, Item39_AbandonedOrphanGivesUpAfterOrphanRetries) {
   Init(Hardened());
   MakeEstablished();
   Send(p_.id, "response");
@@ -137,7 +137,7 @@ TEST_F(HardeningTest, Item39_AbandonedOrphanGivesUpAfterOrphanRetries) {
 // An orphan's zero-window probes count against orphan_retries even when
 // the peer answers them (window still 0), unlike a connection the
 // application holds (RFC 1122 4.2.2.17 probing for ever).
-TEST_F(HardeningTest, Item39_OrphanStopsProbingAShutWindow) {
+TEST_P(HardeningTest, Item39_OrphanStopsProbingAShutWindow) {
   Init(Hardened());
   MakeEstablished();
   Inject(From(kA).Win(0));
@@ -155,7 +155,7 @@ TEST_F(HardeningTest, Item39_OrphanStopsProbingAShutWindow) {
 
 // docs/conformance.md item 40. At most max_orphans orphans: beyond that the
 // oldest is reset (TCPAbortOnMemory).
-TEST_F(HardeningTest, Item40_OldestOrphanIsResetBeyondMaxOrphans) {
+TEST_P(HardeningTest, Item40_OldestOrphanIsResetBeyondMaxOrphans) {
   TcpConfig c = Hardened();
   c.max_orphans = 2;
   Init(c);
@@ -180,7 +180,7 @@ TEST_F(HardeningTest, Item40_OldestOrphanIsResetBeyondMaxOrphans) {
 
 // ... and a new connection that finds every TCB taken resets the oldest
 // orphan rather than being refused.
-TEST_F(HardeningTest, Item40_NewConnectionReclaimsTheOldestOrphan) {
+TEST_P(HardeningTest, Item40_NewConnectionReclaimsTheOldestOrphan) {
   TcpConfig c = Hardened();
   c.max_connections = 3;
   c.max_orphans = 3;
@@ -208,7 +208,7 @@ TEST_F(HardeningTest, Item40_NewConnectionReclaimsTheOldestOrphan) {
 // docs/conformance.md item 41. ACKs to invalid segments (out of the
 // window) are rate-limited per connection: a flood of them draws one ACK
 // per interval (Linux tcp_invalid_ratelimit).
-TEST_F(HardeningTest, Item41_OutOfWindowAcksAreRateLimited) {
+TEST_P(HardeningTest, Item41_OutOfWindowAcksAreRateLimited) {
   Init(Hardened());
   MakeEstablished();
   for (int i = 0; i < 10; ++i) {
@@ -225,7 +225,7 @@ TEST_F(HardeningTest, Item41_OutOfWindowAcksAreRateLimited) {
 
 // In TIME-WAIT the ACK of a retransmitted FIN always goes; ACKs to other
 // segments are rate-limited.
-TEST_F(HardeningTest, Item41_TimeWaitAcksFinAlwaysOthersLimited) {
+TEST_P(HardeningTest, Item41_TimeWaitAcksFinAlwaysOthersLimited) {
   Init(Hardened());
   MakeTimeWait();
   for (int i = 0; i < 3; ++i) {
@@ -239,7 +239,7 @@ TEST_F(HardeningTest, Item41_TimeWaitAcksFinAlwaysOthersLimited) {
 }
 
 // A SYN-queue entry's ACKs to invalid segments are limited too.
-TEST_F(HardeningTest, Item41_SynReceivedAcksAreRateLimited) {
+TEST_P(HardeningTest, Item41_SynReceivedAcksAreRateLimited) {
   Init(Hardened());
   MakeSynReceived();
   for (int i = 0; i < 4; ++i) Inject(MakeSeg(kA, p_.snd + 200000, p_.rcv));
@@ -250,7 +250,7 @@ TEST_F(HardeningTest, Item41_SynReceivedAcksAreRateLimited) {
 
 // docs/conformance.md item 42. New data after the application closed
 // (FIN-WAIT-1, FIN-WAIT-2) will never be read: RST, as Linux answers.
-TEST_F(HardeningTest, Item42_DataAfterApplicationCloseGetsRst) {
+TEST_P(HardeningTest, Item42_DataAfterApplicationCloseGetsRst) {
   Init(Hardened());
   MakeFinWait2();
   Inject(From(kPA, "more"));
@@ -264,7 +264,7 @@ TEST_F(HardeningTest, Item42_DataAfterApplicationCloseGetsRst) {
 // docs/conformance.md item 43. The MSS floor (48, Linux's) applies before
 // the timestamp option's 12 bytes come off: a peer's MSS of 64 with
 // timestamps means 52 bytes of payload a segment (RFC 6691).
-TEST_F(HardeningTest, Item43_SmallMssLeavesRoomForTimestamps) {
+TEST_P(HardeningTest, Item43_SmallMssLeavesRoomForTimestamps) {
   Init(Hardened());
   Inject(MakeSeg(kS, kPeerIss).Mss(64).Ts(100, 0));
   const Sent synack = ExpectSynAck(kPeerIss + 1);
@@ -284,7 +284,7 @@ TEST_F(HardeningTest, Item43_SmallMssLeavesRoomForTimestamps) {
 // The load generator's abandoning client (synwave load --abandon): the
 // connection is forgotten without a word; for 2 MSL whatever the peer
 // still sends is dropped unanswered, and the tuple is not reused.
-TEST_F(HardeningTest, AbandonForgetsWithoutAWord) {
+TEST_P(HardeningTest, AbandonForgetsWithoutAWord) {
   Init(Hardened());
   MakeEstablished();
   stack().Abandon(p_.id, now_);
@@ -292,16 +292,18 @@ TEST_F(HardeningTest, AbandonForgetsWithoutAWord) {
   ExpectNothingSent();
   ExpectClosedEvent(CloseReason::kAbandoned);
   EXPECT_FALSE(stack().IsOpen(p_.id));
-  EXPECT_FALSE(stack().TupleFree(p_.key));
+  EXPECT_FALSE(TupleFree(p_));
   Inject(From(kPA, "response"));
   Inject(From(kFA));
   Inject(MakeSeg(kS, p_.snd + 100000));
   ExpectNothingSent();
   EXPECT_EQ(Counter("tcp_abandoned"), 3u);
   Advance(2 * config().msl_ns);
-  EXPECT_TRUE(stack().TupleFree(p_.key));
+  EXPECT_TRUE(TupleFree(p_));
   ExpectNoLeaks();
 }
+
+SYNWAVE_INSTANTIATE_FAMILIES(HardeningTest);
 
 }  // namespace
 }  // namespace synwave::tcp::fsm_test

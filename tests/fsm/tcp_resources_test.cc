@@ -9,9 +9,12 @@
 namespace synwave::tcp::fsm_test {
 namespace {
 
-using ResourcesTest = TcpFsmTest;
+// The names: of no family.
+using NamesTest = TcpFsmTest;
+// The pools: over both families.
+class ResourcesTest : public TcpFamilyTest {};
 
-TEST_F(ResourcesTest, CounterNamesAreUniqueAndDocumented) {
+TEST_F(NamesTest, CounterNamesAreUniqueAndDocumented) {
   std::set<std::string_view> names;
   for (size_t m = 0; m < kNumMibs; ++m) {
     const auto mib = static_cast<Mib>(m);
@@ -28,7 +31,7 @@ TEST_F(ResourcesTest, CounterNamesAreUniqueAndDocumented) {
   }
 }
 
-TEST_F(ResourcesTest, StateNamesAreTheRfcNames) {
+TEST_F(NamesTest, StateNamesAreTheRfcNames) {
   const char* rfc[] = {"CLOSED",     "LISTEN",     "SYN-SENT", "SYN-RECEIVED",
                        "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT",
                        "CLOSING",    "LAST-ACK",   "TIME-WAIT"};
@@ -39,7 +42,7 @@ TEST_F(ResourcesTest, StateNamesAreTheRfcNames) {
 }
 
 // Per-state counts follow the connections.
-TEST_F(ResourcesTest, StateCountsFollowConnections) {
+TEST_P(ResourcesTest, StateCountsFollowConnections) {
   Peer a = PeerOnPort(40001), b = PeerOnPort(40002), c = PeerOnPort(40003),
        d = PeerOnPort(40004), e = PeerOnPort(40005);
   MakeSynReceived(a);
@@ -57,7 +60,7 @@ TEST_F(ResourcesTest, StateCountsFollowConnections) {
 }
 
 // A closed connection's id stays dead when its TCB slot is reused.
-TEST_F(ResourcesTest, StaleConnIdAfterSlotReuse) {
+TEST_P(ResourcesTest, StaleConnIdAfterSlotReuse) {
   Peer a = PeerOnPort(40001), b = PeerOnPort(40002);
   const ConnId old = MakeEstablished(a);
   Abort(old);
@@ -75,7 +78,7 @@ TEST_F(ResourcesTest, StaleConnIdAfterSlotReuse) {
 
 // The leak check: one connection down every path there is, with data
 // buffered on the way, then time for everything to expire.
-TEST_F(ResourcesTest, EveryPathReleasesEverything) {
+TEST_P(ResourcesTest, EveryPathReleasesEverything) {
   TcpConfig c = DefaultConfig();
   c.max_connections = 64;
   c.max_half_open = 64;
@@ -224,7 +227,7 @@ TEST_F(ResourcesTest, EveryPathReleasesEverything) {
 }
 
 // A pool exhausted and refilled many times over ends empty.
-TEST_F(ResourcesTest, ChurnLeavesNothingBehind) {
+TEST_P(ResourcesTest, ChurnLeavesNothingBehind) {
   for (int round = 0; round < 200; ++round) {
     Peer p = PeerOnPort(static_cast<uint16_t>(42000 + round % 50),
                         kPeerIss + round * 1'000'000u);
@@ -248,6 +251,8 @@ TEST_F(ResourcesTest, ChurnLeavesNothingBehind) {
   EXPECT_EQ(Counter("PassiveOpens"), 200u);
   EXPECT_EQ(Counter("ConnectionsClosed"), 200u);
 }
+
+SYNWAVE_INSTANTIATE_FAMILIES(ResourcesTest);
 
 }  // namespace
 }  // namespace synwave::tcp::fsm_test

@@ -162,3 +162,49 @@ wait_for_line() {
   done
   fail "$what: no line matching '$regex' after 10 s"
 }
+
+# family_from_env: FAMILY (4 or 6, default 4) from meson's environment, for
+# the tests that run over either IP version (one script, a meson test per
+# family).
+family_from_env() {
+  FAMILY=${FAMILY:-4}
+  case $FAMILY in
+    4|6) ;;
+    *) echo "FAIL: FAMILY must be 4 or 6, not '$FAMILY'" >&2; exit 1 ;;
+  esac
+}
+
+# by_family IPV4_WORD IPV6_WORD: the one for $FAMILY.
+by_family() {
+  if [ "$FAMILY" = 4 ]; then echo "$1"; else echo "$2"; fi
+}
+
+# kernel_tap_ipv6 IFACE [NS]: IPv6 on the kernel's side of a tap interface
+# (in network namespace NS if given), without duplicate address detection's
+# delay. net_tap gives the kernel's side the port's MAC first (it sets it
+# back when the link comes up), so an EUI-64 link-local address there would
+# be our own (we defend it: the kernel's DAD fails, and traffic to it never
+# leaves the kernel): the kernel's is made random instead, and IPv6
+# restarted on the interface to make it. Add addresses with `nodad`.
+kernel_tap_ipv6() {
+  local iface=$1 ns=${2:-}
+  local in_ns=()
+  [ -n "$ns" ] && in_ns=(ip netns exec "$ns")
+  "${in_ns[@]}" sysctl -qw "net.ipv6.conf.$iface.accept_dad=0"
+  "${in_ns[@]}" sysctl -qw "net.ipv6.conf.$iface.addr_gen_mode=3"
+  "${in_ns[@]}" sysctl -qw "net.ipv6.conf.$iface.disable_ipv6=1"
+  "${in_ns[@]}" sysctl -qw "net.ipv6.conf.$iface.disable_ipv6=0"
+}
+
+# netns_arping NS IFACE IP: until IP answers ARP on IFACE in namespace NS
+# (up to about 10 s), so that synwave has learned the kernel's MAC; fails
+# the test otherwise. One request a second: a single arping right after the
+# interface came up in the namespace can fail at once on a loaded machine.
+netns_arping() {
+  local ns=$1 iface=$2 ip=$3
+  for _ in $(seq 10); do
+    ip netns exec "$ns" arping -q -c 1 -w 1 -I "$iface" "$ip" && return 0
+    sleep 0.1
+  done
+  fail "synwave did not answer ARP for $ip in namespace $ns: $(ip netns exec "$ns" arping -c 1 -w 1 -I "$iface" "$ip" 2>&1 | tail -2)"
+}

@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import http.server
 import socket
+import socketserver
 import threading
 
 ap = argparse.ArgumentParser()
@@ -62,6 +63,15 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # An IPv6 --addr: an IPv6 socket.
     address_family = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
+
+    def server_bind(self):
+        # HTTPServer.server_bind also looks up the address's name
+        # (socket.getfqdn): in the test's namespace, whose default route
+        # leads into synwave, that DNS query goes unanswered and held the
+        # start-up for 10 s. The name is only used in CGI environments.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = args.addr
+        self.server_port = self.server_address[1]
 
 
 Server((args.addr, args.port), Handler).serve_forever()

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""A SYN flood over IPv6 from random sources, for tap_ipv6_syn_flood_test.
+"""A SYN flood over IPv6 from random sources, for tap_ipv6_syn_flood_test
+and tap_proxy6_kernel_test.
 
 hping3 floods only IPv4, so this builds --frames distinct Ethernet/IPv6/TCP
 SYN frames with scapy (random sources in --prefix's /64, random ports and
 sequence numbers, an MSS option, valid checksums) once, then sends them in
 turn on an AF_PACKET socket bound to --iface at about --pps frames a second
-until SIGINT, SIGTERM or --duration, and prints one JSON line with how many
+until SIGINT, SIGTERM, --duration or --count frames, and prints one JSON line with how many
 it sent. Run it in a network namespace that holds only the tap interface:
 the target's SYN-ACKs to the random sources end there.
 """
@@ -36,10 +37,11 @@ def main():
     p.add_argument("--dst-mac", required=True)
     p.add_argument("--target", required=True)
     p.add_argument("--port", type=int, default=80)
-    p.add_argument("--prefix", required=True, help="sources: a /64")
+    p.add_argument("--prefix", required=True, help="sources: a /64 or wider")
     p.add_argument("--pps", type=float, default=5000)
     p.add_argument("--frames", type=int, default=2048)
     p.add_argument("--duration", type=float, default=60)
+    p.add_argument("--count", type=int, default=0, help="stop after (0: never)")
     args = p.parse_args()
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -65,6 +67,10 @@ def main():
     batch = max(1, int(args.pps / 100))  # 100 batches a second
     start = time.monotonic()
     while not stop and time.monotonic() - start < args.duration:
+        if args.count:
+            batch = min(batch, args.count - sent)
+            if batch == 0:
+                break
         for _ in range(batch):
             s.send(frames[sent % len(frames)])
             sent += 1

@@ -11,16 +11,9 @@ KERNEL6=fd00:13::1
 TARGET6=fd00:13::2
 start_tap_endpoint "$IF" 198.18.13.1/24 198.18.13.2/24 \
   --ip="$TARGET6/64" --response-bytes=100
-# IPv6 on the tap, without duplicate address detection's delay. net_tap
-# gives the kernel's side the port's MAC (it sets it back when the link
-# comes up), so an EUI-64 link-local address there would be our own (we
-# defend it: the kernel's DAD fails, and a ping to it never leaves the
-# kernel): the kernel's is made random instead, and IPv6 restarted on the
-# tap to make it.
-sysctl -qw "net.ipv6.conf.$IF.accept_dad=0"
-sysctl -qw "net.ipv6.conf.$IF.addr_gen_mode=3"
-sysctl -qw "net.ipv6.conf.$IF.disable_ipv6=1"
-sysctl -qw "net.ipv6.conf.$IF.disable_ipv6=0"
+# IPv6 on the tap, without duplicate address detection's delay, and a
+# random link-local address for the kernel (lib.sh says why).
+kernel_tap_ipv6 "$IF"
 ip -6 addr add "$KERNEL6/64" dev "$IF" nodad
 
 N=1000

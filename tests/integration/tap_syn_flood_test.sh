@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# SYN-flood resistance: `synwave serve` (SYN cookies on overflow, a SYN
-# queue of 128) under `hping3 --flood --rand-source` for 10 s, while Linux
-# clients make 1,000 connections (4 streams of 200 one after another, and
-# 200 open at once) that must each get the full response. From the
-# endpoint's report: the flood reached the cookie path (SyncookiesSent > 0),
-# exactly the clients' 1,000 handshakes completed, the listener dropped no
-# SYN, and once the flood's half-open entries have expired
-# (--syn-ack-retries=1: about 3 s) no TCB, half-open entry or mbuf is left.
+# SYN-flood resistance, over IPv4 (FAMILY=4, the meson test
+# tap_syn_flood_test) or IPv6 (FAMILY=6, tap_ipv6_syn_flood_test):
+# `synwave serve` (SYN cookies on overflow, a SYN queue of 128) under a SYN
+# flood from random sources while Linux clients make their connections
+# (streams of 200 one after another, and some open at once) that must each
+# get the full response.
+#   IPv4: `hping3 --flood --rand-source`; 4 streams and 200 at once (1,000).
+#   IPv6: syn_flood6.py (scapy-built frames from random sources in
+#         fd00:17::/64, about 5,000 a second; hping3 floods only IPv4) at a
+#         dual-stack endpoint; 2 streams and 100 at once (500).
+# From the endpoint's report: the flood reached the cookie path
+# (SyncookiesSent), the clients' handshakes completed (exactly their
+# PassiveOpens, over IPv6 all of them Ipv6PassiveOpens), none through a
+# cookie that failed validation, the listener dropped no SYN, and once the
+# flood's half-open entries have expired (--syn-ack-retries=1: about 3 s)
+# no TCB, half-open entry, buffer or mbuf is left (over IPv6, no address
+# pair beyond the TIME-WAIT records). Over IPv6, where the flood is slower,
+# also: more than 1,000 cookies sent, and some clients' handshakes
+# completed through validated cookies (SyncookiesRecv > 0).
 #
-# Safety: the flood's sources are random, possibly public, addresses, and
-# we answer each with a SYN-ACK. So hping3 and the clients run in a network
-# namespace of their own that holds only lo and the tap interface, has no
-# default route and does not forward (checked before the flood: the test
-# fails otherwise). The SYN-ACKs end there: the kernel drops them as not for
-# it. The endpoint is stopped before the namespace is removed, so nothing is
-# sent once the interface could have left it.
+# Safety: the flood's sources are random (over IPv4 possibly public)
+# addresses, and we answer each with a SYN-ACK. So the flood and the
+# clients run in a network namespace of their own that holds only lo and
+# the tap interface, has no default route and does not forward (checked
+# before the flood: the test fails otherwise). The SYN-ACKs end there: the
+# kernel drops them as not for it. The endpoint is stopped before the
+# namespace is removed, so nothing is sent once the interface could have
+# left it.
 source "$(dirname "$0")/lib.sh"
+family_from_env
 require_net_admin
-require_tools ip arping hping3 timeout "$PY"
+require_tools ip timeout "$PY" $(by_family "arping hping3" sysctl)
+if [ "$FAMILY" = 6 ]; then
+  "$PY" -c 'import scapy.layers.inet6' 2>/dev/null || skip_or_fail "needs python3-scapy"
+fi
 
-NS=swt_sf$$
-IF=swt_sf
-KERNEL_IP=198.18.16.1
-TARGET_IP=198.18.16.2
+NS=swt_$(by_family sf f6)$$
+IF=swt_$(by_family sf f6)
+KERNEL_IP=$(by_family 198.18.16.1 fd00:17::1)
+TARGET_IP=$(by_family 198.18.16.2 fd00:17::2)
 FLOOD_S=${FLOOD_S:-60}        # the flood's limit, seconds: it is stopped
                               # as soon as the clients are done
+FLOOD_PPS=${FLOOD_PPS:-5000}  # IPv6: syn_flood6.py's rate
 AFTER_S=${AFTER_S:-5}         # endpoint kept running after it, seconds
-STREAMS=${STREAMS:-4}         # sequential client processes
-PER_STREAM=${PER_STREAM:-200} # connections in each, one after another
-AT_ONCE=${AT_ONCE:-200}       # connections of the concurrent client
+STREAMS=${STREAMS:-$(by_family 4 2)}          # sequential client processes
+PER_STREAM=${PER_STREAM:-200}                 # connections in each, one after another
+AT_ONCE=${AT_ONCE:-$(by_family 200 100)}      # connections of the concurrent client
 N=$((STREAMS * PER_STREAM + AT_ONCE))
-SYN_BACKLOG=128
-MAX_HALF_OPEN=256
 CLIENT=$(dirname "$0")/tcp_client.py
 
 make_netns "$NS"
@@ -39,11 +54,15 @@ make_netns "$NS"
 # --duration only caps a run whose stop never comes: the test stops the
 # endpoint with SIGTERM AFTER_S seconds after the flood. (Either can take
 # several seconds to act after a flood through net_tap: see the figures.)
-"$SYNWAVE" serve --port="net_tap_${IF},iface=${IF}" --ip="$TARGET_IP/24" \
+if [ "$FAMILY" = 4 ]; then
+  IP_FLAGS=(--ip="$TARGET_IP/24")
+else
+  IP_FLAGS=(--ip=198.18.17.2/24 --ip="$TARGET_IP/64")
+fi
+"$SYNWAVE" serve --port="net_tap_${IF},iface=${IF}" "${IP_FLAGS[@]}" \
   --listen=80 --response-bytes=1000 --close=server \
-  --syncookies=overflow --syn-backlog="$SYN_BACKLOG" \
-  --max-half-open="$MAX_HALF_OPEN" --syn-ack-retries=1 \
-  --duration=$((FLOOD_S + AFTER_S + 30)) \
+  --syncookies=overflow --syn-backlog=128 --max-half-open=256 \
+  --syn-ack-retries=1 --duration=$((FLOOD_S + AFTER_S + 30)) \
   --json="$WORK/report.json" >"$WORK/synwave.log" 2>&1 &
 SYNWAVE_PID=$!
 # Registered after make_netns, so it runs first at exit: the endpoint stops
@@ -52,31 +71,65 @@ on_exit '[ -n "$SYNWAVE_PID" ] && kill -KILL "$SYNWAVE_PID" 2>/dev/null && wait 
 
 # The banner comes once the port has started: the interface can leave.
 wait_for_line "$WORK/synwave.log" '^synwave serve:' "$SYNWAVE_PID" "synwave serve"
+MAC=$(sed -n 's/^synwave serve: port .* mac \([0-9a-f:]*\) .*/\1/p' "$WORK/synwave.log")
+[ -n "$MAC" ] || fail "no MAC in the banner"
 ip link set "$IF" netns "$NS"
 ip -n "$NS" link set "$IF" address 02:00:5e:00:53:01
-ip -n "$NS" addr add "$KERNEL_IP/24" dev "$IF"
+if [ "$FAMILY" = 4 ]; then
+  ip -n "$NS" addr add "$KERNEL_IP/24" dev "$IF"
+else
+  kernel_tap_ipv6 "$IF" "$NS"
+  ip -n "$NS" -6 addr add "$KERNEL_IP/64" dev "$IF" nodad
+fi
 ip -n "$NS" link set "$IF" up
 
 # The namespace must keep the SYN-ACKs to random addresses to itself.
-forward=$(ip netns exec "$NS" sysctl -n net.ipv4.ip_forward)
-[ "$forward" = 0 ] || fail "net.ipv4.ip_forward is $forward in $NS; refusing to flood"
+if [ "$FAMILY" = 4 ]; then
+  forward=$(ip netns exec "$NS" sysctl -n net.ipv4.ip_forward)
+else
+  forward=$(ip netns exec "$NS" sysctl -n net.ipv6.conf.all.forwarding)
+fi
+[ "$forward" = 0 ] || fail "IPv$FAMILY forwarding is $forward in $NS; refusing to flood"
 links=$(ip -n "$NS" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
 [ "$links" = "lo $IF " ] || fail "$NS holds other interfaces than lo and $IF: $links"
-[ -z "$(ip -n "$NS" route show default)" ] || fail "$NS has a default route"
+[ -z "$(ip -n "$NS" -"$FAMILY" route show default)" ] || fail "$NS has a default IPv$FAMILY route"
 if ip link show "$IF" >/dev/null 2>&1; then fail "$IF is still in the root namespace"; fi
 
-ip netns exec "$NS" arping -q -c 1 -w 10 -I "$IF" "$TARGET_IP" ||
-  fail "synwave did not answer ARP in the namespace"
+if [ "$FAMILY" = 4 ]; then
+  netns_arping "$NS" "$IF" "$TARGET_IP"
+else
+  for _ in $(seq 50); do
+    ip netns exec "$NS" ping -6 -c 1 -W 1 "$TARGET_IP" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  ip netns exec "$NS" ping -6 -c 1 -W 1 "$TARGET_IP" >/dev/null ||
+    fail "synwave does not answer ping -6 in the namespace"
+fi
 
-# The flood, stopped with SIGINT, on which hping3 prints its statistics.
-FAIL_LOGS=("$WORK/hping3.log")
-ip netns exec "$NS" timeout -s INT -k 2 "$FLOOD_S" \
-  hping3 --flood --rand-source -S -p 80 -I "$IF" "$TARGET_IP" >"$WORK/hping3.log" 2>&1 &
-flood_pid=$!
+# The flood, stopped with SIGINT (on which hping3 prints its statistics).
+FAIL_LOGS=("$WORK/flood.log")
+if [ "$FAMILY" = 4 ]; then
+  ip netns exec "$NS" timeout -s INT -k 2 "$FLOOD_S" \
+    hping3 --flood --rand-source -S -p 80 -I "$IF" "$TARGET_IP" >"$WORK/flood.log" 2>&1 &
+  flood_pid=$!
+else
+  ip netns exec "$NS" timeout -s INT -k 2 "$FLOOD_S" "$PY" "$(dirname "$0")/syn_flood6.py" \
+    --iface "$IF" --dst-mac "$MAC" --target "$TARGET_IP" --port 80 \
+    --prefix fd00:17::/64 --pps "$FLOOD_PPS" --duration "$FLOOD_S" \
+    >"$WORK/flood.json" 2>"$WORK/flood.log" &
+  flood_pid=$!
+  # Building the frames takes scapy a few seconds (it says when it floods).
+  for _ in $(seq 300); do
+    grep -q '^flooding' "$WORK/flood.log" 2>/dev/null && break
+    kill -0 "$flood_pid" 2>/dev/null || fail "the flood exited at start-up"
+    sleep 0.1
+  done
+  grep -q '^flooding' "$WORK/flood.log" || fail "the flood did not start in 30 s"
+fi
 flood_start=$(date +%s.%N)
 # A second for the SYN queue to fill, so that the clients meet the cookies.
 sleep 1
-kill -0 "$flood_pid" 2>/dev/null || fail "hping3 exited at start-up"
+kill -0 "$flood_pid" 2>/dev/null || fail "the flood exited at start-up"
 
 # The clients, all at the same time: job 0 opens AT_ONCE connections
 # together, jobs 1..STREAMS make theirs one after another.
@@ -113,13 +166,16 @@ done
 [ "$flood_on" = yes ] ||
   fail "the flood ended before the clients did ($clients_s s): not every connection met it"
 
-# The flood met every connection: stop it now (SIGINT, on which hping3
-# prints its statistics), rather than after a fixed time that a slow,
-# shared machine can outlast.
-kill -INT "$flood_pid" 2>/dev/null || true  # timeout passes it to hping3
-wait "$flood_pid" || true  # timeout's status when it had to stop hping3
+# The flood met every connection: stop it now, rather than after a fixed
+# time that a slow, shared machine can outlast.
+kill -INT "$flood_pid" 2>/dev/null || true  # timeout passes it on
+wait "$flood_pid" || true  # timeout's status when it had to stop the flood
 flood_s=$(awk -v a="$flood_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$WORK/hping3.log")
+if [ "$FAMILY" = 4 ]; then
+  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$WORK/flood.log")
+else
+  sent=$(json_get "$(cat "$WORK/flood.json")" 'j["sent"]' 2>/dev/null || true)
+fi
 [ -n "$sent" ] || sent='?'
 
 # The flood's half-open entries expire (one SYN-ACK retransmission, about
@@ -135,7 +191,7 @@ check() {
   [ "$(report "(lambda c, p: bool($1))(r['counters'], r['pools'])")" = True ] ||
     fail "$1; counters $(report '{k: v for k, v in r["counters"].items() if v}'), pools $(report 'r["pools"]')"
 }
-check 'c["SyncookiesSent"] > 0'
+check 'c["SyncookiesSent"] > 0 and c["SyncookiesFailed"] == 0'
 check "c['PassiveOpens'] == $N and c['SyncookiesRecv'] <= c['PassiveOpens']"
 check 'c["ListenDrops"] == 0 and c["drop_tcp_syn_queue_full"] == 0 and c["drop_tcp_tables_full"] == 0'
 check 'c["EstabResets"] == 0'
@@ -144,6 +200,11 @@ check 'c["SynRecvTimeouts"] > 0'
 # use. With one listener on one worker its use is bounded by --syn-backlog,
 # below --max-half-open, and past that bound the SYNs got cookies (above).
 check 'p["tcbs"] == 0 and p["half_open"] == 0 and p["mbufs"] == 0 and p["buffer_chunks"] == 0'
+if [ "$FAMILY" = 6 ]; then
+  check 'c["SyncookiesSent"] > 1000 and c["SyncookiesRecv"] > 0'
+  check "c['Ipv6PassiveOpens'] == $N"
+  check 'p["ipv6_tuples"] == p["time_wait"]'
+fi
 
 # The figures. The flood rate as the endpoint saw it: its TCP segments over
 # the flood's length (the clients add about 5 per connection). Not from
@@ -151,7 +212,7 @@ check 'p["tcbs"] == 0 and p["half_open"] == 0 and p["mbufs"] == 0 and p["buffer_
 # signal keeps interrupting the main thread's sleep, and the lines (like the
 # end of --duration, and the stop on SIGTERM) come late.
 segs=$(report 'r["counters"]["tcp_segments_in"]')
-echo "flood: hping3 sent $sent SYNs in $flood_s s; the endpoint took" \
+echo "flood: $sent SYNs in $flood_s s; the endpoint took" \
   "$(awk -v n="$segs" -v s="$flood_s" 'BEGIN { printf "%.0f", n / s }') TCP segments/s;" \
   "SyncookiesSent=$(report 'r["counters"]["SyncookiesSent"]')" \
   "SynRecvTimeouts=$(report 'r["counters"]["SynRecvTimeouts"]')" \
@@ -166,4 +227,4 @@ echo "clients: $N connections in $clients_s s under the flood" \
   "$(json_get "$(cat "$WORK/client0.json")" 'j["elapsed_s"]') s;" \
   "SyncookiesRecv=$(report 'r["counters"]["SyncookiesRecv"]') PassiveOpens=$(report 'r["counters"]["PassiveOpens"]');" \
   "kernel ActiveOpens +$((ACTIVE_AFTER - ACTIVE_BEFORE)) RetransSegs +$((RETRANS_AFTER - RETRANS_BEFORE))"
-echo "PASS: $N connections under a $flood_s s SYN flood, none failed; no half-open entry, TCB or mbuf left"
+echo "PASS: $N IPv$FAMILY connections under a $flood_s s SYN flood, none failed; no half-open entry, TCB, buffer or mbuf left"

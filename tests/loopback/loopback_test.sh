@@ -37,9 +37,9 @@ check_clean() {
   check "$name" "r['pools']['ipv6_tuples'] == $V6 * r['pools']['time_wait'] and r['server']['pools']['ipv6_tuples'] == $V6 * r['server']['pools']['time_wait']"
 }
 
-# 1. The default run (server closes), 5 s: the documented keys are there,
+# 1. The default run (server closes), 2 s: the documented keys are there,
 #    and the server holds the TIME-WAIT records.
-run default --duration=5
+run default --duration=2
 check_clean default
 check default 'all(k in r for k in ("duration_s", "connections", "cps", "latency_us", "counters"))'
 check default 'all(p in r["latency_us"][k] for k in ("connect", "first_byte", "total") for p in ("p50", "p90", "p99", "p999", "max"))'
@@ -75,20 +75,21 @@ run raw --duration=2 --request-bytes=100 --response-bytes=300 --close=client
 check_clean raw
 
 # 7. Under a SYN flood (docs/conformance.md items 30-35 end to end):
-#    400,000 spoofed SYNs/s for 6 s (2.4 million) while 2,000 legitimate
+#    400,000 spoofed SYNs/s for 3 s (1.2 million) while 2,000 legitimate
 #    connections/s are made: every legitimate one completes; the server's
 #    SYN queue and connection pools stay within their bounds; after the run
 #    (half-open entries expire after one SYN-ACK retry, TIME-WAIT after
 #    2 x 0.5 s) every pool is back to zero.
-run flood --duration=6 --cps=2000 --flood-pps=400000 --syn-ack-retries=0 \
+run flood --duration=3 --cps=2000 --flood-pps=400000 --syn-ack-retries=0 \
   --close=client --msl=0.5 --drain=8 --max-half-open=4096 --syn-backlog=1024 \
   --max-connections=16384
 check_clean flood
-# How many SYNs a busy 2-core machine generates and answers varies: the
-# checks ask for a flood hundreds of times the SYN queue, answered with
-# cookies, not for a rate.
-check flood 'c["completed"] >= 10000 and r["flood"]["syns_sent"] >= 600000'
-check flood 'r["server"]["counters"]["SyncookiesSent"] > 100000 and r["server"]["counters"]["SyncookiesFailed"] == 0'
+# How many SYNs a busy 2-core machine (or the sanitizer build) generates
+# and answers varies: the checks ask for a flood hundreds of times the SYN
+# queue, answered with cookies, not for a rate. The legitimate connections
+# are paced, so all 6,000 of them are due.
+check flood 'c["completed"] >= 5000 and r["flood"]["syns_sent"] >= 300000'
+check flood 'r["server"]["counters"]["SyncookiesSent"] > 50000 and r["server"]["counters"]["SyncookiesFailed"] == 0'
 check flood 'r["server"]["pool_peaks"]["half_open"] <= 1024 and r["server"]["pool_peaks"]["tcbs"] <= 16384'
 check flood 'r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["time_wait"] == 0 and r["pools"]["time_wait"] == 0'
 

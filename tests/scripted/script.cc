@@ -28,6 +28,9 @@ using testutil::Frame;
 
 const wire::Ipv4Address kOurIp = wire::Ipv4Address::FromOctets(198, 18, 0, 2);
 const wire::Ipv4Address kPeerIp = wire::Ipv4Address::FromOctets(198, 18, 0, 1);
+// The same two hosts over IPv6 (FAMILIES in script.h).
+const wire::Ipv6Address kOurIp6 = *wire::Ipv6Address::Parse("fd00::2");
+const wire::Ipv6Address kPeerIp6 = *wire::Ipv6Address::Parse("fd00::1");
 // Script time 0 on the worker's clock: a little after its start, so that no
 // timestamp or "last time" of the stack is zero by accident.
 constexpr uint64_t kBaseNs = 1'000'000'000;
@@ -531,6 +534,12 @@ absl::Status ApplyConfig(std::string_view key_in, std::string_view v,
     }
     return absl::OkStatus();
   }
+  if (key == "family") {
+    if (v != "ipv4" && v != "ipv6" && v != "both") return bad();
+    c->ipv4 = v != "ipv6";
+    c->ipv6 = v != "ipv4";
+    return absl::OkStatus();
+  }
   if (key == "dport") return u16(&c->dport);
   if (key == "sport") return u16(&c->sport);
   if (key == "peer_isn") return u32(&c->peer_isn);
@@ -837,6 +846,14 @@ absl::StatusOr<Script> ParseScript(std::string_view text) {
       e.time_ns = *t;
       first = c.Word();
     }
+    if (first == "ipv4:" || first == "ipv6:") {
+      e.only = first == "ipv4:" ? Family::kIpv4 : Family::kIpv6;
+      if (!script.config.RunsOver(*e.only)) {
+        return LineError(line_no, Cat("`", first, "` line in a script that "
+                                      "does not run over that family"));
+      }
+      first = c.Word();
+    }
     // The body, for traces and reports.
     e.text = std::string(Strip(
         line.substr(static_cast<size_t>(first.data() - line.data()))));
@@ -901,12 +918,21 @@ std::string FormatTime(int64_t ns) {
 
 class Runner {
  public:
-  Runner(const Script& script, std::string_view name)
-      : script_(script), config_(script.config), name_(name) {}
+  Runner(const Script& script, std::string_view name, Family family)
+      : script_(script),
+        config_(script.config),
+        name_(name),
+        family_(family),
+        ipv6_(family == Family::kIpv6) {}
 
   std::string Run() {
     engine::AppOps ops;
     engine::WorkerConfig worker = config_.worker;
+    if (ipv6_) {
+      // Dual stack; the script talks IPv6 only, with the MSS it wrote.
+      worker.ip6 = wire::Ipv6Prefix{kOurIp6, 64};
+      worker.tcp.mss6 = worker.tcp.mss;
+    }
     if (config_.client) {
       worker.tcp_active = true;
       // The runner is the application and forwards to the generator, made
@@ -923,9 +949,15 @@ class Runner {
     harness_ = std::make_unique<testutil::RingHarness>(worker, ops);
     if (config_.client) {
       app::GeneratorConfig g = config_.generator;
-      g.servers = {app::LoadTarget{kPeerIp.value, config_.sport}};
-      g.client_ip_first = kOurIp.value;
-      g.client_ip_last = kOurIp.value;
+      if (ipv6_) {
+        g.servers = {app::LoadTarget::Ipv6(kPeerIp6, config_.sport)};
+        g.client_ip6_first = kOurIp6;
+        g.client_ip6_last = kOurIp6;
+      } else {
+        g.servers = {app::LoadTarget{kPeerIp.value, config_.sport}};
+        g.client_ip_first = kOurIp.value;
+        g.client_ip_last = kOurIp.value;
+      }
       g.port_first = config_.dport;
       g.port_last = config_.dport;
       g.concurrency = 1;
@@ -938,6 +970,7 @@ class Runner {
       PollAt(0);
     }
     for (const Event& e : script_.events) {
+      if (e.only && *e.only != family_) continue;  // the other family's
       if (!Step(e)) return report_;
     }
     // Two more iterations at the same time: whatever is still sendable
@@ -1038,7 +1071,7 @@ class Runner {
     while (again) {
       again = false;
       for (Frame& f : harness_->Poll(kBaseNs + static_cast<uint64_t>(t))) {
-        if (AnswerArp(t, f)) {
+        if (AnswerArp(t, f) || AnswerNeighborSolicitation(t, f)) {
           again = true;
         } else {
           Collect(t, std::move(f));
@@ -1070,6 +1103,33 @@ class Runner {
     reply.arp.tpa = arp->SenderIp();
     harness_->Inject(testutil::BuildFrame(reply));
     Trace(t, "[ARP request for the peer answered]");
+    return true;
+  }
+
+  // True if `f` is a Neighbor Solicitation for the peer's IPv6 address
+  // (answered with a solicited advertisement, as the peer would).
+  bool AnswerNeighborSolicitation(int64_t t, const Frame& f) {
+    wire::PacketInfo info;
+    if (wire::ParseFrame(f.data(), static_cast<uint32_t>(f.size()), {},
+                         &info) != wire::Verdict::kOk ||
+        info.kind != wire::PacketKind::kIcmp6 ||
+        f[info.l4_offset] != wire::kIcmpv6NeighborSolicitation ||
+        !(wire::Ipv6Address::FromBytes(f.data() + info.l4_offset + 8) ==
+          kPeerIp6)) {
+      return false;
+    }
+    testutil::Icmp6Frame na;
+    na.eth.dst = harness_->mac();
+    na.eth.src = harness_->peer_mac();
+    na.ip.src = kPeerIp6;
+    na.ip.dst = wire::Ipv6Src(f.data(), info);
+    na.ip.hop_limit = 255;
+    na.icmp.type = wire::kIcmpv6NeighborAdvertisement;
+    na.icmp.body = testutil::NdBody(
+        kPeerIp6, wire::na_flags::kSolicited | wire::na_flags::kOverride,
+        harness_->peer_mac(), wire::kNdOptionTargetLinkAddress);
+    harness_->Inject(testutil::BuildFrame(na));
+    Trace(t, "[Neighbor Solicitation for the peer answered]");
     return true;
   }
 
@@ -1159,34 +1219,46 @@ class Runner {
     const SegmentSpec& s = e.seg;
     const uint16_t port = PortOf(s);
     Conn& c = ConnFor(port);
-    testutil::TcpFrame f;
-    f.eth.dst = harness_->mac();
-    f.eth.src = harness_->peer_mac();
-    f.ip.src = kPeerIp;
-    f.ip.dst = kOurIp;
-    f.ip.id = ip_id_++;
-    f.tcp.src_port = port;
-    f.tcp.dst_port = config_.dport;
-    f.tcp.seq = config_.peer_isn + static_cast<uint32_t>(s.start);
-    f.tcp.ack = 0;
+    testutil::TcpFields tcp;
+    tcp.src_port = port;
+    tcp.dst_port = config_.dport;
+    tcp.seq = config_.peer_isn + static_cast<uint32_t>(s.start);
+    tcp.ack = 0;
     if (s.ack) {
-      f.tcp.ack = static_cast<uint32_t>(*s.ack) + (c.isn_known ? c.isn : 0);
+      tcp.ack = static_cast<uint32_t>(*s.ack) + (c.isn_known ? c.isn : 0);
     }
-    f.tcp.flags = s.flags;
-    f.tcp.window = s.window.value_or(65535);
+    tcp.flags = s.flags;
+    tcp.window = s.window.value_or(65535);
     std::vector<uint8_t> raw;
     if (s.options) {
       for (const OptionSpec& o : *s.options) AppendRaw(o, c, &raw);
     }
-    f.tcp.raw_options = std::move(raw);
+    tcp.raw_options = std::move(raw);
     if (s.payload) {
-      f.tcp.payload.assign(s.payload->begin(), s.payload->end());
+      tcp.payload.assign(s.payload->begin(), s.payload->end());
     } else {
       for (uint32_t i = 0; i < s.len; ++i) {
-        f.tcp.payload.push_back(static_cast<uint8_t>('a' + i % 26));
+        tcp.payload.push_back(static_cast<uint8_t>('a' + i % 26));
       }
     }
-    harness_->Inject(testutil::BuildFrame(f));
+    if (ipv6_) {
+      testutil::Tcp6Frame f6;
+      f6.eth.dst = harness_->mac();
+      f6.eth.src = harness_->peer_mac();
+      f6.ip.src = kPeerIp6;
+      f6.ip.dst = kOurIp6;
+      f6.tcp = std::move(tcp);
+      harness_->Inject(testutil::BuildFrame(f6));
+    } else {
+      testutil::TcpFrame f;
+      f.eth.dst = harness_->mac();
+      f.eth.src = harness_->peer_mac();
+      f.ip.src = kPeerIp;
+      f.ip.dst = kOurIp;
+      f.ip.id = ip_id_++;
+      f.tcp = std::move(tcp);
+      harness_->Inject(testutil::BuildFrame(f));
+    }
     Trace(now_, e.text);
     PollAt(now_);
     return true;
@@ -1289,7 +1361,11 @@ class Runner {
         !(eth->Src() == harness_->mac())) {
       d.push_back("MAC addresses");
     }
-    if (!(info.src_ip == kOurIp) || !(info.dst_ip == kPeerIp)) {
+    if (ipv6_ ? info.family != wire::IpFamily::kIpv6 ||
+                    !(wire::Ipv6Src(f.data(), info) == kOurIp6) ||
+                    !(wire::Ipv6Dst(f.data(), info) == kPeerIp6)
+              : info.family != wire::IpFamily::kIpv4 ||
+                    !(info.src_ip == kOurIp) || !(info.dst_ip == kPeerIp)) {
       d.push_back("IP addresses");
     }
     const uint16_t port = PortOf(s);
@@ -1374,6 +1450,7 @@ class Runner {
     }
     if (info.kind == wire::PacketKind::kArp) return "<ARP frame>";
     if (info.kind == wire::PacketKind::kIcmp) return "<ICMP frame>";
+    if (info.kind == wire::PacketKind::kIcmp6) return "<ICMPv6 frame>";
     const Conn& c = ConnFor(info.dst_port);
     std::string s;
     if (info.dst_port != config_.sport) Append(&s, "@", info.dst_port, " ");
@@ -1484,6 +1561,8 @@ class Runner {
   const Script& script_;
   const ScriptConfig& config_;
   std::string name_;
+  Family family_;  // the family the script runs over
+  bool ipv6_;
   // The responder outlives the harness (its worker calls into it).
   std::unique_ptr<app::Responder> responder_;
   // Client mode: the application, and its entry points (see ClientPoll).
@@ -1502,8 +1581,13 @@ class Runner {
 
 }  // namespace
 
-std::string RunScript(const Script& script, std::string_view name) {
-  Runner runner(script, name);
+std::string_view FamilyName(Family f) {
+  return f == Family::kIpv6 ? "ipv6" : "ipv4";
+}
+
+std::string RunScript(const Script& script, std::string_view name,
+                      Family family) {
+  Runner runner(script, name, family);
   return runner.Run();
 }
 

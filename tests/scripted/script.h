@@ -79,6 +79,17 @@
 // iteration at the same time), as the host on the link would; they are not
 // matched by `>` lines.
 //
+// FAMILIES: every script runs twice, over IPv4 and over IPv6 (RunScript's
+// `family`). The runner maps the addresses (peer 198.18.0.1 / fd00::1, us
+// 198.18.0.2 / fd00::2), answers Neighbor Solicitations for the peer as it
+// answers ARP requests, and advertises the script's `mss` over IPv6 too
+// (TcpConfig::mss6 = mss), so a script reads the same in both families.
+// Where the behaviour differs by family (the default MSS, the cookie MSS
+// table, a listener per address of a dual-stack worker), a line may start
+// (after its time) with `ipv4:` or `ipv6:`: it is an event of that family's
+// run only. `config family=ipv4` (or `ipv6`) runs a whole script over one
+// family only; its header comment says why.
+//
 // Each script runs in a fresh harness. The runner fails the script on the
 // first difference, naming the line, the expected and the actual segment
 // (rendered in the same syntax) and the last events. Segments the endpoint
@@ -104,6 +115,10 @@ namespace synwave::scripted {
 
 inline constexpr int64_t kNsPerSecond = 1'000'000'000;
 
+// The IP version a script runs over (see FAMILIES).
+enum class Family : uint8_t { kIpv4, kIpv6 };
+std::string_view FamilyName(Family f);  // "ipv4", "ipv6"
+
 // What `config` lines set; the defaults are the runner's, chosen so a
 // script without config is a small server on port 80 with the library's
 // TCP defaults (pools shrunk to what a script uses).
@@ -122,6 +137,11 @@ struct ScriptConfig {
   uint32_t peer_isn = 1000;
   int64_t tick_ns = 1'000'000;       // polling step while time passes
   int64_t tolerance_ns = 5'000'000;  // allowed lateness/earliness of `>`
+  // family=ipv4|ipv6|both: the families the script runs over.
+  bool ipv4 = true;
+  bool ipv6 = true;
+
+  bool RunsOver(Family f) const { return f == Family::kIpv4 ? ipv4 : ipv6; }
 
   ScriptConfig();
 };
@@ -163,6 +183,7 @@ struct Event {
   Kind kind = Kind::kInbound;
   int line = 0;
   std::string text;  // the line as written, comments stripped
+  std::optional<Family> only;  // `ipv4:` / `ipv6:` lines: that run only
   int64_t time_ns = 0;  // absolute script time
   SegmentSpec seg;
   bool drop_outbound = false;  // kDropNext
@@ -180,9 +201,10 @@ struct Script {
 // Parses a script; errors name the line ("line 12: ...").
 absl::StatusOr<Script> ParseScript(std::string_view text);
 
-// Runs `script` in a fresh harness. Returns the empty string on success,
-// else the failure report. `name` labels the report.
-std::string RunScript(const Script& script, std::string_view name);
+// Runs `script` over `family` in a fresh harness. Returns the empty string
+// on success, else the failure report. `name` labels the report.
+std::string RunScript(const Script& script, std::string_view name,
+                      Family family = Family::kIpv4);
 
 }  // namespace synwave::scripted
 

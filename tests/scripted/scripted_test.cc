@@ -1,5 +1,6 @@
-// One test per packet script in scripts/*.pkt (test name = file name), run
-// through the real worker loop by the runner in script.h; plus tests of the
+// One test per packet script in scripts/*.pkt and family (Ipv4/... and
+// Ipv6/Scripts.Pass/<file name>), run through the real worker loop by the
+// runner in script.h; plus tests of the
 // runner itself, which must catch a wrong, a missing and an unexpected
 // segment (a runner that passes everything proves nothing).
 //
@@ -39,29 +40,62 @@ std::vector<std::string> ScriptFiles() {
   return files;
 }
 
-std::string TestName(const testing::TestParamInfo<std::string>& info) {
-  std::string n = std::filesystem::path(info.param).stem().string();
+// A script file and the family it runs over.
+struct ScriptRun {
+  std::string file;
+  Family family;
+};
+
+// gtest prints a failing parameter with this (not as bytes).
+void PrintTo(const ScriptRun& run, std::ostream* os) {
+  *os << run.file << " over " << FamilyName(run.family);
+}
+
+std::vector<ScriptRun> Runs(Family family) {
+  std::vector<ScriptRun> runs;
+  for (std::string& f : ScriptFiles()) runs.push_back({std::move(f), family});
+  return runs;
+}
+
+// The file name; the family is the instantiation's prefix.
+std::string TestName(const testing::TestParamInfo<ScriptRun>& info) {
+  std::string n = std::filesystem::path(info.param.file).stem().string();
   for (char& c : n) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
   return n;
 }
 
-class Scripts : public testing::TestWithParam<std::string> {};
+class Scripts : public testing::TestWithParam<ScriptRun> {};
 
+// Reads, parses and runs the script over its family; a script that opts out
+// of the family (`config family=...`) is skipped, saying so.
 TEST_P(Scripts, Pass) {
-  const std::filesystem::path path = ScriptDir() / GetParam();
+  const std::string& file = GetParam().file;
+  const Family family = GetParam().family;
+  const std::filesystem::path path = ScriptDir() / file;
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot read " << path;
   std::stringstream text;
   text << in.rdbuf();
   absl::StatusOr<Script> script = ParseScript(text.str());
-  ASSERT_TRUE(script.ok()) << GetParam() << ": " << script.status().message();
-  const std::string failure = RunScript(*script, GetParam());
+  ASSERT_TRUE(script.ok()) << file << ": " << script.status().message();
+  if (!script->config.RunsOver(family)) {
+    GTEST_SKIP() << file << " runs over "
+                 << (script->config.ipv4 ? "IPv4" : "IPv6")
+                 << " only (config family=...)";
+  }
+  const std::string failure =
+      RunScript(*script, file + " over " + std::string(FamilyName(family)),
+                family);
   EXPECT_EQ(failure, "") << "\n" << failure;
 }
 
-INSTANTIATE_TEST_SUITE_P(Pkt, Scripts, testing::ValuesIn(ScriptFiles()),
+// Ipv4/Scripts.Pass/NAME and Ipv6/Scripts.Pass/NAME: --gtest_filter=*/NAME
+// runs a script over both.
+INSTANTIATE_TEST_SUITE_P(Ipv4, Scripts, testing::ValuesIn(Runs(Family::kIpv4)),
+                         TestName);
+INSTANTIATE_TEST_SUITE_P(Ipv6, Scripts, testing::ValuesIn(Runs(Family::kIpv6)),
                          TestName);
 
 TEST(ScriptDirectory, HoldsScripts) {
@@ -77,11 +111,11 @@ config listen=80 app=none
 +0.1  < . 1:1(0) ack 1 win 65535
 )";
 
-std::string RunText(const std::string& text) {
+std::string RunText(const std::string& text, Family family = Family::kIpv4) {
   absl::StatusOr<Script> s = ParseScript(text);
   EXPECT_TRUE(s.ok()) << s.status();
   if (!s.ok()) return "parse error";
-  return RunScript(*s, "inline");
+  return RunScript(*s, "inline", family);
 }
 
 TEST(Runner, PassesACorrectScript) { EXPECT_EQ(RunText(kHandshake), ""); }
@@ -245,6 +279,76 @@ TEST(Runner, ParseErrorsNameTheLine) {
   EXPECT_NE(s.status().message().find("backwards"), std::string::npos);
   s = ParseScript("config bogus=1\n0 < S 0:0(0)\n");
   ASSERT_FALSE(s.ok());
+}
+
+// Over IPv6 the same script is played with IPv6 frames: the stack's IPv6
+// counters move, the IPv4 ones do not; `ipv4:` / `ipv6:` lines belong to
+// one family's run.
+TEST(Runner, RunsAScriptOverEitherFamily) {
+  const std::string per_family = std::string(kHandshake) +
+                                 "+0 expect counter PassiveOpens == 1\n"
+                                 "+0 ipv4: expect counter Ipv6PassiveOpens == 0\n"
+                                 "+0 ipv6: expect counter Ipv6PassiveOpens == 1\n";
+  EXPECT_EQ(RunText(per_family, Family::kIpv4), "");
+  EXPECT_EQ(RunText(per_family, Family::kIpv6), "");
+  // Without the prefix the line is checked in both runs: over IPv4 it
+  // fails, so the IPv4 run is not IPv6 (and the filter is what passed).
+  const std::string both =
+      std::string(kHandshake) + "+0 expect counter Ipv6PassiveOpens == 1\n";
+  EXPECT_EQ(RunText(both, Family::kIpv6), "");
+  EXPECT_NE(RunText(both, Family::kIpv4).find(
+                "counter Ipv6PassiveOpens is 0, expected == 1"),
+            std::string::npos);
+}
+
+TEST(Runner, CatchesAWrongSegmentOverIpv6) {
+  const std::string r = RunText(R"(
+0     < S 0:0(0) win 65535 <mss 1460>
++0    > S. 0:0(0) ack 2 win 65535 <mss 1460>
+)",
+                                Family::kIpv6);
+  EXPECT_NE(r.find("inline:3: segment differs"), std::string::npos) << r;
+  EXPECT_NE(r.find("differs in: ack"), std::string::npos) << r;
+}
+
+// Client mode over IPv6: the generator resolves the peer by Neighbor
+// Discovery (answered by the runner) and connects over IPv6.
+TEST(Runner, ClientModeOverIpv6) {
+  EXPECT_EQ(RunText(std::string(kClientHandshake) +
+                        "+0 expect counter load_ipv6_attempted == 1\n",
+                    Family::kIpv6),
+            "");
+  const std::string r = RunText(R"(
+config mode=client
+0     > S 0:0(0) win 65535 <mss 1460,TS val * ecr 0,wscale 7>
+)",
+                                Family::kIpv6);
+  EXPECT_NE(r.find("[Neighbor Solicitation for the peer answered]"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.find("differs in: unexpected sackOK"), std::string::npos) << r;
+}
+
+TEST(Runner, FamilyDirectives) {
+  absl::StatusOr<Script> s = ParseScript("0 < S 0:0(0)\n");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->config.RunsOver(Family::kIpv4));
+  EXPECT_TRUE(s->config.RunsOver(Family::kIpv6));
+  s = ParseScript("config family=ipv4\n0 < S 0:0(0)\n");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->config.RunsOver(Family::kIpv4));
+  EXPECT_FALSE(s->config.RunsOver(Family::kIpv6));
+  s = ParseScript("config family=ipv6\n0 ipv6: < S 0:0(0)\n");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->config.RunsOver(Family::kIpv4));
+  ASSERT_EQ(s->events.size(), 1u);
+  EXPECT_EQ(s->events[0].only, Family::kIpv6);
+  EXPECT_EQ(s->events[0].text, "< S 0:0(0)");
+  EXPECT_FALSE(ParseScript("config family=ipx\n0 < S 0:0(0)\n").ok());
+  // A line for a family the script does not run over is a mistake.
+  s = ParseScript("config family=ipv4\n0 ipv6: < S 0:0(0)\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("line 2:"), std::string::npos);
 }
 
 }  // namespace
