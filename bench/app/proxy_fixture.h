@@ -203,13 +203,19 @@ class ProxyFixture {
 inline size_t ProcessBurst(app::ProxyCore& core, ProxyFrames& f,
                            uint64_t now_ns) {
   size_t done = 0;
-  if (f.ipv6) {  // as app::Proxy does: cookies one at a time
+  if (f.ipv6) {  // as app::Proxy does: PrepareSyns6, then Process6
     wire::Tcp6SegmentSpec spec6;
+    // The headers restored first: PrepareSyns6 reads the addresses.
+    const uint8_t* frames[kProxyBurst];
     for (size_t i = 0; i < kProxyBurst; ++i) {
       f.Restore6(i);
+      frames[i] = f.bytes[i].data();
+    }
+    core.PrepareSyns6(frames, f.info, kProxyBurst, now_ns);
+    for (size_t i = 0; i < kProxyBurst; ++i) {
       done += core.Process6(f.bytes[i].data(),
                             static_cast<uint16_t>(f.bytes[i].size()),
-                            f.info[i], now_ns, &spec6) !=
+                            f.info[i], now_ns, &spec6, static_cast<int>(i)) !=
               app::ProxyAction::kDrop;
     }
     return done;

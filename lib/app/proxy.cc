@@ -1,5 +1,7 @@
 #include "app/proxy.h"
 
+#include <algorithm>
+
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -52,7 +54,16 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
   auto* self = static_cast<Proxy*>(ctx);
   wire::TcpSegmentSpec spec;
   const bool ipv6 = self->core_.config().ipv6;
-  if (!ipv6) self->core_.PrepareSyns(infos, n, now_ns);
+  if (!ipv6) {
+    self->core_.PrepareSyns(infos, n, now_ns);
+  } else {
+    const uint8_t* frames[ProxyCore::kMaxPrepared];
+    const uint16_t m = std::min(n, ProxyCore::kMaxPrepared);
+    for (uint16_t i = 0; i < m; ++i) {
+      frames[i] = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
+    }
+    self->core_.PrepareSyns6(frames, infos, m, now_ns);
+  }
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -79,7 +90,7 @@ void Proxy::Handle(rte_mbuf* m, const wire::PacketInfo& info,
                    engine::Link& link, uint64_t now_ns,
                    wire::TcpSegmentSpec* spec, int slot) {
   if (info.family == wire::IpFamily::kIpv6) {
-    Handle6(m, info, link, now_ns);
+    Handle6(m, info, link, now_ns, slot);
     return;
   }
   switch (core_.Process(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m),
@@ -127,7 +138,7 @@ void WriteTcp6(rte_mbuf* m, const wire::Tcp6SegmentSpec& spec) {
 // An IPv6 frame: the IPv6 proxy's, or dropped (counted as for no flow) by
 // an IPv4 one, which claims no IPv6 address and should not see it.
 void Proxy::Handle6(rte_mbuf* m, const wire::PacketInfo& info,
-                    engine::Link& link, uint64_t now_ns) {
+                    engine::Link& link, uint64_t now_ns, int slot) {
   if (!core_.config().ipv6) {
     core_.Count(ProxyCounter::kClientNoFlow);
     link.Free(m);
@@ -135,7 +146,8 @@ void Proxy::Handle6(rte_mbuf* m, const wire::PacketInfo& info,
   }
   wire::Tcp6SegmentSpec spec;
   switch (core_.Process6(rte_pktmbuf_mtod(m, uint8_t*),
-                         rte_pktmbuf_data_len(m), info, now_ns, &spec)) {
+                         rte_pktmbuf_data_len(m), info, now_ns, &spec,
+                         slot)) {
     case ProxyAction::kDrop:
       link.Free(m);
       break;

@@ -117,11 +117,12 @@ class Proxy : public ProxyOutput {
   static void OnPoll(void* ctx, engine::Link& link, tcp::TcpStack* stack,
                      uint64_t now_ns);
   static void OnPublish(void* ctx, engine::CoreCounters& counters);
-  // `slot`: the frame's place in the burst PrepareSyns saw, or -1.
+  // `slot`: the frame's place in the burst PrepareSyns (PrepareSyns6) saw,
+  // or -1.
   void Handle(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
               uint64_t now_ns, wire::TcpSegmentSpec* spec, int slot);
   void Handle6(rte_mbuf* m, const wire::PacketInfo& info, engine::Link& link,
-               uint64_t now_ns);
+               uint64_t now_ns, int slot);
   void DrainHandoff(uint64_t now_ns);
 
   ProxyCore core_;

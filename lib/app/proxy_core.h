@@ -310,11 +310,10 @@ class ProxyCore {
   // kIpv6): the same steps over IPv6 tuples (FlowTable6, the IPv6 cookie
   // and MSS table), frames rewritten in place (no IP header checksum; the
   // pseudo-header's change folded into the TCP checksum), replies as
-  // Tcp6SegmentSpec. Its SYN cookies are made one at a time (no
-  // PrepareSyns).
+  // Tcp6SegmentSpec. `slot` as Process's, for PrepareSyns6.
   ProxyAction Process6(uint8_t* frame, uint16_t len,
                        const wire::PacketInfo& info, uint64_t now_ns,
-                       wire::Tcp6SegmentSpec* spec);
+                       wire::Tcp6SegmentSpec* spec, int slot = -1);
 
   // Before a burst of up to kMaxPrepared frames: the cookies of its SYNs,
   // hashed together in vector lanes (SynCookies::MakeBatch, as the stack
@@ -322,6 +321,13 @@ class ProxyCore {
   static constexpr uint16_t kMaxPrepared = 64;
   void PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
                    uint64_t now_ns);
+  // The same for an IPv6 proxy's burst (the addresses are read from the
+  // frames, frames[i] being infos[i]'s), for Process6(..., slot): the
+  // cookies of the SYNs to the VIP in the lanes of the IPv6 MakeBatch,
+  // which hashes each tuple from the state after the VIP (syncookie.cc).
+  void PrepareSyns6(const uint8_t* const* frames,
+                    const wire::PacketInfo* infos, uint16_t n,
+                    uint64_t now_ns);
 
   // Periodic work: backend SYN retransmissions, linger and idle timeouts
   // (a slice of the records every millisecond), health probes.
@@ -551,6 +557,12 @@ class ProxyCore {
   uint16_t prepared_n_ = 0;
   uint64_t prepared_ns_ = 0;
   uint8_t syn_index_[kMaxPrepared];
+  // The SYNs' tuples, ISNs and MSS options (members: local arrays of
+  // types with default values would be cleared on every call).
+  flow::FlowKey prepared_keys_[kMaxPrepared];
+  flow::FlowKey6 prepared_keys6_[kMaxPrepared];
+  wire::SeqNum prepared_seqs_[kMaxPrepared];
+  uint16_t prepared_mss_[kMaxPrepared];
   wire::SeqNum prepared_cookie_[kMaxPrepared];
   uint32_t prepared_aux_[kMaxPrepared];
 };

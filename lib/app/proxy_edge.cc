@@ -139,9 +139,9 @@ ProxyAction ProxyCore::RstToClient(const uint8_t* frame,
 
 void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
                             uint64_t now_ns) {
-  flow::FlowKey keys[kMaxPrepared];
-  SeqNum seqs[kMaxPrepared];
-  uint16_t mss[kMaxPrepared];
+  flow::FlowKey* keys = prepared_keys_;
+  SeqNum* seqs = prepared_seqs_;
+  uint16_t* mss = prepared_mss_;
   n = std::min(n, kMaxPrepared);
   unsigned m = 0;
   for (uint16_t i = 0; i < n; ++i) {
@@ -167,6 +167,38 @@ void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
   }
 }
 
+void ProxyCore::PrepareSyns6(const uint8_t* const* frames,
+                             const wire::PacketInfo* infos, uint16_t n,
+                             uint64_t now_ns) {
+  flow::FlowKey6* keys = prepared_keys6_;
+  SeqNum* seqs = prepared_seqs_;
+  uint16_t* mss = prepared_mss_;
+  n = std::min(n, kMaxPrepared);
+  unsigned m = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    const wire::PacketInfo& in = infos[i];
+    syn_index_[i] = 0xff;
+    if (in.family != wire::IpFamily::kIpv6 ||
+        (in.tcp_flags & (tf::kSyn | tf::kAck | tf::kRst)) != tf::kSyn ||
+        !IsListenPort(in.dst_port) ||
+        !proxy_internal::Same6(wire::Ipv6Dst(frames[i], in), config_.vip6)) {
+      continue;
+    }
+    keys[m] = flow::FlowKey6{config_.vip6, wire::Ipv6Src(frames[i], in),
+                             in.dst_port, in.src_port};
+    seqs[m] = in.seq;
+    mss[m] = in.options.has_mss ? in.options.mss : 0;
+    syn_index_[i] = static_cast<uint8_t>(m++);
+  }
+  prepared_n_ = n;
+  prepared_ns_ = now_ns;
+  if (m > 0) {
+    cookies_.MakeBatch(keys, seqs, mss, m,
+                       tcp::SynCookies::Counter(now_ns, config_.cookies),
+                       prepared_cookie_, prepared_aux_);
+  }
+}
+
 template <class K, class S>
 ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
                                  const K& key, uint64_t now_ns, S* spec,
@@ -179,9 +211,9 @@ ProxyAction ProxyCore::ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
   const wire::TcpOptions& o = info.options;
   uint32_t aux;
   SeqNum isn;
-  if (!kIs6<S> && slot >= 0 && slot < prepared_n_ &&
-      syn_index_[slot] != 0xff && prepared_ns_ == now_ns) {
-    isn = prepared_cookie_[syn_index_[slot]];  // PrepareSyns made it
+  if (slot >= 0 && slot < prepared_n_ && syn_index_[slot] != 0xff &&
+      prepared_ns_ == now_ns) {
+    isn = prepared_cookie_[syn_index_[slot]];  // PrepareSyns(6) made it
     aux = prepared_aux_[syn_index_[slot]];
   } else {
     isn = cookies_.Make(key, info.seq, o.has_mss ? o.mss : 0,

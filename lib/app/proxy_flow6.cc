@@ -85,7 +85,7 @@ int ProxyCore::FindBackend6(const wire::Ipv6Address& ip, uint16_t port,
 
 ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
                                 const wire::PacketInfo& info, uint64_t now_ns,
-                                wire::Tcp6SegmentSpec* spec) {
+                                wire::Tcp6SegmentSpec* spec, int slot) {
   const wire::Ipv6Address dst = wire::Ipv6Dst(frame, info);
   const uint8_t f = info.tcp_flags;
   if (Same6(dst, config_.vip6) && IsListenPort(info.dst_port)) {
@@ -95,7 +95,7 @@ ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
     const uint32_t idx = table6_.Find(key, hash);
     if (idx == kNone) {
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kSyn) {
-        return ClientSyn(frame, info, key, now_ns, spec, -1);
+        return ClientSyn(frame, info, key, now_ns, spec, slot);
       }
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kAck) {
         return CookieAck(frame, info, key, hash, now_ns, spec);
@@ -115,7 +115,7 @@ ProxyAction ProxyCore::Process6(uint8_t* frame, uint16_t,
     if (closing) {
       // A new connection on the tuple of a closing flow.
       if ((f & (tf::kSyn | tf::kAck | tf::kRst)) == tf::kSyn) {
-        return ClientSyn(frame, info, key, now_ns, spec, -1);
+        return ClientSyn(frame, info, key, now_ns, spec, slot);
       }
       if ((f & (tf::kSyn | tf::kAck | tf::kRst | tf::kFin)) == tf::kAck &&
           cookies_.Check(key, info.seq - 1, info.ack - 1,

@@ -162,10 +162,15 @@ void TcpStack::Input6(const flow::FlowKey& key, uint32_t hash, uint32_t found,
   counters_.Add(Mib::kInSegs6);
   Row row;
   uint32_t index = kNoIndex;
-  if (found == flow::FlowTable6::kNotFound) {
-    Listener* l = FindListener6(*in6_);
-    row = l != nullptr ? Row::kListen : Row::kClosed;
-    if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
+  if (found >= kFoundListener) {
+    // No connection: its listener, unless PrepareCookies found it already.
+    row = Row::kListen;
+    index = found - kFoundListener;
+    if (found == flow::FlowTable6::kNotFound) {
+      Listener* l = FindListener6(*in6_);
+      row = l != nullptr ? Row::kListen : Row::kClosed;
+      if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
+    }
   } else {
     row = RowOfRecord(found, &index);
   }
@@ -177,10 +182,15 @@ void TcpStack::Input(const flow::FlowKey& key, uint32_t hash, uint32_t found,
   counters_.Add(Mib::kInSegs);
   Row row;
   uint32_t index = kNoIndex;
-  if (found == flow::FlowTable::kNotFound) {
-    Listener* l = FindListener(key);
-    row = l != nullptr ? Row::kListen : Row::kClosed;
-    if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
+  if (found >= kFoundListener) {
+    // No connection: its listener, unless PrepareCookies found it already.
+    row = Row::kListen;
+    index = found - kFoundListener;
+    if (found == flow::FlowTable::kNotFound) {
+      Listener* l = FindListener(key);
+      row = l != nullptr ? Row::kListen : Row::kClosed;
+      if (l != nullptr) index = static_cast<uint32_t>(l - listeners_.data());
+    }
   } else {
     row = RowOfRecord(found, &index);
   }

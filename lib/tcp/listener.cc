@@ -242,7 +242,7 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
 }
 
 template <typename Key>
-void TcpStack::PrepareCookies(const Key* keys, const uint32_t* found,
+void TcpStack::PrepareCookies(const Key* keys, uint32_t* found,
                               const Segment* segs, uint32_t n,
                               uint64_t now_ns) {
   constexpr bool kIpv6 = std::is_same_v<Key, flow::FlowKey6>;
@@ -266,6 +266,7 @@ void TcpStack::PrepareCookies(const Key* keys, const uint32_t* found,
       l = FindListener(keys[k]);
     }
     if (l == nullptr) continue;
+    found[k] = kFoundListener + static_cast<uint32_t>(l - listeners_.data());
     SynCookies::Job& job = batch_jobs_[batch_n_];
     if (f == tf::kSyn) {
       if ((seg.flags & tf::kFin) ||
@@ -303,9 +304,9 @@ void TcpStack::PrepareCookies(const Key* keys, const uint32_t* found,
   }
 }
 
-template void TcpStack::PrepareCookies(const flow::FlowKey*, const uint32_t*,
+template void TcpStack::PrepareCookies(const flow::FlowKey*, uint32_t*,
                                        const Segment*, uint32_t, uint64_t);
-template void TcpStack::PrepareCookies(const flow::FlowKey6*, const uint32_t*,
+template void TcpStack::PrepareCookies(const flow::FlowKey6*, uint32_t*,
                                        const Segment*, uint32_t, uint64_t);
 
 void TcpStack::CountAcceptQueueFull() {

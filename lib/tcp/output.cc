@@ -19,24 +19,48 @@ constexpr uint16_t kTimestampOptionSpace = 12;  // NOP NOP TS
 
 }  // namespace
 
-void TcpStack::Address6(OutSegment& o, const flow::FlowKey& record_key) {
-  SetAddresses6(o, tuples6_->local(record_key), tuples6_->remote(record_key));
-}
-
-void TcpStack::Reply6(OutSegment& o) {
-  SetAddresses6(o, in6_->local_ip, in6_->remote_ip);
-}
-
-void TcpStack::SetAddresses6(OutSegment& o, const wire::Ipv6Address& local,
-                             const wire::Ipv6Address& remote) {
-  o.ipv6 = true;
+// Inlined into Address6 and Reply6: the index from the element's offset
+// (a subtraction and a multiply by the inverse of its size), the two
+// addresses as two 16-byte stores. False, with nothing written, when
+// output6_ is shorter than the output: the caller grows it out of line
+// (a tail call, so that the common case saves no registers) and tries
+// again.
+[[gnu::always_inline]] inline bool TcpStack::SetAddresses6(
+    OutSegment& o, const wire::Ipv6Address& local,
+    const wire::Ipv6Address& remote) {
   const size_t i = static_cast<size_t>(&o - output_.data());
-  // Grows to the longest output once (reserved at start for 256).
-  if (output6_.size() <= i) output6_.resize(std::max(i + 1, output_.size()));
-  output6_[i] = OutAddresses6{local, remote};
+  if (i >= output6_.size()) [[unlikely]] return false;
+  o.ipv6 = true;
+  OutAddresses6& a = output6_[i];
+  a.local = local;
+  a.remote = remote;
   o.key.local_ip = 0;
   o.key.remote_ip = 0;
   counters_.Add(Mib::kOutSegs6);
+  return true;
+}
+
+void TcpStack::Address6(OutSegment& o, const flow::FlowKey& record_key) {
+  const wire::Ipv6Address& local = tuples6_->local(record_key);
+  const wire::Ipv6Address& remote = tuples6_->remote(record_key);
+  if (!SetAddresses6(o, local, remote)) [[unlikely]] {
+    GrowAddresses6(o, local, remote);
+  }
+}
+
+void TcpStack::Reply6(OutSegment& o) {
+  if (!SetAddresses6(o, in6_->local_ip, in6_->remote_ip)) [[unlikely]] {
+    GrowAddresses6(o, in6_->local_ip, in6_->remote_ip);
+  }
+}
+
+void TcpStack::GrowAddresses6(OutSegment& o, const wire::Ipv6Address& local,
+                              const wire::Ipv6Address& remote) {
+  // To the output's capacity, so that this happens once per growth of the
+  // output (reserved at start for 256).
+  const size_t i = static_cast<size_t>(&o - output_.data());
+  output6_.resize(std::max(i + 1, output_.capacity()));
+  SetAddresses6(o, local, remote);
 }
 
 void TcpStack::SendAck(Tcb& t, uint64_t now_ns) {

@@ -223,6 +223,12 @@ class TcpStack {
   static constexpr int kNumFlagClasses = static_cast<int>(FlagClass::kCount);
   static const Dispatch kDispatch[kNumRows][kNumFlagClasses];
 
+  // A lookup's result that PrepareCookies replaced: no connection, and
+  // listener `found - kFoundListener` (the fourth kind, which no record
+  // has; kNotFound is above every listener's value). So a SYN's listener
+  // is looked up once per segment, not by the preparation and again by
+  // the dispatch.
+  static constexpr uint32_t kFoundListener = 3u << 30;
   static uint32_t Encode(Kind k, uint32_t index) {
     return (static_cast<uint32_t>(k) << 30) | index;
   }
@@ -393,8 +399,10 @@ class TcpStack {
   // own; prepared work that goes unused costs nothing more. Each job names
   // its segment by position (reply_to_), so that the handler finds it
   // without comparing tuples (PreparedCookie).
+  // It marks the lookup result of each segment whose listener it found
+  // (kFoundListener).
   template <typename Key>
-  void PrepareCookies(const Key* keys, const uint32_t* found,
+  void PrepareCookies(const Key* keys, uint32_t* found,
                       const Segment* segs, uint32_t n, uint64_t now_ns);
   // The prepared job of the segment being processed, if there is one of
   // kind `op`, for the slot `counter`: its index, else -1.
@@ -478,8 +486,11 @@ class TcpStack {
   [[gnu::noinline, gnu::cold]] void Address6(OutSegment& o,
                                              const flow::FlowKey& record_key);
   [[gnu::noinline, gnu::cold]] void Reply6(OutSegment& o);
-  void SetAddresses6(OutSegment& o, const wire::Ipv6Address& local,
-                     const wire::Ipv6Address& remote);
+  inline bool SetAddresses6(OutSegment& o, const wire::Ipv6Address& local,
+                            const wire::Ipv6Address& remote);
+  [[gnu::noinline, gnu::cold]] void GrowAddresses6(
+      OutSegment& o, const wire::Ipv6Address& local,
+      const wire::Ipv6Address& remote);
   void SendAck(Tcb& t, uint64_t now_ns);
   void SendRstFor(const flow::FlowKey& key, const Segment& seg);
   // RST on a connection we are leaving (<SEQ=SND.NXT><ACK=RCV.NXT>).

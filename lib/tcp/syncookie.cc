@@ -206,22 +206,55 @@ template <typename BatchOp>
 
 template <typename BatchOp>
 void SynCookies::Run(const BatchOp& op, size_t n) const {
+  Run(initial_, op, n);
+}
+
+template <typename BatchOp>
+void SynCookies::Run(const siphash_internal::State& init, const BatchOp& op,
+                     size_t n) const {
   switch (impl_) {
     case SynCookieImpl::kAvx512:
 #if defined(__x86_64__)
-      HashAvx512(initial_, op, n);
+      HashAvx512(init, op, n);
       return;
 #endif
     case SynCookieImpl::kAvx2:
 #if defined(__x86_64__)
-      HashAvx2(initial_, op, n);
+      HashAvx2(init, op, n);
       return;
 #endif
     case SynCookieImpl::kAuto:
     case SynCookieImpl::kScalar:
-      HashScalar(initial_, op, n);
+      HashScalar(init, op, n);
       return;
   }
+}
+
+// An IPv6 message starts with the local address (two words). When every
+// key of a batch has the same one (a server's SYNs to its address), the
+// SipHash state after those two words is the same for all of them: it is
+// computed once (*mid) and the lanes hash the other four words from there.
+// The hashes are exactly those of the whole 45-byte message (the state
+// after a prefix, as HMAC's precomputed inner state), so the whole tuple
+// stays in every MAC; a batch with several local addresses hashes all six
+// words.
+bool SynCookies::SharedLocal6(const flow::FlowKey6* keys, size_t n,
+                              siphash_internal::State* mid) const {
+  uint64_t first[2];
+  std::memcpy(first, keys[0].local_ip.bytes.data(), 16);
+  uint64_t differ = 0;
+  for (size_t i = 1; i < n; ++i) {
+    uint64_t l[2];
+    std::memcpy(l, keys[i].local_ip.bytes.data(), 16);
+    differ |= (l[0] ^ first[0]) | (l[1] ^ first[1]);
+  }
+  if (differ != 0) return false;
+  uint64_t w[4];
+  AddressWords6(keys[0], w);
+  *mid = initial_;
+  mid->Compress(w[0]);
+  mid->Compress(w[1]);
+  return true;
 }
 
 void SynCookies::MakeBatch(const flow::FlowKey* keys,
@@ -273,7 +306,25 @@ void SynCookies::MakeBatch(const flow::FlowKey6* keys,
       if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
     }
   };
-  Run(Op{keys, peer_seqs, peer_mss, counter, out, aux}, n);
+  // From the state after the shared local address: the other four words.
+  struct TailOp : Op {
+    enum : size_t { kWords = 4 };
+    void Build(size_t i, uint64_t* w) const {
+      uint64_t a[4];
+      AddressWords6(keys[i], a);
+      w[0] = a[2];
+      w[1] = a[3];
+      w[2] = PortsWord(keys[i].local_port, keys[i].remote_port, peer_seqs[i]);
+      w[3] = LastWord6(counter, MssIndex6(peer_mss[i]));
+    }
+  };
+  const Op op{keys, peer_seqs, peer_mss, counter, out, aux};
+  siphash_internal::State mid = initial_;
+  if (n > 1 && SharedLocal6(keys, n, &mid)) {
+    Run(mid, TailOp{op}, n);
+    return;
+  }
+  Run(op, n);
 }
 
 // A job's MSS index and time slot: a Make's from the SYN's MSS and the
@@ -339,7 +390,26 @@ void SynCookies::Batch(const flow::FlowKey6* keys, const Job* jobs, size_t n,
       SYNWAVE_COOKIE_JOB_DONE(kCookieMssTable6);
     }
   };
-  Run(BatchOp{keys, jobs, counter_now, value, aux}, n);
+  // As MakeBatch's: from the state after the shared local address.
+  struct TailOp : BatchOp {
+    enum : size_t { kWords = 4 };
+    void Build(size_t i, uint64_t* w) const {
+      SYNWAVE_COOKIE_JOB_SLOT(MssIndex6);
+      uint64_t a[4];
+      AddressWords6(keys[i], a);
+      w[0] = a[2];
+      w[1] = a[3];
+      w[2] = PortsWord(keys[i].local_port, keys[i].remote_port, j.peer_seq);
+      w[3] = LastWord6(counter, index);
+    }
+  };
+  const BatchOp op{keys, jobs, counter_now, value, aux};
+  siphash_internal::State mid = initial_;
+  if (n > 1 && SharedLocal6(keys, n, &mid)) {
+    Run(mid, TailOp{op}, n);
+    return;
+  }
+  Run(op, n);
 }
 #undef SYNWAVE_COOKIE_JOB_SLOT
 #undef SYNWAVE_COOKIE_JOB_DONE

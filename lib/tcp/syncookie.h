@@ -284,6 +284,14 @@ class SynCookies {
   // takes its hash; the hashes are computed in the lanes impl_ names.
   template <typename BatchOp>
   void Run(const BatchOp& op, size_t n) const;
+  // The same from the state `init` (a message's prefix already hashed).
+  template <typename BatchOp>
+  void Run(const siphash_internal::State& init, const BatchOp& op,
+           size_t n) const;
+  // True when the n keys (n >= 1) share their local address; *mid is then
+  // the state after it (syncookie.cc).
+  bool SharedLocal6(const flow::FlowKey6* keys, size_t n,
+                    siphash_internal::State* mid) const;
 
   // The message words shared by both families after the addresses: the
   // ports and the client's ISN, then the length byte over the counter and

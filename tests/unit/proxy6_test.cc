@@ -190,6 +190,53 @@ TEST_F(Proxy6Test, DataBothWaysTranslatedWithChecksumsThatVerify) {
 }
 
 // Both sides of a flow name the same worker; a SYN stays where it came.
+// A burst's cookies made together (PrepareSyns6: one MakeBatch, hashed
+// from the state after the VIP) are the ones Process6 makes one at a
+// time; an ACK, and a SYN to another address, get no prepared cookie.
+TEST_F(Proxy6Test, PreparedCookiesEqualSingleOnes) {
+  std::vector<std::vector<uint8_t>> frames;
+  std::vector<wire::PacketInfo> infos;
+  constexpr uint32_t kAckAt = 7;
+  constexpr uint32_t kOtherDstAt = 11;
+  for (uint32_t k = 0; k < 20; ++k) {
+    testutil::Tcp6Frame syn =
+        Frame(true, kIc + k * 1000, 0, k == kAckAt ? tf::kAck : tf::kSyn);
+    syn.tcp.src_port = static_cast<uint16_t>(2000 + k);
+    syn.ip.src.bytes[15] = static_cast<uint8_t>(k);
+    if (k == kOtherDstAt) syn.ip.dst = kSide6;
+    syn.tcp.options.has_mss = true;
+    syn.tcp.options.mss = static_cast<uint16_t>(1200 + 400 * (k % 5));
+    syn.tcp.options.has_timestamps = true;
+    syn.tcp.options.ts_val = k;
+    frames.push_back(testutil::BuildFrame(syn));
+    wire::PacketInfo info;
+    ASSERT_EQ(wire::ParseFrame(frames.back().data(),
+                               static_cast<uint32_t>(frames.back().size()), {},
+                               &info),
+              wire::Verdict::kOk);
+    infos.push_back(info);
+  }
+  std::vector<const uint8_t*> ptrs;
+  for (const auto& f : frames) ptrs.push_back(f.data());
+  core_.PrepareSyns6(ptrs.data(), infos.data(),
+                     static_cast<uint16_t>(infos.size()), kT0);
+  for (uint32_t k = 0; k < frames.size(); ++k) {
+    if (k == kAckAt || k == kOtherDstAt) continue;
+    std::vector<uint8_t> a = frames[k], b = frames[k];
+    wire::Tcp6SegmentSpec batch, single;
+    ASSERT_EQ(core_.Process6(a.data(), static_cast<uint16_t>(a.size()),
+                             infos[k], kT0, &batch, static_cast<int>(k)),
+              ProxyAction::kReplyToClient);
+    ASSERT_EQ(core_.Process6(b.data(), static_cast<uint16_t>(b.size()),
+                             infos[k], kT0, &single),
+              ProxyAction::kReplyToClient);
+    EXPECT_EQ(batch.seq, single.seq) << k;
+    EXPECT_EQ(batch.options.ts_val, single.options.ts_val) << k;
+    EXPECT_EQ(batch.options.mss, single.options.mss) << k;
+  }
+  EXPECT_EQ(core_.count(ProxyCounter::kCookieSynAcks), 2u * 18);
+}
+
 TEST_F(Proxy6Test, OwnersAgreeFromBothSides) {
   std::vector<uint8_t> c =
       testutil::BuildFrame(Frame(true, kIc + 1, 5, tf::kAck));

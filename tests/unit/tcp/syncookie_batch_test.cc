@@ -44,6 +44,23 @@ uint16_t RandomMss(std::mt19937_64& rng) {
                    : static_cast<uint16_t>(rng());
 }
 
+// How the IPv6 keys' local addresses relate: random (every key its own),
+// shared (a server's SYNs to its one address: the batch hashes from the
+// state after that address), or shared but for one bit of the last key's
+// (the batch must notice and hash every key whole).
+enum class Local { kRandom, kShared, kLastDiffers };
+
+void ApplyLocal(Local mode, std::vector<FlowKey>&) {
+  EXPECT_EQ(mode, Local::kRandom);
+}
+void ApplyLocal(Local mode, std::vector<FlowKey6>& keys) {
+  if (mode == Local::kRandom || keys.empty()) return;
+  for (FlowKey6& k : keys) k.local_ip = keys[0].local_ip;
+  if (mode == Local::kLastDiffers && keys.size() > 1) {
+    keys.back().local_ip.bytes[15 - keys.size() % 16] ^= 0x10;
+  }
+}
+
 class SynCookieLanesTest : public testing::TestWithParam<SynCookieImpl> {
  protected:
   void SetUp() override {
@@ -53,7 +70,7 @@ class SynCookieLanesTest : public testing::TestWithParam<SynCookieImpl> {
   }
 
   template <typename Key>
-  void MakeBatchEqualsMake() {
+  void MakeBatchEqualsMake(Local local = Local::kRandom) {
     std::mt19937_64 rng(11);
     for (size_t n = 0; n <= 64; ++n) {
       std::vector<Key> keys(n);
@@ -64,6 +81,7 @@ class SynCookieLanesTest : public testing::TestWithParam<SynCookieImpl> {
         isns[i] = SeqNum(static_cast<uint32_t>(rng()));
         mss[i] = RandomMss(rng);
       }
+      ApplyLocal(local, keys);
       const auto counter = static_cast<uint32_t>(rng());
       std::vector<SeqNum> out(n + 1, SeqNum(0xdeadbeef));
       std::vector<uint32_t> aux(n + 1, 0xdeadbeef);
@@ -84,7 +102,7 @@ class SynCookieLanesTest : public testing::TestWithParam<SynCookieImpl> {
   // Batch over a mix of jobs equals Make and Check one at a time; the
   // valid checks carry the MSS and the aux bits of the cookie's Make.
   template <typename Key>
-  void BatchEqualsMakeAndCheck() {
+  void BatchEqualsMakeAndCheck(Local local = Local::kRandom) {
     std::mt19937_64 rng(12);
     int valid = 0;
     int forged = 0;
@@ -92,8 +110,9 @@ class SynCookieLanesTest : public testing::TestWithParam<SynCookieImpl> {
       std::vector<Key> keys(n);
       std::vector<SynCookies::Job> jobs(n);
       const auto counter = static_cast<uint32_t>(rng());
+      for (size_t i = 0; i < n; ++i) RandomKey(rng, &keys[i]);
+      ApplyLocal(local, keys);
       for (size_t i = 0; i < n; ++i) {
-        RandomKey(rng, &keys[i]);
         const SeqNum isn(static_cast<uint32_t>(rng()));
         SynCookies::Job& j = jobs[i];
         j.peer_seq = isn;
@@ -166,6 +185,18 @@ TEST_P(SynCookieLanesTest, BatchEqualsMakeAndCheckIpv4) {
 }
 TEST_P(SynCookieLanesTest, BatchEqualsMakeAndCheckIpv6) {
   BatchEqualsMakeAndCheck<FlowKey6>();
+}
+TEST_P(SynCookieLanesTest, MakeBatchEqualsMakeIpv6SharedLocal) {
+  MakeBatchEqualsMake<FlowKey6>(Local::kShared);
+}
+TEST_P(SynCookieLanesTest, MakeBatchEqualsMakeIpv6LastLocalDiffers) {
+  MakeBatchEqualsMake<FlowKey6>(Local::kLastDiffers);
+}
+TEST_P(SynCookieLanesTest, BatchEqualsMakeAndCheckIpv6SharedLocal) {
+  BatchEqualsMakeAndCheck<FlowKey6>(Local::kShared);
+}
+TEST_P(SynCookieLanesTest, BatchEqualsMakeAndCheckIpv6LastLocalDiffers) {
+  BatchEqualsMakeAndCheck<FlowKey6>(Local::kLastDiffers);
 }
 
 INSTANTIATE_TEST_SUITE_P(Impls, SynCookieLanesTest,

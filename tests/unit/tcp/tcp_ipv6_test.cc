@@ -71,6 +71,38 @@ TEST(Isn6Test, IsSipHashOfThe36ByteMessage) {
   EXPECT_EQ(offset, static_cast<uint32_t>(h >> 32));
 }
 
+// The generator keeps the hash state after the last local address: a
+// sequence of tuples whose local address changes (among a few, one of them
+// differing from another in one bit of either word, and an address of all
+// zeros, the cache's initial words) still gives each the reference hash.
+TEST(Isn6Test, ReferenceHashWhileTheLocalAddressChanges) {
+  const IsnGenerator isn(kSecret);
+  std::mt19937_64 rng(61);
+  const Ipv6Address a = kKey.local_ip;
+  Ipv6Address b = a;
+  b.bytes[3] ^= 0x40;
+  Ipv6Address c = a;
+  c.bytes[12] ^= 0x01;
+  const Ipv6Address locals[] = {Ipv6Address{}, a, b, c,
+                                Ipv6Address::FromWords(rng(), rng())};
+  for (int i = 0; i < 400; ++i) {
+    FlowKey6 k = RandomKey(rng);
+    // The first is ::, the cache's words before any address was seen.
+    k.local_ip = i == 0 ? Ipv6Address{}
+                        : locals[(i % 3 == 0 ? rng() : i / 7) % std::size(locals)];
+    uint8_t msg[36];
+    std::memcpy(msg, k.local_ip.bytes.data(), 16);
+    std::memcpy(msg + 16, k.remote_ip.bytes.data(), 16);
+    PutLe(msg + 32, (uint32_t{k.local_port} << 16) | k.remote_port, 4);
+    const uint64_t h = SipHash24(kSecret, msg, sizeof(msg));
+    uint32_t offset = 0;
+    ASSERT_EQ(isn.IsnAndOffset(k, 0, &offset),
+              SeqNum(static_cast<uint32_t>(h)))
+        << i;
+    ASSERT_EQ(offset, static_cast<uint32_t>(h >> 32)) << i;
+  }
+}
+
 TEST(Isn6Test, ClockTicksEveryFourMicroseconds) {
   const IsnGenerator isn(kSecret);
   const SeqNum base = isn.Isn(kKey, 1'000'000'000);
