@@ -99,8 +99,13 @@ check flood 'r["server"]["pools"]["half_open"] == 0 and r["server"]["pools"]["ti
 #    (--cps) so that every connection's TIME-WAIT record fits the pool: at
 #    full speed on a quiet machine (1.3 M connections in 2 s) the pool fills
 #    and recycles the oldest records, and the counts below no longer add up.
+#    This case checks the families' accounting, not overload: admission
+#    control is off and the drain long enough for a retransmitted SYN, so
+#    that a loaded machine (where either end loses its core for a while and
+#    the server sheds SYNs) does not fail the exact counts.
 if [ "$V6" = 1 ]; then
-  run dual --duration=2 --cps=50000 --server=10.0.0.1:80 '--server=[fd00::1]:80'
+  run dual --duration=2 --cps=20000 --admission-target=0 --drain=5 \
+    --server=10.0.0.1:80 '--server=[fd00::1]:80'
   check dual 'c["completed"] > 0 and c["failed"] == 0 and c["attempted"] == c["completed"]'
   check dual '0.4 * c["completed"] <= c["ipv6"]["completed"] <= 0.6 * c["completed"] and c["ipv6"]["attempted"] == c["ipv6"]["completed"]'
   check dual 's["Ipv6PassiveOpens"] == c["ipv6"]["completed"] and s["PassiveOpens"] == c["completed"]'
