@@ -29,6 +29,10 @@
 
 #include <cstdint>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace synwave::app {
 
 class HttpFramer {
@@ -89,6 +93,41 @@ class HttpFramer {
     }
     state_ = (flags & kInRequest) ? flags | (bytes << kFlagBits) : flags;
     return Result::kNone;
+  }
+
+  // Takes the run of ordinary bytes at p[0..n) in one step: in the middle
+  // of a line that has content (no CR just before), every byte but CR and
+  // LF changes nothing but the request's length, so a run of them is
+  // counted at once, exactly as Feed would one by one. Stops before the
+  // first CR or LF, and before the byte that would pass kMaxHeaderBytes
+  // (which Feed then refuses). Returns how many bytes it took (0 in any
+  // other state); the caller feeds the next byte with Feed.
+  uint32_t SkipOrdinary(const uint8_t* p, uint32_t n) {
+    if ((state_ & kFlagMask) != (kInRequest | kLineHasContent) || refused()) {
+      return 0;
+    }
+    const uint32_t bytes = state_ >> kFlagBits;
+    const uint32_t room = kMaxHeaderBytes - bytes;  // bytes <= the bound
+    const uint32_t limit = n < room ? n : room;
+    uint32_t i = 0;
+#if defined(__SSE2__)
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= limit; i += 16) {
+      const __m128i v =
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      const int hit = _mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+      if (hit != 0) {
+        i += static_cast<uint32_t>(__builtin_ctz(static_cast<unsigned>(hit)));
+        state_ += i << kFlagBits;
+        return i;
+      }
+    }
+#endif
+    while (i < limit && p[i] != '\r' && p[i] != '\n') ++i;
+    state_ += i << kFlagBits;
+    return i;
   }
 
   // True when no request is under way: only complete requests, and at most

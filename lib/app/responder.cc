@@ -191,6 +191,9 @@ bool Responder::Frame(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s,
   } else {
     HttpFramer framer = HttpFramer::FromState(s.framing);
     for (uint32_t i = 0; i < n; ++i) {
+      // Runs of ordinary bytes inside a line are counted in one step.
+      i += framer.SkipOrdinary(buf + i, n - i);
+      if (i == n) break;
       const HttpFramer::Result r = framer.Feed(buf[i]);
       if (r == HttpFramer::Result::kRequest) {
         ++requests;
