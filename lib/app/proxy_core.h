@@ -459,7 +459,11 @@ class ProxyCore {
     return ClientId(k.remote_ip);
   }
 
-  // proxy_edge.cc: the handshakes (instantiated for both families).
+  // proxy_edge.cc: PrepareSyns(6)'s shared loop, and the handshakes
+  // (instantiated for both families).
+  template <class K, class KeyOf>
+  void PrepareBatch(K* keys, const wire::PacketInfo* infos, uint16_t n,
+                    uint64_t now_ns, KeyOf key_of);
   template <class K, class S>
   ProxyAction ClientSyn(uint8_t* frame, const wire::PacketInfo& info,
                         const K& key, uint64_t now_ns, S* spec, int slot);

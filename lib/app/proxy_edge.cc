@@ -137,9 +137,12 @@ ProxyAction ProxyCore::RstToClient(const uint8_t* frame,
   return ProxyAction::kReplyToClient;
 }
 
-void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
-                            uint64_t now_ns) {
-  flow::FlowKey* keys = prepared_keys_;
+// The SYNs of a burst to a listening port whose key `key_of(i, &key)`
+// builds (false: not to the VIP, or of the other family), their cookies
+// hashed together.
+template <class K, class KeyOf>
+void ProxyCore::PrepareBatch(K* keys, const wire::PacketInfo* infos,
+                             uint16_t n, uint64_t now_ns, KeyOf key_of) {
   SeqNum* seqs = prepared_seqs_;
   uint16_t* mss = prepared_mss_;
   n = std::min(n, kMaxPrepared);
@@ -147,13 +150,10 @@ void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
   for (uint16_t i = 0; i < n; ++i) {
     const wire::PacketInfo& in = infos[i];
     syn_index_[i] = 0xff;
-    if (in.dst_ip.value != config_.vip ||
-        (in.tcp_flags & (tf::kSyn | tf::kAck | tf::kRst)) != tf::kSyn ||
-        !IsListenPort(in.dst_port)) {
+    if ((in.tcp_flags & (tf::kSyn | tf::kAck | tf::kRst)) != tf::kSyn ||
+        !IsListenPort(in.dst_port) || !key_of(i, &keys[m])) {
       continue;
     }
-    keys[m] = flow::FlowKey{config_.vip, in.src_ip.value, in.dst_port,
-                            in.src_port};
     seqs[m] = in.seq;
     mss[m] = in.options.has_mss ? in.options.mss : 0;
     syn_index_[i] = static_cast<uint8_t>(m++);
@@ -167,36 +167,34 @@ void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
   }
 }
 
+void ProxyCore::PrepareSyns(const wire::PacketInfo* infos, uint16_t n,
+                            uint64_t now_ns) {
+  PrepareBatch(prepared_keys_, infos, n, now_ns,
+               [&](uint16_t i, flow::FlowKey* key) {
+                 const wire::PacketInfo& in = infos[i];
+                 if (in.dst_ip.value != config_.vip) return false;
+                 *key = flow::FlowKey{config_.vip, in.src_ip.value,
+                                      in.dst_port, in.src_port};
+                 return true;
+               });
+}
+
 void ProxyCore::PrepareSyns6(const uint8_t* const* frames,
                              const wire::PacketInfo* infos, uint16_t n,
                              uint64_t now_ns) {
-  flow::FlowKey6* keys = prepared_keys6_;
-  SeqNum* seqs = prepared_seqs_;
-  uint16_t* mss = prepared_mss_;
-  n = std::min(n, kMaxPrepared);
-  unsigned m = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    const wire::PacketInfo& in = infos[i];
-    syn_index_[i] = 0xff;
-    if (in.family != wire::IpFamily::kIpv6 ||
-        (in.tcp_flags & (tf::kSyn | tf::kAck | tf::kRst)) != tf::kSyn ||
-        !IsListenPort(in.dst_port) ||
-        !proxy_internal::Same6(wire::Ipv6Dst(frames[i], in), config_.vip6)) {
-      continue;
-    }
-    keys[m] = flow::FlowKey6{config_.vip6, wire::Ipv6Src(frames[i], in),
-                             in.dst_port, in.src_port};
-    seqs[m] = in.seq;
-    mss[m] = in.options.has_mss ? in.options.mss : 0;
-    syn_index_[i] = static_cast<uint8_t>(m++);
-  }
-  prepared_n_ = n;
-  prepared_ns_ = now_ns;
-  if (m > 0) {
-    cookies_.MakeBatch(keys, seqs, mss, m,
-                       tcp::SynCookies::Counter(now_ns, config_.cookies),
-                       prepared_cookie_, prepared_aux_);
-  }
+  PrepareBatch(prepared_keys6_, infos, n, now_ns,
+               [&](uint16_t i, flow::FlowKey6* key) {
+                 const wire::PacketInfo& in = infos[i];
+                 if (in.family != wire::IpFamily::kIpv6 ||
+                     !proxy_internal::Same6(wire::Ipv6Dst(frames[i], in),
+                                            config_.vip6)) {
+                   return false;
+                 }
+                 *key = flow::FlowKey6{config_.vip6,
+                                       wire::Ipv6Src(frames[i], in),
+                                       in.dst_port, in.src_port};
+                 return true;
+               });
 }
 
 template <class K, class S>
