@@ -57,7 +57,9 @@ void Proxy::OnFrames(void* ctx, engine::Link& link, rte_mbuf* const* pkts,
   if (!ipv6) {
     self->core_.PrepareSyns(infos, n, now_ns);
   } else {
-    const uint8_t* frames[ProxyCore::kMaxPrepared];
+    // Zeroed: PrepareSyns6 reads only the first m, but GCC cannot see that
+    // and warned (-Wmaybe-uninitialized).
+    const uint8_t* frames[ProxyCore::kMaxPrepared] = {};
     const uint16_t m = std::min(n, ProxyCore::kMaxPrepared);
     for (uint16_t i = 0; i < m; ++i) {
       frames[i] = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
