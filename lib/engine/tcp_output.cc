@@ -29,6 +29,28 @@ wire::TcpHeaderValues HeaderValues(const tcp::OutSegment& o) {
 constexpr uint8_t kTtl = 64;
 constexpr uint8_t kHopLimit = 64;
 
+// The destination MAC of an output segment, as a MAC word (the MAC in the
+// low 48 bits, as the writer wants): its connection's peer, else the sender
+// of the segment it answers, else the next hop's from `resolve` (an
+// address lookup that may return null). False: unresolved.
+template <class Resolve>
+[[gnu::always_inline]] inline bool DestinationMac(const tcp::OutSegment& o,
+                                                  bool reply,
+                                                  const tcp::Segment* segs,
+                                                  Resolve resolve,
+                                                  uint64_t* dst_mac) {
+  if (o.peer_l2 != 0) {
+    *dst_mac = o.peer_l2;
+  } else if (reply) {
+    *dst_mac = segs[o.reply_to].peer_l2;  // the sender
+  } else {
+    const wire::MacAddress* mac = resolve();
+    if (mac == nullptr) return false;
+    *dst_mac = wire::MacWord(*mac);
+  }
+  return true;
+}
+
 }  // namespace
 
 // The buffer for output segment `o`: a reply without payload takes over
@@ -65,18 +87,12 @@ constexpr uint8_t kHopLimit = 64;
   const bool reply = o.reply_to < num_rx;
   const tcp::OutAddresses6& a = stack_->Addresses6(o);
   uint64_t dst_mac;
-  if (o.peer_l2 != 0) {
-    dst_mac = o.peer_l2;
-  } else if (reply) {
-    dst_mac = segs_[o.reply_to].peer_l2;  // the sender
-  } else {
-    const wire::MacAddress* mac =
-        nd_ != nullptr ? nd_->ResolveNextHop(a.remote, now_ns) : nullptr;
-    if (mac == nullptr) {
-      deltas_.Add(Counter::kDropNoNeighbor);
-      return reused;
-    }
-    dst_mac = wire::MacWord(*mac);
+  if (!DestinationMac(o, reply, segs_, [&] {
+        return nd_ != nullptr ? nd_->ResolveNextHop(a.remote, now_ns)
+                              : nullptr;
+      }, &dst_mac)) {
+    deltas_.Add(Counter::kDropNoNeighbor);
+    return reused;
   }
   // Software checksum over the IPv6 pseudo-header, payload included.
   rte_mbuf* const m =
@@ -109,20 +125,13 @@ void Worker::EmitTcpOutput(rte_mbuf** rx, uint16_t num_rx, uint64_t now_ns) {
       continue;
     }
     const bool reply = o.reply_to < num_rx;
-    // PeerL2 words hold the MAC in their low 48 bits, as the writer wants.
     uint64_t dst_mac;
-    if (o.peer_l2 != 0) {
-      dst_mac = o.peer_l2;
-    } else if (reply) {
-      dst_mac = segs_[o.reply_to].peer_l2;  // the sender
-    } else {
-      const wire::MacAddress* mac =
-          link_.ResolveNextHop(wire::Ipv4Address{o.key.remote_ip}, now_ns);
-      if (mac == nullptr) {
-        deltas_.Add(Counter::kDropNoNeighbor);
-        continue;
-      }
-      dst_mac = wire::MacWord(*mac);
+    if (!DestinationMac(o, reply, segs_, [&] {
+          return link_.ResolveNextHop(wire::Ipv4Address{o.key.remote_ip},
+                                      now_ns);
+        }, &dst_mac)) {
+      deltas_.Add(Counter::kDropNoNeighbor);
+      continue;
     }
     rte_mbuf* const m =
         TxBuffer(o, rx, reply, wire::kIpv4MinHeaderLength, reused);
