@@ -170,6 +170,7 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     done_.store(true, std::memory_order_relaxed);
     return;
   }
+  bool capped = false;
   for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
     if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;
     uint64_t intended = now_ns;
@@ -179,7 +180,23 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
         done_.store(true, std::memory_order_relaxed);
         break;
       }
-      if (intended > now_ns) break;
+      if (intended > now_ns) {
+        held_ = LoadCounter::kCount;  // caught up with the schedule
+        break;
+      }
+    }
+    if (const LoadCounter why = Held(stack); why != LoadCounter::kCount) {
+      held_ = why;
+      capped = true;
+      if (config_.cps > 0 && now_ns >= stop_ns) {
+        // The run is over with the schedule behind: what is left of it is
+        // not opened (the report says how many), so that the run ends.
+        const uint64_t scheduled = ScheduledBefore(stop_ns);
+        if (scheduled > next_k_) stats_.not_opened += scheduled - next_k_;
+        next_k_ = std::max(next_k_, scheduled);
+        done_.store(true, std::memory_order_relaxed);
+      }
+      break;
     }
     Tuple tuple;
     if (!NextTuple(stack, &tuple)) break;
@@ -196,7 +213,19 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
       ++stats_.failed_other;
       break;
     }
+    // Opened while a cap holds the schedule back: late (paced), or after
+    // a wait for the cap (unpaced).
+    if (held_ != LoadCounter::kCount) {
+      ++(held_ == LoadCounter::kHeldPending ? stats_.held_pending
+                                            : stats_.held_pool);
+    }
     Track& t = tracks_[id.index];
+    if (t.open) [[unlikely]] {
+      // Connect reset an orphan of ours to make room (a pool that filled
+      // with closing connections): its kClosed is queued with the old
+      // generation, which this slot no longer has. Settle it now.
+      Closed(t, tcp::CloseReason::kReclaimed, now_ns);
+    }
     t = Track{};
     t.intended_ns = intended;
     t.generation = id.generation;
@@ -204,7 +233,39 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     t.open = true;
     t.ipv6 = tuple.ipv6;
     ++stats_.open;
+    ++stats_.pending;
+    t.pending = true;
   }
+  // Unpaced, nothing is late: a poll that opened without meeting a cap
+  // ends the wait.
+  if (config_.cps == 0 && !capped) held_ = LoadCounter::kCount;
+}
+
+LoadCounter Generator::Held(const tcp::TcpStack& stack) const {
+  if (config_.max_pending != 0 &&
+      stats_.pending >= config_.max_pending) {
+    return LoadCounter::kHeldPending;
+  }
+  if (stack.connections_in_use() >= stack.config().max_connections) {
+    return LoadCounter::kHeldPool;
+  }
+  return LoadCounter::kCount;
+}
+
+uint64_t Generator::ScheduledBefore(uint64_t t_ns) const {
+  const uint64_t start = start_ns_.load(std::memory_order_relaxed);
+  if (config_.cps <= 0 || t_ns <= start) return 0;
+  // The inverse of IntendedStart, then corrected by its own rounding.
+  const double cps = config_.cps;
+  const double t = static_cast<double>(t_ns - start) * 1e-9;
+  const double ramp_s = static_cast<double>(config_.ramp_ns) * 1e-9;
+  const double k = ramp_s > 0 && t < ramp_s ? cps * t * t / (2 * ramp_s)
+                                            : cps * ramp_s / 2 +
+                                                  (t - ramp_s) * cps;
+  auto n = static_cast<uint64_t>(std::max(0.0, k));
+  while (n > 0 && IntendedStart(n - 1) >= t_ns) --n;
+  while (IntendedStart(n) < t_ns) ++n;
+  return n;
 }
 
 bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
@@ -309,50 +370,56 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
       stack.Close(ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kClosed:
-      --stats_.open;
-      t.generation = ~t.generation;  // stale from now on
-      t.open = false;
-      if (ev.reason == tcp::CloseReason::kAbandoned) {
-        ++stats_.abandoned;
-        break;
-      }
-      // Every response is in: the connection counts as completed however
-      // it ended on our side (a close=rst abort, or an orphan reset to
-      // make room for new connections).
-      if (t.requests_left == 0 &&
-          (ev.reason == tcp::CloseReason::kNormal ||
-           ev.reason == tcp::CloseReason::kAborted ||
-           ev.reason == tcp::CloseReason::kReclaimed)) {
-        ++stats_.completed;
-        if (t.ipv6) ++stats_.completed6;
-        total_us_.Record((now_ns - t.intended_ns) / 1000);
-        second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
-        break;
-      }
-      switch (ev.reason) {
-        case tcp::CloseReason::kRefused:
-          ++stats_.failed_refused;
-          break;
-        case tcp::CloseReason::kConnectTimeout:
-        case tcp::CloseReason::kTimeout:
-        case tcp::CloseReason::kIdleTimeout:
-          ++stats_.failed_timeout;
-          break;
-        case tcp::CloseReason::kReset:
-          ++stats_.failed_reset;
-          break;
-        case tcp::CloseReason::kNormal:
-        case tcp::CloseReason::kAborted:
-        case tcp::CloseReason::kUnreadData:
-        case tcp::CloseReason::kFinWait2Timeout:
-        case tcp::CloseReason::kReclaimed:
-        case tcp::CloseReason::kAbandoned:  // counted above
-          ++stats_.failed_other;
-          break;
-      }
+      Closed(t, ev.reason, now_ns);
       break;
     case tcp::AppEvent::Kind::kAccepted:
     case tcp::AppEvent::Kind::kSent:
+      break;
+  }
+}
+
+// The connection of slot `t` is gone: its outcome.
+void Generator::Closed(Track& t, tcp::CloseReason reason, uint64_t now_ns) {
+  --stats_.open;
+  if (t.pending) --stats_.pending;
+  t.generation = ~t.generation;  // stale from now on
+  t.open = false;
+  if (reason == tcp::CloseReason::kAbandoned) {
+    ++stats_.abandoned;
+    return;
+  }
+  // Every response is in: the connection counts as completed however
+  // it ended on our side (a close=rst abort, or an orphan reset to
+  // make room for new connections).
+  if (t.requests_left == 0 &&
+      (reason == tcp::CloseReason::kNormal ||
+       reason == tcp::CloseReason::kAborted ||
+       reason == tcp::CloseReason::kReclaimed)) {
+    ++stats_.completed;
+    if (t.ipv6) ++stats_.completed6;
+    total_us_.Record((now_ns - t.intended_ns) / 1000);
+    second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
+    return;
+  }
+  switch (reason) {
+    case tcp::CloseReason::kRefused:
+      ++stats_.failed_refused;
+      break;
+    case tcp::CloseReason::kConnectTimeout:
+    case tcp::CloseReason::kTimeout:
+    case tcp::CloseReason::kIdleTimeout:
+      ++stats_.failed_timeout;
+      break;
+    case tcp::CloseReason::kReset:
+      ++stats_.failed_reset;
+      break;
+    case tcp::CloseReason::kNormal:
+    case tcp::CloseReason::kAborted:
+    case tcp::CloseReason::kUnreadData:
+    case tcp::CloseReason::kFinWait2Timeout:
+    case tcp::CloseReason::kReclaimed:
+    case tcp::CloseReason::kAbandoned:  // counted above
+      ++stats_.failed_other;
       break;
   }
 }
@@ -429,6 +496,10 @@ void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
     return;
   }
   t.phase = kDone;
+  if (t.pending) {
+    t.pending = false;
+    --stats_.pending;
+  }
   switch (config_.close) {
     case CloseMode::kClient:
       stack.Close(id, now_ns);
@@ -458,6 +529,9 @@ void Generator::Publish(engine::CoreCounters& counters) const {
   put(LoadCounter::kAbandoned, stats_.abandoned);
   put(LoadCounter::kAttempted6, stats_.attempted6);
   put(LoadCounter::kCompleted6, stats_.completed6);
+  put(LoadCounter::kHeldPending, stats_.held_pending);
+  put(LoadCounter::kHeldPool, stats_.held_pool);
+  put(LoadCounter::kNotOpened, stats_.not_opened);
   counters.StoreGauge(open_gauge_, stats_.open);
 }
 
