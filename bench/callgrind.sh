@@ -121,6 +121,30 @@ if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
   done
 fi
 
+# The client's side of whole connections (the same conn_cost run, counting
+# the client Worker's PollOnce: the generator's tuple choice, Connect and
+# its SYN, the request, the response check, and the stack and frames under
+# them), Ir per connection the client completed, close=server and
+# close=client: rows conn-client-server and conn-client-client, in the Ir
+# budget (CLIENT=0 leaves them out).
+CONN_EXE=$BUILD/bench/engine/conn_cost
+if [ "${CLIENT:-1}" != 0 ] && [ -x "$CONN_EXE" ]; then
+  for close in server client; do
+    base=$OUT/conn-client.$close
+    valgrind --tool=callgrind --collect-atstart=no \
+      --toggle-collect='synwave::bench::MeasureClientPoll*' \
+      --callgrind-out-file="$base.out" \
+      "$CONN_EXE" --close=$close --warmup=2000 --iterations=2000 >"$base.log" 2>&1 ||
+      { echo "callgrind: conn_cost (client) failed, see $base.log" >&2; exit 1; }
+    conns=$(awk '$1 == "conn-client" {print $2}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$conns" ] && [ "$conns" != 0 ] && [ -n "$ir" ] ||
+      { echo "callgrind: no result for conn_cost (client), see $base.log" >&2; exit 1; }
+    printf '%-20s %5s %9s %14s %10s\n' "conn-client-$close" - "$conns" "$ir" \
+      "$(awk -v i="$ir" -v s="$conns" 'BEGIN {printf "%.1f", i / s}')"
+  done
+fi
+
 # The server's side of whole connections through the worker
 # (bench/engine/conn_cost: client and server Workers on one net_ring pair,
 # virtual clock; only the server's PollOnce counts), per connection the

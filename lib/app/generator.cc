@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "app/counters.h"
 #include "engine/link.h"
@@ -15,6 +16,26 @@ constexpr uint32_t kUntilClose = 0xffffffff;  // HTTP body without a length
 
 char Lower(uint8_t c) {
   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
+// Eight characters as the little-endian word a load of them gives.
+constexpr uint64_t Word(const char* s) {
+  uint64_t w = 0;
+  for (int k = 7; k >= 0; --k) w = w << 8 | static_cast<uint8_t>(s[k]);
+  return w;
+}
+
+// True if p[0..15) is "content-length:" in any letter case: two loads,
+// the letters' case bit set (only theirs: '-' and ':' must be exact).
+bool IsContentLength(const uint8_t* p) {
+  uint64_t a;
+  uint64_t b;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 7, 8);
+  constexpr uint64_t kLetters = 0x0020202020202020ull;  // "content", not '-'
+  constexpr uint64_t kLetters2 = 0x0020202020202000ull;  // "length", not '-', ':'
+  return (a | kLetters) == Word("content-") &&
+         (b | kLetters2) == Word("-length:");
 }
 
 }  // namespace
@@ -443,6 +464,33 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         if (t.body_left != kUntilClose) t.body_left -= take;
         if (t.body_left == 0) ResponseDone(stack, id, t, now_ns);
         continue;
+      }
+      // Whole lines at once where they can be: at a line's start, a
+      // Content-Length name is matched in two loads; a line that cannot
+      // be one is skipped to its end.
+      if (t.line_pos == 0 && n - i >= kContentLengthLen && buf[i] != '\r' &&
+          buf[i] != '\n') {
+        if (IsContentLength(buf + i)) {
+          t.cl_match = kContentLengthLen;
+          t.have_cl = true;
+          t.content_length = 0;
+          t.line_pos = kContentLengthLen;
+          i += kContentLengthLen;
+          continue;
+        }
+        t.line_pos = 1;  // not Content-Length (cl_match stays 0)
+        ++i;
+      }
+      if (t.cl_match < kContentLengthLen && t.line_pos > t.cl_match) {
+        const auto* nl =
+            static_cast<const uint8_t*>(std::memchr(buf + i, '\n', n - i));
+        if (nl == nullptr) {
+          t.line_pos = static_cast<uint16_t>(
+              std::min<uint32_t>(0xffff, t.line_pos + (n - i)));
+          i = n;
+          continue;
+        }
+        i = static_cast<uint32_t>(nl - buf);  // the '\n' is taken below
       }
       const uint8_t c = buf[i++];
       if (c == '\n') {
