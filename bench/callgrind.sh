@@ -43,6 +43,7 @@
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
 #     WORKER_ROUNDS=64  measured bursts of the worker path
+#     CLIENT=1        0: leave out the load client's rows (conn_cost, conn-client-*)
 #     CONN=1          0: leave out the whole-connection server path (conn_cost)
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     PARSE=1         0: leave out the parser cases

@@ -219,18 +219,16 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
       }
       break;
     }
-    Tuple tuple;
-    if (!NextTuple(stack, &tuple)) break;
-    tcp::TcpStack::ConnectError err;
-    const uint64_t l2 = peer_l2[tuple.server];
+    bool ipv6 = false;
+    bool no_tuple = false;
     const tcp::ConnId id =
-        tuple.ipv6 ? stack.Connect(tuple.key6, now_ns, l2, &err)
-                   : stack.Connect(tuple.key, now_ns, l2, &err);
+        ConnectNext(stack, peer_l2, now_ns, &ipv6, &no_tuple);
+    if (no_tuple) break;  // every tuple probed is in use: next poll
     ++next_k_;
     ++stats_.attempted;
-    if (tuple.ipv6) ++stats_.attempted6;
+    if (ipv6) ++stats_.attempted6;
     if (!id.valid()) {
-      // The TCB pool or the table is full: the scheduled connection fails.
+      // The table is full: the scheduled connection fails.
       ++stats_.failed_other;
       break;
     }
@@ -252,7 +250,7 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     t.generation = id.generation;
     t.requests_left = static_cast<uint16_t>(config_.requests_per_connection);
     t.open = true;
-    t.ipv6 = tuple.ipv6;
+    t.ipv6 = ipv6;
     ++stats_.open;
     ++stats_.pending;
     t.pending = true;
@@ -289,7 +287,9 @@ uint64_t Generator::ScheduledBefore(uint64_t t_ns) const {
   return n;
 }
 
-bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
+tcp::ConnId Generator::ConnectNext(tcp::TcpStack& stack,
+                                   const uint64_t* peer_l2, uint64_t now_ns,
+                                   bool* ipv6, bool* no_tuple) {
   const uint32_t probes = 64u * config_.num_queues;
   for (uint32_t p = 0; p < probes; ++p) {
     // The servers in turn; each walks its own block (a smaller one wraps
@@ -333,24 +333,26 @@ bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
         continue;
       }
     }
-    tuple->server = s;
-    tuple->ipv6 = server.ipv6;
-    bool free;
-    if (server.ipv6) {
-      tuple->key6 = flow::FlowKey6{client6, server.ip6, port, server.port};
-      free = stack.TupleFree(tuple->key6);
-    } else {
-      tuple->key = flow::FlowKey{config_.client_ip_first + ip_index, server.ip,
-                                 port, server.port};
-      free = stack.TupleFree(tuple->key);
-    }
-    if (!free) {
+    // Connect looks the tuple up first: one in use (a connection or a
+    // TIME-WAIT record) is skipped, counted, with nothing allocated.
+    tcp::TcpStack::ConnectError err;
+    const tcp::ConnId id =
+        server.ipv6
+            ? stack.Connect(
+                  flow::FlowKey6{client6, server.ip6, port, server.port},
+                  now_ns, peer_l2[s], &err)
+            : stack.Connect(flow::FlowKey{config_.client_ip_first + ip_index,
+                                          server.ip, port, server.port},
+                            now_ns, peer_l2[s], &err);
+    if (err == tcp::TcpStack::ConnectError::kTupleInUse) {
       ++stats_.tuples_busy;
       continue;
     }
-    return true;
+    *ipv6 = server.ipv6;
+    return id;
   }
-  return false;
+  *no_tuple = true;
+  return tcp::ConnId{};
 }
 
 void Generator::SendRequest(tcp::TcpStack& stack, tcp::ConnId id) {
@@ -451,7 +453,9 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                         uint64_t now_ns) {
   uint8_t buf[2048];
   uint32_t n;
-  while ((n = stack.Read(id, buf, sizeof(buf))) > 0) {
+  do {
+    n = stack.Read(id, buf, sizeof(buf));
+    if (n == 0) break;
     if (!t.first_byte) {
       t.first_byte = true;
       first_byte_us_.Record((now_ns - t.intended_ns) / 1000);
@@ -516,7 +520,7 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         if (t.line_pos < 0xffff) ++t.line_pos;
       }
     }
-  }
+  } while (n == sizeof(buf));  // less: the queue is empty
 }
 
 void Generator::SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns) {

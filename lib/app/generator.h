@@ -256,14 +256,6 @@ class Generator {
     bool ipv6 = false;            // its family
     bool pending = false;         // its last response is not in yet
   };
-  // The next tuple to connect from: its server (an index of
-  // config_.servers) and, by the server's family, its key.
-  struct Tuple {
-    size_t server = 0;
-    bool ipv6 = false;
-    flow::FlowKey key;
-    flow::FlowKey6 key6;
-  };
   enum Phase : uint8_t { kHeader, kBody, kDone };
 
   static void OnEvent(void* ctx, tcp::TcpStack& stack, const tcp::AppEvent& ev,
@@ -282,7 +274,11 @@ class Generator {
   // poll (all of them over a few thousand polls), no timer per connection.
   void SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns);
   uint64_t IntendedStart(uint64_t k) const;
-  bool NextTuple(tcp::TcpStack& stack, Tuple* tuple);
+  // Connects the next free tuple of this worker (see the header comment).
+  // An invalid id: with *no_tuple, none of the probed tuples was free;
+  // without, Connect failed otherwise (the table full).
+  tcp::ConnId ConnectNext(tcp::TcpStack& stack, const uint64_t* peer_l2,
+                          uint64_t now_ns, bool* ipv6, bool* no_tuple);
   void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
   void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                uint64_t now_ns);
