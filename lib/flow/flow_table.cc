@@ -143,7 +143,7 @@ bool BasicFlowTable<Key>::Insert(const Key& key, uint32_t hash, uint32_t value) 
   // Every bucket the key passed over now tells lookups homed there to go on.
   AddOverflow(home, free_distance, +1);
   ++size_;
-  ++epoch_;
+  NoteChange(hash);
   return true;
 }
 
@@ -155,7 +155,7 @@ bool BasicFlowTable<Key>::Erase(const Key& key, uint32_t hash) {
   displacement_[pos.bucket * kSlotsPerBucket + pos.slot] = 0;
   AddOverflow(Home(hash), pos.distance, -1);
   --size_;
-  ++epoch_;
+  NoteChange(hash);
   FillHole(pos.bucket, pos.slot);
   return true;
 }
@@ -203,7 +203,7 @@ bool BasicFlowTable<Key>::Update(const Key& key, uint32_t hash, uint32_t new_val
   Position pos;
   if (!Locate(key, hash, &pos)) return false;
   buckets_[pos.bucket].slots[pos.slot].value = new_value;
-  ++epoch_;
+  NoteChange(hash);
   return true;
 }
 

@@ -290,10 +290,23 @@ class BasicFlowTable {
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
-  // Changes with every Insert, Erase and Update that succeeds: a value that
-  // Find or FindBulk returned is still the table's while epoch() is the same
-  // (a caller that looked a burst up at once checks it before trusting one).
-  uint64_t epoch() const { return epoch_; }
+  // What changed since a caller's lookups: a value that Find or FindBulk
+  // returned stays the table's until an Insert, Erase or Update of that
+  // same key (moving other keys about changes no value). Each change that
+  // succeeds sets its hash's bit in a 256-bit filter; a caller that looked
+  // a burst up at once clears it (ClearChanges) and, before trusting a
+  // value, asks MayHaveChanged(hash): false means that no key with that
+  // hash changed since the clear; true may be another key's (a few in a
+  // burst set a few bits), and the caller looks its key up again. So a
+  // burst whose segments insert and re-point their own tuples keeps the
+  // lookups of the others (an epoch that any change moved cost every later
+  // segment of the burst a second lookup).
+  void ClearChanges() {
+    for (uint64_t& w : changed_) w = 0;
+  }
+  bool MayHaveChanged(uint32_t hash) const {
+    return (changed_[(hash >> 6) & 3] >> (hash & 63)) & 1;
+  }
   uint32_t bucket_count() const { return bucket_count_; }
   // Bytes of memory held, including this object.
   size_t memory_bytes() const { return sizeof(*this) + block_bytes_; }
@@ -380,6 +393,10 @@ class BasicFlowTable {
     return kNotFound;
   }
 
+  void NoteChange(uint32_t hash) {
+    changed_[(hash >> 6) & 3] |= uint64_t{1} << (hash & 63);
+  }
+
   struct Position {
     uint32_t bucket;
     uint32_t slot;
@@ -394,7 +411,7 @@ class BasicFlowTable {
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t size_ = 0;
-  uint64_t epoch_ = 0;
+  uint64_t changed_[4] = {};  // MayHaveChanged's filter, by hash bits
   Bucket* buckets_;        // bucket_count_ lines
   uint8_t* overflow_;      // per bucket: keys stored beyond that passed over it
   uint8_t* displacement_;  // per slot: lower bound of distance from home

@@ -85,11 +85,12 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     const uint32_t group = std::min(n, kMaxBurst);
     for (uint32_t k = 0; k < group; ++k) hashes[k] = Hash(keys[k]);
     table_.FindBulk(keys, hashes, group, found);
-    const uint64_t epoch = table_.epoch();
+    table_.ClearChanges();
     // SYN cookies for the whole group at once (vector lanes) while SYNs are
     // being answered with cookies, then the segments one by one, each reply
-    // marked with the segment it answers. A lookup is trusted only while the
-    // table is as it was when it was made.
+    // marked with the segment it answers. A lookup is trusted only while no
+    // change to the table may have touched its key (a segment that inserts,
+    // re-points or erases its own tuple leaves the others' lookups valid).
     batch_n_ = 0;
     if (group >= kMinCookieBatch &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
@@ -98,7 +99,8 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     for (uint32_t k = 0; k < group; ++k) {
       reply_to_ = static_cast<uint16_t>(burst_base_ + k);
       Input(keys[k], hashes[k],
-            epoch == table_.epoch() ? found[k] : table_.Find(keys[k], hashes[k]),
+            table_.MayHaveChanged(hashes[k]) ? table_.Find(keys[k], hashes[k])
+                                             : found[k],
             segs[k], now_ns);
     }
     keys += group;
@@ -130,7 +132,7 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
     const uint32_t group = std::min(n, kMaxBurst);
     hasher6_.HashBulk(keys, group, hashes);
     table6_->FindBulk(keys, hashes, group, found);
-    const uint64_t epoch = table6_->epoch();
+    table6_->ClearChanges();
     batch_n_ = 0;
     if (group >= kMinCookieBatch &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
@@ -141,8 +143,9 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
       in6_ = &keys[k];
       const flow::FlowKey ports{0, 0, keys[k].local_port, keys[k].remote_port};
       Input6(ports, hashes[k],
-             epoch == table6_->epoch() ? found[k]
-                                       : table6_->Find(keys[k], hashes[k]),
+             table6_->MayHaveChanged(hashes[k])
+                 ? table6_->Find(keys[k], hashes[k])
+                 : found[k],
              segs[k], now_ns);
     }
     keys += group;

@@ -114,6 +114,49 @@ TEST(FlowTableTest, InsertFindUpdateErase) {
   EXPECT_EQ(table.CheckInvariants(), "");
 }
 
+// The stack trusts a burst's FindBulk results while MayHaveChanged says
+// no: so every change of a key's value must set its hash, whatever moved
+// about in the table, and a clear starts over.
+TEST(FlowTableTest, MayHaveChangedCoversEveryChangeOfAValue) {
+  FlowTable table(64);
+  // Hashes with distinct filter bits (bits 0-7 pick the filter's bit).
+  const FlowKey a{1, 2, 3, 4};
+  const FlowKey b{1, 2, 3, 5};
+  const FlowKey c{1, 2, 3, 6};
+  const FlowKey d{1, 2, 3, 7};
+  ASSERT_TRUE(table.Insert(a, 0x10000001u, 1));
+  ASSERT_TRUE(table.Insert(b, 0x20000002u, 2));
+  ASSERT_TRUE(table.Insert(c, 0x30000003u, 3));
+  EXPECT_TRUE(table.MayHaveChanged(0x10000001u));  // changes before a clear
+  table.ClearChanges();
+  for (uint32_t h : {0x10000001u, 0x20000002u, 0x30000003u, 0x40000004u}) {
+    EXPECT_FALSE(table.MayHaveChanged(h)) << h;
+  }
+  // Refused operations change nothing.
+  EXPECT_FALSE(table.Insert(a, 0x10000001u, 9));
+  EXPECT_FALSE(table.Update(d, 0x40000004u, 9));
+  EXPECT_FALSE(table.Erase(d, 0x40000004u));
+  EXPECT_FALSE(table.MayHaveChanged(0x10000001u));
+  EXPECT_FALSE(table.MayHaveChanged(0x40000004u));
+  // Each kind of change marks its own hash, not the others'.
+  ASSERT_TRUE(table.Update(a, 0x10000001u, 11));
+  EXPECT_TRUE(table.MayHaveChanged(0x10000001u));
+  EXPECT_FALSE(table.MayHaveChanged(0x20000002u));
+  ASSERT_TRUE(table.Erase(b, 0x20000002u));
+  EXPECT_TRUE(table.MayHaveChanged(0x20000002u));
+  EXPECT_FALSE(table.MayHaveChanged(0x30000003u));
+  ASSERT_TRUE(table.Insert(d, 0x40000004u, 4));
+  EXPECT_TRUE(table.MayHaveChanged(0x40000004u));
+  EXPECT_FALSE(table.MayHaveChanged(0x30000003u));
+  // The filter keys on the low 8 bits: another hash with the same ones is
+  // a (harmless) false alarm, never a miss.
+  EXPECT_TRUE(table.MayHaveChanged(0x77000001u));
+  table.ClearChanges();
+  EXPECT_FALSE(table.MayHaveChanged(0x10000001u));
+  EXPECT_EQ(table.Find(a, 0x10000001u), 11u);
+  EXPECT_EQ(table.Find(c, 0x30000003u), 3u);
+}
+
 TEST(FlowTableTest, DuplicateInsertIsRefusedAndKeepsTheOldValue) {
   FlowTable table(10);
   const FlowHasher h(kSeed);
