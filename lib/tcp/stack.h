@@ -132,7 +132,10 @@ class TcpStack {
   // Application API (see the header comment).
   uint32_t Send(ConnId id, const uint8_t* data, uint32_t len);
   uint32_t Read(ConnId id, uint8_t* out, uint32_t max);
-  uint32_t Readable(ConnId id) const;
+  uint32_t Readable(ConnId id) const {
+    const Tcb* t = Find(id);
+    return t == nullptr ? 0 : t->rcv_queue.size();
+  }
   void Close(ConnId id, uint64_t now_ns);
   void Abort(ConnId id, uint64_t now_ns);
   // Forgets the connection without a word, as a client that vanished does
@@ -140,12 +143,12 @@ class TcpStack {
   // record drops whatever the peer still sends for the tuple (counted
   // tcp_abandoned) and keeps the tuple from reuse. kClosed (kAbandoned).
   void Abandon(ConnId id, uint64_t now_ns);
-  bool IsOpen(ConnId id) const;
+  bool IsOpen(ConnId id) const { return Find(id) != nullptr; }
   TcpState StateOf(ConnId id) const;
   // The connection's IPv6 4-tuple (local = us); false for an IPv4 or stale
   // connection.
   bool Key6(ConnId id, flow::FlowKey6* key) const;
-  uint64_t& AppData(ConnId id);
+  uint64_t& AppData(ConnId id) { return Lookup(id)->app_data; }
 
   // Output and events since the last ClearOutput()/ClearEvents().
   std::span<const OutSegment> output() const { return output_; }
@@ -182,8 +185,11 @@ class TcpStack {
   uint32_t addr6_in_use() const { return tuples6_ ? tuples6_->in_use() : 0; }
   const TcpConfig& config() const { return config_; }
 
-  // Test hook: the TCB behind an id (nullptr when stale).
-  const Tcb* Find(ConnId id) const;
+  // The TCB behind an id (nullptr when stale). Inline, as the lookups of
+  // the application API: an application calls several per connection.
+  const Tcb* Find(ConnId id) const {
+    return const_cast<TcpStack*>(this)->Lookup(id);
+  }
 
  private:
   // Where each part lives, by concern:
@@ -600,8 +606,19 @@ class TcpStack {
   void FreeTcb(uint32_t index);
   void CloseTcb(uint32_t index, CloseReason reason, bool notify);
   void Event(AppEvent::Kind kind, const Tcb& t,
-             CloseReason r = CloseReason::kNormal);
-  Tcb* Lookup(ConnId id);
+             CloseReason r = CloseReason::kNormal) {
+    events_.push_back(AppEvent{
+        kind, r,
+        ConnId{static_cast<uint32_t>(&t - tcbs_.data()), t.generation}});
+  }
+  Tcb* Lookup(ConnId id) {
+    if (id.index >= tcb_count_) return nullptr;
+    Tcb& t = tcbs_[id.index];
+    if (!(t.flags & tcb_flags::kInUse) || t.generation != id.generation) {
+      return nullptr;
+    }
+    return &t;
+  }
 
   TcpConfig config_;
   IsnGenerator isn_;
@@ -644,6 +661,7 @@ class TcpStack {
   ChunkPool chunks_;
 
   std::vector<Tcb> tcbs_;
+  uint32_t tcb_count_;  // tcbs_.size(), without the division by sizeof(Tcb)
   flow::IndexPool tcb_ids_;
   std::vector<uint32_t> orphan_ring_;  // TCB indices; kNoIndex: a hole
   uint32_t orphan_mask_;               // ring size - 1 (a power of two)
