@@ -271,6 +271,18 @@ class BasicFlowTable {
   // of room. Returns false if `key` is absent or `new_value` is kNotFound.
   bool Update(const Key& key, uint32_t hash, uint32_t new_value);
 
+  // Where FindBulk found a key: its slot's number (kNoSlot for a miss, or
+  // a key it did not place). Only a hint: the slot may have been emptied
+  // or refilled since (an Erase moves other keys back into its hole), so
+  // the calls below check that it still holds the key (one bucket compare)
+  // and otherwise look the key up as Update and Erase do. A caller that
+  // changes the tuple it just looked up (re-points it to another record,
+  // erases it) saves the second walk of the probe sequence.
+  static constexpr uint32_t kNoSlot = kNoIndex;
+  bool UpdateAt(uint32_t slot, const Key& key, uint32_t hash,
+                uint32_t new_value);
+  bool EraseAt(uint32_t slot, const Key& key, uint32_t hash);
+
   // Starts loading the home bucket of `hash` and its overflow count, for
   // callers that pipeline lookups themselves.
   void Prefetch(uint32_t hash) const {
@@ -285,8 +297,10 @@ class BasicFlowTable {
   // keys that must read a second bucket get it prefetched together in a
   // second round. Measured on 10^6 entries against compare-as-you-go after
   // the first prefetch: hits 68 -> 53, misses 87 -> 58 TSC cycles.
+  // With `slots_out`, each key's slot number as well (kNoSlot where
+  // none), for UpdateAt and EraseAt.
   void FindBulk(const Key* keys, const uint32_t* hashes, uint32_t n,
-                uint32_t* values_out) const;
+                uint32_t* values_out, uint32_t* slots_out = nullptr) const;
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
@@ -404,6 +418,23 @@ class BasicFlowTable {
   };
   // Finds `key`; returns false if absent.
   bool Locate(const Key& key, uint32_t hash, Position* pos) const;
+  // True when slot number `slot` holds `key` (its position in *pos).
+  bool LocateAt(uint32_t slot, const Key& key, uint32_t hash,
+                Position* pos) const {
+    if (slot >= bucket_count_ * kSlotsPerBucket) return false;
+    const uint32_t b = slot / kSlotsPerBucket;
+    const uint32_t s = slot % kSlotsPerBucket;
+    // That one slot's key and value words, not the whole bucket's.
+    const Slot& at = buckets_[b].slots[s];
+    if (at.value == kEmpty || std::memcmp(&at.key, &key, sizeof(Key)) != 0) {
+      return false;
+    }
+    const uint32_t home = Home(hash);
+    *pos = {b, s, b >= home ? b - home : b + bucket_count_ - home};
+    return true;
+  }
+  [[gnu::always_inline]] inline void EraseFound(const Position& pos,
+                                                uint32_t hash);
   static uint32_t FreeMask(const Bucket& bucket);
   void AddOverflow(uint32_t from, uint32_t count, int delta);
   void FillHole(uint32_t bucket, uint32_t slot);

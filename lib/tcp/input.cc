@@ -81,10 +81,11 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
                           uint32_t n, uint64_t now_ns) {
   uint32_t hashes[kMaxBurst];
   uint32_t found[kMaxBurst];
+  uint32_t slots[kMaxBurst];
   while (n > 0) {
     const uint32_t group = std::min(n, kMaxBurst);
     for (uint32_t k = 0; k < group; ++k) hashes[k] = Hash(keys[k]);
-    table_.FindBulk(keys, hashes, group, found);
+    table_.FindBulk(keys, hashes, group, found, slots);
     table_.ClearChanges();
     // SYN cookies for the whole group at once (vector lanes) while SYNs are
     // being answered with cookies, then the segments one by one, each reply
@@ -98,6 +99,7 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     }
     for (uint32_t k = 0; k < group; ++k) {
       reply_to_ = static_cast<uint16_t>(burst_base_ + k);
+      slot_hint_ = slots[k];
       Input(keys[k], hashes[k],
             table_.MayHaveChanged(hashes[k]) ? table_.Find(keys[k], hashes[k])
                                              : found[k],
@@ -109,6 +111,7 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     burst_base_ += group;
   }
   reply_to_ = OutSegment::kNoReply;
+  slot_hint_ = flow::FlowTable::kNoSlot;
   burst_base_ = 0;
   batch_n_ = 0;
 }

@@ -506,8 +506,25 @@ class TcpStack {
   }
   void Output(Tcb& t, uint32_t index, uint64_t now_ns, bool force_probe);
   void MarkDirty(Tcb& t, uint32_t index);
-  uint16_t WindowField(Tcb& t);
-  uint32_t RcvWindow(const Tcb& t) const;
+  // Inline (every segment in and every segment out asks): the receive
+  // window is the buffer's room, which the buffer pool's reserve bounds
+  // too: under memory pressure no queue grows beyond one chunk, and the
+  // window says so (it may shrink: data beyond it is then trimmed, as
+  // Linux prunes under tcp_mem pressure).
+  uint32_t RcvWindow(const Tcb& t) const {
+    return std::min<uint32_t>(
+        chunks_.Room(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_,
+                     buffer_reserve_),
+        uint32_t{65535} << t.rcv_wscale);
+  }
+  // The window field to send, and the right edge it advertises.
+  uint16_t WindowField(Tcb& t) {
+    const uint32_t wnd = RcvWindow(t);
+    const uint32_t field = std::min<uint32_t>(wnd >> t.rcv_wscale, 65535);
+    const SeqNum edge = t.rcv_nxt + (field << t.rcv_wscale);
+    if (t.rcv_adv < edge) t.rcv_adv = edge;
+    return static_cast<uint16_t>(field);
+  }
   // The window of our SYN, SYN-ACK and of the ACKs before the handshake's
   // end: the receive buffer, unscaled, in 16 bits (RFC 7323 2.2).
   uint16_t InitialWindow() const {
@@ -558,13 +575,22 @@ class TcpStack {
     return tuples6_->Key6(record_key);
   }
   // A record's key in its family's table: `ipv6` from the record's bit.
-  // Erasing an IPv6 tuple gives its address slot back.
-  void EraseFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6) {
+  // Erasing an IPv6 tuple gives its address slot back. An IPv4 tuple is
+  // first looked for where the burst's lookup found the segment being
+  // processed (slot_hint_): the tuple erased or re-pointed is mostly that
+  // segment's own. `other`: a tuple that is not (the hint would only cost
+  // a compare).
+  void EraseFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6,
+                 bool other = false) {
     if (ipv6) [[unlikely]] {
       EraseFlow6(key, hash);
       return;
     }
-    table_.Erase(key, hash);
+    if (other) {
+      table_.Erase(key, hash);
+    } else {
+      table_.EraseAt(slot_hint_, key, hash);
+    }
   }
   void EraseFlow6(const flow::FlowKey& key, uint32_t hash);
   void UpdateFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6,
@@ -573,7 +599,7 @@ class TcpStack {
       table6_->Update(Key6(key), hash, value);
       return;
     }
-    table_.Update(key, hash, value);
+    table_.UpdateAt(slot_hint_, key, hash, value);
   }
   // IPv6: puts `key` in table6_ with a new address slot and returns its
   // record key (ports, the slot); false when the table is full.
@@ -654,8 +680,10 @@ class TcpStack {
   // While an IPv6 burst runs: the tuple of the segment being processed
   // (nullptr otherwise, and during IPv4 bursts).
   const flow::FlowKey6* in6_ = nullptr;
-  // While InputBurst runs: the segment being processed (for reply_to).
+  // While InputBurst runs: the segment being processed (for reply_to),
+  // and where the lookup found its IPv4 tuple (kNoSlot otherwise).
   uint16_t reply_to_ = OutSegment::kNoReply;
+  uint32_t slot_hint_ = flow::FlowTable::kNoSlot;
   uint32_t burst_base_ = 0;
   timer::TimerWheel timers_;
   ChunkPool chunks_;

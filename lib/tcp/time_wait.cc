@@ -44,7 +44,7 @@ uint32_t TcpStack::NewTimeWaitRecord(const Tcb& t, uint64_t now_ns) {
     r_index = time_wait_.RecycleOldest();
     if (r_index == kNoIndex) return kNoIndex;  // no TIME-WAIT pool at all
     const TimeWaitRecord& old = time_wait_[r_index];
-    EraseFlow(old.key, old.hash, old.ipv6);
+    EraseFlow(old.key, old.hash, old.ipv6, /*other=*/true);
     counters_.Add(Mib::kTimeWaitOverflow);
   }
   TimeWaitRecord& r = time_wait_[r_index];

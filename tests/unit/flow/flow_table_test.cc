@@ -157,6 +157,54 @@ TEST(FlowTableTest, MayHaveChangedCoversEveryChangeOfAValue) {
   EXPECT_EQ(table.Find(c, 0x30000003u), 3u);
 }
 
+// UpdateAt and EraseAt take FindBulk's slot as a hint only: a slot that
+// holds another key by now (an erase moved keys back), an empty one, or
+// kNoSlot lead to the same result as Update and Erase.
+TEST(FlowTableTest, UpdateAtAndEraseAtTrustTheSlotOnlyWhenItHoldsTheKey) {
+  // One hash for all: the keys share a cluster, and erasing the first
+  // moves the others back.
+  constexpr uint32_t kHash = 0x12345678u;
+  FlowTable table(64);
+  std::vector<FlowKey> keys;
+  for (uint16_t i = 0; i < 9; ++i) keys.push_back({1, 2, 3, i});
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(table.Insert(keys[i], kHash, 100 + i));
+  }
+  const std::vector<uint32_t> hashes(keys.size(), kHash);
+  std::vector<uint32_t> values(keys.size());
+  std::vector<uint32_t> slots(keys.size());
+  table.FindBulk(keys.data(), hashes.data(), static_cast<uint32_t>(keys.size()),
+                 values.data(), slots.data());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(values[i], 100 + i);
+    EXPECT_NE(slots[i], FlowTable::kNoSlot);
+  }
+  // A good hint.
+  EXPECT_TRUE(table.UpdateAt(slots[8], keys[8], kHash, 208));
+  EXPECT_EQ(table.Find(keys[8], kHash), 208u);
+  // The first key goes: a key from the next bucket moves into its hole,
+  // so the moved key's old slot no longer holds it.
+  EXPECT_TRUE(table.EraseAt(slots[0], keys[0], kHash));
+  EXPECT_EQ(table.Find(keys[0], kHash), kNotFound);
+  EXPECT_EQ(table.CheckInvariants(), "");
+  // Stale, empty, wrong and absent hints.
+  for (uint32_t i = 1; i < keys.size(); ++i) {
+    EXPECT_TRUE(table.UpdateAt(slots[i], keys[i], kHash, 300 + i)) << i;
+    EXPECT_TRUE(table.UpdateAt(FlowTable::kNoSlot, keys[i], kHash, 400 + i));
+    EXPECT_TRUE(table.UpdateAt(slots[0], keys[i], kHash, 500 + i));
+    EXPECT_EQ(table.Find(keys[i], kHash), 500 + i);
+  }
+  EXPECT_FALSE(table.UpdateAt(slots[0], keys[0], kHash, 1));
+  EXPECT_FALSE(table.EraseAt(slots[0], keys[0], kHash));
+  EXPECT_FALSE(table.UpdateAt(slots[1], keys[1], kHash, kNotFound));
+  for (uint32_t i = 1; i < keys.size(); ++i) {
+    EXPECT_TRUE(table.EraseAt(slots[keys.size() - i], keys[i], kHash)) << i;
+    EXPECT_EQ(table.Find(keys[i], kHash), kNotFound);
+    EXPECT_EQ(table.CheckInvariants(), "");
+  }
+  EXPECT_EQ(table.size(), 0u);
+}
+
 TEST(FlowTableTest, DuplicateInsertIsRefusedAndKeepsTheOldValue) {
   FlowTable table(10);
   const FlowHasher h(kSeed);
