@@ -200,7 +200,7 @@ void TcpStack::ExpireTimeWait(uint64_t now_ns) {
        time_wait_[index].expires_ns <= now_ns;
        index = time_wait_.oldest()) {
     const TimeWaitRecord& r = time_wait_[index];
-    EraseFlow(r.key, r.hash, r.ipv6);
+    EraseFlow(r.key, r.hash, r.ipv6, /*other=*/true);
     time_wait_.Free(index);
     counters_.Add(Mib::kTimeWaitExpired);
   }
