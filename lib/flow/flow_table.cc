@@ -143,20 +143,36 @@ bool BasicFlowTable<Key>::Insert(const Key& key, uint32_t hash, uint32_t value) 
   // Every bucket the key passed over now tells lookups homed there to go on.
   AddOverflow(home, free_distance, +1);
   ++size_;
-  ++epoch_;
+  NoteChange(hash);
   return true;
+}
+
+template <typename Key>
+inline void BasicFlowTable<Key>::EraseFound(const Position& pos, uint32_t hash) {
+  buckets_[pos.bucket].slots[pos.slot].value = kEmpty;
+  displacement_[pos.bucket * kSlotsPerBucket + pos.slot] = 0;
+  AddOverflow(Home(hash), pos.distance, -1);
+  --size_;
+  NoteChange(hash);
+  FillHole(pos.bucket, pos.slot);
 }
 
 template <typename Key>
 bool BasicFlowTable<Key>::Erase(const Key& key, uint32_t hash) {
   Position pos;
   if (!Locate(key, hash, &pos)) return false;
-  buckets_[pos.bucket].slots[pos.slot].value = kEmpty;
-  displacement_[pos.bucket * kSlotsPerBucket + pos.slot] = 0;
-  AddOverflow(Home(hash), pos.distance, -1);
-  --size_;
-  ++epoch_;
-  FillHole(pos.bucket, pos.slot);
+  EraseFound(pos, hash);
+  return true;
+}
+
+template <typename Key>
+bool BasicFlowTable<Key>::EraseAt(uint32_t slot, const Key& key,
+                                  uint32_t hash) {
+  Position pos;
+  if (!LocateAt(slot, key, hash, &pos) && !Locate(key, hash, &pos)) {
+    return false;
+  }
+  EraseFound(pos, hash);
   return true;
 }
 
@@ -203,13 +219,27 @@ bool BasicFlowTable<Key>::Update(const Key& key, uint32_t hash, uint32_t new_val
   Position pos;
   if (!Locate(key, hash, &pos)) return false;
   buckets_[pos.bucket].slots[pos.slot].value = new_value;
-  ++epoch_;
+  NoteChange(hash);
+  return true;
+}
+
+template <typename Key>
+bool BasicFlowTable<Key>::UpdateAt(uint32_t slot, const Key& key,
+                                   uint32_t hash, uint32_t new_value) {
+  if (new_value == kEmpty) return false;
+  Position pos;
+  if (!LocateAt(slot, key, hash, &pos) && !Locate(key, hash, &pos)) {
+    return false;
+  }
+  buckets_[pos.bucket].slots[pos.slot].value = new_value;
+  NoteChange(hash);
   return true;
 }
 
 template <typename Key>
 void BasicFlowTable<Key>::FindBulk(const Key* keys, const uint32_t* hashes,
-                         uint32_t n, uint32_t* values_out) const {
+                         uint32_t n, uint32_t* values_out,
+                         uint32_t* slots_out) const {
   while (n > 0) {
     const uint32_t group = std::min(n, kMaxBulk);
     uint32_t bucket[kMaxBulk];
@@ -227,11 +257,14 @@ void BasicFlowTable<Key>::FindBulk(const Key* keys, const uint32_t* hashes,
       const uint32_t b = bucket[i];
       const uint32_t hit = MatchMask(buckets_[b], MakeQuery(keys[i]));
       if (hit != 0) {
-        values_out[i] = buckets_[b].slots[__builtin_ctz(hit) / 4].value;
+        const uint32_t s = static_cast<uint32_t>(__builtin_ctz(hit)) / 4;
+        values_out[i] = buckets_[b].slots[s].value;
+        if (slots_out != nullptr) slots_out[i] = b * kSlotsPerBucket + s;
         return true;
       }
       if (overflow_[b] == 0) {
         values_out[i] = kNotFound;
+        if (slots_out != nullptr) slots_out[i] = kNoSlot;
         return true;
       }
       bucket[i] = Next(b);
@@ -259,10 +292,12 @@ void BasicFlowTable<Key>::FindBulk(const Key* keys, const uint32_t* hashes,
     for (uint32_t p = 0; p < n_pending; ++p) {
       const uint32_t i = pending[p];
       values_out[i] = FindFrom(keys[i], bucket[i]);
+      if (slots_out != nullptr) slots_out[i] = kNoSlot;
     }
     keys += group;
     hashes += group;
     values_out += group;
+    if (slots_out != nullptr) slots_out += group;
     n -= group;
   }
 }

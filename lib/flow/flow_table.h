@@ -271,6 +271,18 @@ class BasicFlowTable {
   // of room. Returns false if `key` is absent or `new_value` is kNotFound.
   bool Update(const Key& key, uint32_t hash, uint32_t new_value);
 
+  // Where FindBulk found a key: its slot's number (kNoSlot for a miss, or
+  // a key it did not place). Only a hint: the slot may have been emptied
+  // or refilled since (an Erase moves other keys back into its hole), so
+  // the calls below check that it still holds the key (one bucket compare)
+  // and otherwise look the key up as Update and Erase do. A caller that
+  // changes the tuple it just looked up (re-points it to another record,
+  // erases it) saves the second walk of the probe sequence.
+  static constexpr uint32_t kNoSlot = kNoIndex;
+  bool UpdateAt(uint32_t slot, const Key& key, uint32_t hash,
+                uint32_t new_value);
+  bool EraseAt(uint32_t slot, const Key& key, uint32_t hash);
+
   // Starts loading the home bucket of `hash` and its overflow count, for
   // callers that pipeline lookups themselves.
   void Prefetch(uint32_t hash) const {
@@ -285,15 +297,30 @@ class BasicFlowTable {
   // keys that must read a second bucket get it prefetched together in a
   // second round. Measured on 10^6 entries against compare-as-you-go after
   // the first prefetch: hits 68 -> 53, misses 87 -> 58 TSC cycles.
+  // With `slots_out`, each key's slot number as well (kNoSlot where
+  // none), for UpdateAt and EraseAt.
   void FindBulk(const Key* keys, const uint32_t* hashes, uint32_t n,
-                uint32_t* values_out) const;
+                uint32_t* values_out, uint32_t* slots_out = nullptr) const;
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
-  // Changes with every Insert, Erase and Update that succeeds: a value that
-  // Find or FindBulk returned is still the table's while epoch() is the same
-  // (a caller that looked a burst up at once checks it before trusting one).
-  uint64_t epoch() const { return epoch_; }
+  // What changed since a caller's lookups: a value that Find or FindBulk
+  // returned stays the table's until an Insert, Erase or Update of that
+  // same key (moving other keys about changes no value). Each change that
+  // succeeds sets its hash's bit in a 256-bit filter; a caller that looked
+  // a burst up at once clears it (ClearChanges) and, before trusting a
+  // value, asks MayHaveChanged(hash): false means that no key with that
+  // hash changed since the clear; true may be another key's (a few in a
+  // burst set a few bits), and the caller looks its key up again. So a
+  // burst whose segments insert and re-point their own tuples keeps the
+  // lookups of the others (an epoch that any change moved cost every later
+  // segment of the burst a second lookup).
+  void ClearChanges() {
+    for (uint64_t& w : changed_) w = 0;
+  }
+  bool MayHaveChanged(uint32_t hash) const {
+    return (changed_[(hash >> 6) & 3] >> (hash & 63)) & 1;
+  }
   uint32_t bucket_count() const { return bucket_count_; }
   // Bytes of memory held, including this object.
   size_t memory_bytes() const { return sizeof(*this) + block_bytes_; }
@@ -380,6 +407,10 @@ class BasicFlowTable {
     return kNotFound;
   }
 
+  void NoteChange(uint32_t hash) {
+    changed_[(hash >> 6) & 3] |= uint64_t{1} << (hash & 63);
+  }
+
   struct Position {
     uint32_t bucket;
     uint32_t slot;
@@ -387,6 +418,23 @@ class BasicFlowTable {
   };
   // Finds `key`; returns false if absent.
   bool Locate(const Key& key, uint32_t hash, Position* pos) const;
+  // True when slot number `slot` holds `key` (its position in *pos).
+  bool LocateAt(uint32_t slot, const Key& key, uint32_t hash,
+                Position* pos) const {
+    if (slot >= bucket_count_ * kSlotsPerBucket) return false;
+    const uint32_t b = slot / kSlotsPerBucket;
+    const uint32_t s = slot % kSlotsPerBucket;
+    // That one slot's key and value words, not the whole bucket's.
+    const Slot& at = buckets_[b].slots[s];
+    if (at.value == kEmpty || std::memcmp(&at.key, &key, sizeof(Key)) != 0) {
+      return false;
+    }
+    const uint32_t home = Home(hash);
+    *pos = {b, s, b >= home ? b - home : b + bucket_count_ - home};
+    return true;
+  }
+  [[gnu::always_inline]] inline void EraseFound(const Position& pos,
+                                                uint32_t hash);
   static uint32_t FreeMask(const Bucket& bucket);
   void AddOverflow(uint32_t from, uint32_t count, int delta);
   void FillHole(uint32_t bucket, uint32_t slot);
@@ -394,7 +442,7 @@ class BasicFlowTable {
   uint32_t capacity_;
   uint32_t bucket_count_;
   uint32_t size_ = 0;
-  uint64_t epoch_ = 0;
+  uint64_t changed_[4] = {};  // MayHaveChanged's filter, by hash bits
   Bucket* buckets_;        // bucket_count_ lines
   uint8_t* overflow_;      // per bucket: keys stored beyond that passed over it
   uint8_t* displacement_;  // per slot: lower bound of distance from home

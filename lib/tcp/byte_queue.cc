@@ -90,7 +90,7 @@ void ByteQueue::Consume(ChunkPool& pool, uint32_t len) {
   }
 }
 
-void ByteQueue::Clear(ChunkPool& pool) {
+void ByteQueue::ClearChunks(ChunkPool& pool) {
   while (head_ != ChunkPool::kNone) {
     const uint32_t next = pool.Next(head_);
     pool.Free(head_);

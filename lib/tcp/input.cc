@@ -81,15 +81,17 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
                           uint32_t n, uint64_t now_ns) {
   uint32_t hashes[kMaxBurst];
   uint32_t found[kMaxBurst];
+  uint32_t slots[kMaxBurst];
   while (n > 0) {
     const uint32_t group = std::min(n, kMaxBurst);
     for (uint32_t k = 0; k < group; ++k) hashes[k] = Hash(keys[k]);
-    table_.FindBulk(keys, hashes, group, found);
-    const uint64_t epoch = table_.epoch();
+    table_.FindBulk(keys, hashes, group, found, slots);
+    table_.ClearChanges();
     // SYN cookies for the whole group at once (vector lanes) while SYNs are
     // being answered with cookies, then the segments one by one, each reply
-    // marked with the segment it answers. A lookup is trusted only while the
-    // table is as it was when it was made.
+    // marked with the segment it answers. A lookup is trusted only while no
+    // change to the table may have touched its key (a segment that inserts,
+    // re-points or erases its own tuple leaves the others' lookups valid).
     batch_n_ = 0;
     if (group >= kMinCookieBatch &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
@@ -97,8 +99,10 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     }
     for (uint32_t k = 0; k < group; ++k) {
       reply_to_ = static_cast<uint16_t>(burst_base_ + k);
+      slot_hint_ = slots[k];
       Input(keys[k], hashes[k],
-            epoch == table_.epoch() ? found[k] : table_.Find(keys[k], hashes[k]),
+            table_.MayHaveChanged(hashes[k]) ? table_.Find(keys[k], hashes[k])
+                                             : found[k],
             segs[k], now_ns);
     }
     keys += group;
@@ -107,6 +111,7 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     burst_base_ += group;
   }
   reply_to_ = OutSegment::kNoReply;
+  slot_hint_ = flow::FlowTable::kNoSlot;
   burst_base_ = 0;
   batch_n_ = 0;
 }
@@ -130,7 +135,7 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
     const uint32_t group = std::min(n, kMaxBurst);
     hasher6_.HashBulk(keys, group, hashes);
     table6_->FindBulk(keys, hashes, group, found);
-    const uint64_t epoch = table6_->epoch();
+    table6_->ClearChanges();
     batch_n_ = 0;
     if (group >= kMinCookieBatch &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
@@ -141,8 +146,9 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
       in6_ = &keys[k];
       const flow::FlowKey ports{0, 0, keys[k].local_port, keys[k].remote_port};
       Input6(ports, hashes[k],
-             epoch == table6_->epoch() ? found[k]
-                                       : table6_->Find(keys[k], hashes[k]),
+             table6_->MayHaveChanged(hashes[k])
+                 ? table6_->Find(keys[k], hashes[k])
+                 : found[k],
              segs[k], now_ns);
     }
     keys += group;

@@ -103,25 +103,6 @@ uint16_t TcpStack::SendMss(uint16_t peer_mss, bool timestamps,
   return timestamps ? mss - kTimestampOptionSpace : mss;
 }
 
-uint32_t TcpStack::RcvWindow(const Tcb& t) const {
-  // The buffer pool's reserve bounds it too: under memory pressure no
-  // queue grows beyond one chunk, and the window says so (it may shrink:
-  // data beyond it is then trimmed, as Linux prunes under tcp_mem
-  // pressure).
-  return std::min<uint32_t>(
-      chunks_.Room(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_,
-                   buffer_reserve_),
-      uint32_t{65535} << t.rcv_wscale);
-}
-
-uint16_t TcpStack::WindowField(Tcb& t) {
-  const uint32_t wnd = RcvWindow(t);
-  const uint32_t field = std::min<uint32_t>(wnd >> t.rcv_wscale, 65535);
-  const SeqNum edge = t.rcv_nxt + (field << t.rcv_wscale);
-  if (t.rcv_adv < edge) t.rcv_adv = edge;
-  return static_cast<uint16_t>(field);
-}
-
 void TcpStack::MarkDirty(Tcb& t, uint32_t index) {
   if (t.flags & tcb_flags::kDirty) return;
   t.flags |= tcb_flags::kDirty;

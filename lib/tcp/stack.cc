@@ -45,6 +45,7 @@ TcpStack::TcpStack(const TcpConfig& config, const SipKey& secret,
       timers_(TimerCapacity(config), config.timer_tick_ns, now_ns),
       chunks_(config.buffer_chunks),
       tcbs_(config.max_connections),
+      tcb_count_(config.max_connections),
       tcb_ids_(config.max_connections),
       orphan_ring_(OrphanRingSize(config.max_connections), kNoIndex),
       orphan_mask_(OrphanRingSize(config.max_connections) - 1),
@@ -285,28 +286,8 @@ void TcpStack::SweepIdle(uint64_t now_ns) {
   }
 }
 
-void TcpStack::Event(AppEvent::Kind kind, const Tcb& t, CloseReason r) {
-  const auto index = static_cast<uint32_t>(&t - tcbs_.data());
-  events_.push_back(AppEvent{kind, r, ConnId{index, t.generation}});
-}
-
-Tcb* TcpStack::Lookup(ConnId id) {
-  if (id.index >= tcbs_.size()) return nullptr;
-  Tcb& t = tcbs_[id.index];
-  if (!(t.flags & tcb_flags::kInUse) || t.generation != id.generation) {
-    return nullptr;
-  }
-  return &t;
-}
-
 // ---------------------------------------------------------------------------
 // Application API
-
-const Tcb* TcpStack::Find(ConnId id) const {
-  return const_cast<TcpStack*>(this)->Lookup(id);
-}
-
-bool TcpStack::IsOpen(ConnId id) const { return Find(id) != nullptr; }
 
 bool TcpStack::Key6(ConnId id, flow::FlowKey6* key) const {
   const Tcb* t = Find(id);
@@ -320,8 +301,6 @@ TcpState TcpStack::StateOf(ConnId id) const {
   return t == nullptr ? TcpState::kClosed : t->state;
 }
 
-uint64_t& TcpStack::AppData(ConnId id) { return Lookup(id)->app_data; }
-
 uint32_t TcpStack::Send(ConnId id, const uint8_t* data, uint32_t len) {
   Tcb* t = Lookup(id);
   if (t == nullptr || (t->flags & tcb_flags::kFinQueued) ||
@@ -334,11 +313,6 @@ uint32_t TcpStack::Send(ConnId id, const uint8_t* data, uint32_t len) {
                                  snd_guard_, buffer_reserve_)));
   if (n > 0) MarkDirty(*t, id.index);
   return n;
-}
-
-uint32_t TcpStack::Readable(ConnId id) const {
-  const Tcb* t = Find(id);
-  return t == nullptr ? 0 : t->rcv_queue.size();
 }
 
 uint32_t TcpStack::Read(ConnId id, uint8_t* out, uint32_t max) {

@@ -132,7 +132,10 @@ class TcpStack {
   // Application API (see the header comment).
   uint32_t Send(ConnId id, const uint8_t* data, uint32_t len);
   uint32_t Read(ConnId id, uint8_t* out, uint32_t max);
-  uint32_t Readable(ConnId id) const;
+  uint32_t Readable(ConnId id) const {
+    const Tcb* t = Find(id);
+    return t == nullptr ? 0 : t->rcv_queue.size();
+  }
   void Close(ConnId id, uint64_t now_ns);
   void Abort(ConnId id, uint64_t now_ns);
   // Forgets the connection without a word, as a client that vanished does
@@ -140,12 +143,12 @@ class TcpStack {
   // record drops whatever the peer still sends for the tuple (counted
   // tcp_abandoned) and keeps the tuple from reuse. kClosed (kAbandoned).
   void Abandon(ConnId id, uint64_t now_ns);
-  bool IsOpen(ConnId id) const;
+  bool IsOpen(ConnId id) const { return Find(id) != nullptr; }
   TcpState StateOf(ConnId id) const;
   // The connection's IPv6 4-tuple (local = us); false for an IPv4 or stale
   // connection.
   bool Key6(ConnId id, flow::FlowKey6* key) const;
-  uint64_t& AppData(ConnId id);
+  uint64_t& AppData(ConnId id) { return Lookup(id)->app_data; }
 
   // Output and events since the last ClearOutput()/ClearEvents().
   std::span<const OutSegment> output() const { return output_; }
@@ -182,8 +185,11 @@ class TcpStack {
   uint32_t addr6_in_use() const { return tuples6_ ? tuples6_->in_use() : 0; }
   const TcpConfig& config() const { return config_; }
 
-  // Test hook: the TCB behind an id (nullptr when stale).
-  const Tcb* Find(ConnId id) const;
+  // The TCB behind an id (nullptr when stale). Inline, as the lookups of
+  // the application API: an application calls several per connection.
+  const Tcb* Find(ConnId id) const {
+    return const_cast<TcpStack*>(this)->Lookup(id);
+  }
 
  private:
   // Where each part lives, by concern:
@@ -500,8 +506,25 @@ class TcpStack {
   }
   void Output(Tcb& t, uint32_t index, uint64_t now_ns, bool force_probe);
   void MarkDirty(Tcb& t, uint32_t index);
-  uint16_t WindowField(Tcb& t);
-  uint32_t RcvWindow(const Tcb& t) const;
+  // Inline (every segment in and every segment out asks): the receive
+  // window is the buffer's room, which the buffer pool's reserve bounds
+  // too: under memory pressure no queue grows beyond one chunk, and the
+  // window says so (it may shrink: data beyond it is then trimmed, as
+  // Linux prunes under tcp_mem pressure).
+  uint32_t RcvWindow(const Tcb& t) const {
+    return std::min<uint32_t>(
+        chunks_.Room(t.rcv_queue.size(), config_.rcv_buffer, rcv_guard_,
+                     buffer_reserve_),
+        uint32_t{65535} << t.rcv_wscale);
+  }
+  // The window field to send, and the right edge it advertises.
+  uint16_t WindowField(Tcb& t) {
+    const uint32_t wnd = RcvWindow(t);
+    const uint32_t field = std::min<uint32_t>(wnd >> t.rcv_wscale, 65535);
+    const SeqNum edge = t.rcv_nxt + (field << t.rcv_wscale);
+    if (t.rcv_adv < edge) t.rcv_adv = edge;
+    return static_cast<uint16_t>(field);
+  }
   // The window of our SYN, SYN-ACK and of the ACKs before the handshake's
   // end: the receive buffer, unscaled, in 16 bits (RFC 7323 2.2).
   uint16_t InitialWindow() const {
@@ -552,13 +575,22 @@ class TcpStack {
     return tuples6_->Key6(record_key);
   }
   // A record's key in its family's table: `ipv6` from the record's bit.
-  // Erasing an IPv6 tuple gives its address slot back.
-  void EraseFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6) {
+  // Erasing an IPv6 tuple gives its address slot back. An IPv4 tuple is
+  // first looked for where the burst's lookup found the segment being
+  // processed (slot_hint_): the tuple erased or re-pointed is mostly that
+  // segment's own. `other`: a tuple that is not (the hint would only cost
+  // a compare).
+  void EraseFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6,
+                 bool other = false) {
     if (ipv6) [[unlikely]] {
       EraseFlow6(key, hash);
       return;
     }
-    table_.Erase(key, hash);
+    if (other) {
+      table_.Erase(key, hash);
+    } else {
+      table_.EraseAt(slot_hint_, key, hash);
+    }
   }
   void EraseFlow6(const flow::FlowKey& key, uint32_t hash);
   void UpdateFlow(const flow::FlowKey& key, uint32_t hash, bool ipv6,
@@ -567,7 +599,7 @@ class TcpStack {
       table6_->Update(Key6(key), hash, value);
       return;
     }
-    table_.Update(key, hash, value);
+    table_.UpdateAt(slot_hint_, key, hash, value);
   }
   // IPv6: puts `key` in table6_ with a new address slot and returns its
   // record key (ports, the slot); false when the table is full.
@@ -600,8 +632,19 @@ class TcpStack {
   void FreeTcb(uint32_t index);
   void CloseTcb(uint32_t index, CloseReason reason, bool notify);
   void Event(AppEvent::Kind kind, const Tcb& t,
-             CloseReason r = CloseReason::kNormal);
-  Tcb* Lookup(ConnId id);
+             CloseReason r = CloseReason::kNormal) {
+    events_.push_back(AppEvent{
+        kind, r,
+        ConnId{static_cast<uint32_t>(&t - tcbs_.data()), t.generation}});
+  }
+  Tcb* Lookup(ConnId id) {
+    if (id.index >= tcb_count_) return nullptr;
+    Tcb& t = tcbs_[id.index];
+    if (!(t.flags & tcb_flags::kInUse) || t.generation != id.generation) {
+      return nullptr;
+    }
+    return &t;
+  }
 
   TcpConfig config_;
   IsnGenerator isn_;
@@ -637,13 +680,16 @@ class TcpStack {
   // While an IPv6 burst runs: the tuple of the segment being processed
   // (nullptr otherwise, and during IPv4 bursts).
   const flow::FlowKey6* in6_ = nullptr;
-  // While InputBurst runs: the segment being processed (for reply_to).
+  // While InputBurst runs: the segment being processed (for reply_to),
+  // and where the lookup found its IPv4 tuple (kNoSlot otherwise).
   uint16_t reply_to_ = OutSegment::kNoReply;
+  uint32_t slot_hint_ = flow::FlowTable::kNoSlot;
   uint32_t burst_base_ = 0;
   timer::TimerWheel timers_;
   ChunkPool chunks_;
 
   std::vector<Tcb> tcbs_;
+  uint32_t tcb_count_;  // tcbs_.size(), without the division by sizeof(Tcb)
   flow::IndexPool tcb_ids_;
   std::vector<uint32_t> orphan_ring_;  // TCB indices; kNoIndex: a hole
   uint32_t orphan_mask_;               // ring size - 1 (a power of two)

@@ -44,7 +44,7 @@ uint32_t TcpStack::NewTimeWaitRecord(const Tcb& t, uint64_t now_ns) {
     r_index = time_wait_.RecycleOldest();
     if (r_index == kNoIndex) return kNoIndex;  // no TIME-WAIT pool at all
     const TimeWaitRecord& old = time_wait_[r_index];
-    EraseFlow(old.key, old.hash, old.ipv6);
+    EraseFlow(old.key, old.hash, old.ipv6, /*other=*/true);
     counters_.Add(Mib::kTimeWaitOverflow);
   }
   TimeWaitRecord& r = time_wait_[r_index];
@@ -200,7 +200,7 @@ void TcpStack::ExpireTimeWait(uint64_t now_ns) {
        time_wait_[index].expires_ns <= now_ns;
        index = time_wait_.oldest()) {
     const TimeWaitRecord& r = time_wait_[index];
-    EraseFlow(r.key, r.hash, r.ipv6);
+    EraseFlow(r.key, r.hash, r.ipv6, /*other=*/true);
     time_wait_.Free(index);
     counters_.Add(Mib::kTimeWaitExpired);
   }

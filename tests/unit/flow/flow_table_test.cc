@@ -114,6 +114,97 @@ TEST(FlowTableTest, InsertFindUpdateErase) {
   EXPECT_EQ(table.CheckInvariants(), "");
 }
 
+// The stack trusts a burst's FindBulk results while MayHaveChanged says
+// no: so every change of a key's value must set its hash, whatever moved
+// about in the table, and a clear starts over.
+TEST(FlowTableTest, MayHaveChangedCoversEveryChangeOfAValue) {
+  FlowTable table(64);
+  // Hashes with distinct filter bits (bits 0-7 pick the filter's bit).
+  const FlowKey a{1, 2, 3, 4};
+  const FlowKey b{1, 2, 3, 5};
+  const FlowKey c{1, 2, 3, 6};
+  const FlowKey d{1, 2, 3, 7};
+  ASSERT_TRUE(table.Insert(a, 0x10000001u, 1));
+  ASSERT_TRUE(table.Insert(b, 0x20000002u, 2));
+  ASSERT_TRUE(table.Insert(c, 0x30000003u, 3));
+  EXPECT_TRUE(table.MayHaveChanged(0x10000001u));  // changes before a clear
+  table.ClearChanges();
+  for (uint32_t h : {0x10000001u, 0x20000002u, 0x30000003u, 0x40000004u}) {
+    EXPECT_FALSE(table.MayHaveChanged(h)) << h;
+  }
+  // Refused operations change nothing.
+  EXPECT_FALSE(table.Insert(a, 0x10000001u, 9));
+  EXPECT_FALSE(table.Update(d, 0x40000004u, 9));
+  EXPECT_FALSE(table.Erase(d, 0x40000004u));
+  EXPECT_FALSE(table.MayHaveChanged(0x10000001u));
+  EXPECT_FALSE(table.MayHaveChanged(0x40000004u));
+  // Each kind of change marks its own hash, not the others'.
+  ASSERT_TRUE(table.Update(a, 0x10000001u, 11));
+  EXPECT_TRUE(table.MayHaveChanged(0x10000001u));
+  EXPECT_FALSE(table.MayHaveChanged(0x20000002u));
+  ASSERT_TRUE(table.Erase(b, 0x20000002u));
+  EXPECT_TRUE(table.MayHaveChanged(0x20000002u));
+  EXPECT_FALSE(table.MayHaveChanged(0x30000003u));
+  ASSERT_TRUE(table.Insert(d, 0x40000004u, 4));
+  EXPECT_TRUE(table.MayHaveChanged(0x40000004u));
+  EXPECT_FALSE(table.MayHaveChanged(0x30000003u));
+  // The filter keys on the low 8 bits: another hash with the same ones is
+  // a (harmless) false alarm, never a miss.
+  EXPECT_TRUE(table.MayHaveChanged(0x77000001u));
+  table.ClearChanges();
+  EXPECT_FALSE(table.MayHaveChanged(0x10000001u));
+  EXPECT_EQ(table.Find(a, 0x10000001u), 11u);
+  EXPECT_EQ(table.Find(c, 0x30000003u), 3u);
+}
+
+// UpdateAt and EraseAt take FindBulk's slot as a hint only: a slot that
+// holds another key by now (an erase moved keys back), an empty one, or
+// kNoSlot lead to the same result as Update and Erase.
+TEST(FlowTableTest, UpdateAtAndEraseAtTrustTheSlotOnlyWhenItHoldsTheKey) {
+  // One hash for all: the keys share a cluster, and erasing the first
+  // moves the others back.
+  constexpr uint32_t kHash = 0x12345678u;
+  FlowTable table(64);
+  std::vector<FlowKey> keys;
+  for (uint16_t i = 0; i < 9; ++i) keys.push_back({1, 2, 3, i});
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(table.Insert(keys[i], kHash, 100 + i));
+  }
+  const std::vector<uint32_t> hashes(keys.size(), kHash);
+  std::vector<uint32_t> values(keys.size());
+  std::vector<uint32_t> slots(keys.size());
+  table.FindBulk(keys.data(), hashes.data(), static_cast<uint32_t>(keys.size()),
+                 values.data(), slots.data());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(values[i], 100 + i);
+    EXPECT_NE(slots[i], FlowTable::kNoSlot);
+  }
+  // A good hint.
+  EXPECT_TRUE(table.UpdateAt(slots[8], keys[8], kHash, 208));
+  EXPECT_EQ(table.Find(keys[8], kHash), 208u);
+  // The first key goes: a key from the next bucket moves into its hole,
+  // so the moved key's old slot no longer holds it.
+  EXPECT_TRUE(table.EraseAt(slots[0], keys[0], kHash));
+  EXPECT_EQ(table.Find(keys[0], kHash), kNotFound);
+  EXPECT_EQ(table.CheckInvariants(), "");
+  // Stale, empty, wrong and absent hints.
+  for (uint32_t i = 1; i < keys.size(); ++i) {
+    EXPECT_TRUE(table.UpdateAt(slots[i], keys[i], kHash, 300 + i)) << i;
+    EXPECT_TRUE(table.UpdateAt(FlowTable::kNoSlot, keys[i], kHash, 400 + i));
+    EXPECT_TRUE(table.UpdateAt(slots[0], keys[i], kHash, 500 + i));
+    EXPECT_EQ(table.Find(keys[i], kHash), 500 + i);
+  }
+  EXPECT_FALSE(table.UpdateAt(slots[0], keys[0], kHash, 1));
+  EXPECT_FALSE(table.EraseAt(slots[0], keys[0], kHash));
+  EXPECT_FALSE(table.UpdateAt(slots[1], keys[1], kHash, kNotFound));
+  for (uint32_t i = 1; i < keys.size(); ++i) {
+    EXPECT_TRUE(table.EraseAt(slots[keys.size() - i], keys[i], kHash)) << i;
+    EXPECT_EQ(table.Find(keys[i], kHash), kNotFound);
+    EXPECT_EQ(table.CheckInvariants(), "");
+  }
+  EXPECT_EQ(table.size(), 0u);
+}
+
 TEST(FlowTableTest, DuplicateInsertIsRefusedAndKeepsTheOldValue) {
   FlowTable table(10);
   const FlowHasher h(kSeed);
