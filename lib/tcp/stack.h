@@ -48,6 +48,7 @@
 #include "flow/flow_key.h"
 #include "flow/flow_table.h"
 #include "flow/index_pool.h"
+#include "flow/pool_memory.h"
 #include "tcp/byte_queue.h"
 #include "tcp/config.h"
 #include "tcp/counters.h"
@@ -643,7 +644,7 @@ class TcpStack {
   timer::TimerWheel timers_;
   ChunkPool chunks_;
 
-  std::vector<Tcb> tcbs_;
+  flow::PoolVector<Tcb> tcbs_;
   flow::IndexPool tcb_ids_;
   std::vector<uint32_t> orphan_ring_;  // TCB indices; kNoIndex: a hole
   uint32_t orphan_mask_;               // ring size - 1 (a power of two)
