@@ -75,7 +75,7 @@ std::string ProxyStartLine(const Config& config, const port::Port& client,
 
 std::string FormatProxyLine(double elapsed_s, double interval_s,
                             const CounterTotals& now,
-                            const CounterTotals& before) {
+                            const CounterTotals& before, bool probing) {
   auto rate = [&](auto x) {
     const uint64_t d = Get(now, x) - Get(before, x);
     return interval_s > 0 ? static_cast<double>(d) / interval_s : 0.0;
@@ -94,8 +94,15 @@ std::string FormatProxyLine(double elapsed_s, double interval_s,
         0) {
       continue;
     }
+    // A probed backend is "unprobed" until its first probe is judged: it
+    // takes flows meanwhile, but nothing has said it answers.
+    const bool judged = Get(now, b, app::BackendCounter::kProbesOk) +
+                            Get(now, b, app::BackendCounter::kProbesFailed) >
+                        0;
     absl::StrAppend(&up, up.empty() ? "" : ",",
-                    Get(now, b, app::BackendCounter::kUp) > 0 ? "up" : "down");
+                    probing && !judged ? "unprobed"
+                    : Get(now, b, app::BackendCounter::kUp) > 0 ? "up"
+                                                                : "down");
   }
   return absl::StrFormat(
       "[%7.1fs] rx %.0f pkt/s  tx %.0f pkt/s  syn %.0f/s  cookies-ok %.0f/s  "
@@ -213,7 +220,9 @@ int RunProxy(const Config& config, Side& client, Side* backend,
     if (config.stats_interval_s > 0 && interval >= config.stats_interval_s) {
       CounterTotals now = totals();
       std::printf("%s\n",
-                  FormatProxyLine(elapsed, interval, now, before).c_str());
+                  FormatProxyLine(elapsed, interval, now, before,
+                                  config.proxy.probe_interval_s > 0)
+                      .c_str());
       std::fflush(stdout);
       before = std::move(now);
       last_stats = std::chrono::steady_clock::now();

@@ -20,10 +20,11 @@ std::string ProxyStartLine(const Config& config, const port::Port& client,
 
 // elapsed, rates over the interval (SYNs, valid cookies, joined flows,
 // segments each way), flows open, early data, unknown backend frames,
-// backends up, drops.
+// each backend "up", "down" or, while probing and before its first probe
+// is judged, "unprobed"; drops.
 std::string FormatProxyLine(double elapsed_s, double interval_s,
                             const CounterTotals& now,
-                            const CounterTotals& before);
+                            const CounterTotals& before, bool probing);
 
 // {"flows": n, "backends": [{"address", "up", "connections", "open",
 //  "probes_ok", "probes_failed"}...]} from the totals (up: workers that
