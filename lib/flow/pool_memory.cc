@@ -64,7 +64,10 @@ void* AllocatePoolMemory(size_t bytes, Populate populate) {
 #if defined(MADV_HUGEPAGE)
     // Advice only: where transparent huge pages are off this fails and the
     // pool gets 4 KiB pages. It must come before the pages are populated.
-    madvise(p, len, MADV_HUGEPAGE);
+    // Not for memory faulted in on first use: with THP's defrag setting
+    // "madvise" (Debian's default) such a fault may compact memory to find
+    // a huge page, a stall that belongs at start-up, not on the packet path.
+    if (populate == Populate::kNow) madvise(p, len, MADV_HUGEPAGE);
 #endif
     if (populate == Populate::kNow &&
         madvise(p, len, MADV_POPULATE_WRITE) != 0) {

@@ -28,8 +28,9 @@ namespace synwave::flow {
 
 // When a large pool's pages are made present: at once (the default), or on
 // first use, for a pool that a run may never fill (the buffer chunks, sized
-// for every connection holding full buffers): a first touch then costs one
-// fault per 2 MiB huge page, and none once warm.
+// for every connection holding full buffers): such a pool gets 4 KiB pages
+// (a huge page's fault may stop to compact memory), each faulted in once,
+// on its first use, and none once warm.
 enum class Populate { kNow, kOnFirstUse };
 
 // At least `bytes` (rounded up to the alignment), zero-filled and, unless

@@ -55,10 +55,10 @@ class ChunkPool {
   uint32_t in_use_ = 0;
   uint32_t free_head_ = kNone;  // chunks freed, most recent first
   uint32_t high_water_ = 0;     // chunks >= this were never handed out
-  // Huge pages; the data's come in as a run first uses them (a run rarely
-  // fills every connection's buffers), the links' at start-up. The free
-  // list holds only freed chunks: the never-used ones come from the high
-  // water mark in ascending order, as from a list made at start.
+  // Pool memory: the data's pages come in as a run first uses them (a run
+  // rarely fills every connection's buffers), the links' at start-up. The
+  // free list holds only freed chunks: the never-used ones come from the
+  // high water mark in ascending order, as from a list made at start.
   flow::PoolArray<uint8_t> data_;
   flow::PoolArray<uint32_t> next_;  // free list and queue links
 };
