@@ -43,6 +43,7 @@
 #     PROFILE=        more paths to show the top functions of
 #     WORKER=1        0: leave out the worker path
 #     WORKER_ROUNDS=64  measured bursts of the worker path
+#     CLIENT=1        0: leave out the load client's rows (conn_cost, conn-client-*)
 #     CONN=1          0: leave out the whole-connection server path (conn_cost)
 #     PROXY=1         0: leave out the proxy's paths (bench/app/proxy_cost)
 #     PARSE=1         0: leave out the parser cases
@@ -118,6 +119,30 @@ if [ "$WORKER" != 0 ] && [ -x "$WORKER_EXE" ]; then
     per=$(awk -v i="$ir" -v s="$segments" 'BEGIN {printf "%.1f", i / s}')
     SEGMENTS[worker-syn-cookie.b$burst]=$segments
     printf '%-20s %5s %9s %14s %10s\n' worker-syn-cookie "$burst" "$segments" "$ir" "$per"
+  done
+fi
+
+# The client's side of whole connections (the same conn_cost run, counting
+# the client Worker's PollOnce: the generator's tuple choice, Connect and
+# its SYN, the request, the response check, and the stack and frames under
+# them), Ir per connection the client completed, close=server and
+# close=client: rows conn-client-server and conn-client-client, in the Ir
+# budget (CLIENT=0 leaves them out).
+CONN_EXE=$BUILD/bench/engine/conn_cost
+if [ "${CLIENT:-1}" != 0 ] && [ -x "$CONN_EXE" ]; then
+  for close in server client; do
+    base=$OUT/conn-client.$close
+    valgrind --tool=callgrind --collect-atstart=no \
+      --toggle-collect='synwave::bench::MeasureClientPoll*' \
+      --callgrind-out-file="$base.out" \
+      "$CONN_EXE" --close=$close --warmup=2000 --iterations=2000 >"$base.log" 2>&1 ||
+      { echo "callgrind: conn_cost (client) failed, see $base.log" >&2; exit 1; }
+    conns=$(awk '$1 == "conn-client" {print $2}' "$base.log")
+    ir=$(awk '/^totals:/ {print $2}' "$base.out")
+    [ -n "$conns" ] && [ "$conns" != 0 ] && [ -n "$ir" ] ||
+      { echo "callgrind: no result for conn_cost (client), see $base.log" >&2; exit 1; }
+    printf '%-20s %5s %9s %14s %10s\n' "conn-client-$close" - "$conns" "$ir" \
+      "$(awk -v i="$ir" -v s="$conns" 'BEGIN {printf "%.1f", i / s}')"
   done
 fi
 

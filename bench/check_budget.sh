@@ -2,7 +2,9 @@
 # Instruction-count budgets: counts the instructions per segment of every
 # TcpStack path, the proxy's paths and the worker's cookie SYN-ACK path
 # (worker-syn-cookie: Ir per SYN, bench/engine/worker_cost; all from
-# bench/callgrind.sh at burst 32) and compares them with
+# bench/callgrind.sh at burst 32), and the load client's Ir per connection
+# (conn-client-server, conn-client-client: the client Worker's PollOnce in
+# bench/engine/conn_cost) and compares them with
 # bench/ir_budget.txt. Fails when a path costs more than its budget plus
 # TOLERANCE percent (default 3), when a path has no budget, or when a budget
 # names a path that no longer exists. Ir are exact for a given compiler and
@@ -32,7 +34,7 @@ sanitize=$(meson introspect --buildoptions "$BUILD" |
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-BURSTS=32 WORKER=1 CONN=0 PARSE=0 PROXY=1 IPV6=0 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
+BURSTS=32 WORKER=1 CLIENT=1 CONN=0 PARSE=0 PROXY=1 IPV6=0 PATHS=all ROUNDS=2 OUT=$out bench/callgrind.sh "$BUILD" >"$out/table" 2>"$out/err" ||
   { cat "$out/err" >&2; exit 1; }
 # The table: path burst segments Ir Ir/segment, until the first empty line.
 awk 'NR > 1 && NF == 5 {print $1, $5} NF == 0 {exit}' "$out/table" >"$out/measured"
@@ -40,7 +42,8 @@ awk 'NR > 1 && NF == 5 {print $1, $5} NF == 0 {exit}' "$out/table" >"$out/measur
 if [ "$MODE" = --update ]; then
   {
     echo "# Instructions per segment (callgrind Ir) of each segment_cost and proxy_cost path, and"
-    echo "# per SYN of the worker's cookie SYN-ACK path (worker_cost), at burst 32, checked by"
+    echo "# per SYN of the worker's cookie SYN-ACK path (worker_cost), at burst 32, and per"
+    echo "# connection of the load client's PollOnce (conn_cost, conn-client-*), checked by"
     echo "# bench/check_budget.sh (meson test ir_budget) with a"
     echo "# tolerance of $TOLERANCE%. Update with: bench/check_budget.sh BUILD --update"
     echo "compiler: $compiler"

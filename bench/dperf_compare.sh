@@ -34,10 +34,15 @@
 # CONCURRENCY=0 it is paced like dperf's (open loop: --cps=CPS, no bound on
 # open connections). On a machine whose cores are shared with other work a
 # closed loop's rate falls with every time slice either end loses, which
-# dperf's open loop rides out in the rings (with retransmissions); but an
-# open loop at 800k collapsed synwave's client on 2026-12-03 (load average
-# 6-8: 10,953 of 8,000,000 attempted connections completed, the rest
-# failed on a full TCB pool), so the closed loop stays the default.
+# dperf's open loop rides out in the rings (with retransmissions). An open
+# loop at 800k collapsed synwave's client on 2026-12-03 (load average 6-8:
+# 10,953 of 8,000,000 attempted connections completed, the rest failed on
+# a full TCB pool); since then the generator holds an offered load above
+# capacity to the capacity (--max-pending, 512 by default, and a full TCB
+# pool wait instead of failing; what opened late and what the schedule
+# still owed at the end are counted: load_held_pending, load_held_pool,
+# load_not_opened, in the report's "connections"). The closed loop stays
+# the default; CONCURRENCY=0 is the paced comparison.
 #
 # dperf is not part of synwave; bring your own binary (v1.9.0 was used).
 # To run it on net_memif without hugepages it needs a small local patch,

@@ -1,5 +1,5 @@
-// conn_cost: the server's whole-connection path through the worker, for an
-// instruction counter (callgrind) and the TSC.
+// conn_cost: the whole-connection path through the worker, the server's
+// and the client's, for an instruction counter (callgrind) and the TSC.
 //
 // Two Workers on one net_ring pair in this thread, as `synwave loopback`
 // runs them with both ends on one core: a client with app::Generator
@@ -15,12 +15,17 @@
 //            --toggle-collect='synwave::bench::MeasureServerPoll*' ...
 // counts the server's instructions (rx, parse, stack, responder, reply
 // frames, tx, timers, TIME-WAIT, counters) and nothing of the client's.
+// The client's PollOnce runs inside synwave::bench::MeasureClientPoll, so
+// --toggle-collect='synwave::bench::MeasureClientPoll*' counts the load
+// generator's side instead (rx, parse, stack, the generator: tuple choice,
+// Connect and its SYN, the request, the response check; frames, tx).
 // Deterministic: fixed secrets, seeds and clock, so the count repeats.
 //
-// Prints "conn-server CONNS CYCLES": the connections the client completed
-// during the measured iterations, and the server's TSC cycles over them
-// (rte_rdtsc around each server poll: noisy on a shared machine, and
-// callgrind's are meaningless). Fails when nothing completed.
+// Prints "conn-server CONNS CYCLES" and "conn-client CONNS CYCLES": the
+// connections the client completed during the measured iterations, and
+// each side's TSC cycles over them (rte_rdtsc around each poll: noisy on a
+// shared machine, and callgrind's are meaningless). Fails when nothing
+// completed.
 //
 //   conn_cost [--iterations=N] [--warmup=N] [--concurrency=N] [--close=server|client]
 //             [--publish-every-poll]   (defaults 4000, 4000, 512, server)
@@ -49,6 +54,12 @@ namespace synwave::bench {
 [[gnu::noinline]] void MeasureServerPoll(engine::Worker& server,
                                          uint64_t now_ns) {
   server.PollOnce(now_ns);
+}
+
+// The same for the client's iteration.
+[[gnu::noinline]] void MeasureClientPoll(engine::Worker& client,
+                                         uint64_t now_ns) {
+  client.PollOnce(now_ns);
 }
 
 namespace {
@@ -136,11 +147,14 @@ int Run(const Options& opt) {
   }
   const uint64_t completed_before = generator.stats().completed;
   uint64_t cycles = 0;
+  uint64_t client_cycles = 0;
   for (long i = 0; i < opt.iterations; ++i, now += kStepNs) {
-    client.PollOnce(now);
     const uint64_t t0 = rte_rdtsc();
+    MeasureClientPoll(client, now);
+    const uint64_t t1 = rte_rdtsc();
     MeasureServerPoll(server, now);
-    cycles += rte_rdtsc() - t0;
+    client_cycles += t1 - t0;
+    cycles += rte_rdtsc() - t1;
   }
   const uint64_t conns = generator.stats().completed - completed_before;
   // Let the last connections finish before the ports go.
@@ -154,6 +168,9 @@ int Run(const Options& opt) {
   }
   std::printf("conn-server %llu %llu\n", static_cast<unsigned long long>(conns),
               static_cast<unsigned long long>(cycles));
+  std::printf("conn-client %llu %llu\n",
+              static_cast<unsigned long long>(conns),
+              static_cast<unsigned long long>(client_cycles));
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "app/counters.h"
 #include "engine/link.h"
@@ -15,6 +16,26 @@ constexpr uint32_t kUntilClose = 0xffffffff;  // HTTP body without a length
 
 char Lower(uint8_t c) {
   return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
+// Eight characters as the little-endian word a load of them gives.
+constexpr uint64_t Word(const char* s) {
+  uint64_t w = 0;
+  for (int k = 7; k >= 0; --k) w = w << 8 | static_cast<uint8_t>(s[k]);
+  return w;
+}
+
+// True if p[0..15) is "content-length:" in any letter case: two loads,
+// the letters' case bit set (only theirs: '-' and ':' must be exact).
+bool IsContentLength(const uint8_t* p) {
+  uint64_t a;
+  uint64_t b;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 7, 8);
+  constexpr uint64_t kLetters = 0x0020202020202020ull;  // "content", not '-'
+  constexpr uint64_t kLetters2 = 0x0020202020202000ull;  // "length", not '-', ':'
+  return (a | kLetters) == Word("content-") &&
+         (b | kLetters2) == Word("-length:");
 }
 
 }  // namespace
@@ -170,6 +191,7 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
     done_.store(true, std::memory_order_relaxed);
     return;
   }
+  bool capped = false;
   for (uint32_t n = 0; n < config_.opens_per_poll; ++n) {
     if (config_.concurrency != 0 && stats_.open >= config_.concurrency) break;
     uint64_t intended = now_ns;
@@ -179,35 +201,95 @@ void Generator::Open(tcp::TcpStack& stack, engine::Link& link,
         done_.store(true, std::memory_order_relaxed);
         break;
       }
-      if (intended > now_ns) break;
+      if (intended > now_ns) {
+        held_ = LoadCounter::kCount;  // caught up with the schedule
+        break;
+      }
     }
-    Tuple tuple;
-    if (!NextTuple(stack, &tuple)) break;
-    tcp::TcpStack::ConnectError err;
-    const uint64_t l2 = peer_l2[tuple.server];
+    if (const LoadCounter why = Held(stack); why != LoadCounter::kCount) {
+      held_ = why;
+      capped = true;
+      if (config_.cps > 0 && now_ns >= stop_ns) {
+        // The run is over with the schedule behind: what is left of it is
+        // not opened (the report says how many), so that the run ends.
+        const uint64_t scheduled = ScheduledBefore(stop_ns);
+        if (scheduled > next_k_) stats_.not_opened += scheduled - next_k_;
+        next_k_ = std::max(next_k_, scheduled);
+        done_.store(true, std::memory_order_relaxed);
+      }
+      break;
+    }
+    bool ipv6 = false;
+    bool no_tuple = false;
     const tcp::ConnId id =
-        tuple.ipv6 ? stack.Connect(tuple.key6, now_ns, l2, &err)
-                   : stack.Connect(tuple.key, now_ns, l2, &err);
+        ConnectNext(stack, peer_l2, now_ns, &ipv6, &no_tuple);
+    if (no_tuple) break;  // every tuple probed is in use: next poll
     ++next_k_;
     ++stats_.attempted;
-    if (tuple.ipv6) ++stats_.attempted6;
+    if (ipv6) ++stats_.attempted6;
     if (!id.valid()) {
-      // The TCB pool or the table is full: the scheduled connection fails.
+      // The table is full: the scheduled connection fails.
       ++stats_.failed_other;
       break;
     }
+    // Opened while a cap holds the schedule back: late (paced), or after
+    // a wait for the cap (unpaced).
+    if (held_ != LoadCounter::kCount) {
+      ++(held_ == LoadCounter::kHeldPending ? stats_.held_pending
+                                            : stats_.held_pool);
+    }
     Track& t = tracks_[id.index];
+    if (t.open) [[unlikely]] {
+      // Connect reset an orphan of ours to make room (a pool that filled
+      // with closing connections): its kClosed is queued with the old
+      // generation, which this slot no longer has. Settle it now.
+      Closed(t, tcp::CloseReason::kReclaimed, now_ns);
+    }
     t = Track{};
     t.intended_ns = intended;
     t.generation = id.generation;
     t.requests_left = static_cast<uint16_t>(config_.requests_per_connection);
     t.open = true;
-    t.ipv6 = tuple.ipv6;
+    t.ipv6 = ipv6;
     ++stats_.open;
+    ++stats_.pending;
+    t.pending = true;
   }
+  // Unpaced, nothing is late: a poll that opened without meeting a cap
+  // ends the wait.
+  if (config_.cps == 0 && !capped) held_ = LoadCounter::kCount;
 }
 
-bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
+LoadCounter Generator::Held(const tcp::TcpStack& stack) const {
+  if (config_.max_pending != 0 &&
+      stats_.pending >= config_.max_pending) {
+    return LoadCounter::kHeldPending;
+  }
+  if (stack.connections_in_use() >= stack.config().max_connections) {
+    return LoadCounter::kHeldPool;
+  }
+  return LoadCounter::kCount;
+}
+
+uint64_t Generator::ScheduledBefore(uint64_t t_ns) const {
+  const uint64_t start = start_ns_.load(std::memory_order_relaxed);
+  if (config_.cps <= 0 || t_ns <= start) return 0;
+  // The inverse of IntendedStart, then corrected by its own rounding.
+  const double cps = config_.cps;
+  const double t = static_cast<double>(t_ns - start) * 1e-9;
+  const double ramp_s = static_cast<double>(config_.ramp_ns) * 1e-9;
+  const double k = ramp_s > 0 && t < ramp_s ? cps * t * t / (2 * ramp_s)
+                                            : cps * ramp_s / 2 +
+                                                  (t - ramp_s) * cps;
+  auto n = static_cast<uint64_t>(std::max(0.0, k));
+  while (n > 0 && IntendedStart(n - 1) >= t_ns) --n;
+  while (IntendedStart(n) < t_ns) ++n;
+  return n;
+}
+
+tcp::ConnId Generator::ConnectNext(tcp::TcpStack& stack,
+                                   const uint64_t* peer_l2, uint64_t now_ns,
+                                   bool* ipv6, bool* no_tuple) {
   const uint32_t probes = 64u * config_.num_queues;
   for (uint32_t p = 0; p < probes; ++p) {
     // The servers in turn; each walks its own block (a smaller one wraps
@@ -251,24 +333,26 @@ bool Generator::NextTuple(tcp::TcpStack& stack, Tuple* tuple) {
         continue;
       }
     }
-    tuple->server = s;
-    tuple->ipv6 = server.ipv6;
-    bool free;
-    if (server.ipv6) {
-      tuple->key6 = flow::FlowKey6{client6, server.ip6, port, server.port};
-      free = stack.TupleFree(tuple->key6);
-    } else {
-      tuple->key = flow::FlowKey{config_.client_ip_first + ip_index, server.ip,
-                                 port, server.port};
-      free = stack.TupleFree(tuple->key);
-    }
-    if (!free) {
+    // Connect looks the tuple up first: one in use (a connection or a
+    // TIME-WAIT record) is skipped, counted, with nothing allocated.
+    tcp::TcpStack::ConnectError err;
+    const tcp::ConnId id =
+        server.ipv6
+            ? stack.Connect(
+                  flow::FlowKey6{client6, server.ip6, port, server.port},
+                  now_ns, peer_l2[s], &err)
+            : stack.Connect(flow::FlowKey{config_.client_ip_first + ip_index,
+                                          server.ip, port, server.port},
+                            now_ns, peer_l2[s], &err);
+    if (err == tcp::TcpStack::ConnectError::kTupleInUse) {
       ++stats_.tuples_busy;
       continue;
     }
-    return true;
+    *ipv6 = server.ipv6;
+    return id;
   }
-  return false;
+  *no_tuple = true;
+  return tcp::ConnId{};
 }
 
 void Generator::SendRequest(tcp::TcpStack& stack, tcp::ConnId id) {
@@ -309,50 +393,56 @@ void Generator::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
       stack.Close(ev.conn, now_ns);
       break;
     case tcp::AppEvent::Kind::kClosed:
-      --stats_.open;
-      t.generation = ~t.generation;  // stale from now on
-      t.open = false;
-      if (ev.reason == tcp::CloseReason::kAbandoned) {
-        ++stats_.abandoned;
-        break;
-      }
-      // Every response is in: the connection counts as completed however
-      // it ended on our side (a close=rst abort, or an orphan reset to
-      // make room for new connections).
-      if (t.requests_left == 0 &&
-          (ev.reason == tcp::CloseReason::kNormal ||
-           ev.reason == tcp::CloseReason::kAborted ||
-           ev.reason == tcp::CloseReason::kReclaimed)) {
-        ++stats_.completed;
-        if (t.ipv6) ++stats_.completed6;
-        total_us_.Record((now_ns - t.intended_ns) / 1000);
-        second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
-        break;
-      }
-      switch (ev.reason) {
-        case tcp::CloseReason::kRefused:
-          ++stats_.failed_refused;
-          break;
-        case tcp::CloseReason::kConnectTimeout:
-        case tcp::CloseReason::kTimeout:
-        case tcp::CloseReason::kIdleTimeout:
-          ++stats_.failed_timeout;
-          break;
-        case tcp::CloseReason::kReset:
-          ++stats_.failed_reset;
-          break;
-        case tcp::CloseReason::kNormal:
-        case tcp::CloseReason::kAborted:
-        case tcp::CloseReason::kUnreadData:
-        case tcp::CloseReason::kFinWait2Timeout:
-        case tcp::CloseReason::kReclaimed:
-        case tcp::CloseReason::kAbandoned:  // counted above
-          ++stats_.failed_other;
-          break;
-      }
+      Closed(t, ev.reason, now_ns);
       break;
     case tcp::AppEvent::Kind::kAccepted:
     case tcp::AppEvent::Kind::kSent:
+      break;
+  }
+}
+
+// The connection of slot `t` is gone: its outcome.
+void Generator::Closed(Track& t, tcp::CloseReason reason, uint64_t now_ns) {
+  --stats_.open;
+  if (t.pending) --stats_.pending;
+  t.generation = ~t.generation;  // stale from now on
+  t.open = false;
+  if (reason == tcp::CloseReason::kAbandoned) {
+    ++stats_.abandoned;
+    return;
+  }
+  // Every response is in: the connection counts as completed however
+  // it ended on our side (a close=rst abort, or an orphan reset to
+  // make room for new connections).
+  if (t.requests_left == 0 &&
+      (reason == tcp::CloseReason::kNormal ||
+       reason == tcp::CloseReason::kAborted ||
+       reason == tcp::CloseReason::kReclaimed)) {
+    ++stats_.completed;
+    if (t.ipv6) ++stats_.completed6;
+    total_us_.Record((now_ns - t.intended_ns) / 1000);
+    second_us_[second_ & 1].Record((now_ns - t.intended_ns) / 1000);
+    return;
+  }
+  switch (reason) {
+    case tcp::CloseReason::kRefused:
+      ++stats_.failed_refused;
+      break;
+    case tcp::CloseReason::kConnectTimeout:
+    case tcp::CloseReason::kTimeout:
+    case tcp::CloseReason::kIdleTimeout:
+      ++stats_.failed_timeout;
+      break;
+    case tcp::CloseReason::kReset:
+      ++stats_.failed_reset;
+      break;
+    case tcp::CloseReason::kNormal:
+    case tcp::CloseReason::kAborted:
+    case tcp::CloseReason::kUnreadData:
+    case tcp::CloseReason::kFinWait2Timeout:
+    case tcp::CloseReason::kReclaimed:
+    case tcp::CloseReason::kAbandoned:  // counted above
+      ++stats_.failed_other;
       break;
   }
 }
@@ -363,7 +453,9 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                         uint64_t now_ns) {
   uint8_t buf[2048];
   uint32_t n;
-  while ((n = stack.Read(id, buf, sizeof(buf))) > 0) {
+  do {
+    n = stack.Read(id, buf, sizeof(buf));
+    if (n == 0) break;
     if (!t.first_byte) {
       t.first_byte = true;
       first_byte_us_.Record((now_ns - t.intended_ns) / 1000);
@@ -376,6 +468,33 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         if (t.body_left != kUntilClose) t.body_left -= take;
         if (t.body_left == 0) ResponseDone(stack, id, t, now_ns);
         continue;
+      }
+      // Whole lines at once where they can be: at a line's start, a
+      // Content-Length name is matched in two loads; a line that cannot
+      // be one is skipped to its end.
+      if (t.line_pos == 0 && n - i >= kContentLengthLen && buf[i] != '\r' &&
+          buf[i] != '\n') {
+        if (IsContentLength(buf + i)) {
+          t.cl_match = kContentLengthLen;
+          t.have_cl = true;
+          t.content_length = 0;
+          t.line_pos = kContentLengthLen;
+          i += kContentLengthLen;
+          continue;
+        }
+        t.line_pos = 1;  // not Content-Length (cl_match stays 0)
+        ++i;
+      }
+      if (t.cl_match < kContentLengthLen && t.line_pos > t.cl_match) {
+        const auto* nl =
+            static_cast<const uint8_t*>(std::memchr(buf + i, '\n', n - i));
+        if (nl == nullptr) {
+          t.line_pos = static_cast<uint16_t>(
+              std::min<uint32_t>(0xffff, t.line_pos + (n - i)));
+          i = n;
+          continue;
+        }
+        i = static_cast<uint32_t>(nl - buf);  // the '\n' is taken below
       }
       const uint8_t c = buf[i++];
       if (c == '\n') {
@@ -401,7 +520,7 @@ void Generator::Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
         if (t.line_pos < 0xffff) ++t.line_pos;
       }
     }
-  }
+  } while (n == sizeof(buf));  // less: the queue is empty
 }
 
 void Generator::SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns) {
@@ -429,6 +548,10 @@ void Generator::ResponseDone(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
     return;
   }
   t.phase = kDone;
+  if (t.pending) {
+    t.pending = false;
+    --stats_.pending;
+  }
   switch (config_.close) {
     case CloseMode::kClient:
       stack.Close(id, now_ns);
@@ -458,6 +581,9 @@ void Generator::Publish(engine::CoreCounters& counters) const {
   put(LoadCounter::kAbandoned, stats_.abandoned);
   put(LoadCounter::kAttempted6, stats_.attempted6);
   put(LoadCounter::kCompleted6, stats_.completed6);
+  put(LoadCounter::kHeldPending, stats_.held_pending);
+  put(LoadCounter::kHeldPool, stats_.held_pool);
+  put(LoadCounter::kNotOpened, stats_.not_opened);
   counters.StoreGauge(open_gauge_, stats_.open);
 }
 

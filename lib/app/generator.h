@@ -17,6 +17,20 @@
 // Without a rate (cps = 0) connections open as fast as the concurrency limit
 // allows and their latency starts when they are opened.
 //
+// Offered load above capacity: the generator never lets its own pools turn
+// a slow server into a collapse. It opens nothing while max_pending of its
+// connections are pending (opened, their last response not yet in: in the
+// handshake or awaiting the server; more of them than the link's rings
+// hold would have their SYNs and requests dropped, each then waiting a
+// whole RTO), nor while the stack's TCB pool is full (Connect would reset
+// one of our closing connections to make room).
+// A connection that falls due then waits, its latency still counted from
+// its intended start; the connections opened while a cap holds the
+// schedule behind count as held by it (load_held_pending, load_held_pool),
+// and the completed rate degrades to what the server sustains. At the end of a paced run, what fell due before the stop but
+// is still held back is not opened (load_not_opened), so that a run ends
+// on time and attempted + not_opened is the schedule.
+//
 // Tuples: the k-th attempt goes to the servers in turn, and for each walks
 // the client (address, port) space so that all addresses are used before a
 // port repeats; a tuple that still has a
@@ -72,7 +86,7 @@ namespace synwave::app {
   X(kFailedReset, "load_failed_reset", "generator connections reset "      \
     "by the server")                                                         \
   X(kFailedOther, "load_failed_other", "generator connections that "       \
-    "failed otherwise (pool full, closed before the response)")             \
+    "failed otherwise (no table slot, closed before the response)")         \
   X(kTuplesBusy, "load_tuples_busy", "client tuples skipped: still in "     \
     "use or in TIME-WAIT")                                                   \
   X(kRequests, "load_requests", "requests the generator sent")             \
@@ -82,7 +96,14 @@ namespace synwave::app {
   X(kAttempted6, "load_ipv6_attempted", "generator connections opened "    \
     "over IPv6 (in load_attempted too)")                                     \
   X(kCompleted6, "load_ipv6_completed", "generator connections over IPv6 " \
-    "completed (in load_completed too)")
+    "completed (in load_completed too)")                                    \
+  X(kHeldPending, "load_held_pending", "connections opened late: "      \
+    "--max-pending connections were pending (handshake or response not "    \
+    "yet in) when they fell due")                                            \
+  X(kHeldPool, "load_held_pool", "connections opened late: the TCB pool "  \
+    "(--max-connections) was full when they fell due")                      \
+  X(kNotOpened, "load_not_opened", "connections scheduled before the end " \
+    "of the run but never opened: the caps above held them back")
 
 enum class LoadCounter : uint16_t {
 #define SYNWAVE_X(e, name, help) e,
@@ -138,6 +159,9 @@ struct GeneratorConfig {
   uint32_t requests_per_connection = 1;
   uint32_t max_connections = 0;  // the stack's TCB pool
   uint32_t opens_per_poll = 64;  // bound on work per loop iteration
+  // Pending connections (opened, the last response not yet in) at once, at
+  // most (0: no limit); see the header comment.
+  uint32_t max_pending = 0;
   // A connection not finished this long after its (intended) start is
   // forgotten without a word (TcpStack::Abandon), as a client that gives
   // up and vanishes does; 0: never.
@@ -167,7 +191,11 @@ struct GeneratorStats {
   uint64_t abandoned = 0;      // forgotten after abandon_ns
   uint64_t attempted6 = 0;     // of attempted, over IPv6
   uint64_t completed6 = 0;     // of completed, over IPv6
+  uint64_t held_pending = 0;   // opened late: max_pending reached
+  uint64_t held_pool = 0;      // opened late: the TCB pool was full
+  uint64_t not_opened = 0;     // scheduled before the stop, never opened
   uint64_t open = 0;           // gauge: connections now open
+  uint64_t pending = 0;        // of open, the last response not yet in
 };
 
 class Generator {
@@ -226,14 +254,7 @@ class Generator {
     bool have_cl = false;
     bool open = false;            // a connection of ours uses this slot
     bool ipv6 = false;            // its family
-  };
-  // The next tuple to connect from: its server (an index of
-  // config_.servers) and, by the server's family, its key.
-  struct Tuple {
-    size_t server = 0;
-    bool ipv6 = false;
-    flow::FlowKey key;
-    flow::FlowKey6 key6;
+    bool pending = false;         // its last response is not in yet
   };
   enum Phase : uint8_t { kHeader, kBody, kDone };
 
@@ -243,12 +264,21 @@ class Generator {
                      uint64_t now_ns);
   static void OnPublish(void* ctx, engine::CoreCounters& counters);
   void Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev, uint64_t now_ns);
+  void Closed(Track& t, tcp::CloseReason reason, uint64_t now_ns);
+  // Why the next connection cannot open now (a Held* counter), or kCount.
+  LoadCounter Held(const tcp::TcpStack& stack) const;
+  // The connections whose intended start is before `t_ns` (paced).
+  uint64_t ScheduledBefore(uint64_t t_ns) const;
   void Open(tcp::TcpStack& stack, engine::Link& link, uint64_t now_ns);
   // Abandons connections older than abandon_ns: a share of the slots per
   // poll (all of them over a few thousand polls), no timer per connection.
   void SweepAbandoned(tcp::TcpStack& stack, uint64_t now_ns);
   uint64_t IntendedStart(uint64_t k) const;
-  bool NextTuple(tcp::TcpStack& stack, Tuple* tuple);
+  // Connects the next free tuple of this worker (see the header comment).
+  // An invalid id: with *no_tuple, none of the probed tuples was free;
+  // without, Connect failed otherwise (the table full).
+  tcp::ConnId ConnectNext(tcp::TcpStack& stack, const uint64_t* peer_l2,
+                          uint64_t now_ns, bool* ipv6, bool* no_tuple);
   void SendRequest(tcp::TcpStack& stack, tcp::ConnId id);
   void Consume(tcp::TcpStack& stack, tcp::ConnId id, Track& t,
                uint64_t now_ns);
@@ -280,6 +310,9 @@ class Generator {
   bool started_ = false;          // the first Open after the schedule began
   std::atomic<bool> done_{false};
   uint64_t next_k_ = 0;          // connections scheduled so far
+  // The cap that holds opening back (LoadCounter::kHeld*), kCount when
+  // none: connections opened meanwhile count as held by it.
+  LoadCounter held_ = LoadCounter::kCount;
   uint64_t tuple_cursor_ = 0;
   uint32_t abandon_cursor_ = 0;
   // The tuple space: the servers in turn, each with its block of tuples

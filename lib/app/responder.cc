@@ -75,6 +75,14 @@ Responder::Responder(const ResponderConfig& config) : config_(config) {
   config_.requests_per_connection =
       std::clamp<uint32_t>(config_.requests_per_connection, 1, 0x7ff);
   total_bytes_ = static_cast<uint32_t>(header_.size()) + config_.response_bytes;
+  // The whole response in one buffer when it is not large: one Send (one
+  // copy into the send queue) a response instead of the header and the
+  // body's slices apart.
+  if (total_bytes_ <= kPrebuiltMax) {
+    response_.reserve(total_bytes_);
+    response_.append(header_);
+    response_.append(config_.response_bytes, 'x');
+  }
   // Requests are read only while no response is owed, and one read may
   // complete at most max_read_ / 3 requests (the shortest, "X\n\n", is 3
   // bytes; a raw request at least 1): their bytes must fit in to_send.
@@ -139,6 +147,9 @@ void Responder::Handle(tcp::TcpStack& stack, const tcp::AppEvent& ev,
 void Responder::Serve(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
   ConnState s = ConnState::Load(stack.AppData(id));
   uint8_t buf[2048];
+  // Set once a read took less than it asked for: the receive queue is
+  // empty, and reading again would only find that out.
+  bool drained = false;
   for (;;) {
     Pump(stack, id, s);
     if (s.to_send > 0) {
@@ -163,9 +174,11 @@ void Responder::Serve(tcp::TcpStack& stack, tcp::ConnId id, uint64_t now_ns) {
       s.paused = false;
       Count(ServeCounter::kReadsResumed);
     }
+    if (drained) break;
     const uint32_t n = stack.Read(id, buf, max_read_);
     if (n == 0) break;
     if (!Frame(stack, id, s, buf, n, now_ns)) return;  // refused: closed
+    drained = n < max_read_;
   }
   stack.AppData(id) = s.Store();
   // Done: everything answered and nothing left to read, and either the
@@ -190,29 +203,22 @@ bool Responder::Frame(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s,
     s.framing = total % config_.request_bytes;
   } else {
     HttpFramer framer = HttpFramer::FromState(s.framing);
-    for (uint32_t i = 0; i < n; ++i) {
-      // Runs of ordinary bytes inside a line are counted in one step.
-      i += framer.SkipOrdinary(buf + i, n - i);
-      if (i == n) break;
-      const HttpFramer::Result r = framer.Feed(buf[i]);
-      if (r == HttpFramer::Result::kRequest) {
-        ++requests;
-      } else if (r == HttpFramer::Result::kTooLarge) [[unlikely]] {
-        Count(ServeCounter::kHeaderTooLarge);
-        // Answered only when nothing else is owed (the common case: one
-        // oversized request); else the client gets a RST.
-        const uint32_t len = sizeof(kTooLarge) - 1;
-        if (requests == 0 && s.to_send == 0 &&
-            stack.Send(id, reinterpret_cast<const uint8_t*>(kTooLarge), len) ==
-                len) {
-          s.framing = framer.state();
-          stack.AppData(id) = s.Store();
-          stack.Close(id, now_ns);  // RST if more is unread: it is refused
-        } else {
-          stack.Abort(id, now_ns);
-        }
-        return false;
+    if (framer.FeedBlock(buf, n, &requests) == HttpFramer::Result::kTooLarge)
+        [[unlikely]] {
+      Count(ServeCounter::kHeaderTooLarge);
+      // Answered only when nothing else is owed (the common case: one
+      // oversized request); else the client gets a RST.
+      const uint32_t len = sizeof(kTooLarge) - 1;
+      if (requests == 0 && s.to_send == 0 &&
+          stack.Send(id, reinterpret_cast<const uint8_t*>(kTooLarge), len) ==
+              len) {
+        s.framing = framer.state();
+        stack.AppData(id) = s.Store();
+        stack.Close(id, now_ns);  // RST if more is unread: it is refused
+      } else {
+        stack.Abort(id, now_ns);
       }
+      return false;
     }
     s.framing = framer.state();
   }
@@ -235,7 +241,10 @@ void Responder::Pump(tcp::TcpStack& stack, tcp::ConnId id, ConnState& s) {
     const uint32_t pos = total_bytes_ - ((s.to_send - 1) % total_bytes_ + 1);
     const uint8_t* src;
     uint32_t len;
-    if (pos < header_.size()) {
+    if (!response_.empty()) {
+      src = reinterpret_cast<const uint8_t*>(response_.data()) + pos;
+      len = total_bytes_ - pos;
+    } else if (pos < header_.size()) {
       src = reinterpret_cast<const uint8_t*>(header_.data()) + pos;
       len = static_cast<uint32_t>(header_.size()) - pos;
     } else {

@@ -109,7 +109,10 @@ class Responder {
   void Count(ServeCounter c) { ++counts_[static_cast<size_t>(c)]; }
 
   ResponderConfig config_;
+  // Responses up to this size are prebuilt whole in response_.
+  static constexpr uint32_t kPrebuiltMax = 64 * 1024;
   std::string header_;    // HTTP status line and headers
+  std::string response_;  // header_ and the body, or empty (larger ones)
   uint32_t total_bytes_;  // header + body of one response
   uint32_t max_read_;     // bytes read at once (see Serve)
   size_t counter_base_;   // serve_requests in the per-core set

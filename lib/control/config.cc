@@ -473,6 +473,10 @@ app::GeneratorConfig MakeGeneratorConfig(const Config& config, uint16_t queue,
       load.concurrency == 0
           ? 0
           : std::max<uint32_t>(1, (load.concurrency + queues - 1) / queues);
+  gc.max_pending =
+      load.max_pending == 0
+          ? 0
+          : std::max<uint32_t>(1, (load.max_pending + queues - 1) / queues);
   gc.ramp_ns = static_cast<uint64_t>(load.ramp_s * 1e9);
   gc.request_bytes = config.responder.request_bytes;
   gc.response_bytes = config.responder.response_bytes;

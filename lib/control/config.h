@@ -43,6 +43,10 @@ struct LoadSettings {
   uint16_t port_last = 65535;
   double cps = 0;                            // new connections/s; 0: unpaced
   uint32_t concurrency = 0;                  // open at once; 0: no limit
+  // Pending (opened, the last response not yet in) at once, at most (0: no
+  // limit): an offered load above the server's capacity is held to it
+  // (app/generator.h).
+  uint32_t max_pending = 512;
   double ramp_s = 0;                         // linear ramp to --cps
   app::CloseMode close = app::kDefaultClose;
   uint32_t keepalive_requests = 1;           // requests per connection

@@ -195,6 +195,11 @@ ABSL_FLAG(int64_t, concurrency, sc::kConcurrencyAuto,
           "load: connections open at once, at most (0: no limit; default: "
           "512 when --cps=0, else no limit); with --flood, --cps=0 "
           "--concurrency=0 sends only the flood");
+ABSL_FLAG(int64_t, max_pending, sc::Defaults().load.max_pending,
+          "load: pending connections (opened, the last response not yet "
+          "in) at once, at most (0: no limit); a connection that falls due "
+          "beyond it waits (load_held_pending), so that an offered load "
+          "above the server's capacity is held to it");
 ABSL_FLAG(double, ramp, sc::Defaults().load.ramp_s,
           "load: seconds of linear ramp up to --cps");
 ABSL_FLAG(std::string, client_ports, sc::ClientPortsDefault(),
@@ -526,6 +531,9 @@ absl::Status LoadFromFlags(Mode mode, Config& c) {
     concurrency = load.cps == 0 ? kUnpacedConcurrency : 0;
   }
   load.concurrency = static_cast<uint32_t>(concurrency);
+  SYNWAVE_ASSIGN_OR_RETURN(load.max_pending,
+                           IntFlag<uint32_t>(FLAGS_max_pending,
+                                             "max-pending", 0, 1 << 24));
   load.flood = absl::GetFlag(FLAGS_flood);
   load.flood_pps = absl::GetFlag(FLAGS_pps);
   if (const double fp = absl::GetFlag(FLAGS_flood_pps); fp != -1) {

@@ -210,6 +210,15 @@ std::string FormatLoadLine(double elapsed_s, double interval_s,
   if (c[LoadCounter::kAbandoned] != 0) {
     absl::StrAppendFormat(&line, "  abandoned %d", delta(LoadCounter::kAbandoned));
   }
+  // Offered above capacity: connections that fell due while a cap held
+  // opening back (they open late).
+  if (c[LoadCounter::kHeldPending] + c[LoadCounter::kHeldPool] != 0) {
+    absl::StrAppendFormat(&line, "  held %d (pending %d, pool %d)",
+                          delta(LoadCounter::kHeldPending) +
+                              delta(LoadCounter::kHeldPool),
+                          delta(LoadCounter::kHeldPending),
+                          delta(LoadCounter::kHeldPool));
+  }
   if (c[FloodCounter::kSynsOut] != 0) {
     absl::StrAppendFormat(&line, "  flood syn %.0f/s synack-back %.0f/s rst-back %.0f/s",
                           rate(FloodCounter::kSynsOut), rate(FloodCounter::kSynAcksIn),
@@ -290,6 +299,16 @@ std::string FormatLoadSummary(double duration_s, const CounterTotals& c,
   row("connect", lat.connect);
   row("first byte", lat.first_byte);
   row("total", lat.total);
+  const uint64_t held =
+      c[LoadCounter::kHeldPending] + c[LoadCounter::kHeldPool];
+  if (held != 0 || c[LoadCounter::kNotOpened] != 0) {
+    absl::StrAppendFormat(
+        &out,
+        "  offered above capacity: %d opened late (held by --max-pending "
+        "%d, by a full TCB pool %d), %d scheduled but not opened\n",
+        held, c[LoadCounter::kHeldPending], c[LoadCounter::kHeldPool],
+        c[LoadCounter::kNotOpened]);
+  }
   if (c[LoadCounter::kAttempted6] != 0) {
     absl::StrAppendFormat(
         &out, "  over IPv6: attempted %d, completed %d (IPv4: %d, %d)\n",
@@ -320,7 +339,10 @@ nlohmann::json LoadJson(double duration_s, const CounterTotals& c,
         {"timeout", c[LoadCounter::kFailedTimeout]},
         {"reset", c[LoadCounter::kFailedReset]},
         {"other", c[LoadCounter::kFailedOther]}}},
-      {"open", c[LoadGauge::kOpen]}};
+      {"open", c[LoadGauge::kOpen]},
+      {"held", {{"pending", c[LoadCounter::kHeldPending]},
+                {"pool", c[LoadCounter::kHeldPool]}}},
+      {"not_opened", c[LoadCounter::kNotOpened]}};
   // Per family, once IPv6 ran (the totals above count both).
   if (c[LoadCounter::kAttempted6] != 0) {
     j["connections"]["ipv6"] = {

@@ -76,6 +76,8 @@ void Timeline::Sample(double elapsed_s, const CounterTotals& client,
         {"reset", delta(client, client_before_, LC::kFailedReset)},
         {"other", delta(client, client_before_, LC::kFailedOther)}};
     e["open"] = client[app::LoadGauge::kOpen];
+    e["held"] = delta(client, client_before_, LC::kHeldPending) +
+                delta(client, client_before_, LC::kHeldPool);
     engine::LatencyHistogram second;
     CollectLatencies(&second);
     e["latency_us"] = {{"count", second.count()},

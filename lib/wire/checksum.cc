@@ -2,10 +2,10 @@
 // chunks.
 //
 // RFC 1071 2(B): the sum is byte-order independent, so we add the buffer as
-// native 64-bit words (memcpy loads, legal at any alignment) and only swap the
-// folded 16-bit result into big-endian order at the end. Carries out of each
-// 64-bit add are counted separately so the main loop has no dependency on the
-// compare, and are added back ("end-around carry") when folding.
+// native 64-bit words (unaligned loads are legal on x86-64) and only swap
+// the folded 16-bit result into big-endian order at the end. The words are
+// added with end-around carry in add-with-carry chains
+// (checksum_internal::Add64Bytes), so no carry counter is kept.
 #include "wire/checksum.h"
 
 #include <bit>
@@ -14,62 +14,46 @@
 namespace synwave::wire {
 namespace {
 
+using checksum_internal::Add16Bytes;
+using checksum_internal::Add32Bytes;
 using checksum_internal::Add64;
+using checksum_internal::Add64Bytes;
 using checksum_internal::Load64;
 using checksum_internal::TailSum;
 
 // Sums `len` bytes as native-order 16-bit words (ones' complement), as a
-// 64-bit value still to be folded. The caller keeps `len` small enough that
-// `carries` cannot wrap (it grows by at most one per 8 bytes). Always
-// inlined: packets are short, so the call would cost as much as the sum.
+// 64-bit value still to be folded: 64 bytes a step in one add-with-carry
+// chain (checksum.h), then 32, 16, 8 and the tail. Always inlined: packets
+// are short, so the call would cost as much as the sum.
 [[gnu::always_inline]] inline uint64_t NativeSum(const uint8_t* p, size_t len) {
-  uint64_t s0 = 0;
-  uint64_t s1 = 0;
-  uint64_t carries = 0;
-  // Two independent accumulators so consecutive adds do not wait on each
-  // other; 32 bytes per iteration.
-  while (len >= 32) {
-    uint64_t a = Load64(p);
-    uint64_t b = Load64(p + 8);
-    uint64_t c = Load64(p + 16);
-    uint64_t d = Load64(p + 24);
-    s0 += a;
-    carries += s0 < a;
-    s1 += b;
-    carries += s1 < b;
-    s0 += c;
-    carries += s0 < c;
-    s1 += d;
-    carries += s1 < d;
+  uint64_t s = 0;
+  while (len >= 64) {
+    s = Add64Bytes(s, p);
+    p += 64;
+    len -= 64;
+  }
+  if (len & 32) {
+    s = Add32Bytes(s, p);
     p += 32;
-    len -= 32;
   }
-  while (len >= 8) {
-    uint64_t a = Load64(p);
-    s0 += a;
-    carries += s0 < a;
+  if (len & 16) {
+    s = Add16Bytes(s, p);
+    p += 16;
+  }
+  if (len & 8) {
+    s = Add64(s, Load64(p));
     p += 8;
-    len -= 8;
   }
-  // At most 7 bytes left: their sum fits easily in 64 bits.
-  return Add64(Add64(Add64(s0, s1), TailSum(p, len)), carries);
+  // Most segments (and every header) are whole 8-byte words.
+  if (len & 7) s = Add64(s, TailSum(p, len & 7));
+  return s;
 }
 
 }  // namespace
 
 uint32_t PartialSum(const void* data, size_t len, uint32_t initial) {
   const auto* p = static_cast<const uint8_t*>(data);
-  uint64_t native = 0;
-  // Packets are far below this; the split only keeps the carry counter from
-  // wrapping for arbitrary `len`. The chunk size is even so every chunk
-  // starts at an even offset, keeping the word alignment of the bytes.
-  constexpr size_t kChunk = size_t{1} << 30;
-  while (len > kChunk) {
-    native = Add64(native, NativeSum(p, kChunk));
-    p += kChunk;
-    len -= kChunk;
-  }
-  native = Add64(native, NativeSum(p, len));
+  const uint64_t native = NativeSum(p, len);
   uint16_t folded = FoldSum(native);
   if constexpr (std::endian::native == std::endian::little) {
     // RFC 1071 2(B): swapping the folded sum equals summing swapped words.
@@ -83,7 +67,7 @@ uint32_t PartialSum(const void* data, size_t len, uint32_t initial) {
 
 uint32_t Ipv6PseudoHeaderSum(const uint8_t* src, const uint8_t* dst,
                              uint8_t protocol, uint32_t l4_length) {
-  uint16_t folded = FoldSum(Add64(NativeSum(src, 16), NativeSum(dst, 16)));
+  uint16_t folded = FoldSum(Add16Bytes(Add16Bytes(0, src), dst));
   if constexpr (std::endian::native == std::endian::little) {
     folded = __builtin_bswap16(folded);
   }

@@ -127,6 +127,54 @@ inline uint16_t ToBe16(uint16_t v) {
   return static_cast<uint16_t>(~FoldSum(sum));
 }
 
+// Where a TCP frame's headers go and what both families' writers share:
+// the Ethernet header and the TCP options are written first (the options'
+// length gives the IP lengths), the fixed TCP header and its checksum last.
+// (The header pointers are not kept here: derived from the frame's at a
+// constant offset they cost nothing, kept they take registers.)
+struct TcpFrameLayout {
+  uint64_t options_sum;
+  uint32_t tcp_header_len;
+  uint32_t l4_len;  // TCP header and payload
+};
+
+// The part before the IP header: Ethernet, then the options after the
+// fixed TCP header, for an IP header of kIpLength bytes.
+template <size_t kIpLength>
+[[gnu::always_inline]] inline TcpFrameLayout WriteTcpFrameStart(
+    uint8_t* frame, uint64_t dst_mac, uint64_t src_mac, uint16_t ether_type,
+    const TcpOptions& options, uint16_t payload_length) {
+  WriteEthernet(frame, dst_mac, src_mac, ether_type);
+  TcpFrameLayout l;
+  const size_t options_len = WriteOptions(
+      options, frame + kEthernetHeaderLength + kIpLength + kTcpMinHeaderLength,
+      &l.options_sum);
+  l.tcp_header_len = static_cast<uint32_t>(kTcpMinHeaderLength + options_len);
+  l.l4_len = l.tcp_header_len + payload_length;
+  return l;
+}
+
+// The part after the IP header: the fixed TCP header at `tcp` and its
+// checksum, from `pseudo`, the pseudo-header's sum (unfolded). With
+// tcp_mode kOffload the checksum field holds the folded pseudo-header sum,
+// as the NIC wants.
+[[gnu::always_inline]] inline void WriteTcpFrameEnd(uint8_t* tcp,
+                                                    const TcpFrameLayout& l,
+                                                    const TcpHeaderValues& v,
+                                                    uint64_t pseudo,
+                                                    ChecksumMode tcp_mode) {
+  const uint64_t header_sum =
+      WriteTcpFixed(tcp, v, static_cast<uint16_t>(l.tcp_header_len));
+  uint16_t tcp_checksum;
+  if (tcp_mode == ChecksumMode::kSoftware) [[likely]] {
+    tcp_checksum = TcpChecksumFrom(pseudo + header_sum + l.options_sum,
+                                   tcp + l.tcp_header_len, v.payload_length);
+  } else {
+    tcp_checksum = FoldSum(pseudo);
+  }
+  Store16(tcp + 16, ToBe16(tcp_checksum));
+}
+
 }  // namespace writer_internal
 
 // Ethernet + IPv4 (no options, DF) + TCP headers at `frame`; with
@@ -137,17 +185,11 @@ inline uint16_t ToBe16(uint16_t v) {
     uint32_t dst_ip, const TcpHeaderValues& v, const TcpOptions& options,
     uint16_t ip_id, uint8_t ttl, ChecksumMode ip_mode, ChecksumMode tcp_mode) {
   using namespace writer_internal;
-  WriteEthernet(frame, dst_mac, src_mac, kEtherTypeIpv4);
+  const TcpFrameLayout l = WriteTcpFrameStart<kIpv4MinHeaderLength>(
+      frame, dst_mac, src_mac, kEtherTypeIpv4, options, v.payload_length);
   uint8_t* const ip = frame + kEthernetHeaderLength;
-  uint8_t* const tcp = ip + kIpv4MinHeaderLength;
-  uint64_t options_sum;
-  const size_t options_len =
-      WriteOptions(options, tcp + kTcpMinHeaderLength, &options_sum);
-  const auto tcp_header_len =
-      static_cast<uint16_t>(kTcpMinHeaderLength + options_len);
-  const auto l4_len = static_cast<uint16_t>(tcp_header_len + v.payload_length);
-  const auto total_len = static_cast<uint16_t>(kIpv4MinHeaderLength + l4_len);
-
+  const auto total_len =
+      static_cast<uint16_t>(kIpv4MinHeaderLength + l.l4_len);
   // Version/IHL, TOS, total length; id, DF; TTL, protocol, checksum.
   const uint32_t w0 = uint32_t{0x4500} << 16 | total_len;
   const uint32_t w1 = uint32_t{ip_id} << 16 | kIpv4FlagDontFragment;
@@ -158,63 +200,39 @@ inline uint16_t ToBe16(uint16_t v) {
         ~FoldSum(uint64_t{w0} + w1 + w2 + uint64_t{src_ip} + dst_ip));
   }
   Store64(ip, uint64_t{ToBe32(w1)} << 32 | ToBe32(w0));
-  Store32(ip + 8, uint32_t{ToBe16(ip_checksum)} << 16 | ToBe16(static_cast<uint16_t>(w2)));
+  Store32(ip + 8, uint32_t{ToBe16(ip_checksum)} << 16 |
+                        ToBe16(static_cast<uint16_t>(w2)));
   Store64(ip + 12, uint64_t{ToBe32(dst_ip)} << 32 | ToBe32(src_ip));
-
-  const uint64_t header_sum = WriteTcpFixed(tcp, v, tcp_header_len);
-  uint16_t tcp_checksum;
-  if (tcp_mode == ChecksumMode::kSoftware) {
-    tcp_checksum = TcpChecksumFrom(
-        uint64_t{src_ip} + dst_ip + (uint32_t{kIpProtoTcp} << 16 | l4_len) +
-            header_sum + options_sum,
-        tcp + tcp_header_len, v.payload_length);
-  } else {
-    tcp_checksum = FoldSum(PseudoHeaderSum(Ipv4Address{src_ip},
-                                           Ipv4Address{dst_ip}, kIpProtoTcp,
-                                           l4_len));
-  }
-  Store16(tcp + 16, ToBe16(tcp_checksum));
-  return kEthernetHeaderLength + kIpv4MinHeaderLength + tcp_header_len;
+  // The pseudo-header: addresses, the words 0x0006 and the TCP length.
+  WriteTcpFrameEnd(
+      ip + kIpv4MinHeaderLength, l, v,
+      uint64_t{src_ip} + dst_ip + (uint32_t{kIpProtoTcp} << 16 | (l.l4_len & 0xffff)),
+      tcp_mode);
+  return kEthernetHeaderLength + kIpv4MinHeaderLength + l.tcp_header_len;
 }
 
-// Ethernet + IPv6 (no extension headers) + TCP headers; as above. With
-// tcp_mode kOffload the checksum field holds the folded pseudo-header sum.
+// Ethernet + IPv6 (no extension headers) + TCP headers; as above.
 [[gnu::always_inline]] inline size_t WriteIpv6TcpHeaders(
     uint8_t* frame, uint64_t dst_mac, uint64_t src_mac,
     const Ipv6Address& src_ip, const Ipv6Address& dst_ip,
     const TcpHeaderValues& v, const TcpOptions& options, uint32_t flow_label,
     uint8_t hop_limit, ChecksumMode tcp_mode) {
   using namespace writer_internal;
-  WriteEthernet(frame, dst_mac, src_mac, kEtherTypeIpv6);
+  const TcpFrameLayout l = WriteTcpFrameStart<kIpv6HeaderLength>(
+      frame, dst_mac, src_mac, kEtherTypeIpv6, options, v.payload_length);
   uint8_t* const ip = frame + kEthernetHeaderLength;
-  uint8_t* const tcp = ip + kIpv6HeaderLength;
-  uint64_t options_sum;
-  const size_t options_len =
-      WriteOptions(options, tcp + kTcpMinHeaderLength, &options_sum);
-  const auto tcp_header_len =
-      static_cast<uint16_t>(kTcpMinHeaderLength + options_len);
-  const auto l4_len = static_cast<uint16_t>(tcp_header_len + v.payload_length);
-
   // Version, class, flow label; payload length, next header, hop limit.
   const uint32_t w0 = uint32_t{6} << 28 | (flow_label & 0xfffff);
-  const uint32_t w1 = uint32_t{l4_len} << 16 | uint32_t{kIpProtoTcp} << 8 |
+  const uint32_t w1 = l.l4_len << 16 | uint32_t{kIpProtoTcp} << 8 |
                       hop_limit;
   Store64(ip, uint64_t{ToBe32(w1)} << 32 | ToBe32(w0));
   src_ip.CopyTo(ip + 8);
   dst_ip.CopyTo(ip + 24);
-
-  const uint64_t header_sum = WriteTcpFixed(tcp, v, tcp_header_len);
-  const uint32_t pseudo =
-      Ipv6PseudoHeaderSum(src_ip, dst_ip, kIpProtoTcp, l4_len);
-  uint16_t tcp_checksum;
-  if (tcp_mode == ChecksumMode::kSoftware) {
-    tcp_checksum = TcpChecksumFrom(pseudo + header_sum + options_sum,
-                                   tcp + tcp_header_len, v.payload_length);
-  } else {
-    tcp_checksum = FoldSum(pseudo);
-  }
-  Store16(tcp + 16, ToBe16(tcp_checksum));
-  return kEthernetHeaderLength + kIpv6HeaderLength + tcp_header_len;
+  WriteTcpFrameEnd(ip + kIpv6HeaderLength, l, v,
+                   Ipv6PseudoHeaderSum(src_ip, dst_ip, kIpProtoTcp,
+                                       static_cast<uint16_t>(l.l4_len)),
+                   tcp_mode);
+  return kEthernetHeaderLength + kIpv6HeaderLength + l.tcp_header_len;
 }
 
 }  // namespace synwave::wire

@@ -65,7 +65,8 @@ TEST(CounterRegistryTest, ApplicationBlocksKeepTheirNamesAndHelp) {
                                 "load_failed_other", "load_tuples_busy",
                                 "load_requests", "load_responses",
                                 "load_abandoned", "load_ipv6_attempted",
-                                "load_ipv6_completed"}));
+                                "load_ipv6_completed", "load_held_pending",
+                                "load_held_pool", "load_not_opened"}));
   EXPECT_THAT(flood, ElementsAreArray({"flood_syns_out", "flood_synacks_in",
                                        "flood_rsts_in", "flood_other_in",
                                        "flood_throttled"}));

@@ -2,6 +2,7 @@
 // (issue 11, finding 3). Pure: no EAL.
 #include "app/http_framer.h"
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
@@ -220,6 +221,71 @@ TEST(HttpFramerTest, SkippingOrdinaryRunsEqualsFeedingEachByte) {
     ASSERT_EQ(bulk.first, bytes.first) << "round " << round;
     ASSERT_EQ(bulk.second, bytes.second) << "round " << round;
   }
+}
+
+// FeedBlock (CR and LF found 64 at a time, the runs between them taken at
+// once) against Feed byte by byte: on random streams of short and long
+// lines (past the 8 KiB bound too), bare CRs, empty lines and runs of
+// terminators, cut into random segments, the requests that end in each
+// segment, the refusal and the state after every segment are the same.
+TEST(HttpFramerTest, FeedBlockEqualsFeedingEachByte) {
+  std::mt19937 rng(9112);
+  for (int round = 0; round < 600; ++round) {
+    std::string s;
+    const int lines = 1 + static_cast<int>(rng() % 14);
+    for (int l = 0; l < lines; ++l) {
+      const uint32_t kind = rng() % 10;
+      const size_t len = kind < 5 ? rng() % 20
+                         : kind < 9 ? rng() % 200
+                                    : 8000 + rng() % 400;
+      for (size_t i = 0; i < len; ++i) {
+        const uint32_t c = rng() % 48;
+        s += c == 0 ? '\r' : c == 1 ? '\n' : static_cast<char>('a' + c % 26);
+      }
+      const uint32_t end = rng() % 5;
+      s += end == 0 ? "\n" : end == 1 ? "\r\n" : end == 2 ? "\r\n\r\n"
+           : end == 3 ? "\r" : "";
+    }
+    HttpFramer block;
+    HttpFramer bytes;
+    size_t begin = 0;
+    while (begin < s.size()) {
+      const size_t end = std::min(s.size(), begin + 1 + rng() % 300);
+      uint32_t block_requests = 0;
+      const Result r = block.FeedBlock(
+          reinterpret_cast<const uint8_t*>(s.data()) + begin,
+          static_cast<uint32_t>(end - begin), &block_requests);
+      uint32_t byte_requests = 0;
+      Result byte_result = Result::kNone;
+      for (size_t i = begin; i < end; ++i) {
+        const Result b = bytes.Feed(static_cast<uint8_t>(s[i]));
+        if (b == Result::kRequest) ++byte_requests;
+        if (b == Result::kTooLarge) {
+          byte_result = b;
+          break;
+        }
+      }
+      ASSERT_EQ(r, byte_result) << "round " << round << " at " << begin;
+      ASSERT_EQ(block_requests, byte_requests)
+          << "round " << round << " at " << begin;
+      ASSERT_EQ(block.state(), bytes.state())
+          << "round " << round << " at " << begin;
+      if (r == Result::kTooLarge) break;
+      begin = end;
+    }
+  }
+}
+
+// The common request in one segment: one request, the framer idle after it.
+TEST(HttpFramerTest, FeedBlockCountsPipelinedRequests) {
+  const std::string two = kGet + "\r\n" + kGet + "GET /a";
+  HttpFramer f;
+  uint32_t requests = 0;
+  EXPECT_EQ(f.FeedBlock(reinterpret_cast<const uint8_t*>(two.data()),
+                        static_cast<uint32_t>(two.size()), &requests),
+            Result::kNone);
+  EXPECT_EQ(requests, 2u);
+  EXPECT_FALSE(f.idle());  // "GET /a" is under way
 }
 
 TEST(HttpFramerTest, SkipOrdinaryTakesNothingOutsideALine) {

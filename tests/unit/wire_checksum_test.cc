@@ -336,6 +336,89 @@ TEST(PartialSumTest, SumsChain) {
   }
 }
 
+// The add-with-carry chains (64, 32, 16 and 8 bytes a step) where every
+// step carries, and where the running sum is all ones just before a word of
+// all ones: buffers of 0x00, 0xff, 0x80, 0x7f and random bytes mixed, at
+// every length up to 300 and every alignment, against the reference.
+TEST(PartialSumTest, CarryChainsMatchReference) {
+  std::mt19937 rng(1624);
+  const uint8_t fills[] = {0x00, 0xff, 0x80, 0x7f, 0xfe, 0x01};
+  for (int trial = 0; trial < 64; ++trial) {
+    std::vector<uint8_t> buf(300 + 8);
+    for (size_t i = 0; i < buf.size(); ++i) {
+      // Runs of one fill value, 8 bytes long (a whole word), or random.
+      const uint32_t r = rng();
+      buf[i] = (trial % 3 == 2) ? static_cast<uint8_t>(r)
+                                : fills[((i / 8) * 7 + trial) % 6];
+    }
+    for (size_t offset = 0; offset < 8; offset += 3) {
+      for (size_t len = 0; len <= 300; ++len) {
+        std::unique_ptr<uint8_t[]> copy(new uint8_t[len + offset]);
+        std::memcpy(copy.get(), buf.data(), len + offset);
+        const uint8_t* p = copy.get() + offset;
+        ASSERT_EQ(FoldSum(PartialSum(p, len, 0)), ReferenceFoldedSum(p, len, 0))
+            << "trial " << trial << " offset " << offset << " len " << len;
+        if (len <= kShortSumMax) {
+          ASSERT_EQ(FoldSum(ShortPartialSum(p, len, 0)),
+                    ReferenceFoldedSum(p, len, 0))
+              << "trial " << trial << " offset " << offset << " len " << len;
+        }
+      }
+    }
+  }
+  // A running sum of exactly all ones (0x8000... + 0x7fff...) followed by
+  // words of all ones: the case where an add-with-carry could lose the
+  // end-around carry.
+  uint8_t words[64];
+  std::memset(words, 0xff, sizeof(words));
+  const uint64_t high = 0x8000000000000000ull;
+  const uint64_t low = 0x7fffffffffffffffull;
+  std::memcpy(words, &high, 8);
+  std::memcpy(words + 8, &low, 8);
+  for (size_t len = 16; len <= sizeof(words); len += 8) {
+    EXPECT_EQ(FoldSum(PartialSum(words, len)),
+              ReferenceFoldedSum(words, len, 0))
+        << len;
+    EXPECT_EQ(FoldSum(ShortPartialSum(words, len)),
+              ReferenceFoldedSum(words, len, 0))
+        << len;
+  }
+}
+
+// The receive check of a TCP segment over IPv4 (inline up to kShortSumMax
+// bytes, PartialSum past it) accepts a segment exactly when its checksum
+// field holds the reference checksum: random segments of every length up
+// to 300 (odd ones too), all-ones payloads, and a wrong checksum.
+TEST(ChecksumTest, Ipv4TcpChecksumOkMatchesReference) {
+  std::mt19937 rng(793);
+  for (int trial = 0; trial < 8; ++trial) {
+    for (size_t len = 20; len <= 300; ++len) {
+      // An IPv4 header (only the addresses are read) and the segment.
+      std::vector<uint8_t> ip = RandomBytes(rng, 20);
+      std::vector<uint8_t> seg = trial % 4 == 3
+                                     ? std::vector<uint8_t>(len, 0xff)
+                                     : RandomBytes(rng, len);
+      seg[16] = seg[17] = 0;
+      // The reference: pseudo-header words, then the segment.
+      std::vector<uint8_t> whole(ip.begin() + 12, ip.end());
+      whole.push_back(0);
+      whole.push_back(6);
+      whole.push_back(static_cast<uint8_t>(len >> 8));
+      whole.push_back(static_cast<uint8_t>(len));
+      whole.insert(whole.end(), seg.begin(), seg.end());
+      const auto checksum = static_cast<uint16_t>(
+          ~ReferenceFoldedSum(whole.data(), whole.size(), 0));
+      seg[16] = static_cast<uint8_t>(checksum >> 8);
+      seg[17] = static_cast<uint8_t>(checksum);
+      ASSERT_TRUE(Ipv4TcpChecksumOk(ip.data(), seg.data(), len))
+          << "trial " << trial << " len " << len;
+      seg[17] ^= 1;
+      ASSERT_FALSE(Ipv4TcpChecksumOk(ip.data(), seg.data(), len))
+          << "trial " << trial << " len " << len;
+    }
+  }
+}
+
 // RFC 1624: after changing a field, the incremental update must equal a
 // full recompute (exactly, not just modulo the two zeros).
 TEST(ChecksumUpdateTest, MatchesRecomputeAfterFieldChange) {
