@@ -3,6 +3,7 @@
 // built as for serve, load and proxy (wiring.h).
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,28 @@ using control::Side;
 
 namespace {
 int LoopbackProxy(const Config& config);
+
+// One end of a loopback: `config` in `mode` with these addresses and next
+// hops, and no others. Where an end gets no IPv6 address of its own the
+// callers pass config.ip6 on, as it was.
+Config SideConfig(const Config& config, control::Mode mode,
+                  std::optional<wire::Ipv4Prefix> ip,
+                  std::optional<wire::Ipv6Prefix> ip6,
+                  std::optional<wire::Ipv4Address> gateway = std::nullopt,
+                  std::optional<wire::Ipv6Address> gateway6 = std::nullopt) {
+  Config c = config;
+  c.mode = mode;
+  c.ip = ip;
+  c.ip6 = ip6;
+  c.gateway = gateway;
+  c.gateway6 = gateway6;
+  return c;
+}
+
+template <typename T>
+std::optional<T> If(bool cond, const T& value) {
+  return cond ? std::optional<T>(value) : std::nullopt;
+}
 }  // namespace
 
 // Both ends in one process on a net_ring pair: with two or more lcores,
@@ -69,25 +92,14 @@ int Loopback(const Config& config) {
   // only (IPv4 frames then are drops named ipv4_disabled).
   const bool ipv4 = control::LoopbackNeedsIpv4(config);
 
-  Config sc = config;
-  sc.mode = control::Mode::kServe;
-  sc.ip = server_ip;
-  sc.gateway.reset();
-  sc.gateway6.reset();
-  if (ipv6) sc.ip6 = server_ip6;
-  if (!ipv4) sc.ip.reset();
+  const Config sc =
+      SideConfig(config, control::Mode::kServe, If(ipv4, server_ip),
+                 ipv6 ? server_ip6 : config.ip6);
   BuildWorkers(server, sc, /*load=*/false);
 
-  Config cc = config;
-  cc.mode = control::Mode::kLoad;
-  cc.ip = client_ip;
-  cc.gateway.reset();
-  cc.gateway6.reset();
-  if (ipv6) cc.ip6 = client_ip6;
-  if (!ipv4) {
-    cc.ip.reset();
-    cc.load.client_ip_first = cc.load.client_ip_last = 0;
-  }
+  Config cc = SideConfig(config, control::Mode::kLoad, If(ipv4, client_ip),
+                         ipv6 ? client_ip6 : config.ip6);
+  if (!ipv4) cc.load.client_ip_first = cc.load.client_ip_last = 0;
   if (cc.load.servers.empty()) {
     app::LoadTarget t{server_ip.address.value, config.listen_ports.front()};
     if (config.load.loopback_ipv6) {
@@ -181,30 +193,20 @@ int LoopbackProxy(const Config& config) {
   if (!capture.ok()) return PortError(capture.status());
   for (Side* s : sides) s->capture = capture->get();
 
-  Config sc = config;
-  sc.mode = control::Mode::kServe;
-  sc.ip = server_ip;
-  sc.gateway = backend_side.address;
-  sc.gateway6.reset();
-  if (v6) {
-    sc.ip.reset();
-    sc.gateway.reset();
-    sc.ip6 = server_ip6;
-    sc.gateway6 = backend_side6.address;
-  }
+  // The server routes the clients' addresses through the proxy.
+  const Config sc =
+      v6 ? SideConfig(config, control::Mode::kServe, std::nullopt, server_ip6,
+                      std::nullopt, backend_side6.address)
+         : SideConfig(config, control::Mode::kServe, server_ip, config.ip6,
+                      backend_side.address);
   BuildWorkers(server, sc, /*load=*/false);
 
-  Config pxc = config;
-  pxc.mode = control::Mode::kProxy;
-  pxc.ip = vip;
-  pxc.gateway.reset();
-  pxc.gateway6.reset();
+  Config pxc = SideConfig(config, control::Mode::kProxy, If(!v6, vip),
+                          v6 ? vip6 : config.ip6);
   pxc.proxy.backend_ip = backend_side;
   pxc.proxy.backend_ip6.reset();
   pxc.proxy.backends = {app::ProxyBackend{server_ip.address.value, 0}};
   if (v6) {
-    pxc.ip.reset();
-    pxc.ip6 = vip6;
     pxc.proxy.backend_ip.reset();
     pxc.proxy.backend_ip6 = backend_side6;
     app::ProxyBackend b;
@@ -214,16 +216,9 @@ int LoopbackProxy(const Config& config) {
   std::vector<engine::LcoreSlot> proxy_slots =
       BuildProxyWorkers(pclient, &pbackend, pxc, /*handoff=*/false);
 
-  Config cc = config;
-  cc.mode = control::Mode::kLoad;
-  cc.ip = client_ip;
-  cc.gateway.reset();
-  cc.gateway6.reset();
-  if (v6) {
-    cc.ip.reset();
-    cc.ip6 = client_ip6;
-    cc.load.client_ip_first = cc.load.client_ip_last = 0;
-  }
+  Config cc = SideConfig(config, control::Mode::kLoad, If(!v6, client_ip),
+                         v6 ? client_ip6 : config.ip6);
+  if (v6) cc.load.client_ip_first = cc.load.client_ip_last = 0;
   if (cc.load.servers.empty()) {
     cc.load.servers.push_back(
         v6 ? app::LoadTarget::Ipv6(vip6.address, config.listen_ports.front())

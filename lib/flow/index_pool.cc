@@ -7,10 +7,9 @@ namespace synwave::flow {
 
 IndexPool::IndexPool(uint32_t capacity, bool check_double_free)
     : capacity_(capacity < kNoIndex ? capacity : kNoIndex - 1),
-      // Value-initialised on purpose: writing the stack now takes its page
-      // faults at start-up rather than on the packet path.
-      free_stack_(
-          std::make_unique<uint32_t[]>(capacity_ == 0 ? 1 : capacity_)) {
+      // Populated pool memory: the stack takes no page fault on the packet
+      // path (pool_memory.h).
+      free_stack_(capacity_ == 0 ? 1 : capacity_) {
   if (check_double_free) {
     allocated_ = std::make_unique<uint64_t[]>(capacity_ / 64 + 1);
   }

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "flow/pool_memory.h"
+
 namespace synwave::flow {
 
 // "No record": the one value no pool hands out and no table stores (the
@@ -90,7 +92,7 @@ class IndexPool {
   uint32_t capacity_;
   uint32_t high_water_ = 0;  // indices >= this were never handed out
   uint32_t free_top_ = 0;    // number of indices on free_stack_
-  std::unique_ptr<uint32_t[]> free_stack_;
+  PoolArray<uint32_t> free_stack_;  // populated at start-up
   std::unique_ptr<uint64_t[]> allocated_;  // null unless checking
 };
 

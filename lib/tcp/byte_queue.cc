@@ -7,16 +7,18 @@ namespace synwave::tcp {
 
 ChunkPool::ChunkPool(uint32_t chunks)
     : capacity_(chunks),
-      free_head_(chunks == 0 ? kNone : 0),
-      data_(new uint8_t[size_t{chunks} * kChunkSize]),
-      next_(new uint32_t[chunks]) {
-  for (uint32_t i = 0; i < chunks; ++i) next_[i] = i + 1 < chunks ? i + 1 : kNone;
-}
+      data_(size_t{chunks} * kChunkSize, flow::Populate::kOnFirstUse),
+      next_(chunks == 0 ? 1 : chunks) {}
 
 uint32_t ChunkPool::Alloc() {
-  const uint32_t c = free_head_;
-  if (c == kNone) return kNone;
-  free_head_ = next_[c];
+  uint32_t c = free_head_;
+  if (c != kNone) {
+    free_head_ = next_[c];
+  } else if (high_water_ < capacity_) {
+    c = high_water_++;
+  } else {
+    return kNone;
+  }
   next_[c] = kNone;
   ++in_use_;
   return c;

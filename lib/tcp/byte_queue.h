@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "flow/pool_memory.h"
+
 namespace synwave::tcp {
 
 class ChunkPool {
@@ -51,9 +53,14 @@ class ChunkPool {
  private:
   uint32_t capacity_;
   uint32_t in_use_ = 0;
-  uint32_t free_head_;
-  std::unique_ptr<uint8_t[]> data_;
-  std::unique_ptr<uint32_t[]> next_;  // free list and queue links
+  uint32_t free_head_ = kNone;  // chunks freed, most recent first
+  uint32_t high_water_ = 0;     // chunks >= this were never handed out
+  // Pool memory: the data's pages come in as a run first uses them (a run
+  // rarely fills every connection's buffers), the links' at start-up. The
+  // free list holds only freed chunks: the never-used ones come from the
+  // high water mark in ascending order, as from a list made at start.
+  flow::PoolArray<uint8_t> data_;
+  flow::PoolArray<uint32_t> next_;  // free list and queue links
 };
 
 class ByteQueue {

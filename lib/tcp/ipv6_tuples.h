@@ -48,6 +48,7 @@
 
 #include "flow/flow_key.h"
 #include "flow/index_pool.h"
+#include "flow/pool_memory.h"
 #include "wire/addresses.h"
 
 namespace synwave::tcp {
@@ -91,7 +92,7 @@ class Ipv6Tuples {
     wire::Ipv6Address local;
     wire::Ipv6Address remote;
   };
-  std::vector<Addresses> addresses_;
+  flow::PoolVector<Addresses> addresses_;
   flow::IndexPool ids_;
 };
 

@@ -48,6 +48,7 @@
 #include "flow/flow_key.h"
 #include "flow/flow_table.h"
 #include "flow/index_pool.h"
+#include "flow/pool_memory.h"
 #include "tcp/byte_queue.h"
 #include "tcp/config.h"
 #include "tcp/counters.h"
@@ -688,7 +689,7 @@ class TcpStack {
   timer::TimerWheel timers_;
   ChunkPool chunks_;
 
-  std::vector<Tcb> tcbs_;
+  flow::PoolVector<Tcb> tcbs_;
   uint32_t tcb_count_;  // tcbs_.size(), without the division by sizeof(Tcb)
   flow::IndexPool tcb_ids_;
   std::vector<uint32_t> orphan_ring_;  // TCB indices; kNoIndex: a hole

@@ -257,68 +257,58 @@ bool SynCookies::SharedLocal6(const flow::FlowKey6* keys, size_t n,
   return true;
 }
 
+template <typename Key>
+struct SynCookies::MakeOp {
+  const Key* keys;
+  const wire::SeqNum* peer_seqs;
+  const uint16_t* peer_mss;
+  uint32_t counter;
+  wire::SeqNum* out;
+  uint32_t* aux;
+  void Done(size_t i, uint64_t h, uint64_t last) const {
+    out[i] = wire::SeqNum(
+        Assemble(static_cast<uint32_t>(h), counter, LastIndex(last)));
+    if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
+  }
+};
+
 void SynCookies::MakeBatch(const flow::FlowKey* keys,
                            const wire::SeqNum* peer_seqs,
                            const uint16_t* peer_mss, size_t n, uint32_t counter,
                            wire::SeqNum* out, uint32_t* aux) const {
-  struct Op {
+  struct Op : MakeOp<flow::FlowKey> {
     enum : size_t { kWords = 3 };
-    const flow::FlowKey* keys;
-    const wire::SeqNum* peer_seqs;
-    const uint16_t* peer_mss;
-    uint32_t counter;
-    wire::SeqNum* out;
-    uint32_t* aux;
     void Build(size_t i, uint64_t* w) const {
       w[0] = Word0(keys[i]);
       w[1] = Word1(keys[i], peer_seqs[i]);
       w[2] = LastWord(counter, MssIndex(peer_mss[i]));
     }
-    void Done(size_t i, uint64_t h, uint64_t last) const {
-      out[i] = wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter,
-                                     LastIndex(last)));
-      if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
-    }
   };
-  Run(Op{keys, peer_seqs, peer_mss, counter, out, aux}, n);
+  Run(Op{{keys, peer_seqs, peer_mss, counter, out, aux}}, n);
 }
 
 void SynCookies::MakeBatch(const flow::FlowKey6* keys,
                            const wire::SeqNum* peer_seqs,
                            const uint16_t* peer_mss, size_t n, uint32_t counter,
                            wire::SeqNum* out, uint32_t* aux) const {
-  struct Op {
+  struct Op : MakeOp<flow::FlowKey6> {
     enum : size_t { kWords = 6 };
-    const flow::FlowKey6* keys;
-    const wire::SeqNum* peer_seqs;
-    const uint16_t* peer_mss;
-    uint32_t counter;
-    wire::SeqNum* out;
-    uint32_t* aux;
     void Build(size_t i, uint64_t* w) const {
       AddressWords6(keys[i], w);
       w[4] = PortsWord(keys[i].local_port, keys[i].remote_port, peer_seqs[i]);
       w[5] = LastWord6(counter, MssIndex6(peer_mss[i]));
-    }
-    void Done(size_t i, uint64_t h, uint64_t last) const {
-      out[i] = wire::SeqNum(Assemble(static_cast<uint32_t>(h), counter,
-                                     LastIndex(last)));
-      if (aux != nullptr) aux[i] = static_cast<uint32_t>(h >> 32);
     }
   };
   // From the state after the shared local address: the other four words.
   struct TailOp : Op {
     enum : size_t { kWords = 4 };
     void Build(size_t i, uint64_t* w) const {
-      uint64_t a[4];
-      AddressWords6(keys[i], a);
-      w[0] = a[2];
-      w[1] = a[3];
-      w[2] = PortsWord(keys[i].local_port, keys[i].remote_port, peer_seqs[i]);
-      w[3] = LastWord6(counter, MssIndex6(peer_mss[i]));
+      uint64_t all[Op::kWords];
+      Op::Build(i, all);
+      std::memcpy(w, all + 2, kWords * sizeof(uint64_t));
     }
   };
-  const Op op{keys, peer_seqs, peer_mss, counter, out, aux};
+  const Op op{{keys, peer_seqs, peer_mss, counter, out, aux}};
   siphash_internal::State mid = initial_;
   if (n > 1 && SharedLocal6(keys, n, &mid)) {
     Run(mid, TailOp{op}, n);
@@ -394,13 +384,9 @@ void SynCookies::Batch(const flow::FlowKey6* keys, const Job* jobs, size_t n,
   struct TailOp : BatchOp {
     enum : size_t { kWords = 4 };
     void Build(size_t i, uint64_t* w) const {
-      SYNWAVE_COOKIE_JOB_SLOT(MssIndex6);
-      uint64_t a[4];
-      AddressWords6(keys[i], a);
-      w[0] = a[2];
-      w[1] = a[3];
-      w[2] = PortsWord(keys[i].local_port, keys[i].remote_port, j.peer_seq);
-      w[3] = LastWord6(counter, index);
+      uint64_t all[BatchOp::kWords];
+      BatchOp::Build(i, all);
+      std::memcpy(w, all + 2, kWords * sizeof(uint64_t));
     }
   };
   const BatchOp op{keys, jobs, counter_now, value, aux};

@@ -292,6 +292,9 @@ class SynCookies {
   // the state after it (syncookie.cc).
   bool SharedLocal6(const flow::FlowKey6* keys, size_t n,
                     siphash_internal::State* mid) const;
+  // A MakeBatch's inputs and its result, either family (syncookie.cc).
+  template <typename Key>
+  struct MakeOp;
 
   // The message words shared by both families after the addresses: the
   // ports and the client's ISN, then the length byte over the counter and

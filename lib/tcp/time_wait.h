@@ -21,6 +21,7 @@
 #include "flow/flow_key.h"
 #include "flow/flow_table.h"
 #include "flow/index_pool.h"
+#include "flow/pool_memory.h"
 #include "wire/addresses.h"
 #include "wire/seq_num.h"
 
@@ -115,7 +116,7 @@ class TimeWaitPool {
  private:
   void Unlink(uint32_t index);
 
-  std::vector<TimeWaitRecord> records_;
+  flow::PoolVector<TimeWaitRecord> records_;  // huge pages, populated
   flow::IndexPool ids_;
   uint32_t head_ = flow::kNoIndex;  // oldest
   uint32_t tail_ = flow::kNoIndex;

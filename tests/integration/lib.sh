@@ -208,3 +208,43 @@ netns_arping() {
   done
   fail "synwave did not answer ARP for $ip in namespace $ns: $(ip netns exec "$ns" arping -c 1 -w 1 -I "$iface" "$ip" 2>&1 | tail -2)"
 }
+
+# require_contained NS IFACE: before a flood from random (possibly public)
+# sources is answered into namespace NS, check that the answers end there:
+# no forwarding of $FAMILY, no interface but lo and IFACE, no default route.
+# Fails the test otherwise.
+require_contained() {
+  local ns=$1 iface=$2 forward links
+  if [ "$FAMILY" = 4 ]; then
+    forward=$(ip netns exec "$ns" sysctl -n net.ipv4.ip_forward)
+  else
+    forward=$(ip netns exec "$ns" sysctl -n net.ipv6.conf.all.forwarding)
+  fi
+  [ "$forward" = 0 ] || fail "IPv$FAMILY forwarding is $forward in $ns; refusing to flood"
+  links=$(ip -n "$ns" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
+  [ "$links" = "lo $iface " ] || fail "$ns holds other interfaces than lo and $iface: $links"
+  [ -z "$(ip -n "$ns" -"$FAMILY" route show default)" ] || fail "$ns has a default IPv$FAMILY route"
+}
+
+# wait_flooding PID LOG: until syn_flood6.py (PID, its stderr in LOG) says
+# it floods; building the frames takes scapy a few seconds. Fails if it
+# exits first or takes more than 30 s.
+wait_flooding() {
+  local pid=$1 log=$2
+  for _ in $(seq 300); do
+    grep -q '^flooding' "$log" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || fail "the flood exited at start-up"
+    sleep 0.1
+  done
+  fail "the flood did not start in 30 s"
+}
+
+# check_report EXPR [DETAIL]: a Python expression over the final report,
+# with c its counters and p its pools, must hold; otherwise the test fails
+# with EXPR and the value of DETAIL (a Python expression over the report
+# `r`; default: the counters that are not zero).
+check_report() {
+  local detail=${2:-'{k: v for k, v in r["counters"].items() if v}'}
+  [ "$(report "(lambda c, p: bool($1))(r['counters'], r['pools'])")" = True ] ||
+    fail "$1; $(report "$detail")"
+}

@@ -199,8 +199,7 @@ echo "ok: $AT_ONCE connections at once: $r $(took)"
 # check EXPR: a Python expression over the final report (c its counters, p
 # its pools) must hold.
 check() {
-  [ "$(report "(lambda c, p: bool($1))(r['counters'], r['pools'])")" = True ] ||
-    fail "$1; counters $(report '{k: v for k, v in r["counters"].items() if v and k.startswith("proxy")}')"
+  check_report "$1" '"counters %s" % {k: v for k, v in r["counters"].items() if v and k.startswith("proxy")}'
 }
 check_handoff() {
   # Two workers: frames reached their flow's worker through the hand-off.
@@ -246,15 +245,7 @@ cookies_sent() {
     $1 == "TcpExt:" { print $col["SyncookiesSent"]; exit }' /proc/net/netstat
 }
 COOKIES_BEFORE=$(cookies_sent)
-if [ "$FAMILY" = 4 ]; then
-  forward=$(ip netns exec "$NSC" sysctl -n net.ipv4.ip_forward)
-else
-  forward=$(ip netns exec "$NSC" sysctl -n net.ipv6.conf.all.forwarding)
-fi
-[ "$forward" = 0 ] || fail "IPv$FAMILY forwarding is $forward in $NSC; refusing to flood"
-links=$(ip -n "$NSC" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
-[ "$links" = "lo $IFC " ] || fail "$NSC holds other interfaces than lo and $IFC: $links"
-[ -z "$(ip -n "$NSC" -"$FAMILY" route show default)" ] || fail "$NSC has a default route"
+require_contained "$NSC" "$IFC"
 # spoofed_syn_recv: the backend's SYN-RECEIVED sockets of other peers than
 # the client and our backend side. Our own handshakes (a joined client's, a
 # probe's) pass through SYN-RECEIVED for a moment; any other peer came from
@@ -300,12 +291,7 @@ else
     --target "$VIP" --port 80 --prefix 2001:db8::/32 --frames 1000 --count 4000 \
     --pps 2000 >"$WORK/flood.json" 2>"$WORK/flood.log" &
   flood_pid=$!
-  for _ in $(seq 300); do
-    grep -q '^flooding' "$WORK/flood.log" 2>/dev/null && break
-    kill -0 "$flood_pid" 2>/dev/null || fail "the flood exited at start-up"
-    sleep 0.1
-  done
-  grep -q '^flooding' "$WORK/flood.log" || fail "the flood did not start in 30 s"
+  wait_flooding "$flood_pid" "$WORK/flood.log"
   fetched=0
   w=$(head -c 65536 "$WORK/big" | sha256sum | cut -d' ' -f1)
   while [ "$fetched" = 0 ] || kill -0 "$flood_pid" 2>/dev/null; do

@@ -84,15 +84,7 @@ fi
 ip -n "$NS" link set "$IF" up
 
 # The namespace must keep the SYN-ACKs to random addresses to itself.
-if [ "$FAMILY" = 4 ]; then
-  forward=$(ip netns exec "$NS" sysctl -n net.ipv4.ip_forward)
-else
-  forward=$(ip netns exec "$NS" sysctl -n net.ipv6.conf.all.forwarding)
-fi
-[ "$forward" = 0 ] || fail "IPv$FAMILY forwarding is $forward in $NS; refusing to flood"
-links=$(ip -n "$NS" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' ')
-[ "$links" = "lo $IF " ] || fail "$NS holds other interfaces than lo and $IF: $links"
-[ -z "$(ip -n "$NS" -"$FAMILY" route show default)" ] || fail "$NS has a default IPv$FAMILY route"
+require_contained "$NS" "$IF"
 if ip link show "$IF" >/dev/null 2>&1; then fail "$IF is still in the root namespace"; fi
 
 if [ "$FAMILY" = 4 ]; then
@@ -118,13 +110,7 @@ else
     --prefix fd00:17::/64 --pps "$FLOOD_PPS" --duration "$FLOOD_S" \
     >"$WORK/flood.json" 2>"$WORK/flood.log" &
   flood_pid=$!
-  # Building the frames takes scapy a few seconds (it says when it floods).
-  for _ in $(seq 300); do
-    grep -q '^flooding' "$WORK/flood.log" 2>/dev/null && break
-    kill -0 "$flood_pid" 2>/dev/null || fail "the flood exited at start-up"
-    sleep 0.1
-  done
-  grep -q '^flooding' "$WORK/flood.log" || fail "the flood did not start in 30 s"
+  wait_flooding "$flood_pid" "$WORK/flood.log"
 fi
 flood_start=$(date +%s.%N)
 # A second for the SYN queue to fill, so that the clients meet the cookies.
@@ -185,11 +171,10 @@ stop_start=$(date +%s.%N)
 stop_endpoint
 stop_s=$(awk -v a="$stop_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
-# check EXPR: a Python expression over the report `r` (with c its counters
-# and p its pools) must hold.
+# check EXPR: a Python expression over the report (c its counters, p its
+# pools) must hold.
 check() {
-  [ "$(report "(lambda c, p: bool($1))(r['counters'], r['pools'])")" = True ] ||
-    fail "$1; counters $(report '{k: v for k, v in r["counters"].items() if v}'), pools $(report 'r["pools"]')"
+  check_report "$1" '"counters %s, pools %s" % ({k: v for k, v in r["counters"].items() if v}, r["pools"])'
 }
 check 'c["SyncookiesSent"] > 0 and c["SyncookiesFailed"] == 0'
 check "c['PassiveOpens'] == $N and c['SyncookiesRecv'] <= c['PassiveOpens']"

@@ -40,8 +40,8 @@ run default --duration=3
 check_clean default
 
 # 2. The client closes first, keep-alive with 3 requests of 1000-byte
-#    responses each.
-run keepalive --duration=2 --close=client --keepalive-requests=3 --response-bytes=1000
+#    responses each (1 s: how each connection ends is checked, not a rate).
+run keepalive --duration=1 --close=client --keepalive-requests=3 --response-bytes=1000
 check_clean keepalive
 check keepalive 'r["counters"]["load_responses"] == 3 * c["completed"]'
 
@@ -58,7 +58,7 @@ check flood 's["SyncookiesSent"] == 0 and r["server"]["pool_peaks"]["half_open"]
 # 4. A flow table far too small for the rate: a completing ACK that finds
 #    no record gets a RST (counted), so every connection ends, completed or
 #    reset, and none is left hanging in a flow that does not exist.
-run tablefull --duration=2 --max-flows=1024
+run tablefull --duration=1 --max-flows=1024
 check tablefull 'p["proxy_drop_table_full"] > 0 and c["completed"] > 0 and c["failed"] == c["failed_by_reason"]["reset"]'
 check tablefull 'c["attempted"] == c["completed"] + c["failed"] and r["pools"]["tcbs"] == 0'
 check tablefull 'r["proxy"]["pools"]["mbufs"] == 0 and r["pools"]["mbufs"] == 0 and r["server"]["pools"]["mbufs"] == 0'
