@@ -171,7 +171,7 @@ if [ "${CONN:-1}" != 0 ] && [ -x "$CONN_EXE" ]; then
   echo
   echo "top functions (inclusive) of conn-server-server:"
   callgrind_annotate --inclusive=yes "$OUT/conn-server.server.out" 2>/dev/null |
-    awk '/file:function/ {on = 1; next} on && NF' | head -n "$TOP"
+    awk -v top="$TOP" '/file:function/ {on = 1; next} on && NF && n++ < top'
   echo
 fi
 
