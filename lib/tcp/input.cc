@@ -92,8 +92,8 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
     // marked with the segment it answers. A lookup is trusted only while no
     // change to the table may have touched its key (a segment that inserts,
     // re-points or erases its own tuple leaves the others' lookups valid).
-    batch_n_ = 0;
-    if (group >= kMinCookieBatch &&
+    batch_.n = 0;
+    if (group >= CookieBatch::kMin &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
       PrepareCookies(keys, found, segs, group, now_ns);
     }
@@ -113,7 +113,7 @@ void TcpStack::InputBurst(const flow::FlowKey* keys, const Segment* segs,
   reply_to_ = OutSegment::kNoReply;
   slot_hint_ = flow::FlowTable::kNoSlot;
   burst_base_ = 0;
-  batch_n_ = 0;
+  batch_.n = 0;
 }
 
 void TcpStack::Input(const flow::FlowKey6& key, const Segment& seg,
@@ -136,8 +136,8 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
     hasher6_.HashBulk(keys, group, hashes);
     table6_->FindBulk(keys, hashes, group, found);
     table6_->ClearChanges();
-    batch_n_ = 0;
-    if (group >= kMinCookieBatch &&
+    batch_.n = 0;
+    if (group >= CookieBatch::kMin &&
         (CookiesLikely() || CookieAcksLikely(now_ns))) {
       PrepareCookies(keys, found, segs, group, now_ns);
     }
@@ -159,7 +159,7 @@ void TcpStack::InputBurst(const flow::FlowKey6* keys, const Segment* segs,
   in6_ = nullptr;
   reply_to_ = OutSegment::kNoReply;
   burst_base_ = 0;
-  batch_n_ = 0;
+  batch_.n = 0;
 }
 
 void TcpStack::Input6(const flow::FlowKey& key, uint32_t hash, uint32_t found,

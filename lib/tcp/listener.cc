@@ -207,8 +207,8 @@ void TcpStack::SendCookieSynAck(const flow::FlowKey& key, const Segment& seg,
   uint32_t ts_offset;
   SeqNum iss;
   if (const int j = PreparedCookie(SynCookies::Op::kMake, counter); j >= 0) {
-    iss = SeqNum(batch_value_[j]);
-    ts_offset = batch_aux_[j];
+    iss = SeqNum(batch_.value[j]);
+    ts_offset = batch_.aux[j];
   } else {
     iss = in6_ == nullptr
               ? cookies_.Make(key, seg.seq, peer_mss, counter, &ts_offset)
@@ -246,13 +246,13 @@ void TcpStack::PrepareCookies(const Key* keys, uint32_t* found,
                               const Segment* segs, uint32_t n,
                               uint64_t now_ns) {
   constexpr bool kIpv6 = std::is_same_v<Key, flow::FlowKey6>;
-  batch_n_ = 0;
-  batch_next_ = 0;
+  batch_.n = 0;
+  batch_.next = 0;
   const bool pool_full = half_open_ids_.in_use() >= config_.max_half_open;
   const bool syns = CookiesLikely();
   const bool acks = CookieAcksLikely(now_ns);
   const uint32_t counter = SynCookies::Counter(now_ns, cookie_params_);
-  for (uint32_t k = 0; k < n && batch_n_ < kCookieBatch; ++k) {
+  for (uint32_t k = 0; k < n && batch_.n < CookieBatch::kSize; ++k) {
     const Segment& seg = segs[k];
     const uint8_t f = seg.flags & (tf::kSyn | tf::kAck | tf::kRst);
     if (found[k] != flow::FlowTable::kNotFound ||
@@ -267,7 +267,7 @@ void TcpStack::PrepareCookies(const Key* keys, uint32_t* found,
     }
     if (l == nullptr) continue;
     found[k] = kFoundListener + static_cast<uint32_t>(l - listeners_.data());
-    SynCookies::Job& job = batch_jobs_[batch_n_];
+    SynCookies::Job& job = batch_.jobs[batch_.n];
     if (f == tf::kSyn) {
       if ((seg.flags & tf::kFin) ||
           (config_.syncookies == SynCookieMode::kOverflow && !pool_full &&
@@ -283,24 +283,24 @@ void TcpStack::PrepareCookies(const Key* keys, uint32_t* found,
       job.arg = (seg.ack - 1).value();
     }
     if constexpr (kIpv6) {
-      batch_keys6_[batch_n_] = keys[k];
+      batch_.keys6[batch_.n] = keys[k];
     } else {
-      batch_keys_[batch_n_] = keys[k];
+      batch_.keys[batch_.n] = keys[k];
     }
-    batch_pos_[batch_n_] = static_cast<uint16_t>(burst_base_ + k);
-    ++batch_n_;
+    batch_.pos[batch_.n] = static_cast<uint16_t>(burst_base_ + k);
+    ++batch_.n;
   }
-  if (batch_n_ < kMinCookieBatch) {
-    batch_n_ = 0;
+  if (batch_.n < CookieBatch::kMin) {
+    batch_.n = 0;
     return;
   }
-  batch_counter_ = counter;
+  batch_.counter = counter;
   if constexpr (kIpv6) {
-    cookies_.Batch(batch_keys6_, batch_jobs_, batch_n_, counter, batch_value_,
-                   batch_aux_);
+    cookies_.Batch(batch_.keys6, batch_.jobs, batch_.n, counter, batch_.value,
+                   batch_.aux);
   } else {
-    cookies_.Batch(batch_keys_, batch_jobs_, batch_n_, counter, batch_value_,
-                   batch_aux_);
+    cookies_.Batch(batch_.keys, batch_.jobs, batch_.n, counter, batch_.value,
+                   batch_.aux);
   }
 }
 
@@ -326,8 +326,8 @@ bool TcpStack::TryCookieAck(const flow::FlowKey& key, uint32_t hash,
   uint32_t ts_offset;
   uint16_t mss;
   if (const int j = PreparedCookie(SynCookies::Op::kCheck, counter); j >= 0) {
-    mss = static_cast<uint16_t>(batch_value_[j]);
-    ts_offset = batch_aux_[j];
+    mss = static_cast<uint16_t>(batch_.value[j]);
+    ts_offset = batch_.aux[j];
   } else {
     mss = in6_ == nullptr
               ? cookies_.Check(key, seg.seq - 1, seg.ack - 1, counter,

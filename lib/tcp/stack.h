@@ -51,6 +51,7 @@
 #include "flow/pool_memory.h"
 #include "tcp/byte_queue.h"
 #include "tcp/config.h"
+#include "tcp/cookie_batch.h"
 #include "tcp/counters.h"
 #include "tcp/ipv6_tuples.h"
 #include "tcp/isn.h"
@@ -414,14 +415,7 @@ class TcpStack {
   // The prepared job of the segment being processed, if there is one of
   // kind `op`, for the slot `counter`: its index, else -1.
   int PreparedCookie(SynCookies::Op op, uint32_t counter) {
-    while (batch_next_ < batch_n_ && batch_pos_[batch_next_] < reply_to_) {
-      ++batch_next_;
-    }
-    if (batch_next_ >= batch_n_ || batch_pos_[batch_next_] != reply_to_ ||
-        batch_jobs_[batch_next_].op != op || counter != batch_counter_) {
-      return -1;
-    }
-    return static_cast<int>(batch_next_++);
+    return batch_.Take(reply_to_, op, counter);
   }
   // Returns true if the ACK carried a valid cookie (and was handled).
   bool TryCookieAck(const flow::FlowKey& key, uint32_t hash,
@@ -652,20 +646,7 @@ class TcpStack {
   SynCookies cookies_;
   SynCookieParams cookie_params_;
   uint64_t last_cookie_ns_ = 0;   // when the last cookie SYN-ACK went out
-  // Cookies prepared for the current burst, in segment order. A handful is
-  // cheaper one at a time (a vector group costs about half its width in
-  // single cookies), so fewer than kMinCookieBatch are not prepared.
-  static constexpr uint32_t kCookieBatch = 64;
-  static constexpr uint32_t kMinCookieBatch = 4;
-  flow::FlowKey batch_keys_[kCookieBatch];
-  flow::FlowKey6 batch_keys6_[kCookieBatch];
-  SynCookies::Job batch_jobs_[kCookieBatch];
-  uint16_t batch_pos_[kCookieBatch];    // the job's segment (reply_to_)
-  uint32_t batch_value_[kCookieBatch];  // the cookie, or the checked MSS
-  uint32_t batch_aux_[kCookieBatch];
-  uint32_t batch_n_ = 0;
-  uint32_t batch_next_ = 0;
-  uint32_t batch_counter_ = 0;
+  CookieBatch batch_;  // cookies prepared for the current burst
   bool cookies_sent_ = false;
   flow::FlowHasher hasher_;
   TcpCounters counters_;
