@@ -111,15 +111,10 @@ class HttpFramer {
     const uint32_t limit = n < room ? n : room;
     uint32_t i = 0;
 #if defined(__SSE2__)
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
     for (; i + 16 <= limit; i += 16) {
-      const __m128i v =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const int hit = _mm_movemask_epi8(
-          _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+      const uint32_t hit = CrLfBits16(p + i);
       if (hit != 0) {
-        i += static_cast<uint32_t>(__builtin_ctz(static_cast<unsigned>(hit)));
+        i += static_cast<uint32_t>(__builtin_ctz(hit));
         state_ += i << kFlagBits;
         return i;
       }
@@ -194,27 +189,27 @@ class HttpFramer {
     return true;
   }
 
+#if defined(__SSE2__)
+  // Bit i set where p[i] (i < 16) is CR or LF.
+  static uint32_t CrLfBits16(const uint8_t* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return static_cast<uint32_t>(_mm_movemask_epi8(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))));
+  }
+#endif
+
   // Bit i set where p[i] (i < len <= 64) is CR or LF.
   static uint64_t SpecialMask(const uint8_t* p, uint32_t len) {
     uint64_t mask = 0;
     uint32_t i = 0;
 #if defined(__SSE2__)
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
     for (; i + 16 <= len; i += 16) {
-      const __m128i v =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-      const auto hit = static_cast<uint32_t>(_mm_movemask_epi8(
-          _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-      mask |= uint64_t{hit} << i;
+      mask |= uint64_t{CrLfBits16(p + i)} << i;
     }
     if (i < len && len >= 16) {
       // The last 16 bytes, overlapping ones already seen: the same bits.
-      const __m128i v =
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + len - 16));
-      const auto hit = static_cast<uint32_t>(_mm_movemask_epi8(
-          _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-      return mask | uint64_t{hit} << (len - 16);
+      return mask | uint64_t{CrLfBits16(p + len - 16)} << (len - 16);
     }
 #endif
     for (; i < len; ++i) {
