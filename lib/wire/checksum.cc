@@ -15,16 +15,14 @@ namespace synwave::wire {
 namespace {
 
 using checksum_internal::Add16Bytes;
-using checksum_internal::Add32Bytes;
-using checksum_internal::Add64;
 using checksum_internal::Add64Bytes;
-using checksum_internal::Load64;
-using checksum_internal::TailSum;
+using checksum_internal::ShortNativeSum;
 
 // Sums `len` bytes as native-order 16-bit words (ones' complement), as a
 // 64-bit value still to be folded: 64 bytes a step in one add-with-carry
-// chain (checksum.h), then 32, 16, 8 and the tail. Always inlined: packets
-// are short, so the call would cost as much as the sum.
+// chain (checksum.h), then the short buffer's steps (ShortNativeSum: 32,
+// 16, 8 and the tail). Always inlined: packets are short, so the call
+// would cost as much as the sum.
 [[gnu::always_inline]] inline uint64_t NativeSum(const uint8_t* p, size_t len) {
   uint64_t s = 0;
   while (len >= 64) {
@@ -32,21 +30,7 @@ using checksum_internal::TailSum;
     p += 64;
     len -= 64;
   }
-  if (len & 32) {
-    s = Add32Bytes(s, p);
-    p += 32;
-  }
-  if (len & 16) {
-    s = Add16Bytes(s, p);
-    p += 16;
-  }
-  if (len & 8) {
-    s = Add64(s, Load64(p));
-    p += 8;
-  }
-  // Most segments (and every header) are whole 8-byte words.
-  if (len & 7) s = Add64(s, TailSum(p, len & 7));
-  return s;
+  return ShortNativeSum(p, len, s);
 }
 
 }  // namespace

@@ -167,10 +167,11 @@ namespace checksum_internal {
 #endif
 
 // The sum of a short buffer as native-order 16-bit words, not folded; a
-// ones'-complement 64-bit value: 32 bytes a step, then 16, 8 and the tail.
+// ones'-complement 64-bit value: 32 bytes a step, then 16, 8 and the tail,
+// added to `s` (a sum of the same kind).
 [[gnu::always_inline]] inline uint64_t ShortNativeSum(const uint8_t* p,
-                                                      size_t len) {
-  uint64_t s = 0;
+                                                      size_t len,
+                                                      uint64_t s = 0) {
   while (len >= 32) {
     s = Add32Bytes(s, p);
     p += 32;
